@@ -1,0 +1,14 @@
+DROP TABLE settings;
+DROP TABLE analysis_runs;
+DROP TABLE embeddings;
+DROP TABLE tension_observations;
+DROP TABLE tensions;
+DROP TABLE pattern_occurrences;
+DROP TABLE patterns;
+DROP TABLE mirrorbacks;
+DROP TABLE thread_reflections;
+DROP TABLE threads;
+DROP TABLE reflection_tags;
+DROP TABLE tags;
+DROP TABLE reflections;
+DROP TABLE identities;

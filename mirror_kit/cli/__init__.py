@@ -1,0 +1,53 @@
+"""The `mirror-kit` command: a thin layer over the Python API (every command mirrors a Journal method)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import MirrorKitError
+from .common import main as group
+
+# Each module adds its commands to `group` when imported.
+from . import store as _store  # noqa: E402,F401  isort: skip
+from . import migrate as _migrate  # noqa: E402,F401  isort: skip
+from . import imports as _imports  # noqa: E402,F401  isort: skip
+from . import embed as _embed  # noqa: E402,F401  isort: skip
+from . import export as _export  # noqa: E402,F401  isort: skip
+from . import mirrorback as _mirrorback  # noqa: E402,F401  isort: skip
+from . import analyze as _analyze  # noqa: E402,F401  isort: skip
+from . import patterns as _patterns  # noqa: E402,F401  isort: skip
+from . import tensions as _tensions  # noqa: E402,F401  isort: skip
+from . import report as _report  # noqa: E402,F401  isort: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: errors are one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        group.main(args=argv, prog_name="mirror-kit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except MirrorKitError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except OSError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+__all__ = ["main", "group", "run"]

@@ -1,0 +1,110 @@
+"""CLI: migrate status|up|down|history|verify."""
+
+from __future__ import annotations
+
+import click
+
+from .common import emit, json_option, main, pass_ctx, table
+
+
+def _migrator(ctx, *, create: bool = False):
+    from ..db import connect
+    from ..migrate import Migrator
+
+    conn = connect(ctx.db_path, create=create)
+    return Migrator(conn, path=str(ctx.db_path))
+
+
+@main.group()
+def migrate() -> None:
+    """Inspect and change the journal's schema version (versioned up/down SQL files)."""
+
+
+@migrate.command("status")
+@json_option
+@pass_ctx
+def status(ctx, as_json: bool) -> None:
+    """Current version, latest known and pending migrations. Example: mirror-kit migrate status"""
+    s = _migrator(ctx).status()
+    if as_json:
+        emit(s.as_dict(), True)
+        return
+    click.echo(f"current: {s.current:04d}\nlatest:  {s.latest:04d}")
+    click.echo("pending: " + (", ".join(s.as_dict()["pending"]) or "none"))
+
+
+def _print_steps(steps, dry_run: bool, show_sql: bool) -> None:
+    if not steps:
+        click.echo("nothing to do")
+        return
+    for s in steps:
+        verb = "would apply" if dry_run and s.direction == "up" else (
+            "would roll back" if dry_run else ("applied" if s.direction == "up" else "rolled back"))
+        click.echo(f"{verb} {s.version:04d}_{s.name} ({s.ms:.1f} ms)")
+        if show_sql:
+            click.echo("    " + s.sql.strip().replace("\n", "\n    "))
+    if dry_run:
+        click.echo("dry run: every statement succeeded on a copy; the journal was not changed")
+
+
+@migrate.command("up")
+@click.argument("target", required=False, type=int)
+@click.option("--dry-run", is_flag=True, help="Show the SQL and prove it succeeds, without changing the file.")
+@pass_ctx
+def up(ctx, target: int | None, dry_run: bool) -> None:
+    """Apply pending migrations (to TARGET version, default latest).
+
+    Example: mirror-kit migrate up --dry-run
+    """
+    steps = _migrator(ctx, create=not dry_run).up(target, dry_run=dry_run)
+    _print_steps(steps, dry_run, dry_run)
+
+
+@migrate.command("down")
+@click.argument("steps", required=False, default=1, type=int)
+@click.option("--dry-run", is_flag=True, help="Show the SQL and prove it succeeds, without changing the file.")
+@pass_ctx
+def down(ctx, steps: int, dry_run: bool) -> None:
+    """Roll back the last STEPS migrations (default 1).
+
+    Example: mirror-kit migrate down 1 --dry-run
+    """
+    done = _migrator(ctx).down(steps, dry_run=dry_run)
+    _print_steps(done, dry_run, dry_run)
+
+
+@migrate.command("history")
+@json_option
+@pass_ctx
+def history(ctx, as_json: bool) -> None:
+    """Every migration applied to this file: when, how long, rolled back or not.
+
+    Example: mirror-kit migrate history
+    """
+    rows = _migrator(ctx).history()
+    if as_json:
+        emit(rows, True)
+    else:
+        table(rows, ["version", "name", "applied_at", "execution_ms", "rolled_back", "rolled_back_at"])
+
+
+@migrate.command("verify")
+@json_option
+@pass_ctx
+def verify(ctx, as_json: bool) -> None:
+    """Integrity check: integrity_check, foreign_key_check, orphaned rows, migration checksums.
+
+    Exits 1 when a problem is found. Example: mirror-kit migrate verify
+    """
+    report = _migrator(ctx).verify()
+    if as_json:
+        emit(report, True)
+    else:
+        for p in report["problems"]:
+            click.echo(f"problem: {p}")
+        click.echo(
+            f"{'ok' if report['ok'] else 'FAILED'}: schema {report['schema_version']:04d}/"
+            f"{report['latest']:04d}, checked in {report['ms']:.1f} ms"
+        )
+    if not report["ok"]:
+        raise click.exceptions.Exit(1)

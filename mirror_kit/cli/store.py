@@ -1,0 +1,107 @@
+"""CLI: init, identity, add, stats, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..timeutil import format_utc
+from .common import emit, identity_option, json_option, main, pass_ctx, table
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@pass_ctx
+def init(ctx, path: str | None) -> None:
+    """Create a journal file (or migrate an existing one to the latest schema).
+
+    Example: mirror-kit init ~/journal/mirror.db
+    """
+    from ..journal import open_journal
+
+    target = Path(path) if path else ctx.db_path
+    existed = target.exists()
+    with open_journal(target, create=True) as j:
+        v = j.migrator.current_version()
+    click.echo(f"{'opened' if existed else 'created'} {target} (schema version {v})")
+
+
+@main.group()
+def identity() -> None:
+    """Manage identities (the people whose reflections a journal holds)."""
+
+
+@identity.command("add")
+@click.argument("name")
+@pass_ctx
+def identity_add(ctx, name: str) -> None:
+    """Add an identity. Example: mirror-kit identity add maya"""
+    ident = ctx.journal(create=True).add_identity(name)
+    click.echo(f"added identity {ident.name} ({ident.id})")
+
+
+@identity.command("list")
+@json_option
+@pass_ctx
+def identity_list(ctx, as_json: bool) -> None:
+    """List identities. Example: mirror-kit identity list"""
+    rows = [
+        {"id": i.id, "name": i.name, "created_at": format_utc(i.created_at)}
+        for i in ctx.journal().identities()
+    ]
+    if as_json:
+        emit(rows, True)
+    else:
+        table(rows)
+
+
+@main.command()
+@click.argument("text", required=False)
+@identity_option
+@click.option("--date", "created_at", metavar="WHEN", help="When it was written (default: now).")
+@click.option("--tz", metavar="ZONE", help="Writer's time zone, e.g. Europe/Paris (naive --date is read in it).")
+@click.option("--title", help="Title.")
+@click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
+@pass_ctx
+def add(ctx, text: str | None, identity: str | None, created_at, tz, title, tags) -> None:
+    """Add a reflection from TEXT or standard input.
+
+    Example: echo "Walked by the river today." | mirror-kit add --identity maya --tag walk
+    """
+    if not identity:
+        raise click.UsageError("--identity is required")
+    if text is None or text == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise click.UsageError("give the reflection as an argument or on standard input")
+        text = sys.stdin.read()
+    j = ctx.journal(create=True)
+    r = j.add_reflection(identity, text, created_at, tz=tz, title=title, tags=tags)
+    click.echo(f"added {r.id} ({format_utc(r.created_at)})")
+
+
+@main.command()
+@json_option
+@pass_ctx
+def stats(ctx, as_json: bool) -> None:
+    """Counts per identity and date range. Example: mirror-kit stats"""
+    rows = ctx.journal(readonly=True).stats()
+    if as_json:
+        emit(rows, True)
+    else:
+        table(rows, ["name", "reflections", "first", "last", "tags", "patterns", "mirrorbacks"])
+
+
+@main.command()
+@click.option("--out", "out", default="demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for sample.db and the report.")
+@click.option("--quick", is_flag=True, help="Build the sample journal only; skip model-based analysis.")
+def demo(out: str, quick: bool) -> None:
+    """Build the sample journal into OUT/sample.db, run every analysis and write OUT/report.html.
+
+    Example: mirror-kit demo --out demo
+    """
+    from ..demo import run_demo
+
+    run_demo(Path(out), quick=quick, echo=click.echo)

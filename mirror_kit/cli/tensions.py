@@ -1,0 +1,5 @@
+"""CLI commands for tensions (filled in by its issue)."""
+
+from __future__ import annotations
+
+from .common import main  # noqa: F401

@@ -1,0 +1,129 @@
+"""Opening SQLite connections the way every part of mirror_kit needs them, and turning SQLite's
+errors into messages a user can act on."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import JournalLockedError, JournalNotFoundError, MirrorKitError, NotAJournalError
+
+BUSY_TIMEOUT_MS = 5000
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a file that exists but is not SQLite, before SQLite gets a chance to touch it."""
+    if path.exists() and path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if head != SQLITE_MAGIC:
+            raise NotAJournalError(f"{path} is not a SQLite database (not a mirror_kit journal)")
+    elif path.exists() and not path.is_file():
+        raise NotAJournalError(f"{path} is not a file")
+
+
+def connect(
+    path: str | Path,
+    *,
+    create: bool = True,
+    readonly: bool = False,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+) -> sqlite3.Connection:
+    """A connection with WAL, foreign keys on and a busy timeout; autocommit mode (we BEGIN ourselves).
+
+    create: make the file when it does not exist (else JournalNotFoundError).
+    readonly: open with mode=ro (never writes, never creates).
+    """
+    p = Path(path)
+    if str(path) != ":memory:":
+        if not p.exists() and (not create or readonly):
+            raise JournalNotFoundError(f"journal {p} does not exist (create it with `mirror-kit init {p}`)")
+        check_sqlite_file(p)
+        if create and not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if readonly:
+            conn = sqlite3.connect(
+                f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly and str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.row_factory = sqlite3.Row
+        return conn
+    except sqlite3.DatabaseError as exc:
+        raise translate(exc, p) from exc
+
+
+def translate(exc: sqlite3.Error, path: Path | str | None = None) -> MirrorKitError:
+    """A MirrorKitError with a one-line explanation of a SQLite error."""
+    msg = str(exc)
+    where = f"{path}: " if path else ""
+    if "file is not a database" in msg or "file is encrypted" in msg:
+        return NotAJournalError(f"{where}not a SQLite database (not a mirror_kit journal)")
+    if "database is locked" in msg or "database is busy" in msg:
+        return JournalLockedError(
+            f"{where}the journal is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:.0f} s); "
+            "close other programs using it and retry"
+        )
+    if "unable to open database" in msg:
+        return JournalNotFoundError(f"{where}cannot open the journal file ({msg})")
+    if "readonly" in msg:
+        return MirrorKitError(f"{where}the journal is read-only ({msg})")
+    return MirrorKitError(f"{where}{msg}")
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+    """BEGIN ... COMMIT, ROLLBACK on any exception; nested use joins the outer transaction."""
+    if conn.in_transaction:
+        yield conn
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    except sqlite3.OperationalError as exc:
+        raise translate(exc) from exc
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise translate(exc) from exc
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a SQL script into complete statements (triggers with BEGIN...END stay whole).
+
+    We execute statements one by one because `executescript` commits any open transaction first,
+    which would break the all-or-nothing guarantee of a migration.
+    """
+    statements: list[str] = []
+    buf = ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            stmt = _strip_comments(buf).strip()
+            if stmt and stmt != ";":
+                statements.append(buf.strip())
+            buf = ""
+    rest = _strip_comments(buf.rstrip(";")).strip()
+    if rest:
+        statements.append(buf.rstrip(";").strip())
+    return statements
+
+
+def _strip_comments(sql: str) -> str:
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return "\n".join(lines)

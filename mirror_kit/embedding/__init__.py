@@ -1,0 +1,1 @@
+"""embeddings (issue 4)."""

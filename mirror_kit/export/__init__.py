@@ -1,0 +1,1 @@
+"""export, backup and restore (issue 5)."""

@@ -1,0 +1,1 @@
+"""journal import (issue 3)."""

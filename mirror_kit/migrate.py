@@ -1,0 +1,350 @@
+"""Versioned schema migrations: `migrations/NNNN_name.up.sql` / `.down.sql`.
+
+Each migration runs inside one transaction together with its history row, with foreign keys off
+(set outside the transaction, as SQLite requires for table rebuilds) and `foreign_key_check` before
+commit, so a failure leaves the file exactly as it was. Checksums of applied files are recorded and
+compared on every open: an edited or deleted migration is refused by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .db import split_sql, translate
+from .errors import MigrationChecksumError, MigrationError, SchemaTooNewError
+from .timeutil import now_iso
+
+_NAME_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
+
+HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    version         INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    checksum        TEXT NOT NULL,
+    applied_at      TEXT NOT NULL,
+    execution_ms    REAL NOT NULL,
+    rolled_back_at  TEXT,
+    rollback_ms     REAL
+)"""
+
+
+def default_migrations_dir() -> Path:
+    """`migrations/` beside the package in a checkout; `mirror_kit/_migrations` in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "migrations", here / "_migrations"):
+        if cand.is_dir() and any(cand.glob("*.up.sql")):
+            return cand
+    raise MigrationError(f"no migrations folder found beside {here}")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    up_path: Path
+    down_path: Path | None
+
+    @property
+    def filename(self) -> str:
+        return self.up_path.name
+
+    def up_sql(self) -> str:
+        return self.up_path.read_text(encoding="utf-8")
+
+    def down_sql(self) -> str:
+        if self.down_path is None:
+            raise MigrationError(f"migration {self.filename} has no .down.sql file; it cannot be rolled back")
+        return self.down_path.read_text(encoding="utf-8")
+
+    def checksum(self) -> str:
+        h = hashlib.sha256(self.up_path.read_bytes())
+        if self.down_path is not None:
+            h.update(b"\0")
+            h.update(self.down_path.read_bytes())
+        return h.hexdigest()
+
+
+def discover(directory: Path) -> list[Migration]:
+    """All migrations in a folder, ordered by version; refuses gaps in naming or duplicate versions."""
+    ups: dict[int, tuple[str, Path]] = {}
+    downs: dict[int, Path] = {}
+    for p in sorted(directory.glob("*.sql")):
+        m = _NAME_RE.match(p.name)
+        if not m:
+            raise MigrationError(f"{p}: migration files must be named NNNN_name.up.sql / NNNN_name.down.sql")
+        version, name, kind = int(m.group(1)), m.group(2), m.group(3)
+        if kind == "up":
+            if version in ups:
+                raise MigrationError(f"{p}: two migrations with version {version:04d}")
+            ups[version] = (name, p)
+        else:
+            downs[version] = p
+    return [Migration(v, n, p, downs.get(v)) for v, (n, p) in sorted(ups.items())]
+
+
+@dataclass
+class Status:
+    current: int
+    latest: int
+    pending: list[Migration]
+
+    def as_dict(self) -> dict:
+        return {
+            "current": self.current,
+            "latest": self.latest,
+            "pending": [f"{m.version:04d}_{m.name}" for m in self.pending],
+        }
+
+
+@dataclass
+class Step:
+    """One migration applied or rolled back (or, in a dry run, that would be)."""
+
+    version: int
+    name: str
+    direction: str
+    sql: str
+    ms: float
+    dry_run: bool = False
+
+
+class Migrator:
+    """Applies and rolls back migrations on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, directory: Path | None = None, path: str | None = None):
+        self.conn = conn
+        self.directory = Path(directory) if directory else default_migrations_dir()
+        self.migrations = discover(self.directory)
+        self.path = path
+
+    # -- reading -----------------------------------------------------------------------------
+    def _has_history(self, conn: sqlite3.Connection | None = None) -> bool:
+        c = conn or self.conn
+        row = c.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+        ).fetchone()
+        return row is not None
+
+    def applied(self, conn: sqlite3.Connection | None = None) -> list[sqlite3.Row]:
+        c = conn or self.conn
+        if not self._has_history(c):
+            return []
+        return c.execute(
+            "SELECT version, name, checksum FROM schema_migrations WHERE rolled_back_at IS NULL "
+            "ORDER BY version"
+        ).fetchall()
+
+    def current_version(self, conn: sqlite3.Connection | None = None) -> int:
+        rows = self.applied(conn)
+        return rows[-1]["version"] if rows else 0
+
+    @property
+    def latest(self) -> int:
+        return self.migrations[-1].version if self.migrations else 0
+
+    def status(self) -> Status:
+        self.check()
+        cur = self.current_version()
+        return Status(cur, self.latest, [m for m in self.migrations if m.version > cur])
+
+    def history(self) -> list[dict]:
+        """Every migration ever applied here, oldest first, with timing and rollback."""
+        if not self._has_history():
+            return []
+        rows = self.conn.execute(
+            "SELECT version, name, checksum, applied_at, execution_ms, rolled_back_at, rollback_ms "
+            "FROM schema_migrations ORDER BY id"
+        ).fetchall()
+        return [
+            {
+                "version": r["version"],
+                "name": r["name"],
+                "applied_at": r["applied_at"],
+                "execution_ms": round(r["execution_ms"], 3),
+                "rolled_back": r["rolled_back_at"] is not None,
+                "rolled_back_at": r["rolled_back_at"],
+                "rollback_ms": None if r["rollback_ms"] is None else round(r["rollback_ms"], 3),
+                "checksum": r["checksum"],
+            }
+            for r in rows
+        ]
+
+    def check(self, conn: sqlite3.Connection | None = None) -> None:
+        """Refuse a schema newer than this code, and applied migrations whose files changed or vanished."""
+        by_version = {m.version: m for m in self.migrations}
+        where = f"{self.path}: " if self.path else ""
+        for row in self.applied(conn):
+            mig = by_version.get(row["version"])
+            if row["version"] > self.latest:
+                raise SchemaTooNewError(
+                    f"{where}the journal's schema is at version {self.current_version(conn)} but this "
+                    f"mirror_kit only knows up to {self.latest}; upgrade mirror_kit (the file was not changed)"
+                )
+            if mig is None:
+                raise MigrationChecksumError(
+                    f"{where}applied migration {row['version']:04d}_{row['name']}.up.sql is missing from "
+                    f"{self.directory}; restore the file (the journal was not changed)"
+                )
+            if mig.checksum() != row["checksum"]:
+                raise MigrationChecksumError(
+                    f"{where}migration file {mig.filename} was edited after it was applied "
+                    f"(checksum mismatch); restore the original or add a new migration instead"
+                )
+
+    # -- writing -----------------------------------------------------------------------------
+    def up(self, target: int | None = None, *, dry_run: bool = False) -> list[Step]:
+        """Apply pending migrations up to `target` (default: latest)."""
+        self.check()
+        target = self.latest if target is None else target
+        if target > self.latest:
+            raise MigrationError(f"no migration {target:04d}: the latest is {self.latest:04d}")
+        cur = self.current_version()
+        todo = [m for m in self.migrations if cur < m.version <= target]
+        return self._run(todo, "up", dry_run)
+
+    def down(self, steps: int = 1, *, dry_run: bool = False) -> list[Step]:
+        """Roll back the last `steps` applied migrations."""
+        self.check()
+        if steps < 0:
+            raise MigrationError("steps must be >= 0")
+        applied = [r["version"] for r in self.applied()]
+        by_version = {m.version: m for m in self.migrations}
+        todo = [by_version[v] for v in reversed(applied)][:steps]
+        return self._run(todo, "down", dry_run)
+
+    def _run(self, todo: list[Migration], direction: str, dry_run: bool) -> list[Step]:
+        if not todo:
+            return []
+        if dry_run:
+            return self._dry_run(todo, direction)
+        steps = []
+        for mig in todo:
+            steps.append(self._apply(self.conn, mig, direction))
+        return steps
+
+    def _dry_run(self, todo: list[Migration], direction: str) -> list[Step]:
+        """Apply to an in-memory copy: proves the SQL succeeds without touching the file."""
+        scratch = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            self.conn.backup(scratch)
+            scratch.row_factory = sqlite3.Row
+            steps = [self._apply(scratch, m, direction) for m in todo]
+        finally:
+            scratch.close()
+        for s in steps:
+            s.dry_run = True
+        return steps
+
+    def _apply(self, conn: sqlite3.Connection, mig: Migration, direction: str) -> Step:
+        sql = mig.up_sql() if direction == "up" else mig.down_sql()
+        label = f"{mig.filename if direction == 'up' else (mig.down_path.name if mig.down_path else mig.name)}"
+        fk_was_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        conn.execute("PRAGMA foreign_keys = OFF")  # no-op inside a transaction: must be outside
+        t0 = time.perf_counter()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_was_on else 'OFF'}")
+            raise translate(exc, self.path) from exc
+        try:
+            conn.execute(HISTORY_DDL)
+            for i, stmt in enumerate(split_sql(sql), 1):
+                try:
+                    conn.execute(stmt)
+                except sqlite3.Error as exc:
+                    first = stmt.strip().splitlines()[-1][:80] if stmt.strip() else ""
+                    raise MigrationError(
+                        f"migration {label} failed at statement {i} ({exc}); near: {first!r}. "
+                        "Nothing was changed"
+                    ) from exc
+            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                t = problems[0]
+                raise MigrationError(
+                    f"migration {label} would break {len(problems)} foreign key(s) "
+                    f"(first: table {t[0]} rowid {t[1]} -> {t[2]}); nothing was changed"
+                )
+            ms = (time.perf_counter() - t0) * 1000
+            if direction == "up":
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at, execution_ms) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (mig.version, mig.name, mig.checksum(), now_iso(), ms),
+                )
+            else:
+                conn.execute(
+                    "UPDATE schema_migrations SET rolled_back_at = ?, rollback_ms = ? "
+                    "WHERE version = ? AND rolled_back_at IS NULL",
+                    (now_iso(), ms, mig.version),
+                )
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            conn.execute("ROLLBACK")
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_was_on else 'OFF'}")
+            if isinstance(exc, sqlite3.Error):
+                raise translate(exc, self.path) from exc
+            raise
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_was_on else 'OFF'}")
+        return Step(mig.version, mig.name, direction, sql, ms)
+
+    # -- integrity ---------------------------------------------------------------------------
+    def verify(self) -> dict:
+        """Integrity report: integrity_check, foreign_key_check, orphaned rows, migration checksums."""
+        t0 = time.perf_counter()
+        report: dict = {"ok": True, "problems": []}
+        integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall()]
+        if integrity != ["ok"]:
+            report["problems"] += [f"integrity_check: {m}" for m in integrity]
+        for row in self.conn.execute("PRAGMA foreign_key_check").fetchall():
+            report["problems"].append(
+                f"foreign_key_check: {row[0]} rowid {row[1]} references missing {row[2]}"
+            )
+        report["orphans"] = self._orphans()
+        for table, n in report["orphans"].items():
+            if n:
+                report["problems"].append(f"orphans: {n} row(s) in {table}")
+        try:
+            self.check()
+        except MigrationError as exc:
+            report["problems"].append(f"migrations: {exc}")
+        report["schema_version"] = self.current_version()
+        report["latest"] = self.latest
+        report["ok"] = not report["problems"]
+        report["ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        return report
+
+    def _orphans(self) -> dict[str, int]:
+        """Rows whose parent is gone, counted per link (written while foreign keys were off, e.g. by
+        another tool): foreign_key_check reports them too, this says which relation they break."""
+        checks = {
+            "reflections(identity)": "SELECT count(*) FROM reflections r LEFT JOIN identities i "
+            "ON i.id = r.identity_id WHERE i.id IS NULL",
+            "reflection_tags": "SELECT count(*) FROM reflection_tags rt LEFT JOIN reflections r "
+            "ON r.id = rt.reflection_id LEFT JOIN tags t ON t.id = rt.tag_id WHERE r.id IS NULL OR t.id IS NULL",
+            "pattern_occurrences": "SELECT count(*) FROM pattern_occurrences o LEFT JOIN reflections r "
+            "ON r.id = o.reflection_id LEFT JOIN patterns p ON p.id = o.pattern_id "
+            "WHERE r.id IS NULL OR p.id IS NULL",
+            "tension_observations": "SELECT count(*) FROM tension_observations o LEFT JOIN reflections r "
+            "ON r.id = o.reflection_id LEFT JOIN tensions t ON t.id = o.tension_id "
+            "WHERE r.id IS NULL OR t.id IS NULL",
+            "embeddings": "SELECT count(*) FROM embeddings e LEFT JOIN reflections r "
+            "ON r.id = e.reflection_id WHERE r.id IS NULL",
+            "mirrorbacks": "SELECT count(*) FROM mirrorbacks m LEFT JOIN reflections r "
+            "ON r.id = m.reflection_id WHERE r.id IS NULL",
+            "thread_reflections": "SELECT count(*) FROM thread_reflections tr LEFT JOIN threads t "
+            "ON t.id = tr.thread_id LEFT JOIN reflections r ON r.id = tr.reflection_id "
+            "WHERE t.id IS NULL OR r.id IS NULL",
+        }
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        out = {}
+        for name, sql in checks.items():
+            base = name.split("(")[0]
+            if base in tables:
+                out[name] = self.conn.execute(sql).fetchone()[0]
+        return out

@@ -1,0 +1,1 @@
+"""mirrorbacks (issue 6)."""

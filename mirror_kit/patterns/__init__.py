@@ -1,0 +1,1 @@
+"""patterns (issue 7)."""

@@ -1,0 +1,1 @@
+"""tensions (issue 8)."""

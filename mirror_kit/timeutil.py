@@ -1,0 +1,120 @@
+"""Timestamps: everything is stored as UTC ISO-8601 (`YYYY-MM-DDTHH:MM:SSZ`) plus the writer's time zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InvalidInputError
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?$")
+
+
+def now_utc() -> datetime:
+    """The current time in UTC, to the second (what we store)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def now_iso() -> str:
+    return format_utc(now_utc())
+
+
+def resolve_tz(name: str | None) -> tzinfo | None:
+    """A tzinfo for an IANA name (`Europe/Paris`), `UTC` or an offset (`+05:30`); None for None/''."""
+    if not name:
+        return None
+    if name.upper() in {"UTC", "Z", "GMT"}:
+        return UTC
+    m = _OFFSET_RE.match(name.strip())
+    if m:
+        sign = -1 if m.group(1) == "-" else 1
+        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        return timezone(sign * delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInputError(f"unknown time zone {name!r}") from exc
+
+
+def tz_name(tz: tzinfo | None, when: datetime | None = None) -> str | None:
+    """The string we store for a tzinfo: the IANA key when there is one, else `+HH:MM`."""
+    if tz is None:
+        return None
+    key = getattr(tz, "key", None)
+    if key:
+        return key
+    if tz is UTC:
+        return "UTC"
+    off = tz.utcoffset(when)
+    if off is None:
+        return None
+    total = int(off.total_seconds() // 60)
+    sign = "-" if total < 0 else "+"
+    total = abs(total)
+    return f"{sign}{total // 60:02d}:{total % 60:02d}"
+
+
+def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetime, str | None]:
+    """Normalise a timestamp to aware UTC and report the writer's zone.
+
+    A naive value is read in `tz` (UTC when none); an aware value keeps its own offset as the
+    zone unless `tz` names one. Strings are ISO-8601 or anything `dateutil` reads.
+    """
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, 12, 0, 0)
+    zone = resolve_tz(tz)
+    if value.tzinfo is None:
+        local = value.replace(tzinfo=zone or UTC)
+        zname = tz_name(zone, local) if zone else None
+    else:
+        local = value
+        zname = tz if tz else tz_name(value.tzinfo, value)
+    return local.astimezone(UTC).replace(microsecond=0), zname
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse ISO-8601 first (fast, exact), then common human formats via dateutil."""
+    s = text.strip()
+    if not s:
+        raise InvalidInputError("empty date")
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
+    except ValueError:
+        pass
+    from dateutil import parser as du
+
+    try:
+        return du.parse(s)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInputError(f"cannot read date {text!r}") from exc
+
+
+def format_utc(dt: datetime) -> str:
+    """Aware datetime -> stored string; naive values are taken as UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime(ISO_FORMAT)
+
+
+def parse_utc(text: str) -> datetime:
+    """Stored string -> aware UTC datetime."""
+    return datetime.strptime(text, ISO_FORMAT).replace(tzinfo=UTC)
+
+
+def bound_iso(value: datetime | date | str | None, *, end: bool = False) -> str | None:
+    """A since/until filter value as a stored-format string; a bare date `until` covers that whole day."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value.strip()) == 10:
+        value = date.fromisoformat(value.strip())
+    if isinstance(value, date) and not isinstance(value, datetime):
+        dt = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if end:
+            dt = dt + timedelta(days=1) - timedelta(seconds=1)
+        return format_utc(dt)
+    dt, _ = to_utc(value)
+    return format_utc(dt)

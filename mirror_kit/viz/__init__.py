@@ -1,0 +1,1 @@
+"""figures, explorer and reports (issue 9)."""
