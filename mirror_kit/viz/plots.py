@@ -1,0 +1,352 @@
+"""Figures: one function per figure, each takes frames from the journal API and returns a
+`plotly.graph_objects.Figure` (it never shows anything itself).
+
+Every figure is deterministic (no unseeded randomness, fixed trace uids), uses a colour-blind-safe
+palette, labels its axes, and returns an explanatory empty-state figure instead of raising when
+there is nothing to draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+
+# Okabe & Ito (2008), then Paul Tol's "muted": distinguishable with the common colour-vision deficiencies.
+PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
+)
+UNASSIGNED_COLOUR = "#BBBBBB"
+TREND_MARK = {"emerging": "↑ emerging", "fading": "↓ fading", "stable": "→ stable", "recurring": "↻ recurring"}
+FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
+
+
+def colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.01, xanchor="left"),
+        template="plotly_white",
+        font=FONT,
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="v", yanchor="top", y=1, x=1.02),
+        hoverlabel=dict(namelength=-1),
+        **kw,
+    )
+    return fig
+
+
+def empty_figure(reason: str, title: str = "") -> go.Figure:
+    """A figure that says why there is nothing to show (instead of an exception or a blank plot)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_annotation(
+        text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        font=dict(size=15, color="#555555"),
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    _layout(fig, title or "Nothing to show")
+    fig.layout.meta = {"empty": True, "reason": reason}
+    return fig
+
+
+def _snippet(text: str, n: int = 140) -> str:
+    import html
+
+    t = " ".join(str(text).split())
+    t = t if len(t) <= n else t[: n - 1] + "…"
+    return html.escape(t)
+
+
+def pattern_evolution(
+    evolution: pd.DataFrame,
+    trends: pd.DataFrame | None = None,
+    *,
+    patterns: Sequence[str] | None = None,
+    top: int = 8,
+    stacked: bool = True,
+    title: str = "How patterns evolve",
+) -> go.Figure:
+    """Share of each period's reflections per pattern (stacked area, or lines), trends in the legend.
+
+    evolution: `journal.pattern_evolution(...)` (pattern_id, label, period, count, total, share).
+    trends: `journal.pattern_trends(...)` (pattern_id, trend, slope, p_value), optional.
+    patterns: pattern ids to show; default the `top` largest.
+    """
+    import plotly.graph_objects as go
+
+    if evolution is None or len(evolution) == 0:
+        return empty_figure("No patterns yet: run `mirror-kit analyze --identity NAME` first.", title)
+    ev = evolution.copy()
+    sizes = ev.groupby("pattern_id")["count"].sum().sort_values(ascending=False, kind="stable")
+    if patterns:
+        chosen = [p for p in patterns if p in sizes.index]
+        if not chosen:
+            return empty_figure("None of the chosen patterns occurs in this period.", title)
+    else:
+        chosen = list(sizes.index[:top])
+    trend_of = {}
+    if trends is not None and len(trends):
+        trend_of = dict(zip(trends["pattern_id"], trends["trend"], strict=False))
+    fig = go.Figure()
+    for i, pid in enumerate(chosen):
+        d = ev[ev["pattern_id"] == pid].sort_values("period")
+        label = str(d["label"].iloc[0])
+        trend = trend_of.get(pid)
+        name = f"{label} ({TREND_MARK.get(trend, trend)})" if trend else label
+        fig.add_trace(go.Scatter(
+            x=d["period"], y=d["share"], name=name, uid=f"pattern-{pid}",
+            mode="lines", line=dict(color=colour(i), width=2 if not stacked else 0.5,
+                                    dash="solid" if trend != "fading" else "dot"),
+            stackgroup="share" if stacked else None,
+            customdata=list(zip(d["count"], d["total"], [label] * len(d), strict=True)),
+            hovertemplate="<b>%{customdata[2]}</b><br>%{x|%b %Y}: %{customdata[0]} of %{customdata[1]} "
+                          "reflections (%{y:.0%})<extra></extra>",
+        ))
+    _layout(fig, title, hovermode="x unified")
+    fig.update_yaxes(title_text="share of the period's reflections", tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title_text="period", type="date")
+    return fig
+
+
+def tension_evolution(
+    evolution: pd.DataFrame,
+    tensions: pd.DataFrame | None = None,
+    *,
+    tension: str | Sequence[str] | None = None,
+    title: str = "How tensions move",
+) -> go.Figure:
+    """Position over time per tension (-1 = first pole, +1 = second pole) with an intensity band.
+
+    evolution: `journal.tension_evolution(...)` (tension_id, period, position, intensity, count).
+    tensions: `journal.tensions(...)` for pole names, optional.
+    The band around the line is as wide as the period's mean intensity: wide = much engaged.
+    """
+    import plotly.graph_objects as go
+
+    if evolution is None or len(evolution) == 0:
+        return empty_figure("No tension scores yet: run `mirror-kit analyze --identity NAME` first.", title)
+    ev = evolution.copy()
+    ids = list(dict.fromkeys(ev["tension_id"]))
+    if tension is not None:
+        wanted = [tension] if isinstance(tension, str) else list(tension)
+        ids = [t for t in ids if t in wanted]
+        if not ids:
+            return empty_figure(f"No scores for tension {', '.join(wanted)}.", title)
+    poles = {}
+    if tensions is not None and len(tensions):
+        for _, r in tensions.iterrows():
+            poles[r["tension_id"]] = (r.get("name", r["tension_id"]), r.get("axis_a", "−"), r.get("axis_b", "+"))
+    fig = go.Figure()
+    for i, tid in enumerate(ids):
+        d = ev[ev["tension_id"] == tid].sort_values("period")
+        d = d[d["count"] > 0] if "count" in d else d
+        name, a, b = poles.get(tid, (tid, "−1", "+1"))
+        half = d["intensity"].fillna(0) / 2
+        c = colour(i)
+        fig.add_trace(go.Scatter(
+            x=list(d["period"]) + list(d["period"])[::-1],
+            y=list((d["position"] + half).clip(upper=1)) + list((d["position"] - half).clip(lower=-1))[::-1],
+            fill="toself", fillcolor=c, opacity=0.18, line=dict(width=0), hoverinfo="skip",
+            showlegend=False, uid=f"tension-band-{tid}", name=f"{name} intensity",
+        ))
+        fig.add_trace(go.Scatter(
+            x=d["period"], y=d["position"], mode="lines+markers", name=f"{name} ({a} ↔ {b})",
+            line=dict(color=c, width=2), uid=f"tension-{tid}",
+            customdata=list(zip(d["intensity"], d.get("count", d["intensity"]), strict=True)),
+            hovertemplate=f"<b>{name}</b><br>%{{x|%b %Y}}: position %{{y:+.2f}} ({a} −1 … +1 {b})"
+                          "<br>intensity %{customdata[0]:.2f}, %{customdata[1]} reflections<extra></extra>",
+        ))
+    _layout(fig, title)
+    fig.update_yaxes(title_text="position (−1 first pole … +1 second pole)", range=[-1.05, 1.05], zeroline=True)
+    fig.update_xaxes(title_text="period", type="date")
+    return fig
+
+
+def tension_map(tension_map: pd.DataFrame, *, title: str = "Tension map") -> go.Figure:
+    """Each tension at (position, intensity), marker size by occurrences, poles in the hover.
+
+    tension_map: `journal.tension_map(identity)` (tension_id, name, axis_a, axis_b, position,
+    intensity, occurrences).
+    """
+    import numpy as np
+    import plotly.graph_objects as go
+
+    if tension_map is None or len(tension_map) == 0:
+        return empty_figure("No tension scores yet: run `mirror-kit analyze --identity NAME` first.", title)
+    m = tension_map.reset_index(drop=True)
+    occ = m["occurrences"].astype(float).to_numpy()
+    size = 14 + 36 * np.sqrt(occ / occ.max()) if occ.max() > 0 else np.full(len(m), 16.0)
+    fig = go.Figure(go.Scatter(
+        x=m["position"], y=m["intensity"], mode="markers+text", text=m["name"], textposition="top center",
+        marker=dict(size=size, color=[colour(i) for i in range(len(m))], line=dict(width=1, color="#333")),
+        customdata=np.stack([m["axis_a"], m["axis_b"], m["occurrences"], m["tension_id"]], axis=1),
+        hovertemplate="<b>%{text}</b><br>%{customdata[0]} ← %{x:+.2f} → %{customdata[1]}"
+                      "<br>intensity %{y:.2f}<br>%{customdata[2]} reflections<extra></extra>",
+        uid="tension-map", name="tensions",
+    ))
+    _layout(fig, title, showlegend=False)
+    fig.update_xaxes(title_text="mean position (−1 first pole … +1 second pole)", range=[-1.1, 1.1], zeroline=True)
+    fig.update_yaxes(title_text="mean intensity (how engaged)", range=[0, max(1.0, float(m["intensity"].max()) + 0.05)])
+    return fig
+
+
+def tension_scatter(
+    observations: pd.DataFrame, *, tension: str, reflections: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Every reflection's position on one tension over time, coloured by intensity.
+
+    observations: `journal.frame("observations", identity)` (tension_id, reflection_id, position,
+    intensity, and created_at or via `reflections`).
+    """
+    import plotly.graph_objects as go
+
+    title = title or f"Reflections on {tension}"
+    if observations is None or len(observations) == 0:
+        return empty_figure("No tension scores yet.", title)
+    o = observations[observations["tension_id"] == tension]
+    if reflections is not None and "created_at" not in o:
+        o = o.merge(reflections[["id", "created_at", "content"]], left_on="reflection_id", right_on="id")
+    if len(o) == 0:
+        return empty_figure(f"No scores for tension {tension}.", title)
+    o = o.sort_values(["created_at", "reflection_id"])
+    text = [_snippet(t) for t in o["content"]] if "content" in o else list(o["reflection_id"])
+    fig = go.Figure(go.Scattergl(
+        x=o["created_at"], y=o["position"], mode="markers",
+        marker=dict(color=o["intensity"], colorscale="Viridis", cmin=0, cmax=1, size=7,
+                    colorbar=dict(title="intensity")),
+        customdata=list(zip(o["reflection_id"], text, strict=True)), uid=f"tension-scatter-{tension}",
+        hovertemplate="%{x|%Y-%m-%d}: %{y:+.2f}<br>%{customdata[1]}<extra></extra>", name=tension,
+    ))
+    _layout(fig, title, showlegend=False)
+    fig.update_yaxes(title_text="position", range=[-1.05, 1.05])
+    fig.update_xaxes(title_text="date", type="date")
+    return fig
+
+
+def project_2d(embeddings: np.ndarray, random_state: int = 0) -> np.ndarray:
+    """A deterministic 2D projection: PCA via SVD with signs fixed (fast and stable at 100k points)."""
+    import numpy as np
+
+    X = np.asarray(embeddings, dtype=np.float64)
+    if len(X) == 0:
+        return np.zeros((0, 2))
+    if len(X) == 1:
+        return np.zeros((1, 2))
+    Xc = X - X.mean(axis=0)
+    _, _, vt = np.linalg.svd(Xc, full_matrices=False)
+    comp = vt[:2]
+    # SVD signs are arbitrary: fix them so the same data always gives the same picture.
+    signs = np.sign(comp[np.arange(len(comp)), np.abs(comp).argmax(axis=1)])
+    comp = comp * signs[:, None]
+    out = Xc @ comp.T
+    if out.shape[1] < 2:
+        out = np.column_stack([out, np.zeros(len(out))])
+    return out
+
+
+def reflection_map(
+    reflections: pd.DataFrame,
+    embeddings: np.ndarray,
+    *,
+    labels: pd.Series | None = None,
+    title: str = "Reflection map",
+) -> go.Figure:
+    """Every reflection as a point (a deterministic 2D projection of its embedding), coloured by pattern.
+
+    reflections: rows aligned with `embeddings` (id, created_at, content).
+    labels: pattern label per row (None/NaN = unassigned).
+    """
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    if reflections is None or len(reflections) == 0:
+        return empty_figure("No reflections to map (nothing embedded in this range).", title)
+    xy = project_2d(embeddings)
+    df = reflections.reset_index(drop=True).copy()
+    df["x"], df["y"] = xy[:, 0], xy[:, 1]
+    df["pattern"] = (labels.reset_index(drop=True) if labels is not None else pd.Series([None] * len(df)))
+    df["pattern"] = df["pattern"].fillna("unassigned").astype(str)
+    order = df["pattern"].value_counts(sort=True).index.tolist()
+    order = [p for p in order if p != "unassigned"] + (["unassigned"] if "unassigned" in order else [])
+    fig = go.Figure()
+    dates = pd.to_datetime(df["created_at"], utc=True).dt.strftime("%Y-%m-%d")
+    for i, p in enumerate(order):
+        sel = (df["pattern"] == p).to_numpy()
+        d = df[sel]
+        fig.add_trace(go.Scattergl(
+            x=d["x"], y=d["y"], mode="markers", name=p, uid=f"map-{i}",
+            marker=dict(size=6, opacity=0.8, color=UNASSIGNED_COLOUR if p == "unassigned" else colour(i)),
+            customdata=np.stack([d["id"].astype(str), dates[sel], [_snippet(t) for t in d["content"]]], axis=1),
+            hovertemplate="<b>%{fullData.name}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+        ))
+    _layout(fig, title, dragmode="lasso")
+    fig.update_xaxes(title_text="projection 1", showticklabels=False)
+    fig.update_yaxes(title_text="projection 2", showticklabels=False)
+    return fig
+
+
+def pattern_detail(
+    pattern: dict, evolution: pd.DataFrame | None = None, *, title: str | None = None
+) -> go.Figure:
+    """One pattern: keywords with weights, representative reflections and its timeline.
+
+    pattern: `journal.pattern(id)` (label, keywords as [(word, weight)] or [{"term","weight"}],
+    representatives, occurrences DataFrame).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if not pattern:
+        return empty_figure("No such pattern.", title or "Pattern")
+    label = pattern.get("label", "pattern")
+    title = title or f"Pattern: {label}"
+    kws = pattern.get("keywords") or []
+    words, weights = [], []
+    for k in kws[:12]:
+        if isinstance(k, dict):
+            words.append(str(k.get("term") or k.get("word") or k.get("keyword")))
+            weights.append(float(k.get("weight", k.get("score", 1.0))))
+        elif isinstance(k, list | tuple):
+            words.append(str(k[0]))
+            weights.append(float(k[1]) if len(k) > 1 else 1.0)
+        else:
+            words.append(str(k))
+            weights.append(1.0)
+    reps = pattern.get("representatives") or []
+    rep_text = []
+    for r in reps[:5]:
+        rep_text.append(_snippet(r.get("content", r) if isinstance(r, dict) else r, 220))
+    fig = make_subplots(
+        rows=2, cols=2, specs=[[{"type": "bar"}, {"type": "table"}], [{"type": "scatter", "colspan": 2}, None]],
+        column_widths=[0.4, 0.6], row_heights=[0.55, 0.45], vertical_spacing=0.12,
+        subplot_titles=("keywords", "representative reflections", "timeline"),
+    )
+    fig.add_trace(go.Bar(x=weights[::-1], y=words[::-1], orientation="h", marker_color=colour(0),
+                         uid="pattern-keywords", name="keywords",
+                         hovertemplate="%{y}: %{x:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Table(header=dict(values=["representative reflections"], align="left"),
+                           cells=dict(values=[rep_text or ["(none)"]], align="left"), uid="pattern-reps"),
+                  row=1, col=2)
+    if evolution is not None and len(evolution):
+        ev = evolution[evolution["pattern_id"] == pattern.get("id")] if "pattern_id" in evolution else evolution
+        ev = ev.sort_values("period")
+        fig.add_trace(go.Bar(x=ev["period"], y=ev["count"], marker_color=colour(1), name="reflections",
+                             uid="pattern-timeline", customdata=ev["share"],
+                             hovertemplate="%{x|%b %Y}: %{y} (%{customdata:.0%})<extra></extra>"), row=2, col=1)
+    fig.update_xaxes(title_text="weight", row=1, col=1)
+    fig.update_xaxes(title_text="period", type="date", row=2, col=1)
+    fig.update_yaxes(title_text="reflections", row=2, col=1)
+    _layout(fig, title, showlegend=False, height=620)
+    return fig
