@@ -4,6 +4,7 @@ errors into messages a user can act on."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,47 +31,61 @@ def connect(
     *,
     create: bool = True,
     readonly: bool = False,
-    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    busy_timeout_ms: int | None = None,
 ) -> sqlite3.Connection:
     """A connection with WAL, foreign keys on and a busy timeout; autocommit mode (we BEGIN ourselves).
 
     create: make the file when it does not exist (else JournalNotFoundError).
-    readonly: open with mode=ro (never writes, never creates).
+    readonly: never writes, never creates, never switches the file to WAL.
+    busy_timeout_ms: how long to wait for another writer (default `BUSY_TIMEOUT_MS`).
     """
     p = Path(path)
-    if str(path) != ":memory:":
+    memory = str(path) == ":memory:"
+    timeout = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+    if not memory:
         if not p.exists() and (not create or readonly):
             raise JournalNotFoundError(f"journal {p} does not exist (create it with `mirror-kit init {p}`)")
         check_sqlite_file(p)
         if create and not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if readonly:
-            conn = sqlite3.connect(
-                f"file:{p.resolve()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
+        if readonly and not memory and not _writable(p):
+            # mode=ro cannot clean up the -wal/-shm files it needs, so only when we must.
+            conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
         else:
             conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if not readonly and str(path) != ":memory:":
+        if readonly:
+            conn.execute("PRAGMA query_only = ON")
+        elif not memory:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.row_factory = sqlite3.Row
         return conn
     except sqlite3.DatabaseError as exc:
-        raise translate(exc, p) from exc
+        with contextlib.suppress(Exception):
+            conn.close()
+        raise translate(exc, p, timeout) from exc
 
 
-def translate(exc: sqlite3.Error, path: Path | str | None = None) -> MirrorKitError:
+def _writable(p: Path) -> bool:
+    return os.access(p, os.W_OK) and os.access(p.resolve().parent, os.W_OK)
+
+
+def translate(
+    exc: sqlite3.Error, path: Path | str | None = None, busy_timeout_ms: int | None = None
+) -> MirrorKitError:
     """A MirrorKitError with a one-line explanation of a SQLite error."""
     msg = str(exc)
+    waited = (BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms) / 1000
     where = f"{path}: " if path else ""
     if "file is not a database" in msg or "file is encrypted" in msg:
         return NotAJournalError(f"{where}not a SQLite database (not a mirror_kit journal)")
     if "database is locked" in msg or "database is busy" in msg:
         return JournalLockedError(
-            f"{where}the journal is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:.0f} s); "
+            f"{where}the journal is locked by another process (waited {waited:g} s); "
             "close other programs using it and retry"
         )
     if "unable to open database" in msg:
@@ -78,6 +93,12 @@ def translate(exc: sqlite3.Error, path: Path | str | None = None) -> MirrorKitEr
     if "readonly" in msg:
         return MirrorKitError(f"{where}the journal is read-only ({msg})")
     return MirrorKitError(f"{where}{msg}")
+
+
+def _environmental(exc: sqlite3.Error) -> bool:
+    """Errors caused by the file's situation (locked, read-only, disk), not by the statement."""
+    msg = str(exc)
+    return any(k in msg for k in ("locked", "busy", "readonly", "disk", "not a database"))
 
 
 @contextlib.contextmanager
@@ -92,14 +113,19 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
         raise translate(exc) from exc
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+    except BaseException as exc:
+        # SQLite may already have rolled back (e.g. disk full); a second ROLLBACK would hide the cause.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and _environmental(exc):
+            raise translate(exc) from exc
         raise
     else:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise translate(exc) from exc
 
 

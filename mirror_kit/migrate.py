@@ -16,10 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .db import split_sql, translate
-from .errors import MigrationChecksumError, MigrationError, SchemaTooNewError
+from .errors import MigrationChecksumError, MigrationError, NotAJournalError, SchemaTooNewError
 from .timeutil import now_iso
 
 _NAME_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
+_TX_CONTROL_RE = re.compile(r"^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|VACUUM)\b", re.IGNORECASE)
+
+
+def _strip_leading_comments(stmt: str) -> str:
+    s = stmt.lstrip()
+    while s.startswith("--") or s.startswith("/*"):
+        s = s.split("\n", 1)[1].lstrip() if s.startswith("--") and "\n" in s else (
+            s.split("*/", 1)[1].lstrip() if s.startswith("/*") and "*/" in s else "")
+    return s
 
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -62,12 +71,35 @@ class Migration:
             raise MigrationError(f"migration {self.filename} has no .down.sql file; it cannot be rolled back")
         return self.down_path.read_text(encoding="utf-8")
 
+    @property
+    def down_filename(self) -> str:
+        return self.down_path.name if self.down_path else self.up_path.name.replace(".up.sql", ".down.sql")
+
     def checksum(self) -> str:
+        """`sha256:<up>:<down>` so a mismatch names the file that changed ('-' for no down file)."""
+        up = hashlib.sha256(self.up_path.read_bytes()).hexdigest()
+        down = hashlib.sha256(self.down_path.read_bytes()).hexdigest() if self.down_path else "-"
+        return f"sha256:{up}:{down}"
+
+    def changed_file(self, recorded: str) -> str | None:
+        """The file that differs from what was recorded when this migration ran, or None."""
+        current = self.checksum()
+        if recorded == current:
+            return None
+        parts = recorded.split(":")
+        if len(parts) == 3 and parts[0] == "sha256":
+            _, up, down = current.split(":")
+            if parts[1] != up:
+                return self.filename
+            if parts[2] != "-" and down == "-":
+                return f"{self.down_filename} (deleted)"
+            return self.down_filename
+        # A checksum from before per-file hashes: one digest over both files.
         h = hashlib.sha256(self.up_path.read_bytes())
         if self.down_path is not None:
             h.update(b"\0")
             h.update(self.down_path.read_bytes())
-        return h.hexdigest()
+        return None if h.hexdigest() == recorded else f"{self.filename} or {self.down_filename}"
 
 
 def discover(directory: Path) -> list[Migration]:
@@ -176,9 +208,21 @@ class Migrator:
         ]
 
     def check(self, conn: sqlite3.Connection | None = None) -> None:
-        """Refuse a schema newer than this code, and applied migrations whose files changed or vanished."""
+        """Refuse a schema newer than this code, applied migrations whose files changed or vanished, and
+        a SQLite file that belongs to some other program."""
         by_version = {m.version: m for m in self.migrations}
         where = f"{self.path}: " if self.path else ""
+        c = conn or self.conn
+        if not self._has_history(c):
+            foreign = [r[0] for r in c.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )]
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+                raise NotAJournalError(
+                    f"{where}a SQLite database but not a mirror_kit journal (it has tables {shown} and no "
+                    "migration history); it was not changed"
+                )
         for row in self.applied(conn):
             mig = by_version.get(row["version"])
             if row["version"] > self.latest:
@@ -191,10 +235,12 @@ class Migrator:
                     f"{where}applied migration {row['version']:04d}_{row['name']}.up.sql is missing from "
                     f"{self.directory}; restore the file (the journal was not changed)"
                 )
-            if mig.checksum() != row["checksum"]:
+            changed = mig.changed_file(row["checksum"])
+            if changed:
                 raise MigrationChecksumError(
-                    f"{where}migration file {mig.filename} was edited after it was applied "
-                    f"(checksum mismatch); restore the original or add a new migration instead"
+                    f"{where}migration file {changed} in {self.directory} was changed after migration "
+                    f"{mig.version:04d} was applied (checksum mismatch); restore the original or add a new "
+                    "migration instead (the journal was not changed)"
                 )
 
     # -- writing -----------------------------------------------------------------------------
@@ -205,6 +251,10 @@ class Migrator:
         if target > self.latest:
             raise MigrationError(f"no migration {target:04d}: the latest is {self.latest:04d}")
         cur = self.current_version()
+        if target < cur:
+            raise MigrationError(
+                f"the journal is already at version {cur:04d}, above {target:04d}; use `migrate down` to go back"
+            )
         todo = [m for m in self.migrations if cur < m.version <= target]
         return self._run(todo, "up", dry_run)
 
@@ -234,6 +284,7 @@ class Migrator:
         try:
             self.conn.backup(scratch)
             scratch.row_factory = sqlite3.Row
+            scratch.execute("PRAGMA foreign_keys = ON")  # as on the real file, so _apply restores the same
             steps = [self._apply(scratch, m, direction) for m in todo]
         finally:
             scratch.close()
@@ -255,6 +306,12 @@ class Migrator:
         try:
             conn.execute(HISTORY_DDL)
             for i, stmt in enumerate(split_sql(sql), 1):
+                if _TX_CONTROL_RE.match(_strip_leading_comments(stmt)):
+                    raise MigrationError(
+                        f"migration {label}: statement {i} controls transactions itself "
+                        f"({stmt.strip().splitlines()[-1][:40]!r}); the migrator runs each migration in one "
+                        "transaction, remove it. Nothing was changed"
+                    )
                 try:
                     conn.execute(stmt)
                 except sqlite3.Error as exc:
@@ -285,7 +342,8 @@ class Migrator:
                 )
             conn.execute("COMMIT")
         except BaseException as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_was_on else 'OFF'}")
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc, self.path) from exc
@@ -323,6 +381,10 @@ class Migrator:
         """Rows whose parent is gone, counted per link (written while foreign keys were off, e.g. by
         another tool): foreign_key_check reports them too, this says which relation they break."""
         checks = {
+            "threads(identity)": "SELECT count(*) FROM threads t LEFT JOIN identities i "
+            "ON i.id = t.identity_id WHERE i.id IS NULL",
+            "patterns(identity)": "SELECT count(*) FROM patterns p LEFT JOIN identities i "
+            "ON i.id = p.identity_id WHERE i.id IS NULL",
             "reflections(identity)": "SELECT count(*) FROM reflections r LEFT JOIN identities i "
             "ON i.id = r.identity_id WHERE i.id IS NULL",
             "reflection_tags": "SELECT count(*) FROM reflection_tags rt LEFT JOIN reflections r "

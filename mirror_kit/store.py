@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import numbers
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,6 +21,10 @@ from .ids import content_hash, normalize_text, random_id, stable_id
 from .timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
 
 VISIBILITIES = ("private", "shared", "public")
+_UPDATABLE = frozenset({
+    "content", "created_at", "tz", "title", "tags", "source", "source_id", "visibility", "intensity",
+    "metadata", "language",
+})
 
 
 @dataclass
@@ -77,15 +83,29 @@ class Mirrorback:
 
 
 def _json(value: Any, what: str) -> str:
+    """JSON text SQLite's json_valid() accepts: NaN/inf (which it rejects) become null."""
     try:
-        return json.dumps(value if value is not None else {}, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError) as exc:
+        return json.dumps(_finite(value if value is not None else {}), ensure_ascii=False, sort_keys=True,
+                          default=str, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(f"{what} is not JSON-serialisable: {exc}") from exc
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _clean_tags(tags: Iterable[str] | None) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
+    if isinstance(tags, str):
+        tags = [tags]
     for t in tags or ():
         t = str(t).strip().lstrip("#").strip()
         if t and t.lower() not in seen:
@@ -110,6 +130,8 @@ class Store:
     def _execute(self, sql: str, params: Sequence | Mapping = ()) -> sqlite3.Cursor:
         try:
             return self.conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise InvalidInputError(f"{self.path}: {exc}") from exc
         except sqlite3.OperationalError as exc:
             raise db.translate(exc, self.path) from exc
 
@@ -170,6 +192,10 @@ class Store:
         if not isinstance(content, str) or not normalize_text(content):
             raise InvalidInputError(f"{where}: field 'content' is missing or empty")
         created = rec.get("created_at")
+        if created is not None and not isinstance(created, str | date):
+            raise InvalidInputError(
+                f"{where}: field 'created_at' must be a datetime, date or string, got {type(created).__name__}"
+            )
         try:
             created_dt, tz = to_utc(created if created is not None else parse_utc(now_iso()), rec.get("tz"))
         except InvalidInputError as exc:
@@ -178,6 +204,8 @@ class Store:
         if visibility not in VISIBILITIES:
             raise InvalidInputError(f"{where}: field 'visibility' must be one of {VISIBILITIES}, got {visibility!r}")
         intensity = rec.get("intensity")
+        if intensity is not None and (not isinstance(intensity, numbers.Real) or isinstance(intensity, bool)):
+            raise InvalidInputError(f"{where}: field 'intensity' must be a number between 0 and 1, got {intensity!r}")
         if intensity is not None and not (0 <= float(intensity) <= 1):
             raise InvalidInputError(f"{where}: field 'intensity' must be between 0 and 1, got {intensity!r}")
         chash = content_hash(content)
@@ -204,16 +232,31 @@ class Store:
             "_tags": _clean_tags(rec.get("tags")),
         }
 
-    def _insert_rows(self, rows: list[dict]) -> None:
+    def _insert_rows(self, rows: list[dict], first_index: int | None = None) -> None:
         cols = [c for c in rows[0] if not c.startswith("_") and c in self.schema_columns]
         sql = f"INSERT INTO reflections ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         try:
             self.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
         except sqlite3.IntegrityError as exc:
-            raise InvalidInputError(f"cannot store reflections: {exc} (duplicate id or source_id?)") from exc
+            raise InvalidInputError(self._explain_conflict(rows, first_index, exc)) from exc
         tag_pairs = [(r["id"], t) for r in rows for t in r["_tags"]]
         if tag_pairs:
             self._attach_tags(tag_pairs)
+
+    def _explain_conflict(self, rows: list[dict], first_index: int | None, exc: sqlite3.Error) -> str:
+        """Which record collides with one already stored (same id, or same source and source_id)."""
+        for k, r in enumerate(rows):
+            where = "reflection" if first_index is None else f"reflection #{first_index + k}"
+            if self.conn.execute("SELECT 1 FROM reflections WHERE id = ?", (r["id"],)).fetchone():
+                return (f"{where}: already stored as {r['id']} (same identity, source/source_id or time and "
+                        "content); nothing was stored")
+            if r["source"] is not None and r["source_id"] is not None and self.conn.execute(
+                "SELECT 1 FROM reflections WHERE identity_id = ? AND source = ? AND source_id = ?",
+                (r["identity_id"], r["source"], r["source_id"]),
+            ).fetchone():
+                return (f"{where}: source {r['source']!r} source_id {r['source_id']!r} is already stored; "
+                        "nothing was stored")
+        return f"cannot store reflections: {exc}; nothing was stored"
 
     def _attach_tags(self, pairs: list[tuple[str, str]]) -> None:
         self.conn.executemany("INSERT OR IGNORE INTO tags (name) VALUES (?)", [(t,) for t in {p[1] for p in pairs}])
@@ -256,12 +299,28 @@ class Store:
         Each record is a mapping with the keyword arguments of `add_reflection` (`content` required).
         """
         ident = self.identity(identity)
-        rows = [self._reflection_row(ident.id, rec, i) for i, rec in enumerate(records)]
+        rows = []
+        seen: dict[object, int] = {}
+        for i, rec in enumerate(records):
+            if not isinstance(rec, Mapping):
+                raise InvalidInputError(f"reflection #{i}: expected a mapping of fields, got {type(rec).__name__}")
+            row = self._reflection_row(ident.id, rec, i)
+            keys = [("id", row["id"])]
+            if row["source"] is not None and row["source_id"] is not None:
+                keys.append(("source", row["source"], row["source_id"]))
+            for key in keys:
+                if key in seen:
+                    raise InvalidInputError(
+                        f"reflection #{i}: duplicate of reflection #{seen[key]} in the same batch "
+                        f"({'same id' if key[0] == 'id' else 'same source and source_id'}); nothing was stored"
+                    )
+                seen[key] = i
+            rows.append(row)
         if not rows:
             return []
         with self.transaction():
             for start in range(0, len(rows), 5000):
-                self._insert_rows(rows[start:start + 5000])
+                self._insert_rows(rows[start:start + 5000], start)
         return [r["id"] for r in rows]
 
     def _row_to_reflection(self, r: sqlite3.Row, tags: list[str]) -> Reflection:
@@ -330,7 +389,16 @@ class Store:
         return [self._row_to_reflection(r, tags[r["id"]]) for r in rows]
 
     def update_reflection(self, reflection_id: str, **fields: Any) -> Reflection:
-        """Change fields of a reflection (content, title, tags, created_at, tz, visibility, ...)."""
+        """Change fields of a reflection (content, title, tags, created_at, tz, visibility, ...).
+
+        The id stays the same even when content or time change (links and analyses keep pointing at it).
+        """
+        unknown = sorted(set(fields) - _UPDATABLE)
+        if unknown:
+            raise InvalidInputError(
+                f"cannot update field(s) {', '.join(unknown)} of reflection {reflection_id!r}; "
+                f"updatable: {', '.join(sorted(_UPDATABLE))}"
+            )
         cur = self.reflection(reflection_id)
         merged = cur.as_dict()
         merged.update(fields)
@@ -507,12 +575,17 @@ class Store:
     @contextlib.contextmanager
     def run(self, kind: str, identity: str | Identity | None = None, parameters: dict | None = None) -> Iterator[dict]:
         """Record an analysis run: yields a dict whose `counts`/`metadata` the caller fills in;
-        duration and status (ok/failed, with the error) are stored when the block ends."""
+        duration and status (ok/failed, with the error) are stored when the block ends.
+
+        Used inside an outer `transaction()`, the run row shares its fate: a failure that rolls the
+        outer transaction back takes the run row with it.
+        """
         rid = random_id("run")
         ident_id = self._identity_id(identity)
         info: dict = {"id": rid, "counts": {}, "metadata": {}}
         started = now_iso()
         t0 = time.perf_counter()
+        outer = self.conn.in_transaction
         with self.transaction():
             self._execute(
                 "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, status) "
@@ -526,14 +599,20 @@ class Store:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            if self.conn.in_transaction:  # a failed block may leave one open; the run row must land
+            # A failed block may have left its own BEGIN open; the run row must still land.
+            if not outer and self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            try:
+                counts, meta = _json(info.get("counts"), "counts"), _json(info.get("metadata"), "metadata")
+            except InvalidInputError as exc:
+                counts, meta = "{}", "{}"
+                if status == "ok":
+                    status, error = "failed", str(exc)
             with self.transaction():
                 self._execute(
                     "UPDATE analysis_runs SET duration_ms = ?, counts = ?, status = ?, error = ?, metadata = ? "
                     "WHERE id = ?",
-                    ((time.perf_counter() - t0) * 1000, _json(info["counts"], "counts"), status, error,
-                     _json(info["metadata"], "metadata"), rid),
+                    ((time.perf_counter() - t0) * 1000, counts, status, error, meta, rid),
                 )
 
     def runs(self, kind: str | None = None, identity: str | Identity | None = None) -> list[dict]:
@@ -566,6 +645,8 @@ class Store:
                    (SELECT count(DISTINCT rt.tag_id) FROM reflection_tags rt JOIN reflections r
                         ON r.id = rt.reflection_id WHERE r.identity_id = i.id) AS tags,
                    (SELECT count(*) FROM patterns p WHERE p.identity_id = i.id) AS patterns,
+                   (SELECT count(DISTINCT o.tension_id) FROM tension_observations o JOIN reflections r
+                        ON r.id = o.reflection_id WHERE r.identity_id = i.id) AS tensions,
                    (SELECT count(*) FROM mirrorbacks m JOIN reflections r ON r.id = m.reflection_id
                         WHERE r.identity_id = i.id) AS mirrorbacks
             FROM identities i ORDER BY i.name

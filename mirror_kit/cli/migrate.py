@@ -7,11 +7,20 @@ import click
 from .common import emit, json_option, main, pass_ctx, table
 
 
-def _migrator(ctx, *, create: bool = False):
+def _migrator(ctx, *, create: bool = False, readonly: bool = False, dry_run: bool = False):
+    """A Migrator on the journal; its connection closes with the command.
+
+    A dry run on a file that does not exist yet runs on an empty in-memory database (shows what
+    `up` would do to a new file) and creates nothing.
+    """
     from ..db import connect
     from ..migrate import Migrator
 
-    conn = connect(ctx.db_path, create=create)
+    if dry_run and not ctx.db_path.exists():
+        conn = connect(":memory:")
+    else:
+        conn = connect(ctx.db_path, create=create and not dry_run, readonly=readonly)
+    click.get_current_context().call_on_close(conn.close)
     return Migrator(conn, path=str(ctx.db_path))
 
 
@@ -25,7 +34,7 @@ def migrate() -> None:
 @pass_ctx
 def status(ctx, as_json: bool) -> None:
     """Current version, latest known and pending migrations. Example: mirror-kit migrate status"""
-    s = _migrator(ctx).status()
+    s = _migrator(ctx, readonly=True).status()
     if as_json:
         emit(s.as_dict(), True)
         return
@@ -56,7 +65,7 @@ def up(ctx, target: int | None, dry_run: bool) -> None:
 
     Example: mirror-kit migrate up --dry-run
     """
-    steps = _migrator(ctx, create=not dry_run).up(target, dry_run=dry_run)
+    steps = _migrator(ctx, create=True, dry_run=dry_run).up(target, dry_run=dry_run)
     _print_steps(steps, dry_run, dry_run)
 
 
@@ -81,7 +90,7 @@ def history(ctx, as_json: bool) -> None:
 
     Example: mirror-kit migrate history
     """
-    rows = _migrator(ctx).history()
+    rows = _migrator(ctx, readonly=True).history()
     if as_json:
         emit(rows, True)
     else:
@@ -96,7 +105,7 @@ def verify(ctx, as_json: bool) -> None:
 
     Exits 1 when a problem is found. Example: mirror-kit migrate verify
     """
-    report = _migrator(ctx).verify()
+    report = _migrator(ctx, readonly=True).verify()
     if as_json:
         emit(report, True)
     else:

@@ -49,7 +49,7 @@ def identity_list(ctx, as_json: bool) -> None:
     """List identities. Example: mirror-kit identity list"""
     rows = [
         {"id": i.id, "name": i.name, "created_at": format_utc(i.created_at)}
-        for i in ctx.journal().identities()
+        for i in ctx.journal(readonly=True).identities()
     ]
     if as_json:
         emit(rows, True)
@@ -76,7 +76,8 @@ def add(ctx, text: str | None, identity: str | None, created_at, tz, title, tags
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("give the reflection as an argument or on standard input")
         text = sys.stdin.read()
-    j = ctx.journal(create=True)
+    # No create: an unknown identity on a new file could only fail, and must leave nothing behind.
+    j = ctx.journal()
     r = j.add_reflection(identity, text, created_at, tz=tz, title=title, tags=tags)
     click.echo(f"added {r.id} ({format_utc(r.created_at)})")
 
@@ -90,7 +91,7 @@ def stats(ctx, as_json: bool) -> None:
     if as_json:
         emit(rows, True)
     else:
-        table(rows, ["name", "reflections", "first", "last", "tags", "patterns", "mirrorbacks"])
+        table(rows, ["name", "reflections", "first", "last", "tags", "patterns", "tensions", "mirrorbacks"])
 
 
 @main.command()
