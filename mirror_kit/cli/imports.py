@@ -1,5 +1,65 @@
-"""CLI commands for imports (filled in by its issue)."""
+"""`mirror-kit import`: bring a journal in from text/Markdown folders, CSV, jrnl, Day One or a mirror_kit export."""
 
 from __future__ import annotations
 
-from .common import main  # noqa: F401
+import sys
+
+import click
+
+from .common import emit, json_option, main, pass_ctx
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=str))
+@click.option("--identity", "-i", metavar="NAME",
+              help="Whose journal this is (created if missing). Required except for mirror_kit exports.")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "text", "markdown", "csv", "jrnl", "dayone", "mirror"]),
+              help="Source format; auto looks at the name and content.")
+@click.option("--text-column", metavar="COL", help="CSV: column holding the entry text.")
+@click.option("--date-column", metavar="COL", help="CSV: column holding the date.")
+@click.option("--id-column", metavar="COL", help="CSV: column holding a stable id (the source id).")
+@click.option("--title-column", metavar="COL", help="CSV: column holding the title.")
+@click.option("--tags-column", metavar="COL", help="CSV: column holding tags (`a|b`, `a, b` or `#a #b`).")
+@click.option("--encoding", metavar="NAME", help="Text encoding (default: detected; e.g. utf-16, cp1252).")
+@click.option("--default-date", metavar="DATE", help="Date for entries without one (else they are rejected).")
+@click.option("--tz", metavar="ZONE", help="Time zone of dates without one (e.g. Europe/Paris; default UTC).")
+@click.option("--skip-bad", is_flag=True, help="Import the good entries and report the bad ones.")
+@click.option("--dry-run", is_flag=True, help="Report what would happen without writing anything.")
+@click.option("--mode", type=click.Choice(["merge", "replace"]),
+              help="mirror_kit JSON exports only: merge (default) or replace the identity's data.")
+@click.option("--passphrase", metavar="TEXT", help="mirror_kit exports only: passphrase of an encrypted export.")
+@json_option
+@pass_ctx
+def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title_column, tags_column,
+            encoding, default_date, tz, skip_bad, dry_run, mode, passphrase, as_json):
+    """Import a journal from PATH into the journal file; importing again adds only what is new.
+
+    PATH is a folder of .txt/.md notes, a CSV/TSV file, a jrnl JSON export or journal file, a Day
+    One export ZIP, or a mirror_kit JSON export. A bad entry aborts the whole import (nothing is
+    written) unless --skip-bad.
+
+    \b
+    Examples:
+      mirror-kit import ~/Notes/Daily --identity maya
+      mirror-kit import diary.csv --identity maya --text-column Entry --date-column When
+      mirror-kit import data/happydb/claff_happydb_labeled_10k.csv --identity happydb
+      mirror-kit import export.zip --identity maya --dry-run
+      mirror-kit import backup.json --mode merge
+    """
+    from ..importers.api import run_import
+    from ..importers.summary import format_summary
+
+    journal = ctx.journal(create=not dry_run)
+    summary = run_import(
+        journal, path, identity, fmt,
+        text_column=text_column, date_column=date_column, id_column=id_column, title_column=title_column,
+        tags_column=tags_column, encoding=encoding, default_date=default_date, tz=tz, skip_bad=skip_bad,
+        dry_run=dry_run, progress=None if sys.stderr.isatty() else False, mode=mode, passphrase=passphrase,
+    )
+    if as_json:
+        emit(summary, True)
+    elif isinstance(summary, dict) and "added" in summary and "format" in summary:
+        click.echo(format_summary(summary))
+    else:
+        emit(summary, True)

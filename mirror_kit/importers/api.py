@@ -2,6 +2,174 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError
+
+FORMATS = ("auto", "text", "markdown", "csv", "jrnl", "dayone", "mirror")
+MIRROR_FORMAT = "mirror_os_export_v1"
+# Options only the mirror_kit export format (issue 5) understands.
+MIRROR_OPTIONS = ("mode", "passphrase")
+OPTIONS = ("text_column", "date_column", "id_column", "title_column", "tags_column", "encoding",
+           "default_date", "tz", "skip_bad", "dry_run", "progress") + MIRROR_OPTIONS
+
+
+def _is_mirror_export(path: Path) -> bool:
+    """A mirror_kit JSON export announces itself in its first bytes (`"format": "mirror_os_export_v1"`)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return re.search(rb'"format"\s*:\s*"' + MIRROR_FORMAT.encode() + rb'"', head) is not None
+
+
+def detect_format(path: Path) -> str:
+    """The importer for a path: folder -> text, .zip -> dayone, .csv/.tsv -> csv, JSON by its keys,
+    .txt/.md by whether it looks like a jrnl journal file."""
+    if not path.exists():
+        raise InvalidInputError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return "text"
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return "dayone"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if path.stat().st_size == 0:
+        raise InvalidInputError(f"{path}: file is empty")
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if head.startswith(b"PK\x03\x04"):
+        return "dayone"
+    from .common import check_binary, decode_bytes
+
+    check_binary(head, path.name)
+    if suffix == ".json" or head.lstrip().startswith(b"{"):
+        if _is_mirror_export(path):
+            return "mirror"
+        if re.search(rb'"(uuid|creationDate)"\s*:', head) and re.search(rb'"metadata"\s*:', head):
+            return "dayone"
+        if re.search(rb'"entries"\s*:', head):
+            return "jrnl"
+        raise InvalidInputError(
+            f"{path}: JSON that is neither a mirror_kit export, a jrnl export nor a Day One journal; "
+            "pass --format"
+        )
+    if suffix in (".txt", ".md", ".markdown", ".journal", ""):
+        from .jrnl import looks_like_text_journal
+
+        try:
+            text, _ = decode_bytes(head, path.name)
+        except InvalidInputError:
+            text = ""
+        return "jrnl" if looks_like_text_journal(text) else "text"
+    raise InvalidInputError(f"{path}: cannot tell the format from the name or content; pass --format")
+
+
+def run_import(journal: Any, path: str | Path, identity: str | None, format: str = "auto",
+               **options: Any) -> dict:
+    """Import `path` into `journal` (see `ImportsMixin.import_`)."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown import option(s): {', '.join(unknown)}")
+    if format not in FORMATS:
+        raise InvalidInputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})")
+    p = Path(path).expanduser()
+    if format == "auto":
+        if any(options.get(k) is not None for k in MIRROR_OPTIONS) and p.is_file():
+            format = "mirror"
+        else:
+            format = detect_format(p)
+    if format == "mirror":
+        return _import_mirror(journal, p, identity, options)
+    used = [k for k in MIRROR_OPTIONS if options.get(k) is not None]
+    if used:
+        raise InvalidInputError(
+            f"--{used[0]} only applies to mirror_kit JSON exports (format mirror), not to {format}"
+        )
+    if not identity or not str(identity).strip():
+        raise InvalidInputError(f"an identity is required to import {format} (--identity NAME)")
+    from .common import Context
+    from .summary import ImportSummary
+    from .upsert import store_entries
+
+    ctx = Context(p, {k: v for k, v in options.items() if k not in ("skip_bad", "dry_run", "progress")})
+    reader = _reader(format)
+    items = reader(p, ctx)
+    summary = ImportSummary(format=format, path=str(p), identity=str(identity).strip(), source=ctx.source,
+                            dry_run=bool(options.get("dry_run")))
+    store_entries(journal, summary.identity, items, summary, source=ctx.source,
+                  skip_bad=bool(options.get("skip_bad")), dry_run=bool(options.get("dry_run")),
+                  progress=options.get("progress"))
+    summary.warnings = ctx.warnings
+    return summary.as_dict()
+
+
+def _reader(format: str):
+    if format in ("text", "markdown"):
+        from .textdir import read_textdir
+
+        return read_textdir
+    if format == "csv":
+        from .csvfile import read_csv
+
+        return read_csv
+    if format == "jrnl":
+        from .jrnl import read_jrnl
+
+        return read_jrnl
+    from .dayone import read_dayone
+
+    return read_dayone
+
+
+def _import_mirror(journal: Any, path: Path, identity: str | None, options: dict) -> dict:
+    other = [k for k in OPTIONS if k not in MIRROR_OPTIONS + ("dry_run", "progress", "skip_bad")
+             and options.get(k) is not None]
+    if other:
+        raise InvalidInputError(f"--{other[0].replace('_', '-')} does not apply to mirror_kit JSON exports")
+    from ..export.importer import import_export_file
+
+    return import_export_file(
+        journal, path, mode=options.get("mode") or "merge", identity=identity,
+        dry_run=bool(options.get("dry_run")), passphrase=options.get("passphrase"),
+    )
+
 
 class ImportsMixin:
     """Mixed into `mirror_kit.Journal`."""
+
+    def import_(self, path: str | Path, identity: str | None = None, format: str = "auto",
+                **options: Any) -> dict:
+        """Import a journal from another tool into `identity` (created if missing); returns the summary.
+
+        format: auto (default: from the path and content), text, markdown, csv, jrnl, dayone, or
+            mirror (a mirror_kit JSON export, handed to `mirror_kit.export.importer`).
+        options: text_column, date_column, id_column, title_column, tags_column (CSV columns);
+            encoding (else detected); default_date (for entries without a date); tz (time zone of
+            naive dates, default UTC); skip_bad (store the good entries, list the bad ones; default:
+            any bad entry aborts and nothing is written); dry_run (report only); progress (True,
+            False, None = a bar on terminals); mode/passphrase (mirror exports only).
+        Summary keys: format, path, identity, source, dry_run, total, added, updated, skipped
+        (duplicates), rejected (list of {file, line or entry, reason}), warnings.
+        """
+        return run_import(self, path, identity, format, **options)
+
+    def import_text(self, path: str | Path, identity: str, **options: Any) -> dict:
+        """A folder of `.txt`/`.md` notes (or one note): one entry per file."""
+        return run_import(self, path, identity, "text", **options)
+
+    def import_csv(self, path: str | Path, identity: str, **options: Any) -> dict:
+        """A CSV/TSV file: one entry per row (column options as in `import_`)."""
+        return run_import(self, path, identity, "csv", **options)
+
+    def import_jrnl(self, path: str | Path, identity: str, **options: Any) -> dict:
+        """A jrnl JSON export (`jrnl --format json`) or jrnl plain-text journal file."""
+        return run_import(self, path, identity, "jrnl", **options)
+
+    def import_dayone(self, path: str | Path, identity: str, **options: Any) -> dict:
+        """A Day One JSON export ZIP (or one of its `<Journal>.json` files)."""
+        return run_import(self, path, identity, "dayone", **options)

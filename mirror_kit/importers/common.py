@@ -1,0 +1,243 @@
+"""What every importer shares: the parsed `Entry`, rejections, limits, byte decoding and ZIP safety."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..errors import InvalidInputError
+
+# One entry larger than this is not a journal entry but a pasted dump or a broken file; rejecting it
+# keeps the store, the embedder and the reports usable.
+MAX_ENTRY_CHARS = 1_000_000
+# A whole source file we are willing to read into memory (a 100k-row CSV is ~20 MB).
+MAX_FILE_BYTES = 2_000_000_000
+# Day One members we read (JSON); photos are only listed, never read.
+MAX_ZIP_MEMBER_BYTES = 1_000_000_000
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass
+class Entry:
+    """One parsed entry before it is stored; `where` names its place for messages ({file, line|entry})."""
+
+    content: str
+    created_at: datetime | date | str | None
+    where: dict
+    title: str | None = None
+    tags: list[str] = field(default_factory=list)
+    source_id: str | None = None
+    tz: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Rejection:
+    """A part of the source that cannot become an entry, and why."""
+
+    where: dict
+    reason: str
+
+
+class Context:
+    """Options and collected warnings for one import run."""
+
+    def __init__(self, path: Path, options: dict[str, Any]):
+        self.path = path
+        self.options = options
+        self.warnings: list[str] = []
+        # Set by the reader before it yields: what (source, source_id) pairs are keyed on.
+        self.source: str = ""
+
+    def opt(self, name: str, default: Any = None) -> Any:
+        value = self.options.get(name)
+        return default if value is None else value
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def where_text(where: dict) -> str:
+    """`file: line 12` / `file: entry 3` for messages."""
+    parts = [str(where.get("file", "?"))]
+    if "line" in where:
+        parts.append(f"line {where['line']}")
+    if "entry" in where:
+        parts.append(f"entry {where['entry']}")
+    return ": ".join(parts)
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, refusing directories, empty files and files too large to be a journal."""
+    if not path.exists():
+        raise InvalidInputError(f"{path}: no such file or directory")
+    if path.is_dir():
+        raise InvalidInputError(f"{path}: is a directory, expected a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidInputError(f"{path}: file is empty")
+    if size > MAX_FILE_BYTES:
+        raise InvalidInputError(f"{path}: file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+    return path.read_bytes()
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _decode_strict(data: bytes, codec: str, name: str, label: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{name}: line {line}: invalid {label} (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "pass the file's real encoding with --encoding"
+        ) from exc
+    except LookupError as exc:
+        raise InvalidInputError(f"unknown encoding {label!r}") from exc
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """ASCII-heavy UTF-16 without a BOM has a zero in every other byte."""
+    if len(head) < 4:
+        return None
+    even = head[0::2].count(0) / len(head[0::2])
+    odd = head[1::2].count(0) / len(head[1::2])
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _looks_western(text: str) -> bool:
+    """Western text has isolated accented letters inside ASCII words (`café`); a Cyrillic or Greek
+    file decoded as Windows-1252 has whole words of them."""
+    runs = 0
+    letters = 0
+    prev = False
+    for ch in text:
+        high = ord(ch) > 127 and ch.isalpha()
+        if high:
+            letters += 1
+            if prev:
+                runs += 1
+        prev = high
+    return letters == 0 or runs / letters < 0.5
+
+
+def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
+    """Text and the encoding used.
+
+    With `encoding` (e.g. from --encoding) the bytes must be valid in it. Without: a BOM decides,
+    else strict UTF-8, else UTF-16 without BOM, else Windows-1252/Latin-1 for Western text, else
+    charset-normalizer's guess. NUL bytes in anything else mean a binary file.
+    """
+    if not data:
+        raise InvalidInputError(f"{name}: file is empty")
+    if encoding:
+        codec = encoding.lower().replace("_", "-")
+        if codec in ("utf-8", "utf8"):
+            codec = "utf-8-sig"  # a BOM is still allowed in a file declared UTF-8
+        return _decode_strict(data, codec, name, encoding), encoding
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            label = "UTF-8" if codec == "utf-8-sig" else codec.upper()
+            return _decode_strict(data, codec, name, f"{label} (the file starts with a {label} BOM)"), codec
+    head = data[:BINARY_SNIFF_BYTES]
+    if b"\x00" in head:
+        codec = _utf16_without_bom(head)
+        if codec is None:
+            raise InvalidInputError(f"{name}: binary file (contains NUL bytes), not a text journal")
+        return _decode_strict(data, codec, name, codec.upper()), codec
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Bytes 0x80-0x9F are control characters in Latin-1 but punctuation (curly quotes, dashes, euro)
+    # in Windows-1252, which is what "Latin-1" files from Windows tools really are.
+    codec = "latin-1" if not re.search(rb"[\x80-\x9f]", data) else "cp1252"
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        codec, text = "latin-1", data.decode("latin-1")
+    if _looks_western(text):
+        return text, codec
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise InvalidInputError(f"{name}: cannot tell the text encoding (binary file?); pass --encoding")
+    return str(best), best.encoding
+
+
+def check_binary(data: bytes, name: str) -> None:
+    """Refuse obvious binary data before a parser produces confusing errors about it."""
+    head = data[:BINARY_SNIFF_BYTES]
+    if b"\x00" in head and not any(data.startswith(b) for b, _ in _BOMS) and _utf16_without_bom(head) is None:
+        raise InvalidInputError(f"{name}: binary file (contains NUL bytes), not a text journal")
+
+
+def safe_member_name(name: str) -> bool:
+    """A ZIP member path that stays inside the archive (no `..`, no absolute or drive paths)."""
+    if not name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return False
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return ".." not in parts
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """A ZIP archive whose member paths are all safe; refuses non-ZIP, truncated and hostile archives."""
+    if not path.exists():
+        raise InvalidInputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InvalidInputError(f"{path}: file is empty")
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InvalidInputError(f"{path}: not a ZIP archive or truncated ({exc})") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read the archive ({exc})") from exc
+    bad = [i.filename for i in zf.infolist() if not safe_member_name(i.filename)]
+    if bad:
+        zf.close()
+        raise InvalidInputError(f"{path}: refusing unsafe member path {bad[0]!r} (absolute or '..')")
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path) -> bytes:
+    """A member's bytes with a size limit that holds even if the declared size lies (ZIP bomb)."""
+    if info.file_size > MAX_ZIP_MEMBER_BYTES:
+        raise InvalidInputError(
+            f"{archive}: member {info.filename!r} is {info.file_size:,} bytes, over the "
+            f"{MAX_ZIP_MEMBER_BYTES:,}-byte limit"
+        )
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(MAX_ZIP_MEMBER_BYTES + 1)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise InvalidInputError(f"{archive}: member {info.filename!r} is damaged or truncated ({exc})") from exc
+    if len(data) > MAX_ZIP_MEMBER_BYTES:
+        raise InvalidInputError(f"{archive}: member {info.filename!r} is larger than it declares")
+    return data
+
+
+def split_tags(value: str) -> list[str]:
+    """Tags from one cell: `a|b`, `a, b`, `a; b` or `#a #b`."""
+    value = (value or "").strip()
+    if not value:
+        return []
+    for sep in ("|", ";", ","):
+        if sep in value:
+            return [t.strip() for t in value.split(sep) if t.strip()]
+    return [t for t in value.replace("#", " ").split() if t]

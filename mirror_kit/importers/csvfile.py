@@ -1,0 +1,175 @@
+"""CSV (and TSV) files from spreadsheets and old tools: one entry per row.
+
+Columns are chosen with the `*_column` options or guessed from the header; the id column becomes
+the source id and every other column goes into the reflection's metadata. Encodings: UTF-8 with or
+without BOM, UTF-16, Windows-1252/Latin-1 (detected, or `encoding=`). Delimiters `,` `;` tab `|`.
+Dates: ISO-8601 and common human formats. A row without a date is rejected unless `default_date`
+is given; a file without any date column needs `default_date` (never silently "now").
+
+HappyDB / CL-Aff (`hmid, moment, concepts, agency, social, ...`) is recognised by its header: hmid
+is the source id, moment the text, concepts the tags, the other columns metadata. It has no dates:
+each moment is dated `HAPPYDB_DATE` (the first day of HappyDB's collection period, 28 Mar - 16 Jun
+2017) unless `default_date` is given, and the summary warns about it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import InvalidInputError
+from ..timeutil import parse_datetime
+from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, decode_bytes, read_bytes, split_tags
+
+DELIMITERS = ",;\t|"
+TEXT_GUESSES = ("text", "content", "body", "entry", "moment", "note", "notes", "journal", "message",
+                "description", "reflection")
+DATE_GUESSES = ("date", "created_at", "created", "datetime", "timestamp", "time", "day", "date_time",
+                "creation_date", "written_at")
+ID_GUESSES = ("id", "uuid", "hmid", "entry_id", "guid", "key")
+TITLE_GUESSES = ("title", "subject", "heading", "headline")
+TAGS_GUESSES = ("tags", "tag", "labels", "label", "concepts", "categories", "category", "keywords")
+HAPPYDB_DATE = "2017-03-28"
+HAPPYDB_HEADER = {"hmid", "moment", "concepts"}
+
+
+def sniff_delimiter(text: str) -> str:
+    """csv.Sniffer on the start of the file, checked against the header line (Sniffer can pick a
+    comma inside quoted text)."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in DELIMITERS}
+    try:
+        found = csv.Sniffer().sniff(text[:65536], delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        found = None
+    if found and counts.get(found, 0) > 0:
+        return found
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _pick(header: list[str], given: str | None, guesses: tuple[str, ...], what: str) -> int | None:
+    lower = [h.strip().lower() for h in header]
+    if given:
+        if given in header:
+            return header.index(given)
+        if given.strip().lower() in lower:
+            return lower.index(given.strip().lower())
+        raise InvalidInputError(f"--{what}-column {given!r} is not a column (columns: {', '.join(header)})")
+    for g in guesses:
+        if g in lower:
+            return lower.index(g)
+    return None
+
+
+def _unique_header(row: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, h in enumerate(row):
+        name = h.strip() or f"column_{i + 1}"
+        base, n = name, 2
+        while name in out:
+            name, n = f"{base}_{n}", n + 1
+        out.append(name)
+    return out
+
+
+def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
+    """Entries of a CSV file; whole-file problems (encoding, no text column) raise InvalidInputError
+    right away (not when the rows are iterated)."""
+    name = path.name
+    text, enc = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
+    if enc not in ("utf-8", "utf-8-sig") and not ctx.opt("encoding"):
+        ctx.warn(f"{name}: not UTF-8, read as {enc}")
+    if not text.strip():
+        raise InvalidInputError(f"{name}: file is empty")
+    delimiter = sniff_delimiter(text)
+    # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error.
+    csv.field_size_limit(min(sys.maxsize, MAX_ENTRY_CHARS * 8))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header_row = next(reader)
+    except csv.Error as exc:
+        raise InvalidInputError(f"{name}: line 1: cannot read the header ({exc})") from exc
+    header = _unique_header(header_row)
+    cols = {h.lower() for h in header}
+    happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")
+    ctx.source = "happydb" if happydb else f"csv:{name}"
+    text_i = _pick(header, ctx.opt("text_column") or ("moment" if happydb else None), TEXT_GUESSES, "text")
+    if text_i is None:
+        raise InvalidInputError(
+            f"{name}: no text column (columns: {', '.join(header)}); name it with --text-column"
+        )
+    date_i = _pick(header, ctx.opt("date_column"), DATE_GUESSES, "date")
+    id_i = _pick(header, ctx.opt("id_column") or ("hmid" if happydb else None), ID_GUESSES, "id")
+    title_i = _pick(header, ctx.opt("title_column"), TITLE_GUESSES, "title")
+    tags_i = _pick(header, ctx.opt("tags_column") or ("concepts" if happydb else None), TAGS_GUESSES, "tags")
+    default_date = ctx.opt("default_date")
+    if date_i is None and default_date is None:
+        if happydb:
+            default_date = HAPPYDB_DATE
+            ctx.warn(
+                f"{name}: HappyDB has no dates; every moment is dated {HAPPYDB_DATE}, the start of its "
+                "collection period (28 Mar - 16 Jun 2017). Pass --default-date to choose another."
+            )
+        else:
+            raise InvalidInputError(
+                f"{name}: no date column (columns: {', '.join(header)}); name it with --date-column, "
+                "or date every row with --default-date YYYY-MM-DD"
+            )
+    elif date_i is None:
+        ctx.warn(f"{name}: no date column; every row is dated {default_date} (--default-date)")
+    used = {text_i, date_i, id_i, title_i, tags_i}
+    meta_cols = [(i, h) for i, h in enumerate(header) if i not in used]
+    return _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
+                 default_date, ctx.opt("tz"))
+
+
+def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
+          default_date, tz) -> Iterator[Entry | Rejection]:
+    width = len(header)
+    prev_line = reader.line_num
+    while True:
+        start = prev_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InvalidInputError(f"{name}: line {start}: malformed CSV ({exc})") from exc
+        prev_line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        where = {"file": name, "line": start}
+        if len(row) > width:
+            yield Rejection(where, f"row has {len(row)} fields but the header has {width} "
+                                   f"(an unquoted {delimiter!r} in the text?)")
+            continue
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        content = row[text_i]
+        if not content.strip():
+            yield Rejection(where, f"empty text in column {header[text_i]!r}")
+            continue
+        if date_i is not None and row[date_i].strip():
+            raw = row[date_i].strip()
+            try:
+                created = parse_datetime(raw)
+            except InvalidInputError:
+                yield Rejection(where, f"cannot read date {raw!r} in column {header[date_i]!r}")
+                continue
+        elif default_date is not None:
+            created = default_date
+        else:
+            yield Rejection(where, f"no date in column {header[date_i]!r} (give one with --default-date)")
+            continue
+        sid = row[id_i].strip() if id_i is not None and row[id_i].strip() else None
+        meta = {h: row[i] for i, h in meta_cols if row[i] != ""}
+        yield Entry(
+            content=content.replace("\r\n", "\n"), created_at=created, where=where,
+            title=(row[title_i].strip() or None) if title_i is not None else None,
+            tags=split_tags(row[tags_i]) if tags_i is not None else [],
+            source_id=sid, tz=tz, metadata=meta,
+        )

@@ -1,0 +1,142 @@
+"""Day One: its JSON export ZIP (one `<Journal>.json` per journal, plus `photos/`, `videos/`, ...).
+
+Each entry's `uuid` is its source id; `creationDate` (UTC) and `timeZone` give the date; the text
+loses Day One's Markdown backslash escapes (`\\.` -> `.`) and its `![](dayone-moment://ID)` media
+lines, which are kept in metadata (`media`, with the archive member when present) together with
+the journal name, `starred`, `location`, `weather`, `modifiedDate` and the creation device.
+A bare `Journal.json` (an unzipped export) works too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from ..errors import InvalidInputError
+from ..timeutil import parse_datetime, resolve_tz
+from .common import Context, Entry, Rejection, decode_bytes, open_zip, read_bytes, read_member
+
+SOURCE = "dayone"
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_MOMENT = re.compile(r"!\[[^\]]*\]\(dayone-moment:/{1,2}(?:[a-z]+/)?([A-Za-z0-9-]+)\)")
+MEDIA_KEYS = {"photos": "photos", "videos": "videos", "audios": "audios", "pdfAttachments": "pdfs"}
+ENTRY_KEYS_IN_METADATA = {"location": "location", "weather": "weather", "modifiedDate": "modified_at",
+                          "creationDevice": "creation_device", "isPinned": "pinned", "isAllDay": "all_day",
+                          "duration": "duration"}
+
+
+def unescape(text: str) -> str:
+    """Day One's Markdown escapes removed: `Hello\\!` -> `Hello!`."""
+    return _ESCAPE.sub(r"\1", text)
+
+
+def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict]], set[str]]:
+    """(journal name, parsed JSON) pairs and the archive's member names."""
+    if path.suffix.lower() == ".json":
+        return [(path.stem, _load(read_bytes(path), path.name, ctx))], set()
+    try:
+        zf = open_zip(path)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc} (expected a Day One JSON export ZIP)") from exc
+    with zf:
+        names = {i.filename for i in zf.infolist()}
+        docs = []
+        for info in zf.infolist():
+            p = PurePosixPath(info.filename)
+            if info.is_dir() or p.suffix.lower() != ".json" or p.name.startswith("._"):
+                continue
+            docs.append((p.stem, _load(read_member(zf, info, path), f"{path.name}:{info.filename}", ctx)))
+        try:
+            bad = zf.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InvalidInputError(f"{path}: damaged or truncated ZIP ({exc})") from exc
+        if bad:
+            raise InvalidInputError(f"{path}: member {bad!r} is damaged (CRC mismatch)")
+    if not docs:
+        raise InvalidInputError(f"{path}: no Day One journal (<Journal>.json) in this archive")
+    return docs, names
+
+
+def _load(data: bytes, name: str, ctx: Context) -> dict:
+    text, _ = decode_bytes(data, name, ctx.opt("encoding"))
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
+        raise InvalidInputError(f"{name}: not a Day One journal (no top-level 'entries' list)")
+    return doc
+
+
+def read_dayone(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
+    """Entries of every journal in a Day One export ZIP (or one Journal.json)."""
+    docs, members = _journal_docs(path, ctx)
+    ctx.source = SOURCE
+    return _entries(docs, members, path.name, ctx)
+
+
+def _media(entry: dict, members: set[str]) -> list[dict]:
+    out = []
+    for key, folder in MEDIA_KEYS.items():
+        for m in entry.get(key) or []:
+            if not isinstance(m, dict):
+                continue
+            item = {"kind": key.rstrip("s") if key != "pdfAttachments" else "pdf",
+                    **{k: m[k] for k in ("identifier", "md5", "type") if k in m}}
+            if m.get("md5"):
+                member = f"{folder}/{m['md5']}.{m.get('type') or 'jpeg'}"
+                item["file"] = member
+                item["present"] = member in members
+            out.append(item)
+    return out
+
+
+def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx: Context):
+    for journal_name, doc in docs:
+        version = (doc.get("metadata") or {}).get("version")
+        for i, e in enumerate(doc["entries"], 1):
+            where = {"file": f"{archive}:{journal_name}.json", "entry": i}
+            if not isinstance(e, dict):
+                yield Rejection(where, "entry is not a JSON object")
+                continue
+            uuid = e.get("uuid")
+            if uuid:
+                where = {**where, "entry": f"{i} ({uuid})"}
+            if not uuid:
+                yield Rejection(where, "missing 'uuid'")
+                continue
+            if not e.get("creationDate"):
+                yield Rejection(where, "missing 'creationDate'")
+                continue
+            try:
+                created = parse_datetime(str(e["creationDate"]))
+            except InvalidInputError:
+                yield Rejection(where, f"cannot read creationDate {e['creationDate']!r}")
+                continue
+            tz = e.get("timeZone") or None
+            if tz:
+                try:
+                    resolve_tz(tz)
+                except InvalidInputError:
+                    ctx.warn(f"{where['file']}: entry {uuid}: unknown timeZone {tz!r}, dropped")
+                    tz = None
+            text = _MOMENT.sub("", unescape(str(e.get("text") or "")))
+            text = re.sub(r"\n{3,}", "\n\n", text).strip()
+            first = text.split("\n", 1)[0]
+            m = re.match(r"^#{1,6}\s+(.+?)\s*$", first)
+            meta: dict = {"journal": journal_name, "starred": bool(e.get("starred"))}
+            if version:
+                meta["dayone_version"] = version
+            for key, target in ENTRY_KEYS_IN_METADATA.items():
+                if e.get(key) is not None:
+                    meta[target] = e[key]
+            media = _media(e, members)
+            if media:
+                meta["media"] = media
+            yield Entry(
+                content=text, created_at=created, where=where, title=m.group(1) if m else None,
+                tags=[str(t) for t in e.get("tags") or []], source_id=str(uuid), tz=tz, metadata=meta,
+            )

@@ -1,0 +1,42 @@
+"""The summary an import returns (and the CLI prints): what was added, updated, skipped and rejected."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class ImportSummary:
+    format: str
+    path: str
+    identity: str
+    source: str | None = None
+    dry_run: bool = False
+    total: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def format_summary(summary: dict) -> str:
+    """Human-readable lines for the CLI."""
+    verb = "would import" if summary.get("dry_run") else "imported"
+    lines = [
+        f"{verb} {summary.get('path')} ({summary.get('format')}) into {summary.get('identity')!r}: "
+        f"{summary.get('added', 0)} added, {summary.get('updated', 0)} updated, "
+        f"{summary.get('skipped', 0)} skipped as duplicates, {len(summary.get('rejected') or [])} rejected"
+    ]
+    for r in summary.get("rejected") or []:
+        place = ": ".join(
+            str(x) for x in (r.get("file"), f"line {r['line']}" if "line" in r else None,
+                             f"entry {r['entry']}" if "entry" in r else None) if x
+        )
+        lines.append(f"  rejected {place}: {r.get('reason')}")
+    for w in summary.get("warnings") or []:
+        lines.append(f"  warning: {w}")
+    return "\n".join(lines)

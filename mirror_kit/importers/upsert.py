@@ -1,0 +1,176 @@
+"""Storing parsed entries: validation, deduplication, updates of edited entries, all-or-nothing writes.
+
+An entry is identified by (identity, source, source_id) when its format has ids (Day One uuids, CSV
+id columns, file paths, jrnl timestamps), else by its content hash. A known id whose content, title,
+date, tags or metadata changed is updated in place; an identical one is skipped as a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..ids import normalize_text, stable_id
+from .common import MAX_ENTRY_CHARS, Entry, Rejection, where_text
+from .summary import ImportSummary
+
+_CHUNK = 5000
+
+
+def _reject_entry(entry: Entry) -> str | None:
+    if not isinstance(entry.content, str) or not normalize_text(entry.content):
+        return "empty entry (no text)"
+    if len(entry.content) > MAX_ENTRY_CHARS:
+        return f"entry is {len(entry.content):,} characters, over the limit of {MAX_ENTRY_CHARS:,}"
+    if "\x00" in entry.content:
+        return "entry contains NUL bytes (binary data?)"
+    if entry.created_at is None or entry.created_at == "":
+        return "no date (give one with --default-date)"
+    return None
+
+
+def _fingerprint(row: dict) -> tuple:
+    return (
+        row["content_hash"], row["title"], row["created_at"], row["tz"], row["metadata"],
+        tuple(sorted(t.lower() for t in row["_tags"])),
+    )
+
+
+def _progress(items: Iterable, progress: bool | None, desc: str) -> Iterable:
+    if progress is False:
+        return items
+    from tqdm import tqdm
+
+    # disable=None lets tqdm hide the bar when stderr is not a terminal; delay keeps short imports quiet.
+    return tqdm(items, desc=desc, unit=" entries", disable=None if progress is None else False, delay=1.0,
+                leave=False)
+
+
+def store_entries(
+    journal: Any,
+    identity: str,
+    items: Iterable[Entry | Rejection],
+    summary: ImportSummary,
+    *,
+    source: str,
+    skip_bad: bool = False,
+    dry_run: bool = False,
+    progress: bool | None = None,
+) -> ImportSummary:
+    """Validate, deduplicate and write `items` for `identity` (created when missing) in one transaction.
+
+    skip_bad: store the good entries and list the bad ones in the summary (else any bad one aborts
+    the whole import with its place and reason, and nothing is written).
+    """
+    name = (identity or "").strip()
+    if not name:
+        raise InvalidInputError("an identity name is required (--identity NAME)")
+    existing_identity = journal._find_identity(name)
+    # Same id formula as Store.add_identity, so a dry run can compute ids without creating the identity.
+    identity_id = existing_identity.id if existing_identity else stable_id("i", name, length=12)
+
+    by_sid: dict[str, tuple] = {}
+    hashes: set[str] = set()
+    if existing_identity is not None:
+        tags: dict[str, list[str]] = {}
+        for rid, tag in journal.conn.execute(
+            "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
+            "JOIN reflections r ON r.id = rt.reflection_id WHERE r.identity_id = ? AND r.source = ?",
+            (identity_id, source),
+        ):
+            tags.setdefault(rid, []).append(tag)
+        for r in journal.conn.execute(
+            "SELECT id, source, source_id, content_hash, title, created_at, tz, metadata FROM reflections "
+            "WHERE identity_id = ?",
+            (identity_id,),
+        ):
+            hashes.add(r["content_hash"])
+            if r["source"] == source and r["source_id"] is not None:
+                fp = (r["content_hash"], r["title"], r["created_at"], r["tz"], r["metadata"],
+                      tuple(sorted(t.lower() for t in tags.get(r["id"], []))))
+                by_sid[r["source_id"]] = (r["id"], fp)
+
+    new_rows: list[dict] = []
+    updates: list[dict] = []
+    seen_sids: dict[str, str] = {}
+    rejected: list[dict] = []
+
+    def reject(where: dict, reason: str) -> None:
+        rejected.append({**where, "reason": reason})
+
+    for item in _progress(items, progress, f"import {summary.format}"):
+        summary.total += 1
+        if isinstance(item, Rejection):
+            reject(item.where, item.reason)
+            continue
+        reason = _reject_entry(item)
+        if reason:
+            reject(item.where, reason)
+            continue
+        sid = item.source_id
+        if sid is not None and sid in seen_sids:
+            reject(item.where, f"duplicate id {sid!r} (first seen at {seen_sids[sid]})")
+            continue
+        rec = {
+            "content": item.content, "created_at": item.created_at, "tz": item.tz, "title": item.title,
+            "tags": item.tags, "source": source, "source_id": sid, "metadata": item.metadata,
+        }
+        known = by_sid.get(sid) if sid is not None else None
+        if known is not None:
+            rec["id"] = known[0]
+        try:
+            row = journal._reflection_row(identity_id, rec)
+        except InvalidInputError as exc:
+            reject(item.where, str(exc).removeprefix("reflection: "))
+            continue
+        if sid is not None:
+            seen_sids[sid] = where_text(item.where)
+        if known is not None:
+            if _fingerprint(row) == known[1]:
+                summary.skipped += 1
+            else:
+                updates.append(row)
+            continue
+        if sid is None:
+            if row["content_hash"] in hashes:
+                summary.skipped += 1
+                continue
+            hashes.add(row["content_hash"])
+        new_rows.append(row)
+
+    summary.rejected = rejected
+    if rejected and not skip_bad:
+        first = rejected[0]
+        more = f" (and {len(rejected) - 1} more bad entries)" if len(rejected) > 1 else ""
+        err = InvalidInputError(
+            f"{where_text(first)}: {first['reason']}{more}; nothing was imported "
+            "(use --skip-bad to import the good entries)"
+        )
+        err.rejected = rejected  # type: ignore[attr-defined]
+        raise err
+    summary.added = len(new_rows)
+    summary.updated = len(updates)
+    if dry_run:
+        return summary
+    with journal.transaction():
+        journal.add_identity(name, exist_ok=True)
+        for start in range(0, len(new_rows), _CHUNK):
+            journal._insert_rows(new_rows[start:start + _CHUNK])
+        if updates:
+            _apply_updates(journal, updates)
+    return summary
+
+
+def _apply_updates(journal: Any, rows: list[dict]) -> None:
+    cols = [c for c in rows[0] if not c.startswith("_") and c not in ("id", "identity_id")
+            and c in journal.schema_columns]
+    journal.conn.executemany(
+        f"UPDATE reflections SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+        [[r[c] for c in cols] + [r["id"]] for r in rows],
+    )
+    journal.conn.executemany("DELETE FROM reflection_tags WHERE reflection_id = ?", [(r["id"],) for r in rows])
+    pairs = [(r["id"], t) for r in rows for t in r["_tags"]]
+    if pairs:
+        journal._attach_tags(pairs)
+
