@@ -235,10 +235,16 @@ class Store:
     def _insert_rows(self, rows: list[dict], first_index: int | None = None) -> None:
         cols = [c for c in rows[0] if not c.startswith("_") and c in self.schema_columns]
         sql = f"INSERT INTO reflections ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        # A savepoint undoes the rows of this chunk written before a conflict, so the diagnosis below
+        # sees only what was stored before.
+        self.conn.execute("SAVEPOINT insert_rows")
         try:
             self.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
         except sqlite3.IntegrityError as exc:
+            self.conn.execute("ROLLBACK TO insert_rows")
+            self.conn.execute("RELEASE insert_rows")
             raise InvalidInputError(self._explain_conflict(rows, first_index, exc)) from exc
+        self.conn.execute("RELEASE insert_rows")
         tag_pairs = [(r["id"], t) for r in rows for t in r["_tags"]]
         if tag_pairs:
             self._attach_tags(tag_pairs)
@@ -247,14 +253,14 @@ class Store:
         """Which record collides with one already stored (same id, or same source and source_id)."""
         for k, r in enumerate(rows):
             where = "reflection" if first_index is None else f"reflection #{first_index + k}"
-            if self.conn.execute("SELECT 1 FROM reflections WHERE id = ?", (r["id"],)).fetchone():
-                return (f"{where}: already stored as {r['id']} (same identity, source/source_id or time and "
-                        "content); nothing was stored")
             if r["source"] is not None and r["source_id"] is not None and self.conn.execute(
                 "SELECT 1 FROM reflections WHERE identity_id = ? AND source = ? AND source_id = ?",
                 (r["identity_id"], r["source"], r["source_id"]),
             ).fetchone():
                 return (f"{where}: source {r['source']!r} source_id {r['source_id']!r} is already stored; "
+                        "nothing was stored")
+            if self.conn.execute("SELECT 1 FROM reflections WHERE id = ?", (r["id"],)).fetchone():
+                return (f"{where}: already stored as {r['id']} (same identity, time and content); "
                         "nothing was stored")
         return f"cannot store reflections: {exc}; nothing was stored"
 
@@ -476,7 +482,7 @@ class Store:
         ).fetchone()[0]
         for i, rid in enumerate(reflection_ids):
             try:
-                self._execute(
+                self.conn.execute(
                     "INSERT INTO thread_reflections (thread_id, reflection_id, position) VALUES (?, ?, ?)",
                     (thread_id, rid, start + i),
                 )

@@ -63,8 +63,9 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     zone unless `tz` names one. Strings are ISO-8601 or anything `dateutil` reads.
     """
     if isinstance(value, str):
-        value = parse_datetime(value)
-    elif isinstance(value, date) and not isinstance(value, datetime):
+        # A bare date string means the same as a date object (its noon), not midnight.
+        value = _bare_date(value) or parse_datetime(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, 12, 0, 0)
     zone = resolve_tz(tz)
     if value.tzinfo is None:
@@ -74,6 +75,16 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
         local = value
         zname = tz if tz else tz_name(value.tzinfo, value)
     return local.astimezone(UTC).replace(microsecond=0), zname
+
+
+def _bare_date(text: str) -> date | None:
+    s = text.strip()
+    if len(s) != 10:
+        return None
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        return None
 
 
 def parse_datetime(text: str) -> datetime:
