@@ -120,6 +120,15 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _mostly_controls(text: str) -> bool:
+    """Binary data that happens to decode: more than 1% control characters."""
+    sample = text[:BINARY_SNIFF_BYTES]
+    return len(_CONTROLS.findall(sample)) > max(1, len(sample) // 100)
+
+
 def _looks_western(text: str) -> bool:
     """Western text has isolated accented letters inside ASCII words (`café`); a Cyrillic or Greek
     file decoded as Windows-1252 has whole words of them."""
@@ -157,9 +166,15 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[s
     head = data[:BINARY_SNIFF_BYTES]
     if b"\x00" in head:
         codec = _utf16_without_bom(head)
-        if codec is None:
+        text = None
+        if codec is not None:
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                text = None
+        if text is None or _mostly_controls(text):
             raise InvalidInputError(f"{name}: binary file (contains NUL bytes), not a text journal")
-        return _decode_strict(data, codec, name, codec.upper()), codec
+        return text, codec
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -171,6 +186,8 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[s
         text = data.decode(codec)
     except UnicodeDecodeError:
         codec, text = "latin-1", data.decode("latin-1")
+    if _mostly_controls(text):
+        raise InvalidInputError(f"{name}: binary file (control bytes), not a text journal")
     if _looks_western(text):
         return text, codec
     from charset_normalizer import from_bytes
