@@ -2,6 +2,82 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read transaction, so an export sees a single consistent state while others write."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("ROLLBACK")
+
 
 class ExportMixin:
     """Mixed into `mirror_kit.Journal`."""
+
+    def export_json(self, out: str | Path, identity: str | None = None, passphrase: str | None = None) -> dict:
+        """Write the `mirror_os_export_v1` JSON export (streamed; mode 0600; atomic).
+
+        identity: only this identity (nothing of the others); default all.
+        passphrase: encrypt with scrypt + AES-256-GCM (`mirror_kit.export.crypto`).
+        """
+        from ..timeutil import now_iso
+        from .crypto import EncryptingWriter
+        from .files import atomic_private_file
+        from .jsonfmt import write_export
+
+        iid = self._identity_id(identity)
+        out = Path(out).expanduser()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_private_file(out) as fh, read_snapshot(self.conn):
+            sink = EncryptingWriter(fh, passphrase) if passphrase else fh
+            counts = write_export(self.conn, sink, identity_id=iid, exported_at=now_iso())
+            if passphrase:
+                sink.close()
+        return {"path": str(out), "counts": counts, "encrypted": bool(passphrase), "bytes": out.stat().st_size}
+
+    def export_markdown(self, out_dir: str | Path, identity: str | None = None) -> dict:
+        """Write a readable Markdown folder per identity (README, reflections, patterns, tensions)."""
+        from .markdown import write_markdown
+
+        iid = self._identity_id(identity)
+        with read_snapshot(self.conn):
+            return write_markdown(self, Path(out_dir).expanduser(), identity_id=iid)
+
+    def backup(self, out: str | Path, passphrase: str | None = None) -> dict:
+        """A ZIP with a consistent database snapshot, the JSON export and checksummed metadata."""
+        from .backup import create_backup
+
+        return create_backup(self.conn, Path(out).expanduser(), passphrase=passphrase)
+
+    def import_export(self, path: str | Path, *, mode: str = "merge", identity: str | None = None,
+                      dry_run: bool = False, passphrase: str | None = None, on_conflict: str = "ours") -> dict:
+        """Import a `mirror_os_export_v1` file (see `mirror_kit.export.importer.import_export_file`)."""
+        from .importer import import_export_file
+
+        return import_export_file(self, path, mode=mode, identity=identity, dry_run=dry_run,
+                                  passphrase=passphrase, on_conflict=on_conflict)
+
+
+def verify_backup(path: str | Path, passphrase: str | None = None) -> dict[str, Any]:
+    """Check a backup ZIP completely; raises `BackupError` naming the problem."""
+    from .backup import verify_backup as _verify
+
+    return _verify(path, passphrase=passphrase)
+
+
+def restore(path: str | Path, to: str | Path, force: bool = False, passphrase: str | None = None) -> dict:
+    """Restore a backup into the new journal file `to` (`force` to overwrite an existing one)."""
+    from .backup import restore as _restore
+
+    return _restore(path, to, force, passphrase=passphrase)

@@ -1,0 +1,249 @@
+"""ZIP backups: a consistent SQLite snapshot (`VACUUM INTO`, safe while others write), the JSON export
+of that same snapshot, and `metadata.json` (format and schema versions, created_at, row counts and the
+SHA-256 of every member). `verify_backup` re-checks all of it; `restore` writes a new journal file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, MirrorKitError
+from ..timeutil import now_iso
+from . import safezip
+from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
+from .jsonfmt import FORMAT, write_export
+
+BACKUP_FORMAT = "mirror_kit_backup"
+BACKUP_FORMAT_VERSION = 1
+DB_MEMBER, JSON_MEMBER, META_MEMBER = "journal.db", "export.json", "metadata.json"
+COUNTED_TABLES = (
+    "identities", "reflections", "tags", "reflection_tags", "threads", "thread_reflections", "mirrorbacks",
+    "patterns", "pattern_occurrences", "tensions", "tension_observations", "embeddings", "analysis_runs",
+    "settings",
+)
+_HASH_CHUNK = 1 << 20
+
+
+class BackupError(InvalidInputError):
+    """A backup file failed a check (names the file and what is wrong)."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _counts(conn: sqlite3.Connection) -> dict[str, int]:
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED_TABLES if t in have}
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    try:
+        row = conn.execute("SELECT max(version) FROM schema_migrations WHERE rolled_back_at IS NULL").fetchone()
+    except sqlite3.DatabaseError:
+        return 0
+    return int(row[0] or 0)
+
+
+def snapshot(conn: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of the live database in `target` (a new 0600 file), in rollback-journal mode.
+
+    `VACUUM INTO` reads inside one transaction, so concurrent writers neither block it for long nor
+    leave it half-applied; a raw file copy of a WAL database could miss or tear recent commits.
+    """
+    if conn.in_transaction:
+        raise MirrorKitError("cannot take a backup inside an open transaction")
+    os.close(create_private(target))  # VACUUM INTO accepts an existing empty file, so it keeps our mode
+    try:
+        conn.execute("VACUUM INTO ?", (str(target),))
+    except sqlite3.OperationalError as exc:
+        from ..db import translate
+
+        raise translate(exc) from exc
+    snap = sqlite3.connect(target, isolation_level=None)
+    try:
+        snap.execute("PRAGMA journal_mode = DELETE")  # self-contained: no -wal file needed next to it
+    finally:
+        snap.close()
+
+
+def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str | None = None,
+                  compresslevel: int = 1) -> dict[str, Any]:
+    """Write the backup ZIP to `out` (atomically, mode 0600); returns its metadata."""
+    out = Path(out)
+    if out.is_dir():
+        raise InvalidInputError(f"{out} is a directory; give a file name such as backup.zip")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with private_temp_dir(out) as tmp:
+        db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
+        snapshot(conn, db_file)
+        snap = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, isolation_level=None)
+        snap.row_factory = sqlite3.Row
+        try:
+            created_at = now_iso()
+            fd = create_private(json_file)
+            with open(fd, "wb", buffering=1 << 20) as fh:
+                write_export(snap, fh, identity_id=None, exported_at=created_at)
+            counts = _counts(snap)
+            schema_version = _schema_version(snap)
+        finally:
+            snap.close()
+        meta = {
+            "format": BACKUP_FORMAT,
+            "format_version": BACKUP_FORMAT_VERSION,
+            "schema_version": schema_version,
+            "export_format": FORMAT,
+            "created_at": created_at,
+            "encrypted": bool(passphrase),
+            "counts": counts,
+            "members": {
+                name: {"sha256": _sha256(f), "size": f.stat().st_size}
+                for name, f in ((DB_MEMBER, db_file), (JSON_MEMBER, json_file))
+            },
+        }
+        with atomic_private_file(out) as fh:
+            zf = _writer(fh, passphrase, compresslevel)
+            with zf:
+                zf.write(db_file, DB_MEMBER)
+                zf.write(json_file, JSON_MEMBER)
+                zf.writestr(META_MEMBER, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return {"path": str(out), **meta}
+
+
+def _writer(fh, passphrase: str | None, compresslevel: int) -> zipfile.ZipFile:
+    if not passphrase:
+        return zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+    try:
+        import pyzipper
+    except ImportError as exc:  # pragma: no cover
+        raise MirrorKitError("encrypted backups need pyzipper: pip install 'mirror_kit[crypto]'") from exc
+    zf = pyzipper.AESZipFile(fh, "w", compression=pyzipper.ZIP_DEFLATED, compresslevel=compresslevel,
+                             encryption=pyzipper.WZ_AES)
+    zf.setpassword(passphrase.encode("utf-8"))
+    zf.setencryption(pyzipper.WZ_AES, nbits=256)
+    return zf
+
+
+def _fail(p: Path, msg: str) -> BackupError:
+    return BackupError(f"{p}: {msg}")
+
+
+def _read_metadata(zf: zipfile.ZipFile, p: Path) -> dict:
+    if META_MEMBER not in zf.namelist():
+        raise _fail(p, f"not a mirror_kit backup ({META_MEMBER} is missing)")
+    try:
+        meta = json.loads(safezip.read_member(zf, META_MEMBER, p, max_size=1 << 20))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(p, f"{META_MEMBER} is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != BACKUP_FORMAT:
+        raise _fail(p, f"not a mirror_kit backup ({META_MEMBER} has format {meta.get('format')!r})"
+                    if isinstance(meta, dict) else f"{META_MEMBER} is not an object")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise _fail(p, f"{META_MEMBER}: field 'format_version' is missing")
+    if version > BACKUP_FORMAT_VERSION:
+        raise _fail(p, f"backup format version {version} is newer than this mirror_kit reads "
+                       f"({BACKUP_FORMAT_VERSION}); upgrade mirror_kit")
+    members = meta.get("members")
+    if not isinstance(members, dict) or DB_MEMBER not in members:
+        raise _fail(p, f"{META_MEMBER}: field 'members' must list {DB_MEMBER} with its sha256")
+    for name, info in members.items():
+        if not isinstance(info, dict) or not isinstance(info.get("sha256"), str):
+            raise _fail(p, f"{META_MEMBER}: member {name!r} has no sha256")
+    unexpected = sorted(set(zf.namelist()) - set(members) - {META_MEMBER})
+    if unexpected:
+        raise _fail(p, f"unexpected member(s) not listed in {META_MEMBER}: {', '.join(unexpected)}")
+    return meta
+
+
+def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
+    """Checksums of every member (writing journal.db to `db_out`), then the database and the export."""
+    for name, info in sorted(meta["members"].items()):
+        if name == DB_MEMBER:
+            fd = create_private(db_out)
+            with open(fd, "wb") as fh:
+                digest = safezip.copy_member(zf, name, p, fh)
+        else:
+            digest = safezip.sha256_member(zf, name, p)
+        if digest != info["sha256"]:
+            raise _fail(p, f"checksum mismatch for member {name!r}: the backup is damaged or was altered")
+    try:
+        conn = sqlite3.connect(f"file:{db_out}?mode=ro", uri=True, isolation_level=None)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if result != "ok":
+                raise _fail(p, f"{DB_MEMBER} fails SQLite's integrity check: {result}")
+            counts, schema_version = _counts(conn), _schema_version(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise _fail(p, f"{DB_MEMBER} is not a readable SQLite database ({exc})") from exc
+    if schema_version != meta.get("schema_version"):
+        raise _fail(p, f"{DB_MEMBER} has schema version {schema_version}, metadata says {meta.get('schema_version')}")
+    if meta.get("counts") is not None and counts != meta["counts"]:
+        diff = {k: (meta["counts"].get(k), counts.get(k)) for k in set(counts) | set(meta["counts"])
+                if meta["counts"].get(k) != counts.get(k)}
+        raise _fail(p, f"row counts differ from {META_MEMBER} (recorded, actual): {diff}")
+    if JSON_MEMBER in meta["members"]:
+        head = b""
+        for chunk in safezip.iter_member(zf, JSON_MEMBER, p):
+            head += chunk
+            if len(head) >= 64:
+                break
+        if not head.lstrip().startswith(b'{"format": "' + FORMAT.encode()):
+            raise _fail(p, f"{JSON_MEMBER} is not a {FORMAT} export")
+    return {"counts": counts, "schema_version": schema_version}
+
+
+def verify_backup(path: str | Path, *, passphrase: str | None = None) -> dict[str, Any]:
+    """Check a backup: safe ZIP structure, metadata, SHA-256 of every member, the database's
+    integrity and row counts. Returns a summary; raises BackupError (naming the problem) otherwise."""
+    p = Path(path)
+    zf = safezip.open_zip(p, passphrase=passphrase)
+    with zf, tempfile.TemporaryDirectory(prefix="mirror-kit-verify-") as tmp:
+        meta = _read_metadata(zf, p)
+        checked = _check(zf, p, meta, Path(tmp) / DB_MEMBER)
+    return {"path": str(p), "ok": True, "created_at": meta.get("created_at"), "encrypted": meta.get("encrypted"),
+            "format_version": meta["format_version"], "members": sorted(meta["members"]), **checked}
+
+
+def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase: str | None = None) -> dict:
+    """Restore a backup's database into a new file `to` (refuses to overwrite unless `force`).
+
+    Everything is verified first and the database is written to a temp file next to `to` that is
+    renamed into place only when complete, so a failed restore leaves `to` as it was.
+    """
+    p, to = Path(path), Path(to).expanduser()
+    if to.is_dir():
+        raise InvalidInputError(f"{to} is a directory; give the new journal's file name")
+    if to.exists() and not force:
+        raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
+    to.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(to)
+    zf = safezip.open_zip(p, passphrase=passphrase)
+    try:
+        with zf:
+            meta = _read_metadata(zf, p)
+            checked = _check(zf, p, meta, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL next to the new file would corrupt it
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{to}{suffix}")
+        os.replace(tmp, to)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return {"path": str(to), "from": str(p), "created_at": meta.get("created_at"), **checked}

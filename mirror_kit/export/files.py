@@ -1,0 +1,68 @@
+"""Files readable by the owner only, written atomically: a temp file in the target's directory,
+created with mode 0600 by `os.open`, then `os.replace`d into place (so a failure leaves nothing)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def temp_sibling(path: Path, suffix: str = "") -> Path:
+    """A unique hidden name next to `path` (same filesystem, so the final rename is atomic)."""
+    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}{suffix}")
+
+
+def create_private(path: Path) -> int:
+    """A new file descriptor for `path` (which must not exist) with mode 0600 from the start."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), PRIVATE_FILE)
+
+
+@contextlib.contextmanager
+def atomic_private_file(path: str | Path, *, text: bool = False, sync: bool = True) -> Iterator[IO]:
+    """Yield a file handle; on success it becomes `path` (replacing it), on failure it vanishes."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory")
+    tmp = temp_sibling(path)
+    fd = create_private(tmp)
+    try:
+        if text:
+            fh: IO = open(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)  # noqa: SIM115
+        else:
+            fh = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115
+        with fh:
+            yield fh
+            fh.flush()
+            if sync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def private_temp_dir(near: Path) -> Iterator[Path]:
+    """A 0700 scratch directory next to `near`, removed afterwards whatever happens."""
+    d = temp_sibling(near, ".d")
+    os.mkdir(d, PRIVATE_DIR)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """A small new private text file (inside a directory we are building)."""
+    fd = create_private(path)
+    with open(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
