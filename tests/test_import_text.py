@@ -107,7 +107,7 @@ def test_bad_file_aborts_everything_unless_skip_bad(journal, notes):
 def test_invalid_utf8_in_file_declared_utf8(journal, tmp_path):
     root = tmp_path / "n"
     (root).mkdir()
-    (root / "2024-01-01.md").write_bytes("Line one\nLine two caf".encode() + b"\xe9 au lait\n")
+    (root / "2024-01-01.md").write_bytes(b"Line one\nLine two caf" + b"\xe9 au lait\n")
     with pytest.raises(InvalidInputError) as exc:
         journal.import_(root, "maya", encoding="utf-8")
     msg = str(exc.value)
