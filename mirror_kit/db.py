@@ -60,7 +60,8 @@ def connect(
         if readonly:
             conn.execute("PRAGMA query_only = ON")
         elif not memory:
-            conn.execute("PRAGMA journal_mode = WAL")
+            if _may_switch_to_wal(conn):
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.row_factory = sqlite3.Row
         return conn
@@ -68,6 +69,17 @@ def connect(
         with contextlib.suppress(Exception):
             conn.close()
         raise translate(exc, p, timeout) from exc
+
+
+def _may_switch_to_wal(conn: sqlite3.Connection) -> bool:
+    """WAL is persistent and rewrites the header: only for a new file or a mirror_kit journal, never for
+    another program's database (which the migrator then refuses, unchanged)."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return False
+    tables = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )}
+    return not tables or "schema_migrations" in tables
 
 
 def _writable(p: Path) -> bool:

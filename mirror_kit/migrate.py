@@ -226,9 +226,11 @@ class Migrator:
         for row in self.applied(conn):
             mig = by_version.get(row["version"])
             if row["version"] > self.latest:
+                top = self.applied(conn)[-1]
                 raise SchemaTooNewError(
-                    f"{where}the journal's schema is at version {self.current_version(conn)} but this "
-                    f"mirror_kit only knows up to {self.latest}; upgrade mirror_kit (the file was not changed)"
+                    f"{where}the journal's schema is at version {top['version']} but this mirror_kit only "
+                    f"knows up to {self.latest}: upgrade mirror_kit (or, if you removed it, restore "
+                    f"{row['version']:04d}_{row['name']}.up.sql in {self.directory}); the file was not changed"
                 )
             if mig is None:
                 raise MigrationChecksumError(
