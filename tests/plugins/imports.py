@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -61,7 +62,7 @@ class JrnlJournal:
 
     def edit(self, on: str, sed_expr: str) -> None:
         """`jrnl -on DATE --edit` with sed as the editor: an edit made through jrnl itself."""
-        self.run("--config-override", "editor", f"sed -i {sed_expr}", "-on", on, "--edit")
+        self.run("--config-override", "editor", f"sed -i {shlex.quote(sed_expr)}", "-on", on, "--edit")
 
     def export_json(self, out: Path) -> Path:
         out.write_text(self.run("--format", "json"), encoding="utf-8")
