@@ -87,9 +87,7 @@ def _media(entry: dict, members: set[str]) -> list[dict]:
             item = {"kind": key.rstrip("s") if key != "pdfAttachments" else "pdf",
                     **{k: m[k] for k in ("identifier", "md5", "type") if k in m}}
             if m.get("md5"):
-                member = f"{folder}/{m['md5']}.{m.get('type') or 'jpeg'}"
-                item["file"] = member
-                item["present"] = member in members
+                item["file"] = f"{folder}/{m['md5']}.{m.get('type') or 'jpeg'}"
             out.append(item)
     return out
 
@@ -136,6 +134,11 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
             media = _media(e, members)
             if media:
                 meta["media"] = media
+                # Whether the file is in this archive is a property of the export, not of the entry:
+                # a warning, not metadata (else a text-only export would "update" every entry).
+                missing = [m["file"] for m in media if "file" in m and members and m["file"] not in members]
+                if missing:
+                    ctx.warn(f"{where['file']}: entry {uuid}: media not in the archive: {', '.join(missing)}")
             yield Entry(
                 content=text, created_at=created, where=where, title=m.group(1) if m else None,
                 tags=[str(t) for t in e.get("tags") or []], source_id=str(uuid), tz=tz, metadata=meta,
