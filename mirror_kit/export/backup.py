@@ -69,9 +69,17 @@ def snapshot(conn: sqlite3.Connection, target: Path) -> None:
     try:
         conn.execute("VACUUM INTO ?", (str(target),))
     except sqlite3.OperationalError as exc:
-        from ..db import translate
+        if "readonly" not in str(exc):
+            from ..db import translate
 
-        raise translate(exc) from exc
+            raise translate(exc) from exc
+        # a read-only connection cannot VACUUM INTO (the output inherits its flags): use the online
+        # backup API, copying every page in one step under one read lock (so also consistent)
+        dst = sqlite3.connect(target)
+        try:
+            conn.backup(dst)
+        finally:
+            dst.close()
     snap = sqlite3.connect(target, isolation_level=None)
     try:
         snap.execute("PRAGMA journal_mode = DELETE")  # self-contained: no -wal file needed next to it

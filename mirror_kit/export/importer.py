@@ -631,4 +631,7 @@ def import_export_file(
         "path": str(path), "format": FORMAT, "mode": mode, "on_conflict": on_conflict, "dry_run": dry_run,
         "identities": [i["name"] for i in idents], "counts": counts, **totals,
         "conflict_details": report.details,
+        # the keys the generic `mirror-kit import` summary prints
+        "identity": ", ".join(i["name"] for i in idents), "skipped": totals["unchanged"], "rejected": [],
+        "warnings": [f"conflict: {d['kind']} {d['id']}: {d['reason']}" for d in report.details],
     }

@@ -1,0 +1,290 @@
+"""Markdown export: per identity a folder with README.md (overview), reflections.md (chronological,
+with tags and mirrorbacks), patterns.md and tensions.md, readable in any text editor.
+
+User text can never change the document's structure: every line of it is neutralised (leading
+block markers such as `#`, `>`, `-`, `1.`, `===` are backslash-escaped, indentation becomes
+no-break spaces so it cannot start a code block, and backticks, `<`, `[`, `|` and backslashes are
+escaped everywhere, so no code span or fence, HTML, link or table can start inside an entry).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InvalidInputError, MirrorKitError
+from ..timeutil import now_iso, resolve_tz
+from .files import create_private, private_temp_dir, write_private_text
+from .jsonfmt import identity_rows
+
+_ESCAPE = re.compile(r"([\\`<>\[\]|*_])")
+_BLOCK_START = re.compile(r"^([#>+\-=~]|\d{1,9}[.)])")
+_NBSP = "\u00a0"
+
+
+def md_text(text: str | None) -> str:
+    """User text as Markdown paragraphs that cannot open headings, lists, quotes, code, HTML or tables."""
+    if not text:
+        return ""
+    lines = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        stripped = line.lstrip(" \t")
+        indent = line[: len(line) - len(stripped)].replace("\t", "    ").replace(" ", _NBSP)
+        body = _ESCAPE.sub(r"\\\1", stripped)
+        m = _BLOCK_START.match(body)
+        if m:
+            marker = m.group(1)
+            # `12.` would start an ordered list (escape its dot); other markers get a leading backslash
+            body = marker[:-1] + "\\" + marker[-1] + body[len(marker):] if marker[-1] in ".)" else "\\" + body
+        lines.append(indent + body)
+    return "\n".join(lines).strip("\n")
+
+
+def md_inline(text: str | None) -> str:
+    """User text on one line (a heading, a list item, a table cell)."""
+    return md_text(" ".join((text or "").split())) if text else ""
+
+
+@lru_cache(maxsize=512)
+def _zone(tz: str | None):
+    try:
+        return resolve_tz(tz)
+    except MirrorKitError:
+        return None
+
+
+def local_time(utc_iso: str, tz: str | None) -> datetime:
+    dt = datetime.fromisoformat(utc_iso)
+    zone = _zone(tz)
+    return dt.astimezone(zone) if zone else dt
+
+
+def _slug(name: str, ident_id: str, taken: set[str]) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-.")[:60] or ident_id
+    if slug.lower() in taken:
+        slug = f"{slug}-{ident_id}"
+    taken.add(slug.lower())
+    return slug
+
+
+class _Writer:
+    def __init__(self, fh: IO[str]):
+        self.fh, self.parts, self.size = fh, [], 0
+
+    def __call__(self, s: str) -> None:
+        self.parts.append(s)
+        self.size += len(s)
+        if self.size > 1 << 18:
+            self.flush()
+
+    def flush(self) -> None:
+        self.fh.write("".join(self.parts))
+        self.parts, self.size = [], 0
+
+
+def _open(path: Path) -> IO[str]:
+    return open(create_private(path), "w", encoding="utf-8", newline="\n", buffering=1 << 20)
+
+
+def _children(cursor) -> Iterator[tuple[str, list]]:
+    """(reflection_id, rows) groups from a cursor ordered like the reflections."""
+    cur_id, rows = None, []
+    for row in cursor:
+        if row[0] != cur_id:
+            if cur_id is not None:
+                yield cur_id, rows
+            cur_id, rows = row[0], []
+        rows.append(row)
+    if cur_id is not None:
+        yield cur_id, rows
+
+
+def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
+    tags = _children(conn.execute(
+        "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
+        "JOIN reflections r ON r.id = rt.reflection_id WHERE r.identity_id = ? ORDER BY r.created_at, r.id, t.name",
+        (iid,)))
+    mbs = _children(conn.execute(
+        "SELECT m.reflection_id, m.content, m.model, m.created_at FROM mirrorbacks m JOIN reflections r "
+        "ON r.id = m.reflection_id WHERE r.identity_id = ? ORDER BY r.created_at, r.id, m.created_at, m.id", (iid,)))
+    next_tags, next_mbs = next(tags, None), next(mbs, None)
+    n = 0
+    month = None
+    with _open(path) as fh:
+        w = _Writer(fh)
+        w(f"# Reflections of {md_inline(name)}\n\nIn chronological order (local time of writing), with tags and "
+          "mirrorbacks. Exported by mirror_kit.\n")
+        for rid, created, tz, title, content in conn.execute(
+            "SELECT id, created_at, tz, title, content FROM reflections WHERE identity_id = ? ORDER BY created_at, id",
+            (iid,)):
+            n += 1
+            local = local_time(created, tz)
+            if local.strftime("%Y-%m") != month:
+                month = local.strftime("%Y-%m")
+                w(f"\n## {local.strftime('%B %Y')}\n")
+            heading = f"{local.strftime('%a %d %b %Y, %H:%M')} ({tz or 'UTC'})"
+            if title and title.strip():
+                heading += f" · {md_inline(title)}"
+            w(f"\n### {heading}\n\n")
+            if next_tags is not None and next_tags[0] == rid:
+                w("Tags: " + ", ".join(md_inline("#" + t[1]) for t in next_tags[1]) + "\n\n")
+                next_tags = next(tags, None)
+            w(md_text(content) + "\n")
+            if next_mbs is not None and next_mbs[0] == rid:
+                for _, mcontent, model, mcreated in next_mbs[1]:
+                    w(f"\n> **Mirrorback** ({md_inline(model)}, {mcreated[:10]}):\n>\n")
+                    w("\n".join(f"> {line}" if line else ">" for line in md_text(mcontent).split("\n")) + "\n")
+                next_mbs = next(mbs, None)
+        if n == 0:
+            w("\n(no reflections yet)\n")
+        w.flush()
+    return n
+
+
+def _trends(journal: Any, name: str, pattern_rows: list) -> dict[str, str]:
+    out = {r["id"]: (json.loads(r["metadata"] or "{}").get("trend") or r["status"]) for r in pattern_rows}
+    if pattern_rows and hasattr(journal, "pattern_trends"):
+        try:
+            df = journal.pattern_trends(name)
+            out.update({str(k): str(v) for k, v in zip(df["pattern_id"], df["trend"], strict=False)})
+        except (MirrorKitError, NotImplementedError, ImportError, KeyError, ValueError):
+            pass  # the analysis is optional for an export: fall back to the stored status
+    return out
+
+
+def _patterns_md(conn, iid: str, name: str, rows: list, trends: dict, path: Path) -> None:
+    lines = [f"# Patterns of {md_inline(name)}", "",
+             "Recurring themes found in the reflections, largest first, with the closest examples.", ""]
+    if not rows:
+        lines.append("(no patterns yet: run `mirror-kit analyze` first)")
+    for p in rows:
+        kws = ", ".join(md_inline(str(k)) for k in json.loads(p["keywords"] or "[]"))
+        conf = "n/a" if p["confidence"] is None else f"{p['confidence']:.2f}"
+        lines += [f"## {md_inline(p['label']) or p['id']}", "",
+                  f"- Keywords: {kws or 'none'}", f"- Reflections: {p['size']}", f"- Confidence: {conf}",
+                  f"- Trend: {md_inline(trends.get(p['id'], p['status']))}",
+                  f"- Seen: {(p['first_seen'] or '?')[:10]} to {(p['last_seen'] or '?')[:10]}", "",
+                  "Examples:", ""]
+        for created, tz, content, strength in conn.execute(
+            "SELECT r.created_at, r.tz, r.content, o.strength FROM pattern_occurrences o JOIN reflections r "
+            "ON r.id = o.reflection_id WHERE o.pattern_id = ? ORDER BY o.strength DESC, r.id LIMIT 3", (p["id"],)):
+            snippet = " ".join(content.split())
+            snippet = snippet[:200] + ("…" if len(snippet) > 200 else "")
+            lines.append(f"- {local_time(created, tz):%Y-%m-%d} ({strength:.2f}): {md_inline(snippet)}")
+        lines.append("")
+    write_private_text(path, "\n".join(lines).rstrip() + "\n")
+
+
+def _tension_rows(conn, iid: str) -> list:
+    return conn.execute(
+        "SELECT t.id, t.name, t.axis_a, t.axis_b, t.definition, count(*) AS n, avg(o.position) AS position, "
+        "avg(o.intensity) AS intensity FROM tension_observations o JOIN reflections r ON r.id = o.reflection_id "
+        "JOIN tensions t ON t.id = o.tension_id WHERE r.identity_id = ? GROUP BY t.id "
+        "ORDER BY avg(o.intensity) DESC, t.id", (iid,)).fetchall()
+
+
+def _lean(t) -> str:
+    pos = t["position"]
+    if abs(pos) < 0.1:
+        return "balanced"
+    return f"leans toward {md_inline(t['axis_b'] if pos > 0 else t['axis_a'])}"
+
+
+def _tensions_md(conn, iid: str, name: str, rows: list, path: Path) -> None:
+    lines = [f"# Tensions of {md_inline(name)}", "",
+             "Two-pole axes the reflections were scored on: position -1 is the first pole, +1 the second; "
+             "intensity 0 to 1. Strongest first.", ""]
+    if not rows:
+        lines.append("(no tensions observed yet: run `mirror-kit analyze` first)")
+    for t in rows:
+        desc = json.loads(t["definition"] or "{}").get("description")
+        lines += [f"## {md_inline(t['name'])}: {md_inline(t['axis_a'])} / {md_inline(t['axis_b'])}", ""]
+        if desc:
+            lines += [md_text(str(desc)), ""]
+        lines += [f"- Observations: {t['n']}", f"- Mean position: {t['position']:+.2f} ({_lean(t)})",
+                  f"- Mean intensity: {t['intensity']:.2f}", "",
+                  "| Month | Reflections | Position | Intensity |", "|---|---:|---:|---:|"]
+        for month, n, pos, inten in conn.execute(
+            "SELECT substr(r.created_at, 1, 7), count(*), avg(o.position), avg(o.intensity) FROM tension_observations o "
+            "JOIN reflections r ON r.id = o.reflection_id WHERE o.tension_id = ? AND r.identity_id = ? "
+            "GROUP BY 1 ORDER BY 1", (t["id"], iid)):
+            lines.append(f"| {month} | {n} | {pos:+.2f} | {inten:.2f} |")
+        lines.append("")
+    write_private_text(path, "\n".join(lines).rstrip() + "\n")
+
+
+def _readme(conn, ident, n_reflections: int, patterns: list, trends: dict, tensions: list, path: Path) -> None:
+    iid, name = ident["id"], ident["name"]
+    first, last = conn.execute(
+        "SELECT min(created_at), max(created_at) FROM reflections WHERE identity_id = ?", (iid,)).fetchone()
+    one = lambda sql: conn.execute(sql, (iid,)).fetchone()[0]  # noqa: E731
+    n_mb = one("SELECT count(*) FROM mirrorbacks m JOIN reflections r ON r.id = m.reflection_id WHERE r.identity_id = ?")
+    n_threads = one("SELECT count(*) FROM threads WHERE identity_id = ?")
+    top_tags = conn.execute(
+        "SELECT t.name, count(*) FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id JOIN reflections r "
+        "ON r.id = rt.reflection_id WHERE r.identity_id = ? GROUP BY t.name ORDER BY count(*) DESC, t.name LIMIT 10",
+        (iid,)).fetchall()
+    lines = [f"# Journal of {md_inline(name)}", "", f"Exported by mirror_kit on {now_iso()[:10]}.", "",
+             "| | |", "|---|---|", f"| Reflections | {n_reflections} |",
+             f"| First | {(first or 'n/a')[:10]} |", f"| Last | {(last or 'n/a')[:10]} |",
+             f"| Mirrorbacks | {n_mb} |", f"| Threads | {n_threads} |", f"| Patterns | {len(patterns)} |",
+             f"| Tensions observed | {len(tensions)} |", "", "## Top patterns", ""]
+    if not patterns:
+        lines.append("(none yet)")
+    for p in patterns[:5]:
+        lines.append(f"1. **{md_inline(p['label']) or p['id']}**: {p['size']} reflections, trend "
+                     f"{md_inline(trends.get(p['id'], p['status']))}")
+    lines += ["", "## Strongest tensions", ""]
+    if not tensions:
+        lines.append("(none yet)")
+    for t in tensions[:5]:
+        lines.append(f"1. **{md_inline(t['name'])}** ({md_inline(t['axis_a'])} / {md_inline(t['axis_b'])}): "
+                     f"{_lean(t)}, position {t['position']:+.2f}, intensity {t['intensity']:.2f}, "
+                     f"{t['n']} observations")
+    lines += ["", "## Top tags", ""]
+    lines.append(", ".join(f"{md_inline('#' + tag)} ({n})" for tag, n in top_tags) or "(none)")
+    lines += ["", "## Files", "", "- [reflections.md](reflections.md): every reflection, oldest first",
+              "- [patterns.md](patterns.md): recurring themes", "- [tensions.md](tensions.md): two-pole axes", ""]
+    write_private_text(path, "\n".join(lines))
+
+
+def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = None) -> dict:
+    """Write the Markdown export into `out_dir` (identity folders are replaced as a whole)."""
+    conn = journal.conn
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInputError(f"{out_dir} exists and is not a directory")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"path": str(out_dir), "identities": {}}
+    with private_temp_dir(out_dir) as tmp:
+        taken: set[str] = set()
+        built = []
+        for ident in identity_rows(conn, identity_id):
+            iid, name = ident["id"], ident["name"]
+            slug = _slug(name, iid, taken)
+            d = tmp / slug
+            os.mkdir(d, 0o700)
+            n = _reflections_md(conn, iid, name, d / "reflections.md")
+            patterns = conn.execute("SELECT * FROM patterns WHERE identity_id = ? ORDER BY size DESC, id",
+                                    (iid,)).fetchall()
+            trends = _trends(journal, name, patterns)
+            tensions = _tension_rows(conn, iid)
+            _patterns_md(conn, iid, name, patterns, trends, d / "patterns.md")
+            _tensions_md(conn, iid, name, tensions, d / "tensions.md")
+            _readme(conn, ident, n, patterns, trends, tensions, d / "README.md")
+            built.append(slug)
+            result["identities"][name] = {"folder": str(out_dir / slug), "reflections": n,
+                                          "patterns": len(patterns), "tensions": len(tensions)}
+        if not out_dir.exists():
+            os.mkdir(out_dir, 0o700)
+        for slug in built:
+            target = out_dir / slug
+            if target.exists():
+                os.replace(target, tmp / f".old-{slug}")  # swept away with tmp
+            os.replace(tmp / slug, target)
+    return result
