@@ -116,4 +116,6 @@ def verify(ctx, as_json: bool) -> None:
             f"{report['latest']:04d}, checked in {report['ms']:.1f} ms"
         )
     if not report["ok"]:
-        raise click.exceptions.Exit(1)
+        from ..errors import MirrorKitError
+
+        raise MirrorKitError(f"{ctx.db_path}: verify found {len(report['problems'])} problem(s)")
