@@ -2,6 +2,345 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import InvalidInputError, NotFoundError
+from ..timeutil import now_iso
+
+SORTS = ("size", "confidence", "first_seen", "last_seen", "label")
+_PATTERN_COLS = ["id", "label", "keywords", "confidence", "size", "status", "first_seen", "last_seen", "trend",
+                 "representatives", "created_at", "updated_at"]
+
+
+def _blob(vec) -> bytes:
+    import numpy as np
+
+    return np.asarray(vec, dtype="<f4").tobytes()
+
+
+def _unblob(b: bytes):
+    import numpy as np
+
+    return np.frombuffer(b, dtype="<f4").astype(np.float64)
+
 
 class PatternsMixin:
     """Mixed into `mirror_kit.Journal`."""
+
+    # -- analysis -------------------------------------------------------------------------------
+    def analyze_patterns(self, identity: Any, *, random_state: int = 0, n_patterns: int | None = None,
+                         **model_params: Any) -> dict:
+        """Detect patterns for an identity and update the stored ones (ids kept, new themes added,
+        vanished ones marked dormant). Returns a summary dict.
+
+        n_patterns: ask for this many instead of choosing; model_params go to `PatternModel`.
+        """
+        import numpy as np
+
+        from .matching import match_patterns
+        from .model import PatternModel
+
+        if n_patterns is not None and (not isinstance(n_patterns, int) or n_patterns < 1):
+            raise InvalidInputError(f"n_patterns must be a positive integer, got {n_patterns!r}")
+        ident = self.identity(identity)
+        params = {"random_state": random_state, "n_patterns": n_patterns, **model_params}
+        with self.run("patterns", ident, params) as info:
+            t0 = time.perf_counter()
+            ids, E = self.embeddings(ident)
+            t_embed = time.perf_counter() - t0
+            model_name = self._patterns_model_name()
+            summary: dict[str, Any] = {"run_id": info["id"], "identity": ident.name, "reflections": len(ids)}
+            rows = {r["id"]: r for r in self._execute(
+                "SELECT id, created_at, content FROM reflections WHERE identity_id = ?", (ident.id,))}
+            stored = self._execute(
+                "SELECT id, centroid, status, metadata FROM patterns WHERE identity_id = ? ORDER BY id", (ident.id,)
+            ).fetchall()
+            stored = [r for r in stored if r["centroid"] is not None
+                      and json.loads(r["metadata"]).get("model", model_name) == model_name
+                      and len(_unblob(r["centroid"])) == (E.shape[1] if len(ids) else -1)]
+            t1 = time.perf_counter()
+            if not ids:
+                model = None
+                k = 0
+            else:
+                texts = [rows[i]["content"] for i in ids]
+                dates = [rows[i]["created_at"] for i in ids]
+                model = PatternModel(n_patterns=n_patterns, random_state=random_state, **model_params)
+                model.fit(E, texts=texts, dates=dates, ids=ids)
+                k = model.n_patterns_
+            t_fit = time.perf_counter() - t1
+            labels = model.labels_ if model is not None else np.zeros(0, int)
+            members = [[ids[i] for i in np.flatnonzero(labels == c)] for c in range(k)]
+            m = match_patterns(
+                ident.id, model.cluster_centers_ if model is not None else np.zeros((0, 1)), members,
+                [r["id"] for r in stored],
+                np.array([_unblob(r["centroid"]) for r in stored]) if stored else None,
+            )
+            all_stored = {r["id"] for r in self._execute("SELECT id FROM patterns WHERE identity_id = ?",
+                                                        (ident.id,))}
+            now = now_iso()
+            with self.transaction():
+                for c in range(k):
+                    self._write_pattern(ident.id, m.ids[c], model.patterns_.iloc[c], model.cluster_centers_[c],
+                                        model.outlier_threshold_, model_name, info["id"], now,
+                                        exists=m.ids[c] in all_stored)
+                    self._execute("DELETE FROM pattern_occurrences WHERE pattern_id = ?", (m.ids[c],))
+                    idx = np.flatnonzero(labels == c)
+                    self.conn.executemany(
+                        "INSERT INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)",
+                        [(m.ids[c], ids[i], round(float(model.strengths_[i]), 5)) for i in idx],
+                    )
+                if m.dormant:
+                    self.conn.executemany(
+                        "UPDATE patterns SET status = 'dormant', updated_at = ? WHERE id = ? AND status != 'dormant'",
+                        [(now, pid) for pid in m.dormant],
+                    )
+            n_un = int((labels < 0).sum())
+            summary.update({
+                "patterns": k,
+                "new": len(m.new),
+                "matched": len(m.matched),
+                "dormant": len(m.dormant),
+                "assigned": int(len(labels) - n_un),
+                "unassigned": n_un,
+                "unassigned_share": round(n_un / len(labels), 4) if len(labels) else 0.0,
+                "seconds": {"embeddings": round(t_embed, 3), "fit": round(t_fit, 3),
+                            "total": round(time.perf_counter() - t0, 3)},
+            })
+            info["counts"] = {key: summary[key] for key in
+                              ("reflections", "patterns", "new", "matched", "dormant", "assigned", "unassigned")}
+            info["metadata"] = {"seconds": summary["seconds"], "model": model_name,
+                                **({"selection": model.info_} if model is not None else {})}
+        return summary
+
+    def _patterns_model_name(self) -> str:
+        try:
+            from ..embedding import DEFAULT_MODEL
+
+            return str(DEFAULT_MODEL)
+        except ImportError:  # pragma: no cover - embeddings feature missing
+            return "default"
+
+    def _write_pattern(self, identity_id, pid, row, centroid, threshold, model_name, run_id, now, *, exists):
+        first = row.get("first_seen")
+        last = row.get("last_seen")
+        def fmt(t):
+            return (None if t is None or t != t else t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        entry = {"run_id": run_id, "at": now, "size": int(row["size"]), "confidence": float(row["confidence"])}
+        values = {
+            "label": row["label"], "keywords": json.dumps(list(row["keywords"]), ensure_ascii=False),
+            "confidence": float(row["confidence"]), "size": int(row["size"]), "first_seen": fmt(first),
+            "last_seen": fmt(last), "centroid": _blob(centroid),
+            "representatives": json.dumps(list(row["representatives"])),
+        }
+        if exists:
+            meta = json.loads(self._execute("SELECT metadata FROM patterns WHERE id = ?", (pid,)).fetchone()[0])
+        else:
+            meta = {}
+        history = (meta.get("history") or []) + [entry]
+        meta.update({"history": history[-50:], "model": model_name, "threshold": float(threshold),
+                     "cohesion": row.get("cohesion"), "stability": row.get("stability")})
+        values["metadata"] = json.dumps(meta, default=str)
+        if exists:
+            sets = ", ".join(f"{c} = ?" for c in values)
+            self._execute(f"UPDATE patterns SET {sets}, status = 'active', updated_at = ? WHERE id = ?",
+                          [*values.values(), now, pid])
+        else:
+            cols = ["id", "identity_id", *values, "status", "created_at", "updated_at"]
+            self._execute(
+                f"INSERT INTO patterns ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [pid, identity_id, *values.values(), "active", now, now],
+            )
+
+    # -- reading --------------------------------------------------------------------------------
+    def patterns(self, identity: Any, *, min_confidence: float | None = None, limit: int | None = None,
+                 sort: str = "size", include_dormant: bool = True):
+        """The identity's patterns as a DataFrame (id, label, keywords, confidence, size, status,
+        first_seen, last_seen, trend, ...), biggest (or most confident) first.
+
+        sort: size, confidence, first_seen, last_seen or label.
+        """
+        import pandas as pd
+
+        if sort not in SORTS:
+            raise InvalidInputError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+        if min_confidence is not None and not (0 <= float(min_confidence) <= 1):
+            raise InvalidInputError(f"min_confidence must be between 0 and 1, got {min_confidence!r}")
+        if limit is not None and int(limit) < 0:
+            raise InvalidInputError(f"limit must be >= 0, got {limit!r}")
+        ident = self.identity(identity)
+        sql = "SELECT * FROM patterns WHERE identity_id = ?"
+        params: list = [ident.id]
+        if not include_dormant:
+            sql += " AND status = 'active'"
+        if min_confidence is not None:
+            sql += " AND confidence >= ?"
+            params.append(float(min_confidence))
+        rows = self._execute(sql, params).fetchall()
+        df = pd.DataFrame([self._pattern_dict(r) for r in rows], columns=[*_PATTERN_COLS, "metadata"])
+        if df.empty:
+            return df.drop(columns=["metadata"])
+        trends = self.pattern_trends(ident).set_index("pattern_id")["trend"]
+        df["trend"] = df["id"].map(trends)
+        asc = sort in ("label", "first_seen")
+        df = df.sort_values([sort, "id"], ascending=[asc, True], kind="stable").reset_index(drop=True)
+        if limit is not None:
+            df = df.head(int(limit))
+        return df.drop(columns=["metadata"])
+
+    @staticmethod
+    def _pattern_dict(r) -> dict:
+        return {
+            "id": r["id"], "label": r["label"], "keywords": json.loads(r["keywords"]),
+            "confidence": r["confidence"], "size": r["size"], "status": r["status"],
+            "first_seen": r["first_seen"], "last_seen": r["last_seen"], "trend": None,
+            "representatives": json.loads(r["representatives"]), "created_at": r["created_at"],
+            "updated_at": r["updated_at"], "metadata": json.loads(r["metadata"]),
+        }
+
+    def pattern(self, pattern_id: str) -> dict:
+        """One pattern with all its occurrences (DataFrame: reflection_id, created_at, strength, content),
+        its evolution and trend."""
+        import pandas as pd
+
+        r = self._execute("SELECT * FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
+        if r is None:
+            raise NotFoundError(f"no pattern with id {pattern_id!r}")
+        d = self._pattern_dict(r)
+        occ = self._execute(
+            "SELECT o.reflection_id, r.created_at, o.strength, r.content FROM pattern_occurrences o "
+            "JOIN reflections r ON r.id = o.reflection_id WHERE o.pattern_id = ? ORDER BY r.created_at, r.id",
+            (pattern_id,),
+        ).fetchall()
+        d["occurrences"] = pd.DataFrame([dict(o) for o in occ],
+                                        columns=["reflection_id", "created_at", "strength", "content"])
+        d["identity_id"] = r["identity_id"]
+        evo = self.pattern_evolution(r["identity_id"], patterns=[pattern_id])
+        d["evolution"] = evo
+        from .evolution import trends_frame
+
+        t = trends_frame(evo)
+        if len(t):
+            d.update({k: t.iloc[0][k] for k in ("trend", "slope", "p_value")})
+        d["history"] = d["metadata"].get("history", [])
+        return d
+
+    def pattern_evolution(self, identity: Any, *, period: str = "auto", patterns: Iterable[str] | None = None):
+        """Per pattern and period: count, total reflections and share (gaps are zero rows).
+
+        patterns: restrict to these pattern ids or labels. period: day, week, month, quarter or auto.
+        """
+        import pandas as pd
+
+        from .evolution import evolution_frame
+
+        ident = self.identity(identity)
+        prow = self._execute("SELECT id, label FROM patterns WHERE identity_id = ? ORDER BY size DESC, id",
+                             (ident.id,)).fetchall()
+        labels = {r["id"]: r["label"] for r in prow}
+        if patterns is not None:
+            wanted = list(patterns)
+            by_label = {v: k for k, v in labels.items()}
+            chosen = {}
+            for p in wanted:
+                pid = p if p in labels else by_label.get(p)
+                if pid is None:
+                    raise NotFoundError(f"no pattern {p!r} for identity {ident.name!r}")
+                chosen[pid] = labels[pid]
+            labels = chosen
+        dates = [r[0] for r in self._execute(
+            "SELECT created_at FROM reflections WHERE identity_id = ?", (ident.id,))]
+        occ = pd.DataFrame(
+            [dict(r) for r in self._execute(
+                "SELECT o.pattern_id, r.created_at FROM pattern_occurrences o JOIN reflections r "
+                "ON r.id = o.reflection_id WHERE r.identity_id = ?", (ident.id,))],
+            columns=["pattern_id", "created_at"],
+        )
+        occ = occ[occ["pattern_id"].isin(list(labels))]
+        if not labels:
+            return pd.DataFrame(columns=["pattern_id", "label", "period", "count", "total", "share"])
+        try:
+            return evolution_frame(occ, dates, period, labels)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from exc
+
+    def pattern_trends(self, identity: Any, *, period: str = "auto"):
+        """One row per pattern: pattern_id, label, trend (emerging/fading/stable/recurring), slope, p_value."""
+        from .evolution import trends_frame
+
+        return trends_frame(self.pattern_evolution(identity, period=period))
+
+    def assign_patterns(self, reflection_ids: Iterable[str]):
+        """Attach reflections to the existing active patterns of their identity without refitting.
+
+        Returns reflection_id, pattern_id (None when unlike every pattern), label, strength.
+        """
+        import numpy as np
+        import pandas as pd
+
+        wanted = list(dict.fromkeys(reflection_ids))
+        cols = ["reflection_id", "pattern_id", "label", "strength"]
+        if not wanted:
+            return pd.DataFrame(columns=cols)
+        owners: dict[str, str] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start:start + 900]
+            for r in self._execute(f"SELECT id, identity_id FROM reflections WHERE id IN ({','.join('?' * len(chunk))})",
+                                   chunk):
+                owners[r["id"]] = r["identity_id"]
+        missing = [w for w in wanted if w not in owners]
+        if missing:
+            raise NotFoundError(f"no reflection with id {missing[0]!r}" + (
+                f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        out = []
+        now = now_iso()
+        writes: list[tuple] = []
+        for ident_id in sorted(set(owners.values())):
+            pats = self._execute(
+                "SELECT id, label, centroid, metadata FROM patterns WHERE identity_id = ? AND status = 'active' "
+                "AND centroid IS NOT NULL ORDER BY id", (ident_id,)).fetchall()
+            mine = [w for w in wanted if owners[w] == ident_id]
+            if not pats:
+                raise InvalidInputError("no patterns yet for this identity: run analyze_patterns first")
+            ids, E = self.embeddings(ident_id)
+            pos = {rid: i for i, rid in enumerate(ids)}
+            X = E[[pos[w] for w in mine]].astype(np.float64)
+            X /= np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+            C = np.array([_unblob(p["centroid"]) for p in pats])
+            S = X @ C.T
+            best = S.argmax(1)
+            for j, rid in enumerate(mine):
+                p = pats[int(best[j])]
+                sim = float(S[j, best[j]])
+                thr = json.loads(p["metadata"]).get("threshold", -1.0)
+                if sim < thr:
+                    out.append({"reflection_id": rid, "pattern_id": None, "label": None, "strength": 0.0})
+                    continue
+                strength = round(min(max(sim, 0.0), 1.0), 5)
+                out.append({"reflection_id": rid, "pattern_id": p["id"], "label": p["label"], "strength": strength})
+                writes.append((p["id"], rid, strength))
+        with self.transaction():
+            if writes:
+                rids = [w[1] for w in writes]
+                for start in range(0, len(rids), 900):
+                    chunk = rids[start:start + 900]
+                    # a reflection belongs to one active pattern: drop its old active membership
+                    self._execute(
+                        "DELETE FROM pattern_occurrences WHERE reflection_id IN "
+                        f"({','.join('?' * len(chunk))}) AND pattern_id IN "
+                        "(SELECT id FROM patterns WHERE status = 'active')", chunk)
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)",
+                    writes)
+                for pid in sorted({w[0] for w in writes}):
+                    self._execute(
+                        "UPDATE patterns SET size = (SELECT count(*) FROM pattern_occurrences WHERE pattern_id = ?), "
+                        "first_seen = (SELECT min(r.created_at) FROM pattern_occurrences o JOIN reflections r "
+                        "ON r.id = o.reflection_id WHERE o.pattern_id = ?), "
+                        "last_seen = (SELECT max(r.created_at) FROM pattern_occurrences o JOIN reflections r "
+                        "ON r.id = o.reflection_id WHERE o.pattern_id = ?), updated_at = ? WHERE id = ?",
+                        (pid, pid, pid, now, pid))
+        return pd.DataFrame(out, columns=cols)
