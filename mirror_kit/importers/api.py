@@ -10,6 +10,9 @@ from ..errors import InvalidInputError
 
 FORMATS = ("auto", "text", "markdown", "csv", "jrnl", "dayone", "mirror")
 MIRROR_FORMAT = "mirror_os_export_v1"
+# A passphrase-encrypted mirror_kit export (mirror_kit.export.crypto.MAGIC); kept here so detection
+# does not import the crypto module.
+ENCRYPTED_MAGIC = b"MKENC1"
 # Options only the mirror_kit export format (issue 5) understands.
 MIRROR_OPTIONS = ("mode", "passphrase")
 OPTIONS = ("text_column", "date_column", "id_column", "title_column", "tags_column", "encoding",
@@ -44,6 +47,8 @@ def detect_format(path: Path) -> str:
         head = fh.read(65536)
     if head.startswith(b"PK\x03\x04"):
         return "dayone"
+    if head.startswith(ENCRYPTED_MAGIC):
+        return "mirror"
     from .common import check_binary, decode_bytes
 
     check_binary(head, path.name)
@@ -79,10 +84,13 @@ def run_import(journal: Any, path: str | Path, identity: str | None, format: str
         raise InvalidInputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})")
     p = Path(path).expanduser()
     if format == "auto":
-        if any(options.get(k) is not None for k in MIRROR_OPTIONS) and p.is_file():
-            format = "mirror"
-        else:
+        try:
             format = detect_format(p)
+        except InvalidInputError:
+            # --mode/--passphrase say "this is a mirror_kit export": let its importer explain what is wrong.
+            if not any(options.get(k) is not None for k in MIRROR_OPTIONS) or not p.is_file():
+                raise
+            format = "mirror"
     if format == "mirror":
         return _import_mirror(journal, p, identity, options)
     used = [k for k in MIRROR_OPTIONS if options.get(k) is not None]

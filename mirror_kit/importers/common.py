@@ -201,8 +201,8 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[s
 def check_binary(data: bytes, name: str) -> None:
     """Refuse obvious binary data before a parser produces confusing errors about it."""
     head = data[:BINARY_SNIFF_BYTES]
-    if b"\x00" in head and not any(data.startswith(b) for b, _ in _BOMS) and _utf16_without_bom(head) is None:
-        raise InvalidInputError(f"{name}: binary file (contains NUL bytes), not a text journal")
+    if b"\x00" in head and not any(data.startswith(b) for b, _ in _BOMS):
+        decode_bytes(head, name)  # raises for binary data
 
 
 def safe_member_name(name: str) -> bool:
