@@ -59,9 +59,11 @@ def class_keywords(texts: list[str], labels, n_classes: int, *, top_n: int = 8) 
         sizes = max(int((labels == c).sum()), 1)
         # a phrase must appear in >= 2 members (or 5%) to describe a theme
         support = tf[c] >= max(2, 0.02 * sizes) if sizes >= 4 else tf[c] >= 1
+        # a phrase must repeat to be a phrase of the theme (else it is one entry's wording)
+        support &= ~is_bigram | (tf[c] >= 2)
         cand = np.flatnonzero(support & (scores[c] > 0))
         if len(cand) < 3:  # tiny or very diverse cluster: any word of its members will do
-            cand = np.flatnonzero((tf[c] >= 1) & (scores[c] > 0))
+            cand = np.flatnonzero((tf[c] >= 1) & ~is_bigram & (scores[c] > 0))
         cand = cand[np.lexsort((vocab[cand], -scores[c][cand]))]
         chosen: list[tuple[str, float]] = []
         for j in cand:
