@@ -21,7 +21,7 @@ _TAG = 16
 _SCRYPT = (15, 8, 1)  # n = 2**15: ~0.1 s and 32 MiB per derivation, the usual interactive setting
 
 
-class WrongPassphraseError(MirrorKitError):
+class WrongPassphraseError(InvalidInputError):
     """Decryption failed: the passphrase is wrong or the file was altered."""
 
 

@@ -283,14 +283,16 @@ class _Importer:
             self.r.add("identities", "added")
             return ident["id"]
         have = identity_record(row)
-        if {"created_at": have["created_at"], "metadata": have["metadata"]} == incoming:
+        # matched by name; when only created_at differs (the same person set up in two journals) the
+        # journal's stays, silently: it is bookkeeping, not content
+        if have["metadata"] == incoming["metadata"] and (self.mode == "merge" or have["created_at"] == incoming["created_at"]):
             self.r.add("identities", "unchanged")
         elif self.theirs or self.mode == "replace":
             self.conn.execute("UPDATE identities SET created_at = ?, metadata = ? WHERE id = ?",
                               (incoming["created_at"], _js(incoming["metadata"]), row["id"]))
             self.r.add("identities", "updated")
         else:
-            self.r.conflict("identities", row["id"], ident["name"], "created_at or metadata differ")
+            self.r.conflict("identities", row["id"], ident["name"], "metadata differs (kept the journal's)")
         return row["id"]
 
     def clear(self, iid: str) -> None:
