@@ -1,7 +1,494 @@
-"""Journal methods for tensions (issue 8); heavy imports stay inside the methods."""
+"""Journal methods for tensions (issue 8); heavy imports stay inside the methods.
+
+Tensions live in the `tensions` table: the five seeds with identity_id NULL and is_seed=1 (inserted on
+first use), user tensions either shared by every identity (identity_id NULL) or private to one.
+Observations (position, intensity per reflection and tension) live in `tension_observations`; a
+calibration is stored as JSON in `tensions.calibration`.
+"""
 
 from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, MirrorKitError, NotFoundError
+from ..timeutil import now_iso
+from .definition import Tension, load_tension, seed_tensions
+
+_DEF_COLUMNS = ["id", "name", "axis_a", "axis_b", "is_seed", "identity_id", "calibrated"]
+_TENSION_COLUMNS = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences", "spread",
+                    "drift", "p_value", "direction", "rank", "n"]
+_ANCHOR_CACHE: dict[tuple[str, str], Any] = {}  # (model, phrase) -> vector: anchors embed once per process
+
+
+class _CachingEncoder:
+    """Wraps an Embedder so anchor phrases are encoded once per process and model."""
+
+    def __init__(self, emb: Any):
+        self.emb = emb
+        self.model_name = emb.model_name
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        todo = sorted({t for t in texts if (self.model_name, t) not in _ANCHOR_CACHE})
+        if todo:
+            for t, v in zip(todo, self.emb.encode(todo), strict=True):
+                _ANCHOR_CACHE[(self.model_name, t)] = v
+        return np.stack([_ANCHOR_CACHE[(self.model_name, t)] for t in texts])
 
 
 class TensionsMixin:
     """Mixed into `mirror_kit.Journal`."""
+
+    # -- definitions ---------------------------------------------------------------------------
+    def _ensure_seed_tensions(self) -> None:
+        """Insert the built-in seeds (or refresh their definitions after an upgrade); keeps calibrations."""
+        if getattr(self, "readonly", False):
+            return
+        now = now_iso()
+        rows = {r["id"]: r["definition"] for r in self._execute("SELECT id, definition FROM tensions WHERE is_seed = 1")}
+        todo = []
+        for t in seed_tensions():
+            d = json.dumps(t.as_dict(), ensure_ascii=False, sort_keys=True)
+            if rows.get(t.id) != d:
+                todo.append((t, d))
+        if not todo:
+            return
+        with self.transaction():
+            for t, d in todo:
+                self._execute(
+                    "INSERT INTO tensions (id, identity_id, name, axis_a, axis_b, definition, is_seed, created_at, "
+                    "updated_at) VALUES (?, NULL, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                    "name = excluded.name, axis_a = excluded.axis_a, axis_b = excluded.axis_b, "
+                    "definition = excluded.definition, updated_at = excluded.updated_at",
+                    (t.id, t.name, t.axis_a, t.axis_b, d, now, now),
+                )
+
+    def _tension_rows(self, identity: Any = None) -> list[dict]:
+        """Stored tensions visible to an identity (seeds, shared, its own), seeds first."""
+        self._ensure_seed_tensions()
+        sql = "SELECT * FROM tensions WHERE identity_id IS NULL"
+        params: list = []
+        if identity is not None:
+            sql += " OR identity_id = ?"
+            params.append(self.identity(identity).id)
+        rows = [dict(r) for r in self._execute(sql + " ORDER BY is_seed DESC, created_at, id", params)]
+        if not any(r["is_seed"] for r in rows):  # read-only journal that never stored its seeds
+            rows = [{"id": t.id, "identity_id": None, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b,
+                     "definition": json.dumps(t.as_dict()), "calibration": None, "is_seed": 1}
+                    for t in seed_tensions()] + rows
+        seed_order = {t.id: i for i, t in enumerate(seed_tensions())}
+        rows.sort(key=lambda r: (not r["is_seed"], seed_order.get(r["id"], 0)))
+        return rows
+
+    def _resolve_tension(self, name_or_id: str, identity: Any = None) -> dict:
+        rows = self._tension_rows(identity)
+        key = str(name_or_id).strip()
+        for match in (lambda r: r["id"] == key, lambda r: r["name"].lower() == key.lower(),
+                      lambda r: f"{r['axis_a']}/{r['axis_b']}".lower() == key.lower().replace(" ", "")):
+            hits = [r for r in rows if match(r)]
+            if hits:
+                return hits[0]
+        known = ", ".join(r["id"] for r in rows)
+        raise NotFoundError(f"no tension {key!r}; known: {known}")
+
+    def seed_tensions(self) -> Any:
+        """The five built-in tensions: id, name, axis_a, axis_b, pole descriptions, anchor counts."""
+        import pandas as pd
+
+        return pd.DataFrame([
+            {"id": t.id, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b,
+             "description_a": t.a.description, "description_b": t.b.description,
+             "anchors_a": len(t.a.anchors), "anchors_b": len(t.b.anchors)}
+            for t in seed_tensions()
+        ])
+
+    def tension_definitions(self, identity: Any = None) -> Any:
+        """Every tension visible to an identity (seeds, shared, its own) as a DataFrame."""
+        import pandas as pd
+
+        rows = self._tension_rows(identity)
+        return pd.DataFrame([{**{k: r[k] for k in _DEF_COLUMNS[:-1]}, "calibrated": r["calibration"] is not None}
+                             for r in rows], columns=_DEF_COLUMNS)
+
+    def tension_definition(self, name_or_id: str, identity: Any = None) -> Tension:
+        """The Tension (poles and anchors) with this id or name; `save_tensions` shares it as a file."""
+        return Tension.from_dict(json.loads(self._resolve_tension(name_or_id, identity)["definition"]))
+
+    def add_tension(
+        self, tension: Tension | Mapping | str | Path, *, identity: Any = None, replace: bool = False
+    ) -> dict:
+        """Store a user tension (a Tension, a mapping, or a YAML/JSON file path).
+
+        identity: None shares it with every identity; else it is private to that identity.
+        replace: overwrite an existing user tension with the same id (its calibration is dropped,
+            its observations are kept until the next analysis). Seeds cannot be replaced.
+        """
+        if isinstance(tension, (str, Path)):
+            t = load_tension(tension)
+        elif isinstance(tension, Mapping):
+            t = Tension.from_dict(dict(tension))
+        elif isinstance(tension, Tension):
+            t = Tension.from_dict(tension.as_dict())
+        else:
+            raise InvalidInputError(f"add_tension expects a Tension, a mapping or a file path, not {type(tension).__name__}")
+        self._ensure_seed_tensions()
+        ident_id = self._identity_id(identity)
+        existing = self._execute("SELECT is_seed FROM tensions WHERE id = ?", (t.id,)).fetchone()
+        if existing is not None:
+            if existing["is_seed"]:
+                raise InvalidInputError(f"tension id {t.id!r} is a built-in seed; choose another id")
+            if not replace:
+                raise InvalidInputError(f"tension {t.id!r} already exists (use replace=True / --replace)")
+        now = now_iso()
+        d = json.dumps(t.as_dict(), ensure_ascii=False, sort_keys=True)
+        with self.transaction():
+            self._execute(
+                "INSERT INTO tensions (id, identity_id, name, axis_a, axis_b, definition, calibration, is_seed, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "identity_id = excluded.identity_id, name = excluded.name, axis_a = excluded.axis_a, "
+                "axis_b = excluded.axis_b, definition = excluded.definition, calibration = NULL, "
+                "updated_at = excluded.updated_at",
+                (t.id, ident_id, t.name, t.axis_a, t.axis_b, d, now, now),
+            )
+        return {"id": t.id, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b, "identity_id": ident_id,
+                "anchors_a": len(t.a.anchors), "anchors_b": len(t.b.anchors), "replaced": existing is not None}
+
+    def remove_tension(self, name_or_id: str, identity: Any = None) -> None:
+        """Delete a user tension and its observations (seeds cannot be removed)."""
+        row = self._resolve_tension(name_or_id, identity)
+        if row["is_seed"]:
+            raise InvalidInputError(f"tension {row['id']!r} is a built-in seed and cannot be removed")
+        with self.transaction():
+            self._execute("DELETE FROM tensions WHERE id = ?", (row["id"],))
+
+    # -- scoring -------------------------------------------------------------------------------
+    def _tension_scorer(self, rows: list[dict]) -> Any:
+        from .model import TensionScorer
+
+        defs = [Tension.from_dict(json.loads(r["definition"]), f"stored tension {r['id']}") for r in rows]
+        emb = _CachingEncoder(self._embedder(None))
+        scorer = TensionScorer(defs, embedder=emb).fit()
+        for r in rows:
+            if r["calibration"]:
+                cal = json.loads(r["calibration"])
+                if cal.get("model") in (None, emb.model_name):
+                    scorer.calibrations_[r["id"]] = cal
+        return scorer
+
+    def _select_rows(self, identity: Any, tensions: Iterable[str] | None) -> list[dict]:
+        rows = self._tension_rows(identity)
+        if tensions is None:
+            return rows
+        if isinstance(tensions, str):
+            tensions = [tensions]
+        wanted = [self._resolve_tension(t, identity)["id"] for t in tensions]
+        return [r for r in rows if r["id"] in wanted]
+
+    def _write_observations(self, frame: Any, model: str) -> int:
+        now = now_iso()
+        data = [(r.tension_id, r.reflection_id, float(min(1.0, max(-1.0, r.position))),
+                 float(min(1.0, max(0.0, r.intensity))), f"{model}+calibrated" if r.calibrated else model, now)
+                for r in frame.itertuples(index=False)]
+        self.conn.executemany(
+            "INSERT INTO tension_observations (tension_id, reflection_id, position, intensity, model, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tension_id, reflection_id) DO UPDATE SET "
+            "position = excluded.position, intensity = excluded.intensity, model = excluded.model, "
+            "created_at = excluded.created_at",
+            data,
+        )
+        return len(data)
+
+    def analyze_tensions(self, identity: Any, *, tensions: Iterable[str] | None = None) -> dict:
+        """Score every reflection of an identity on its tensions (default: all visible) and store them.
+
+        Returns a summary: reflections, tensions, observations, calibrated tensions, the most active
+        tensions and the ones drifting significantly.
+        """
+        ident = self.identity(identity)
+        if getattr(self, "readonly", False):
+            raise MirrorKitError(f"{self.path}: journal is open read-only; cannot store tension observations")
+        rows = self._select_rows(ident.id, tensions)
+        ids, X = self.embeddings(ident.id)
+        scorer = self._tension_scorer(rows)
+        params = {"model": scorer.model_name_, "tensions": scorer.tension_ids_,
+                  "calibrated": sorted(scorer.calibrations_)}
+        with self.run("tensions", ident.id, params) as info:
+            frame = scorer.score_frame(X, ids)
+            with self.transaction():
+                # Observations of deleted/edited reflections are replaced; none of another identity is touched.
+                marks = ",".join("?" * len(scorer.tension_ids_))
+                self._execute(
+                    f"DELETE FROM tension_observations WHERE tension_id IN ({marks}) AND reflection_id IN "
+                    "(SELECT id FROM reflections WHERE identity_id = ?)",
+                    [*scorer.tension_ids_, ident.id],
+                )
+                n = self._write_observations(frame, scorer.model_name_)
+            info["counts"] = {"reflections": len(ids), "tensions": len(rows), "observations": n}
+        summary = self.tensions(ident.id) if ids else None
+        active = [] if summary is None else summary["tension_id"].head(3).tolist()
+        drifting = [] if summary is None else [
+            {"tension_id": r.tension_id, "direction": r.direction, "drift": round(float(r.drift), 4),
+             "p_value": round(float(r.p_value), 4)}
+            for r in summary.itertuples() if r.direction != "stable"
+        ]
+        return {"identity": ident.name, "reflections": len(ids), "tensions": len(rows), "observations": n,
+                "model": scorer.model_name_, "calibrated": sorted(scorer.calibrations_),
+                "most_active": active, "drifting": drifting}
+
+    def score_tensions(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> Any:
+        """Score (and store) just these reflections on their identity's tensions, e.g. new entries.
+
+        Returns reflection_id, tension_id, position, intensity, calibrated.
+        """
+        import pandas as pd
+
+        ids = list(dict.fromkeys(reflection_ids))
+        if not ids:
+            return pd.DataFrame(columns=["reflection_id", "tension_id", "position", "intensity", "calibrated"])
+        owners: dict[str, list[str]] = {}
+        for rid in ids:
+            row = self._execute("SELECT identity_id FROM reflections WHERE id = ?", (rid,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no reflection {rid!r}")
+            owners.setdefault(row["identity_id"], []).append(rid)
+        frames = []
+        for ident_id, rids in owners.items():
+            rows = self._select_rows(ident_id, tensions)
+            X = self._embeddings_of(ident_id, rids)
+            scorer = self._tension_scorer(rows)
+            frame = scorer.score_frame(X, rids)
+            if not getattr(self, "readonly", False):
+                with self.transaction():
+                    self._write_observations(frame, scorer.model_name_)
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        order = {rid: i for i, rid in enumerate(ids)}
+        out["_order"] = out["reflection_id"].map(order)
+        return out.sort_values("_order", kind="mergesort").drop(columns="_order").reset_index(drop=True)
+
+    def _embeddings_of(self, identity_id: str, reflection_ids: Sequence[str]) -> Any:
+        all_ids, X = self.embeddings(identity_id)
+        pos = {rid: i for i, rid in enumerate(all_ids)}
+        missing = [r for r in reflection_ids if r not in pos]
+        if missing:
+            raise NotFoundError(f"reflection(s) without embeddings: {', '.join(missing[:5])}")
+        return X[[pos[r] for r in reflection_ids]]
+
+    # -- calibration ---------------------------------------------------------------------------
+    def calibrate_tension(
+        self, tension: str, labels: Mapping[str, Any] | Any | str | Path, *, identity: Any = None,
+        rescore: bool = True,
+    ) -> dict:
+        """Learn a tension's axis from reflections you labelled as leaning to one pole (few-shot).
+
+        labels: {reflection_id: label}, a DataFrame with reflection_id and label columns, or a CSV
+            file with those columns. A label is `a`/`b`, a pole name, or a number (<= 0 is pole a,
+            > 0 pole b, so both 0/1 and -1/+1 work).
+        rescore: re-score the stored observations of this tension with the new axis.
+        Returns the calibration summary: n_labels, n_a, n_b, cv_auc (held-out ROC AUC of the learned
+        axis by cross-validation), zero_shot_auc (of the pole definitions alone on the same rows).
+        """
+        import numpy as np
+
+        row = self._resolve_tension(tension, identity)
+        t = Tension.from_dict(json.loads(row["definition"]))
+        pairs = _read_labels(labels)
+        y = [_label_value(value, t, where) for where, _rid, value in pairs]
+        rids = [rid for _, rid, _ in pairs]
+        if len(set(rids)) != len(rids):
+            dup = sorted({r for r in rids if rids.count(r) > 1})
+            raise InvalidInputError(f"labels: reflection(s) labelled more than once: {', '.join(dup[:5])}")
+        owners: dict[str, list[int]] = {}
+        for i, (where, rid, _) in enumerate(pairs):
+            r = self._execute("SELECT identity_id FROM reflections WHERE id = ?", (rid,)).fetchone()
+            if r is None:
+                raise InvalidInputError(f"{where}: no reflection with id {rid!r}")
+            owners.setdefault(r["identity_id"], []).append(i)
+        X = None
+        for ident_id, idx in owners.items():
+            part = self._embeddings_of(ident_id, [rids[i] for i in idx])
+            if X is None:
+                X = np.zeros((len(rids), part.shape[1]), dtype=np.float32)
+            X[idx] = part
+        scorer = self._tension_scorer([row])
+        cal = scorer.calibrate(X, np.asarray(y), row["id"])
+        cal["labelled_at"] = now_iso()
+        with self.transaction():
+            self._execute("UPDATE tensions SET calibration = ?, updated_at = ? WHERE id = ?",
+                          (json.dumps(cal), now_iso(), row["id"]))
+        rescored = 0
+        if rescore:
+            idents = [r[0] for r in self._execute(
+                "SELECT DISTINCT r.identity_id FROM tension_observations o JOIN reflections r "
+                "ON r.id = o.reflection_id WHERE o.tension_id = ?", (row["id"],))]
+            for ident_id in idents:
+                ids, E = self.embeddings(ident_id)
+                with self.transaction():
+                    rescored += self._write_observations(scorer.score_frame(E, ids), scorer.model_name_)
+        return {"tension_id": row["id"], **{k: cal[k] for k in ("n_labels", "n_a", "n_b", "cv_auc",
+                                                                  "zero_shot_auc", "folds", "model")},
+                "rescored": rescored}
+
+    def clear_calibration(self, tension: str, identity: Any = None) -> None:
+        """Forget a tension's calibration (back to zero-shot from its pole phrases)."""
+        row = self._resolve_tension(tension, identity)
+        with self.transaction():
+            self._execute("UPDATE tensions SET calibration = NULL, updated_at = ? WHERE id = ?", (now_iso(), row["id"]))
+
+    # -- reading -------------------------------------------------------------------------------
+    def _observations(self, identity: Any, tension_ids: Sequence[str] | None = None) -> Any:
+        import pandas as pd
+
+        ident = self.identity(identity)
+        sql = ("SELECT o.tension_id, o.reflection_id, r.created_at, o.position, o.intensity FROM tension_observations o "
+               "JOIN reflections r ON r.id = o.reflection_id WHERE r.identity_id = ?")
+        params: list = [ident.id]
+        if tension_ids is not None:
+            sql += f" AND o.tension_id IN ({','.join('?' * len(tension_ids))})"
+            params += list(tension_ids)
+        rows = [tuple(r) for r in self._execute(sql + " ORDER BY r.created_at, o.reflection_id", params)]
+        df = pd.DataFrame(rows, columns=["tension_id", "reflection_id", "created_at", "position", "intensity"])
+        df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+        return df
+
+    def tensions(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> Any:
+        """Tensions of an identity, most active first: where it stands and whether it is drifting.
+
+        Columns: tension_id, name, axis_a, axis_b, position (intensity-weighted mean, -1 = axis_a),
+        intensity (mean), occurrences (reflections with intensity >= threshold), spread, drift (Sen's
+        slope of period positions, per period), p_value (Mann-Kendall), direction, rank, n.
+        """
+        import pandas as pd
+
+        from . import aggregate
+
+        thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
+        defs = self.tension_definitions(identity)
+        obs = self._observations(identity)
+        if obs.empty:
+            return pd.DataFrame(columns=_TENSION_COLUMNS)
+        summary = aggregate.summarize(obs, threshold=thr)
+        trend = aggregate.drift(aggregate.evolution(obs, period=period, threshold=thr))
+        merged = defs.merge(summary, left_on="id", right_on="tension_id").merge(trend, on="tension_id")
+        return aggregate.rank_active(merged)[_TENSION_COLUMNS].reset_index(drop=True)
+
+    def tension_evolution(
+        self, identity: Any, *, period: str = "auto", tensions: Iterable[str] | None = None
+    ) -> Any:
+        """Per tension and period: position, intensity, count (reflections), occurrences."""
+        from . import aggregate
+
+        ids = None if tensions is None else [r["id"] for r in self._select_rows(identity, tensions)]
+        return aggregate.evolution(self._observations(identity, ids), period=period)
+
+    def tension(self, name_or_id: str, identity: Any, *, period: str = "auto") -> dict:
+        """One tension for an identity: definition, aggregates, drift, `evolution` DataFrame and the
+        reflections leaning most to each pole (`examples_a`, `examples_b`)."""
+        from . import aggregate
+
+        row = self._resolve_tension(name_or_id, identity)
+        t = Tension.from_dict(json.loads(row["definition"]))
+        obs = self._observations(identity, [row["id"]])
+        evo = aggregate.evolution(obs, period=period)
+        out: dict[str, Any] = {"id": row["id"], "name": row["name"], "axis_a": row["axis_a"],
+                               "axis_b": row["axis_b"], "is_seed": bool(row["is_seed"]),
+                               "definition": t.as_dict(),
+                               "calibration": _calibration_info(row["calibration"])}
+        summary = aggregate.summarize(obs)
+        trend = aggregate.drift(evo)
+        stats = summary.iloc[0].to_dict() if len(summary) else {"position": None, "intensity": None,
+                                                                   "occurrences": 0, "spread": None, "n": 0}
+        drift = trend.iloc[0].to_dict() if len(trend) else {"drift": None, "p_value": None, "direction": "stable"}
+        out.update({k: stats.get(k) for k in ("position", "intensity", "occurrences", "spread", "n")})
+        out.update({k: drift.get(k) for k in ("drift", "p_value", "direction")})
+        out["evolution"] = evo.drop(columns=["tension_id"]).reset_index(drop=True)
+        engaged = obs[obs["intensity"] >= aggregate.DEFAULT_THRESHOLD]
+        for pole, asc in (("a", True), ("b", False)):
+            top = engaged.sort_values("position", ascending=asc).head(5)
+            out[f"examples_{pole}"] = [
+                {"reflection_id": r.reflection_id, "position": round(float(r.position), 3),
+                 "content": self.reflection(r.reflection_id).content[:200]}
+                for r in top.itertuples() if (r.position < 0 if pole == "a" else r.position > 0)
+            ]
+        return out
+
+    def tension_map(self, identity: Any) -> Any:
+        """2D map data, most active first: tension_id, name, axis_a, axis_b, position, intensity, occurrences."""
+        import pandas as pd
+
+        from . import aggregate
+
+        obs = self._observations(identity)
+        cols = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences"]
+        if obs.empty:
+            return pd.DataFrame(columns=cols)
+        return aggregate.map_data(aggregate.summarize(obs), self.tension_definitions(identity))
+
+
+def _calibration_info(raw: str | None) -> dict | None:
+    if not raw:
+        return None
+    cal = json.loads(raw)
+    return {k: cal.get(k) for k in ("method", "model", "n_labels", "n_a", "n_b", "cv_auc", "zero_shot_auc",
+                                    "folds", "labelled_at")}
+
+
+def _read_labels(labels: Any) -> list[tuple[str, str, Any]]:
+    """(where, reflection_id, label) triples from a mapping, a DataFrame or a CSV path."""
+    if isinstance(labels, (str, Path)):
+        p = Path(labels)
+        try:
+            with open(p, newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+                id_col = next((f for f in ("reflection_id", "id") if f in fields), None)
+                lab_col = next((f for f in ("label", "pole", "lean") if f in fields), None)
+                if id_col is None or lab_col is None:
+                    raise InvalidInputError(f"{p}: needs a header with columns reflection_id,label (got {fields})")
+                out = []
+                for i, rec in enumerate(reader, start=2):
+                    rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
+                    if not rec.get(id_col):
+                        raise InvalidInputError(f"{p}: row {i}: empty field {id_col}")
+                    out.append((f"{p}: row {i}", rec[id_col], rec.get(lab_col, "")))
+        except FileNotFoundError as exc:
+            raise InvalidInputError(f"{p}: no such file") from exc
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{p}: not UTF-8 text: {exc}") from exc
+    elif isinstance(labels, Mapping):
+        out = [(f"labels[{k!r}]", str(k), v) for k, v in labels.items()]
+    elif hasattr(labels, "columns"):
+        if "reflection_id" not in labels.columns or "label" not in labels.columns:
+            raise InvalidInputError("labels DataFrame needs columns reflection_id and label")
+        out = [(f"labels row {i}", str(r), v) for i, (r, v) in enumerate(zip(labels["reflection_id"], labels["label"],
+                                                                           strict=True))]
+    else:
+        raise InvalidInputError("labels must be a mapping, a DataFrame or a CSV path")
+    if not out:
+        raise InvalidInputError("labels: no labelled reflections")
+    return out
+
+
+def _label_value(value: Any, t: Tension, where: str) -> int:
+    """0 for pole a, 1 for pole b."""
+    if isinstance(value, bool):
+        return int(value)
+    text = str(value).strip().lower()
+    if text in ("a", t.axis_a.lower()):
+        return 0
+    if text in ("b", t.axis_b.lower()):
+        return 1
+    try:
+        num = float(text)
+    except ValueError:
+        num = float("nan")
+    if num == num:  # not NaN
+        return int(num > 0)
+    raise InvalidInputError(
+        f"{where}: field label {value!r} is not a pole of {t.id} (use a/b, {t.axis_a}/{t.axis_b}, or a number)"
+    )

@@ -1,0 +1,249 @@
+"""`TensionScorer`: position (-1 pole a .. +1 pole b) and intensity (0..1) of reflections on tensions.
+
+Zero-shot, a reflection's raw score on a tension is the average of two views of its embedding's
+similarity to the poles' anchor phrases: the centroid difference (x . (mean B - mean A)), stable for
+broad poles, and the top-k difference (mean of the k best anchor similarities of B minus those of A),
+which lets one very close anchor count even when the pole is varied. Position is tanh(score / scale).
+
+Intensity is how close the reflection is to any anchor of either pole at all (mean of the top-k
+similarities), mapped linearly from `intensity_range` to [0, 1]: unrelated text sits near the
+model's baseline similarity and gets ~0.
+
+Calibration (few-shot) fits a logistic regression on the labelled reflections together with the
+anchors as pseudo-labelled examples: the anchors act as the prior that keeps a handful of labels from
+overfitting, and the labels move the axis where the person's own writing differs from the phrases.
+The held-out separation is estimated by stratified cross-validation over the labelled reflections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from .definition import Tension, seed_tensions
+
+CALIBRATION_METHOD = "anchor_prior_logreg"
+
+
+class TensionScorer:
+    """Score embedded reflections on tensions (scikit-learn style: `fit`, then `transform`).
+
+    tensions: Tension objects (default: the five seeds).
+    embedder: object with `.encode(list[str])` and `.model_name` used for the anchor phrases; default
+        `mirror_kit.embedding.get_embedder()`. It must be the model that embedded the reflections.
+    calibrations: {tension_id: calibration dict} from `calibrate` (or the journal), applied in transform.
+    top_k: anchors that count in the top-k similarity views.
+    position_scale: raw score (cosine units) that maps to position tanh(1) ~ 0.76.
+    intensity_range: (low, high) anchor similarity mapped to intensity 0 and 1.
+    anchor_weight: weight of each anchor phrase as a pseudo-label in calibration.
+    C: inverse regularisation of the calibration's logistic regression.
+    """
+
+    def __init__(
+        self,
+        tensions: Sequence[Tension] | None = None,
+        *,
+        embedder: Any = None,
+        calibrations: dict[str, dict] | None = None,
+        top_k: int = 5,
+        position_scale: float = 0.08,
+        intensity_range: tuple[float, float] = (0.2, 0.55),
+        anchor_weight: float = 2.0,
+        C: float = 1.0,
+        cv: int = 5,
+        random_state: int | None = 0,
+    ):
+        self.tensions = tensions
+        self.embedder = embedder
+        self.calibrations = calibrations
+        self.top_k = top_k
+        self.position_scale = position_scale
+        self.intensity_range = intensity_range
+        self.anchor_weight = anchor_weight
+        self.C = C
+        self.cv = cv
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, X: Any = None, y: Any = None) -> TensionScorer:
+        """Embed the anchor phrases of every tension. X (the reflections) is only checked for its width."""
+        tensions = list(self.tensions) if self.tensions is not None else seed_tensions()
+        if not tensions:
+            raise InvalidInputError("TensionScorer needs at least one tension")
+        emb = self.embedder
+        if emb is None:
+            from ..embedding import get_embedder
+
+            emb = get_embedder()
+        texts: list[str] = []
+        spans: list[tuple[int, int, int]] = []
+        for t in tensions:
+            pa, pb = t.phrases("a"), t.phrases("b")
+            start = len(texts)
+            texts += pa + pb
+            spans.append((start, start + len(pa), start + len(pa) + len(pb)))
+        vecs = np.asarray(emb.encode(texts), dtype=np.float32)
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        self.tensions_ = tensions
+        self.tension_ids_ = [t.id for t in tensions]
+        self.model_name_ = getattr(emb, "model_name", None)
+        self.anchors_ = {t.id: (vecs[s:m], vecs[m:e]) for t, (s, m, e) in zip(tensions, spans, strict=True)}
+        self.n_features_in_ = vecs.shape[1]
+        if X is not None:
+            self._check(X)
+        self.calibrations_ = {}
+        for tid, cal in (self.calibrations or {}).items():
+            if tid in self.anchors_ and cal:
+                self._check_calibration(tid, cal)
+                self.calibrations_[tid] = cal
+        return self
+
+    def _check(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "anchors_"):
+            raise InvalidInputError("TensionScorer is not fitted: call fit() first")
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or (X.shape[0] and X.shape[1] != self.n_features_in_):
+            raise InvalidInputError(
+                f"embeddings must be a (n, {self.n_features_in_}) matrix from the anchors' model; got shape {X.shape}"
+            )
+        return X
+
+    def _check_calibration(self, tid: str, cal: dict) -> None:
+        coef = cal.get("coef")
+        if cal.get("method") != CALIBRATION_METHOD or not isinstance(coef, list) or len(coef) != self.n_features_in_:
+            raise InvalidInputError(f"calibration of tension {tid!r} is not usable by this scorer/model")
+        if cal.get("model") and self.model_name_ and cal["model"] != self.model_name_:
+            raise InvalidInputError(
+                f"calibration of tension {tid!r} was made with model {cal['model']!r}, not {self.model_name_!r}"
+            )
+
+    # -- scoring -------------------------------------------------------------------------------
+    def raw_scores(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(zero-shot score in cosine units, top-k anchor similarity) of each row for one tension."""
+        X = self._check(X)
+        A, B = self.anchors_[tension_id]
+        sa, sb = X @ A.T, X @ B.T
+        ka, kb = min(self.top_k, A.shape[0]), min(self.top_k, B.shape[0])
+        top_a = np.sort(sa, axis=1)[:, -ka:].mean(axis=1)
+        top_b = np.sort(sb, axis=1)[:, -kb:].mean(axis=1)
+        centroid = sb.mean(axis=1) - sa.mean(axis=1)
+        score = (centroid + (top_b - top_a)) / 2.0
+        both = np.concatenate([sa, sb], axis=1)
+        k = min(self.top_k, both.shape[1])
+        closeness = np.sort(both, axis=1)[:, -k:].mean(axis=1)
+        return score, closeness
+
+    def decision(self, X: Any, tension_id: str) -> np.ndarray:
+        """Unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale."""
+        X = self._check(X)
+        cal = self.calibrations_.get(tension_id)
+        if cal is not None:
+            return X @ np.asarray(cal["coef"], dtype=np.float32) + float(cal["intercept"])
+        return self.raw_scores(X, tension_id)[0] / self.position_scale
+
+    def position_intensity(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Position in [-1, 1] and intensity in [0, 1] of each row on one tension."""
+        X = self._check(X)
+        score, closeness = self.raw_scores(X, tension_id)
+        if tension_id in self.calibrations_:
+            position = np.tanh(self.decision(X, tension_id) / 2.0)  # = 2 * sigmoid(logit) - 1
+        else:
+            position = np.tanh(score / self.position_scale)
+        lo, hi = self.intensity_range
+        intensity = np.clip((closeness - lo) / (hi - lo), 0.0, 1.0)
+        return position.astype(float), intensity.astype(float)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """(n, 2 * n_tensions): position and intensity per tension (see `get_feature_names_out`)."""
+        X = self._check(X)
+        cols = []
+        for tid in self.tension_ids_:
+            cols.extend(self.position_intensity(X, tid))
+        return np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array([f"{tid}__{what}" for tid in self.tension_ids_ for what in ("position", "intensity")])
+
+    def score_frame(self, X: Any, reflection_ids: Sequence[str] | None = None) -> Any:
+        """Long DataFrame: reflection_id, tension_id, position, intensity, calibrated."""
+        import pandas as pd
+
+        X = self._check(X)
+        ids = list(reflection_ids) if reflection_ids is not None else list(range(X.shape[0]))
+        if len(ids) != X.shape[0]:
+            raise InvalidInputError(f"{len(ids)} reflection ids for {X.shape[0]} embeddings")
+        parts = []
+        for tid in self.tension_ids_:
+            pos, inten = self.position_intensity(X, tid)
+            parts.append(pd.DataFrame({
+                "reflection_id": ids, "tension_id": tid, "position": pos, "intensity": inten,
+                "calibrated": tid in self.calibrations_,
+            }))
+        cols = ["reflection_id", "tension_id", "position", "intensity", "calibrated"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+    # -- calibration ---------------------------------------------------------------------------
+    def calibrate(self, X: Any, y: Sequence[int], tension_id: str) -> dict:
+        """Learn a tension's axis from labelled reflections (y: 0 = pole a, 1 = pole b) plus its anchors.
+
+        Returns (and applies) the calibration dict: coef, intercept, n_labels, cv_auc (held-out ROC AUC
+        of the calibrated axis), zero_shot_auc (of the uncalibrated one on the same rows), folds.
+        """
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold
+
+        X = self._check(X)
+        if tension_id not in self.anchors_:
+            raise InvalidInputError(f"unknown tension {tension_id!r}; known: {', '.join(self.tension_ids_)}")
+        y = np.asarray(y).astype(int)
+        if y.shape[0] != X.shape[0]:
+            raise InvalidInputError(f"{y.shape[0]} labels for {X.shape[0]} embeddings")
+        if not set(np.unique(y)) <= {0, 1}:
+            raise InvalidInputError("labels must be 0 (pole a) or 1 (pole b)")
+        n_a, n_b = int((y == 0).sum()), int((y == 1).sum())
+        if min(n_a, n_b) < 1:
+            raise InvalidInputError(f"calibration needs labels for both poles (got {n_a} for a, {n_b} for b)")
+        coef, intercept = self._fit_axis(X, y, tension_id)
+        folds = min(self.cv, n_a, n_b)
+        cv_auc = zero_auc = None
+        if folds >= 2:
+            oof = np.zeros(len(y))
+            skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            for tr, te in skf.split(X, y):
+                c, b = self._fit_axis(X[tr], y[tr], tension_id)
+                oof[te] = X[te] @ c + b
+            cv_auc = float(roc_auc_score(y, oof))
+            zero_auc = float(roc_auc_score(y, self.raw_scores(X, tension_id)[0]))
+        cal = {
+            "method": CALIBRATION_METHOD,
+            "model": self.model_name_,
+            "coef": [float(v) for v in coef],
+            "intercept": float(intercept),
+            "n_labels": int(len(y)),
+            "n_a": n_a,
+            "n_b": n_b,
+            "cv_auc": cv_auc,
+            "zero_shot_auc": zero_auc,
+            "folds": folds,
+            "anchor_weight": float(self.anchor_weight),
+            "C": float(self.C),
+        }
+        self.calibrations_[tension_id] = cal
+        return cal
+
+    def _fit_axis(self, X: np.ndarray, y: np.ndarray, tension_id: str) -> tuple[np.ndarray, float]:
+        from sklearn.linear_model import LogisticRegression
+
+        A, B = self.anchors_[tension_id]
+        Xt = np.vstack([X, A, B])
+        yt = np.concatenate([y, np.zeros(len(A), int), np.ones(len(B), int)])
+        w = np.concatenate([np.ones(len(y)), np.full(len(A) + len(B), float(self.anchor_weight))])
+        lr = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state)
+        lr.fit(Xt, yt, sample_weight=w)
+        return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
