@@ -215,6 +215,14 @@ def _canon_tension(x: dict, now: str) -> dict:
     }
 
 
+def _same_tension(have: dict, t: dict) -> bool:
+    """Equal content; a shared seed's timestamps only say when a journal first stored it, so they do not count."""
+    if t["shared"]:
+        skip = ("created_at", "updated_at")
+        return {k: v for k, v in have.items() if k not in skip} == {k: v for k, v in t.items() if k not in skip}
+    return have == t
+
+
 def _canon_observation(o: dict, now: str) -> dict:
     return {"reflection_id": o["reflection_id"], "position": o["position"], "intensity": o["intensity"],
             "model": o.get("model"), "created_at": o.get("created_at") or now}
@@ -497,7 +505,7 @@ class _Importer:
                 raise InvalidInputError(
                     f"tension id {t['id']!r} belongs to another identity (or is shared) in this journal; "
                     f"cannot import it for {name!r}")
-            elif tension_record(row) == t:
+            elif _same_tension(tension_record(row), t):
                 self.r.add("tensions", "unchanged")
             else:
                 unused = owner is None and self.conn.execute(
