@@ -190,3 +190,29 @@ def test_happydb_full_corpus_one_command(journal_path, capsys):
         n = j.conn.execute("SELECT count(DISTINCT source_id) FROM reflections WHERE source = 'happydb'").fetchone()[0]
         assert n == 10560
         assert {t for t, _ in j.tags("happydb")} >= {"family", "career", "food", "exercise"}
+
+
+def test_bad_row_after_written_chunks_rolls_everything_back(journal, tmp_path):
+    journal.add_identity("maya")
+    journal.add_reflection("maya", "An entry written before the import.", "2023-01-01")
+    rows = [(str(i), "2024-01-01", f"entry number {i}", "") for i in range(6000)]
+    rows.append(("6000", "2024-13-99", "bad date at the very end", ""))
+    path = write_csv(tmp_path / "long.csv", rows)
+    with pytest.raises(InvalidInputError, match=r"long.csv: line 6002: cannot read date"):
+        journal.import_(path, "maya")
+    assert contents(journal) == ["An entry written before the import."]
+    with pytest.raises(InvalidInputError):
+        journal.import_(path, "newperson")
+    assert [i.name for i in journal.identities()] == ["maya"]
+
+
+def test_progress_bar_and_classic_mac_line_endings(journal, tmp_path, capsys):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"date,text\r2024-01-01,one\r2024-01-02,two\r")
+    assert journal.import_(path, "maya", progress=False)["added"] == 2
+    assert capsys.readouterr().err == ""
+    rows = [(str(i), "2024-01-01", f"entry {i}", "") for i in range(3000)]
+    big = write_csv(tmp_path / "bar.csv", rows)
+    assert journal.import_(big, "maya", progress=True)["added"] == 3000
+    err = capsys.readouterr().err
+    assert "import csv" in err and "3000" in err and "entries" in err

@@ -15,7 +15,6 @@ each moment is dated `HAPPYDB_DATE` (the first day of HappyDB's collection perio
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +75,16 @@ def _unique_header(row: list[str]) -> list[str]:
     return out
 
 
+def _lines(text: str) -> Iterator[str]:
+    """Lines with their endings, lazily (io.StringIO would hold a second, 4-bytes-per-character copy)."""
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        end = n if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     """Entries of a CSV file; whole-file problems (encoding, no text column) raise InvalidInputError
     right away (not when the rows are iterated)."""
@@ -85,10 +94,12 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         ctx.warn(f"{name}: not UTF-8, read as {enc}")
     if not text.strip():
         raise InvalidInputError(f"{name}: file is empty")
+    if "\r" in text and "\n" not in text:  # classic Mac line endings
+        text = text.replace("\r", "\n")
     delimiter = sniff_delimiter(text)
     # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error.
     csv.field_size_limit(min(sys.maxsize, MAX_ENTRY_CHARS * 8))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     try:
         header_row = next(reader)
     except csv.Error as exc:

@@ -7,11 +7,13 @@ date, tags or metadata changed is updated in place; an identical one is skipped 
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..ids import normalize_text, stable_id
+from ..ids import stable_id
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, where_text
 from .summary import ImportSummary
 
@@ -19,7 +21,7 @@ _CHUNK = 5000
 
 
 def _reject_entry(entry: Entry) -> str | None:
-    if not isinstance(entry.content, str) or not normalize_text(entry.content):
+    if not isinstance(entry.content, str) or not entry.content.strip():
         return "empty entry (no text)"
     if len(entry.content) > MAX_ENTRY_CHARS:
         return f"entry is {len(entry.content):,} characters, over the limit of {MAX_ENTRY_CHARS:,}"
@@ -42,9 +44,10 @@ def _progress(items: Iterable, progress: bool | None, desc: str) -> Iterable:
         return items
     from tqdm import tqdm
 
-    # disable=None lets tqdm hide the bar when stderr is not a terminal; delay keeps short imports quiet.
-    return tqdm(items, desc=desc, unit=" entries", disable=None if progress is None else False, delay=1.0,
-                leave=False)
+    # Automatic (None): only on a terminal (disable=None) and only for imports lasting over a second.
+    auto = progress is None
+    return tqdm(items, desc=desc, unit=" entries", disable=None if auto else False, delay=1.0 if auto else 0,
+                leave=not auto, mininterval=0.5)
 
 
 def store_entries(
@@ -95,71 +98,116 @@ def store_entries(
     updates: list[dict] = []
     seen_sids: dict[str, str] = {}
     rejected: list[dict] = []
+    writing = not dry_run
 
     def reject(where: dict, reason: str) -> None:
+        nonlocal writing
         rejected.append({**where, "reason": reason})
+        # All-or-nothing: stop writing (the transaction is rolled back below) but keep reading, so
+        # the error can say how many entries are bad.
+        writing = writing and skip_bad
 
-    for item in _progress(items, progress, f"import {summary.format}"):
-        summary.total += 1
-        if isinstance(item, Rejection):
-            reject(item.where, item.reason)
-            continue
-        reason = _reject_entry(item)
-        if reason:
-            reject(item.where, reason)
-            continue
-        sid = item.source_id
-        if sid is not None and sid in seen_sids:
-            reject(item.where, f"duplicate id {sid!r} (first seen at {seen_sids[sid]})")
-            continue
-        rec = {
-            "content": item.content, "created_at": item.created_at, "tz": item.tz, "title": item.title,
-            "tags": item.tags, "source": source, "source_id": sid, "metadata": item.metadata,
-        }
-        known = by_sid.get(sid) if sid is not None else None
-        if known is not None:
-            rec["id"] = known[0]
-        try:
-            row = journal._reflection_row(identity_id, rec)
-        except InvalidInputError as exc:
-            reject(item.where, str(exc).removeprefix("reflection: "))
-            continue
-        if sid is not None:
-            seen_sids[sid] = where_text(item.where)
-        if known is not None:
-            if _fingerprint(row) == known[1]:
-                summary.skipped += 1
-            else:
-                updates.append(row)
-            continue
-        if sid is None:
-            if row["content_hash"] in hashes:
-                summary.skipped += 1
+    def flush(final: bool = False) -> None:
+        for buf, write in ((new_rows, _insert), (updates, _apply_updates)):
+            if not writing:
+                buf.clear()
+            elif buf and (final or len(buf) >= _CHUNK):
+                write(journal, buf)
+                buf.clear()
+
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            # Entries are written in chunks as they are read (memory stays flat), inside one transaction
+            # that a bad entry or any error rolls back: the journal is never half-imported.
+            stack.enter_context(journal.transaction())
+            journal.add_identity(name, exist_ok=True)
+        for item in _progress(items, progress, f"import {summary.format}"):
+            summary.total += 1
+            if isinstance(item, Rejection):
+                reject(item.where, item.reason)
                 continue
-            hashes.add(row["content_hash"])
-        new_rows.append(row)
-
-    summary.rejected = rejected
-    if rejected and not skip_bad:
-        first = rejected[0]
-        more = f" (and {len(rejected) - 1} more bad entries)" if len(rejected) > 1 else ""
-        err = InvalidInputError(
-            f"{where_text(first)}: {first['reason']}{more}; nothing was imported "
-            "(use --skip-bad to import the good entries)"
-        )
-        err.rejected = rejected  # type: ignore[attr-defined]
-        raise err
-    summary.added = len(new_rows)
-    summary.updated = len(updates)
-    if dry_run:
-        return summary
-    with journal.transaction():
-        journal.add_identity(name, exist_ok=True)
-        for start in range(0, len(new_rows), _CHUNK):
-            journal._insert_rows(new_rows[start:start + _CHUNK])
-        if updates:
-            _apply_updates(journal, updates)
+            reason = _reject_entry(item)
+            if reason:
+                reject(item.where, reason)
+                continue
+            sid = item.source_id
+            if sid is not None and sid in seen_sids:
+                reject(item.where, f"duplicate id {sid!r} (first seen at {seen_sids[sid]})")
+                continue
+            rec = {
+                "content": item.content, "created_at": item.created_at, "tz": item.tz, "title": item.title,
+                "tags": item.tags, "source": source, "source_id": sid, "metadata": item.metadata,
+            }
+            known = by_sid.get(sid) if sid is not None else None
+            if known is not None:
+                rec["id"] = known[0]
+            try:
+                row = journal._reflection_row(identity_id, rec)
+            except InvalidInputError as exc:
+                reject(item.where, str(exc).removeprefix("reflection: "))
+                continue
+            if sid is not None:
+                seen_sids[sid] = where_text(item.where)
+            if known is not None:
+                if _fingerprint(row) == known[1]:
+                    summary.skipped += 1
+                else:
+                    summary.updated += 1
+                    updates.append(row)
+                    flush()
+                continue
+            if sid is None:
+                if row["content_hash"] in hashes:
+                    summary.skipped += 1
+                    continue
+                hashes.add(row["content_hash"])
+            summary.added += 1
+            new_rows.append(row)
+            flush()
+        summary.rejected = rejected
+        if rejected and not skip_bad:
+            first = rejected[0]
+            more = f" (and {len(rejected) - 1} more bad entries)" if len(rejected) > 1 else ""
+            err = InvalidInputError(
+                f"{where_text(first)}: {first['reason']}{more}; nothing was imported "
+                "(use --skip-bad to import the good entries)"
+            )
+            err.rejected = rejected  # type: ignore[attr-defined]
+            raise err
+        flush(final=True)
     return summary
+
+
+def _insert(journal: Any, rows: list[dict]) -> None:
+    """Store's column handling, with tags attached by id in one pass (the per-pair subquery of
+    `Store._attach_tags` dominated large imports)."""
+    cols = [c for c in rows[0] if not c.startswith("_") and c in journal.schema_columns]
+    sql = f"INSERT INTO reflections ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    try:
+        journal.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+    except sqlite3.IntegrityError as exc:
+        raise InvalidInputError(journal._explain_conflict(rows, None, exc)) from exc
+    _attach_tags(journal, [(r["id"], t) for r in rows for t in r["_tags"]])
+
+
+def _attach_tags(journal: Any, pairs: list[tuple[str, str]]) -> None:
+    if not pairs:
+        return
+    names = sorted({t for _, t in pairs})
+    journal.conn.executemany("INSERT OR IGNORE INTO tags (name) VALUES (?)", [(t,) for t in names])
+    ids: dict[str, int] = {}
+    lowered = sorted({t.lower() for t in names})
+    for start in range(0, len(lowered), 900):
+        chunk = lowered[start:start + 900]
+        # tags.name is COLLATE NOCASE: `Family` finds the stored `family`.
+        for tid, tname in journal.conn.execute(
+            f"SELECT id, name FROM tags WHERE name IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            ids[tname.lower()] = tid
+    journal.conn.executemany(
+        "INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)",
+        [(rid, ids[t.lower()]) for rid, t in pairs],
+    )
 
 
 def _apply_updates(journal: Any, rows: list[dict]) -> None:
@@ -170,7 +218,5 @@ def _apply_updates(journal: Any, rows: list[dict]) -> None:
         [[r[c] for c in cols] + [r["id"]] for r in rows],
     )
     journal.conn.executemany("DELETE FROM reflection_tags WHERE reflection_id = ?", [(r["id"],) for r in rows])
-    pairs = [(r["id"], t) for r in rows for t in r["_tags"]]
-    if pairs:
-        journal._attach_tags(pairs)
+    _attach_tags(journal, [(r["id"], t) for r in rows for t in r["_tags"]])
 

@@ -1,0 +1,170 @@
+"""Import speed and memory: a 100k-row CSV and a 10k-entry jrnl JSON export.
+
+The peer, measured in the same run on the same rows: `pandas.read_csv` (or `json.load` for jrnl)
+plus a raw `sqlite3.executemany` into a plain table. It does none of our work (validation, content
+hashes, stable ids, dedupe against the journal, tags, all-or-nothing), so the ratio is the price of
+that work. The jrnl export is generated in jrnl's JSON format by this script: producing 10k entries
+with the real jrnl program (one process per entry, ~0.25 s each) would take ~40 minutes; the tests
+use the real program.
+
+Times are wall clock without instrumentation; peak memory is tracemalloc's peak in a second run.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import json
+import random
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+N_CSV = 100_000
+N_JRNL = 10_000
+WORDS = ["morning", "walk", "river", "calm", "tired", "work", "deadline", "friend", "family", "dinner", "quiet", "reading", "music", "rain", "sun", "coffee", "argument", "laugh", "worry", "hope", "plan", "garden", "city", "train", "sleep", "dream", "run", "lunch", "call", "mother", "brother", "child", "school", "office", "meeting", "project", "weekend", "trip", "sea", "mountain", "book", "film"]
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def make_csv(path: Path, n: int) -> None:
+    rng = random.Random(0)
+    start = datetime(2015, 1, 1, 8, 0)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "date", "text", "tags", "mood"])
+        for i in range(n):
+            when = start + timedelta(minutes=97 * i)
+            text = " ".join(_sentence(rng, rng.randint(6, 14)) for _ in range(rng.randint(1, 4)))
+            w.writerow([i + 1, when.strftime("%Y-%m-%d %H:%M"), text, "|".join(rng.sample(WORDS[:12], 2)),
+                        rng.randint(1, 10)])
+
+
+def make_jrnl_json(path: Path, n: int) -> None:
+    """A file in `jrnl --format json` layout: {"tags": {...}, "entries": [{title, body, date, time, tags, starred}]}."""
+    rng = random.Random(1)
+    start = datetime(2018, 1, 1, 7, 0)
+    entries, tags = [], {}
+    for i in range(n):
+        when = start + timedelta(minutes=233 * i)
+        tag = f"@{rng.choice(WORDS[:12])}"
+        tags[tag] = tags.get(tag, 0) + 1
+        entries.append({"title": _sentence(rng, 5), "body": " ".join(_sentence(rng, 10) for _ in range(3)) + f" {tag}",
+                        "date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M"), "tags": [tag],
+                        "starred": i % 17 == 0})
+    path.write_text(json.dumps({"tags": tags, "entries": entries}, indent=2), encoding="utf-8")
+
+
+def ours(src: Path, db: Path) -> Callable[[], int]:
+    def run() -> int:
+        import mirror_kit
+
+        with mirror_kit.open(db) as j:
+            return j.import_(src, "bench", progress=False)["added"]
+
+    return run
+
+
+def ours_again(src: Path, db: Path) -> Callable[[], int]:
+    """Re-import into a journal that already has every entry (the idempotency check's cost)."""
+
+    def run() -> int:
+        import mirror_kit
+
+        with mirror_kit.open(db) as j:
+            return j.import_(src, "bench", progress=False)["skipped"]
+
+    return run
+
+
+def _sqlite(db: Path, rows: list[tuple]) -> None:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS entries (id TEXT PRIMARY KEY, created_at TEXT, content TEXT, tags TEXT)")
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", rows)
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def peer_csv(src: Path, db: Path) -> Callable[[], int]:
+    def run() -> int:
+        import pandas as pd
+
+        df = pd.read_csv(src)
+        rows = list(zip(df["id"].astype(str), df["date"], df["text"], df["tags"], strict=True))
+        _sqlite(db, rows)
+        return len(rows)
+
+    return run
+
+
+def peer_jrnl(src: Path, db: Path) -> Callable[[], int]:
+    def run() -> int:
+        doc = json.loads(src.read_text(encoding="utf-8"))
+        rows = [(f"{e['date']}T{e['time']}", f"{e['date']} {e['time']}", e["title"] + "\n" + e["body"],
+                 ",".join(e["tags"])) for e in doc["entries"]]
+        _sqlite(db, rows)
+        return len(rows)
+
+    return run
+
+
+def measure(make: Callable[[Path], Callable[[], int]], tmp: Path, label: str) -> tuple[int, float, float]:
+    """(rows, seconds, peak MB): timed in one run, memory in a second run on a fresh database."""
+    dbs = [tmp / f"{label}-{k}.db" for k in (1, 2)]
+    gc.collect()
+    t0 = time.perf_counter()
+    n = make(dbs[0])()
+    secs = time.perf_counter() - t0
+    gc.collect()
+    tracemalloc.start()
+    make(dbs[1])()
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return n, secs, peak
+
+
+def main() -> None:
+    import pandas  # noqa: F401
+
+    import mirror_kit  # noqa: F401  (import cost outside the timings)
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        csv_src, jrnl_src = tmp / "big.csv", tmp / "jrnl_export.json"
+        make_csv(csv_src, N_CSV)
+        make_jrnl_json(jrnl_src, N_JRNL)
+        print(f"inputs: {csv_src.name} {csv_src.stat().st_size / 1e6:.1f} MB ({N_CSV:,} rows), "
+              f"{jrnl_src.name} {jrnl_src.stat().st_size / 1e6:.1f} MB ({N_JRNL:,} entries)\n")
+        cases = [
+            ("csv 100k", csv_src, peer_csv, "pandas.read_csv + executemany"),
+            ("jrnl json 10k", jrnl_src, peer_jrnl, "json.load + executemany"),
+        ]
+        header = (f"{'case':<15} {'rows':>7} {'ours s':>7} {'ours rows/s':>11} {'ours MB':>8} "
+                  f"{'peer s':>7} {'peer rows/s':>11} {'peer MB':>8} {'time ratio':>10}  peer")
+        print(header)
+        print("-" * len(header))
+        for label, src, peer, peer_name in cases:
+            n, t, m = measure(lambda db, src=src: ours(src, db), tmp, f"ours-{label}")
+            pn, pt, pm = measure(lambda db, src=src, peer=peer: peer(src, db), tmp, f"peer-{label}")
+            print(f"{label:<15} {n:>7,} {t:>7.2f} {n / t:>11,.0f} {m:>8.1f} {pt:>7.2f} {pn / pt:>11,.0f} "
+                  f"{pm:>8.1f} {t / pt:>9.1f}x  {peer_name}")
+        # Re-importing the same CSV into the journal that has it: everything is skipped.
+        db = tmp / "ours-csv 100k-1.db"
+        t0 = time.perf_counter()
+        skipped = ours_again(csv_src, db)()
+        t = time.perf_counter() - t0
+        print(f"\nre-import of the 100k CSV (all {skipped:,} skipped as duplicates): {t:.2f} s, "
+              f"{skipped / t:,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    main()
