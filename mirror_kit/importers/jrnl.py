@@ -23,6 +23,10 @@ _TAG = re.compile(r"(?<!\S)([#@][-+*#/\w]+)")
 
 
 def _parse_stamp(blob: str) -> datetime | None:
+    """A jrnl entry timestamp (any `timeformat`: it always has a date and a time); `[1] ` or `[see]`
+    at the start of a body line is not one."""
+    if not (re.search(r"\d{1,2}:\d{2}", blob) and re.search(r"\d{4}|\d{1,2}[/.-]\d{1,2}", blob)):
+        return None
     from dateutil import parser as du
 
     try:
