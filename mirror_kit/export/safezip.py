@@ -24,6 +24,18 @@ from ..errors import InvalidInputError
 READ_CHUNK = 1 << 20
 
 
+def _bad_zip_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                                         NotImplementedError]
+    try:
+        import pyzipper.zipfile
+
+        errors.append(pyzipper.zipfile.BadZipFile)  # pyzipper has its own class, not zipfile's
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
 @dataclass(frozen=True)
 class Limits:
     max_members: int = 64
@@ -61,7 +73,7 @@ def open_zip(path: str | Path, *, passphrase: str | None = None, limits: Limits 
         zf = pyzipper.AESZipFile(p)
     except ImportError:  # pragma: no cover - pyzipper is a dependency of the crypto extra
         zf = zipfile.ZipFile(p)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except _bad_zip_errors() as exc:
         raise InvalidInputError(f"{p}: not a ZIP archive or truncated ({exc})") from exc
     try:
         check(zf, p, limits)
@@ -132,7 +144,7 @@ def iter_member(zf: zipfile.ZipFile, name: str, p: Path, limits: Limits = DEFAUL
                 f"{p}: {'wrong passphrase' if 'bad' in msg else 'the backup is encrypted: give the passphrase'}"
                 f" (member {name!r})") from exc
         raise InvalidInputError(f"{p}: cannot read member {name!r}: {exc}") from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except _bad_zip_errors() as exc:
         text = str(exc)
         if "password" in text.lower() or "hmac" in text.lower():
             raise InvalidInputError(f"{p}: wrong passphrase or altered data (member {name!r})") from exc
