@@ -509,7 +509,7 @@ class Store:
         if identity is not None:
             sql += " WHERE identity_id = ?"
             params.append(self.identity(identity).id)
-        return [self.thread(r[0]) for r in self._execute(sql + " ORDER BY created_at, id", params).fetchall()]
+        return [self.thread(r[0]) for r in self._execute(sql + " ORDER BY created_at, rowid", params).fetchall()]
 
     # -- mirrorbacks ---------------------------------------------------------------------------
     def add_mirrorback(
@@ -553,7 +553,7 @@ class Store:
             params.append(_id)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self._execute(sql + " ORDER BY m.created_at, m.id", params).fetchall()
+        rows = self._execute(sql + " ORDER BY m.created_at, m.rowid", params).fetchall()
         return [
             Mirrorback(r["id"], r["reflection_id"], r["content"], r["model"], parse_utc(r["created_at"]),
                        None if r["valid"] is None else bool(r["valid"]), json.loads(r["validation"]),
@@ -632,7 +632,7 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         out = []
-        for r in self._execute(sql + " ORDER BY started_at, id", params):
+        for r in self._execute(sql + " ORDER BY started_at, rowid", params):
             d = dict(r)
             for k in ("parameters", "counts", "metadata"):
                 d[k] = json.loads(d[k])

@@ -405,3 +405,16 @@ def test_a_locked_journal_gives_a_clear_locked_error_and_nothing_is_written(jour
     assert j.identities() == []
     j.add_identity("maya")  # the lock is gone: writes work again
     j.close()
+
+
+def test_runs_threads_and_mirrorbacks_made_in_the_same_second_keep_their_order(journal):
+    journal.add_identity("maya")
+    r = journal.add_reflection("maya", "one")
+    for i in range(8):
+        with journal.run(f"step{i}", "maya"):
+            pass
+        journal.add_thread("maya", f"thread{i}")
+        journal.add_mirrorback(r.id, f"reply{i}", "echo-1")
+    assert [x["kind"] for x in journal.runs(identity="maya")] == [f"step{i}" for i in range(8)]
+    assert [t.title for t in journal.threads("maya")] == [f"thread{i}" for i in range(8)]
+    assert [m.content for m in journal.mirrorbacks(r.id)] == [f"reply{i}" for i in range(8)]
