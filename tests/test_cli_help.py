@@ -37,9 +37,13 @@ def test_every_command_has_help_text_and_help_works(path, cmd):
     assert result.output.startswith(f"Usage: {name.strip()} "), f"`{name} --help` printed no usage"
     first_line = " ".join(cmd.help.strip().splitlines()[0].split())
     assert first_line in " ".join(result.output.split()), f"`{name} --help` does not show its help"
-    for param in cmd.params:
-        if isinstance(param, click.Option) and not param.hidden:
-            assert (param.help or "").strip(), f"option {param.opts[0]} of `{name}` has no help text"
+
+
+@pytest.mark.parametrize("path, cmd", COMMANDS, ids=IDS)
+def test_every_option_has_help_text(path, cmd):
+    missing = [p.opts[0] for p in cmd.params if isinstance(p, click.Option) and not p.hidden
+               and not (p.help or "").strip()]
+    assert not missing, f"`mirror-kit {' '.join(path)}`: option(s) {', '.join(missing)} have no help text"
 
 
 @pytest.mark.parametrize("path, cmd", [(p, c) for p, c in COMMANDS if not isinstance(c, click.Group)],

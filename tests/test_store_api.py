@@ -418,3 +418,14 @@ def test_runs_threads_and_mirrorbacks_made_in_the_same_second_keep_their_order(j
     assert [x["kind"] for x in journal.runs(identity="maya")] == [f"step{i}" for i in range(8)]
     assert [t.title for t in journal.threads("maya")] == [f"thread{i}" for i in range(8)]
     assert [m.content for m in journal.mirrorbacks(r.id)] == [f"reply{i}" for i in range(8)]
+
+
+def test_a_read_only_file_opens_with_mode_ro_even_with_odd_characters_in_its_path(tmp_path, monkeypatch):
+    path = tmp_path / "my journal #1 ?.db"
+    with mirror_kit.open(path) as j:
+        j.add_identity("maya")
+    monkeypatch.setattr(db, "_writable", lambda p: False)  # as for a file on read-only media
+    with mirror_kit.open(path, readonly=True) as j:
+        assert [i.name for i in j.identities()] == ["maya"]
+        with pytest.raises(mirror_kit.MirrorKitError, match="read-only"):
+            j.add_identity("sam")
