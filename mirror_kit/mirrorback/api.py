@@ -20,7 +20,8 @@ class MirrorbackMixin:
             the configured one ($MIRROR_KIT_LLM_BASE_URL, the `mirrorback.llm` setting, else the local
             model if installed). Crisis language in the reflection gets a fixed caring reply instead.
         max_retries: rewrites asked for when a reply breaks the constitution.
-        engine_options: constitution=, context_size=, max_tokens=, embedder= (see MirrorbackEngine).
+        engine_options: constitution=, context_size=, max_tokens=, embedder=, llm_options= (see
+            MirrorbackEngine).
         """
         from .engine import MirrorbackEngine
 

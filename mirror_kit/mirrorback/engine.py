@@ -49,6 +49,7 @@ class MirrorbackEngine:
         fewest violations is stored (valid=False) when none passes.
     context_size: how many earlier reflections of the same identity the model sees.
     embedder: passed to `validate` to enable the embedding-similarity grounding check.
+    llm_options: base_url=, model=, api_key_env=, timeout=... for `resolve_llm` (used on first need).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class MirrorbackEngine:
         context_size: int = 5,
         max_tokens: int = 200,
         embedder: Any = None,
+        llm_options: dict | None = None,
     ):
         if max_retries < 0:
             raise MirrorKitError(f"max_retries must be >= 0, got {max_retries}")
@@ -74,12 +76,13 @@ class MirrorbackEngine:
         self.context_size = context_size
         self.max_tokens = max_tokens
         self.embedder = embedder
+        self.llm_options = {k: v for k, v in (llm_options or {}).items() if v is not None}
 
     @property
     def llm(self) -> LLM:
         """The adapter, resolved on first use (a crisis reply never needs one)."""
         if self._llm is None:
-            self._llm = resolve_llm(self._llm_arg, self.journal)
+            self._llm = resolve_llm(self._llm_arg, self.journal, **self.llm_options)
         return self._llm
 
     # -- context ---------------------------------------------------------------------------------
