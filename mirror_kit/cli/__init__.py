@@ -25,7 +25,7 @@ from . import report as _report  # noqa: E402,F401  isort: skip
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors are one line on stderr and a non-zero exit, never a traceback."""
     try:
-        group.main(args=argv, prog_name="mirror-kit", standalone_mode=False)
+        rv = group.main(args=argv, prog_name="mirror-kit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)
         return 1
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 def run() -> None:

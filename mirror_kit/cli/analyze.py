@@ -38,7 +38,7 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
 @analyze.command("patterns")
 @identity_option
 @json_option
-@click.option("--random-state", type=int, default=0, show_default=True)
+@click.option("--random-state", type=int, default=0, show_default=True, help="Seed for every stochastic step.")
 @click.option("--n-patterns", type=int, default=None, help="Ask for this many patterns instead of choosing.")
 @pass_ctx
 def analyze_patterns(ctx, identity, as_json, random_state, n_patterns) -> None:
