@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "mirror-kit"
+        click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)
         return exc.exit_code
     except MirrorKitError as exc:
         click.echo(f"error: {exc}", err=True)
