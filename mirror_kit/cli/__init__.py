@@ -22,8 +22,29 @@ from . import tensions as _tensions  # noqa: E402,F401  isort: skip
 from . import report as _report  # noqa: E402,F401  isort: skip
 
 
+def _hoist_db(argv: list[str]) -> list[str]:
+    """Accept `--db PATH` anywhere (`mirror-kit stats --db x.db`), not only before the command."""
+    out, front, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            out += argv[i:]
+            break
+        if a == "--db" and i + 1 < len(argv):
+            front += [a, argv[i + 1]]
+            i += 2
+            continue
+        if a.startswith("--db="):
+            front.append(a)
+        else:
+            out.append(a)
+        i += 1
+    return front + out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors are one line on stderr and a non-zero exit, never a traceback."""
+    argv = _hoist_db(list(sys.argv[1:] if argv is None else argv))
     try:
         rv = group.main(args=argv, prog_name="mirror-kit", standalone_mode=False)
     except click.exceptions.Exit as exc:
