@@ -42,12 +42,17 @@ def test_edit_in_jrnl_updates_the_reflection(journal, jrnl_journal, tmp_path):
     journal.import_(jrnl_journal.file, "maya")
     before = {r.source_id: r for r in journal.reflections("maya")}
     jrnl_journal.edit("2024-03-01", "s/river/sea/")
+    # Body lines that start with a bracket are not new entries (jrnl agrees: its export has 5 entries).
+    jrnl_journal.edit("2024-04-10", "s/like this./like this.\\n[1] tea\\n[2] a book/")
     export = jrnl_journal.export_json(tmp_path / "after.json")
+    assert len(json.loads(export.read_text())["entries"]) == 5
     s = journal.import_(export, "maya")
-    assert (s["added"], s["updated"], s["skipped"]) == (0, 1, 4)
+    assert (s["added"], s["updated"], s["skipped"]) == (0, 2, 3)
     after = journal.reflection(before["2024-03-01T09:00"].id)
     assert after.content == "Morning walk.\nI felt calm by the sea @nature @calm"
     assert sorted(after.tags) == ["calm", "nature"]
+    assert journal.reflection(before["2024-04-10T18:15"].id).content.endswith("like this.\n[1] tea\n[2] a book")
+    assert journal.import_(jrnl_journal.file, "maya")["skipped"] == 5
     jrnl_journal.write("2024-04-11 07:00: New day. A fresh entry @morning")
     s2 = journal.import_(jrnl_journal.file, "maya")
     assert (s2["added"], s2["updated"], s2["skipped"]) == (1, 0, 5)
