@@ -94,3 +94,41 @@ def test_cli_export_markdown(rich_journal, tmp_path, capsys):
     assert cli(["--db", str(j.path), "export", "markdown", "--identity", "sam", "--out", str(tmp_path / "m")]) == 0
     assert "3 reflections" in capsys.readouterr().out
     assert (tmp_path / "m" / "sam" / "README.md").is_file() and not (tmp_path / "m" / "maya").exists()
+
+
+def _trend_journal(j, days_between: float, n: int = 240) -> None:
+    from datetime import datetime, timedelta
+
+    j.add_identity("t")
+    start = datetime(2021, 3, 7, 23, 30)
+    ids = j.add_reflections("t", [{"content": f"entry {i}", "created_at": start + timedelta(days=i * days_between)}
+                                  for i in range(n)])
+    iid = j.identity("t").id
+    now = "2024-01-01T00:00:00Z"
+    shapes = {
+        "rising": lambda i: i % max(1, (n - i) // 20 + 1) == 0,
+        "falling": lambda i: i < n * 0.4 and i % 2 == 0,
+        "bursts": lambda i: (n * 0.1 < i < n * 0.2) or (n * 0.6 < i < n * 0.7),
+        "flat": lambda i: i % 5 == 0,
+    }
+    with j.transaction():
+        for pid, keep in shapes.items():
+            j.conn.execute("INSERT INTO patterns (id, identity_id, label, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                           (pid, iid, pid, now, now))
+            j.conn.executemany("INSERT INTO pattern_occurrences VALUES (?, ?, 0.5)",
+                               [(pid, rid) for i, rid in enumerate(ids) if keep(i)])
+
+
+def test_markdown_trends_match_the_patterns_api(new_journal):
+    """The README's trends are computed without pandas; they must equal `journal.pattern_trends`."""
+    from mirror_kit.export.markdown import pattern_trends
+
+    seen = set()
+    for k, gap in enumerate((0.2, 1.5, 5.0, 12.0)):  # day, week, month and quarter periods
+        j = new_journal(f"t{k}.db")
+        _trend_journal(j, gap)
+        ours = pattern_trends(j.conn, j.identity("t").id)
+        theirs = dict(zip(j.pattern_trends("t")["pattern_id"], j.pattern_trends("t")["trend"], strict=True))
+        assert ours == theirs, gap
+        seen |= set(ours.values())
+    assert {"emerging", "fading"} <= seen

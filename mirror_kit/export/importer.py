@@ -38,6 +38,7 @@ from .jsonfmt import (
     FORMAT_VERSION,
     identity_record,
     mirrorback_record,
+    nocase,
     observation_record,
     occurrence_record,
     pattern_record,
@@ -168,7 +169,7 @@ def _check_links(ident: dict, base: str, own: set[str], fail) -> None:
 
 # -- canonical forms (same shape as the exporter writes, so equal content compares equal) -----------
 def _tagkey(tags: list[str]) -> list[str]:
-    return sorted(tags, key=lambda t: (t.lower(), t))
+    return sorted(tags, key=nocase)
 
 
 def _canon_reflection(r: dict) -> dict:

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
@@ -24,26 +24,26 @@ from .files import create_private, private_temp_dir, write_private_text
 from .jsonfmt import identity_rows
 
 _ESCAPE = re.compile(r"([\\`<>\[\]|*_])")
-_BLOCK_START = re.compile(r"^([#>+\-=~]|\d{1,9}[.)])")
+# a line that starts (after optional indentation) with a block marker; `>` is already escaped by then
+_LINE_START = re.compile(r"^(?=[ \t#+\-=~0-9])([ \t]*)([#+\-=~]|[0-9]{1,9}[.)])?", re.MULTILINE)
 _NBSP = "\u00a0"
+
+
+def _line_start(m: re.Match) -> str:
+    indent, marker = m.group(1), m.group(2)
+    out = indent.replace("\t", "    ").replace(" ", _NBSP)
+    if marker:
+        # `12.` would start an ordered list (escape its dot); other markers get a leading backslash
+        out += marker[:-1] + "\\" + marker[-1] if marker[-1] in ".)" else "\\" + marker
+    return out
 
 
 def md_text(text: str | None) -> str:
     """User text as Markdown paragraphs that cannot open headings, lists, quotes, code, HTML or tables."""
     if not text:
         return ""
-    lines = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        stripped = line.lstrip(" \t")
-        indent = line[: len(line) - len(stripped)].replace("\t", "    ").replace(" ", _NBSP)
-        body = _ESCAPE.sub(r"\\\1", stripped)
-        m = _BLOCK_START.match(body)
-        if m:
-            marker = m.group(1)
-            # `12.` would start an ordered list (escape its dot); other markers get a leading backslash
-            body = marker[:-1] + "\\" + marker[-1] + body[len(marker):] if marker[-1] in ".)" else "\\" + body
-        lines.append(indent + body)
-    return "\n".join(lines).strip("\n")
+    text = _ESCAPE.sub(r"\\\1", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _LINE_START.sub(_line_start, text).strip("\n")
 
 
 def md_inline(text: str | None) -> str:
@@ -147,14 +147,75 @@ def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
     return n
 
 
-def _trends(journal: Any, name: str, pattern_rows: list) -> dict[str, str]:
+_PERIOD_SQL = {
+    "day": "substr(r.created_at, 1, 10)",
+    "week": "date(r.created_at, '-' || ((CAST(strftime('%w', r.created_at) AS INTEGER) + 6) % 7) || ' days')",
+    "month": "substr(r.created_at, 1, 7) || '-01'",
+    "quarter": "substr(r.created_at, 1, 5) || printf('%02d', ((CAST(substr(r.created_at, 6, 2) AS INTEGER) - 1) / 3)"
+               " * 3 + 1) || '-01'",
+}
+
+
+def _period_grid(first: date, last: date, period: str) -> list[str]:
+    out = []
+    if period in ("day", "week"):
+        step = timedelta(days=1 if period == "day" else 7)
+        d = first
+        while d <= last:
+            out.append(d.isoformat())
+            d += step
+        return out
+    months = 1 if period == "month" else 3
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(f"{y:04d}-{m:02d}-01")
+        m += months
+        if m > 12:
+            y, m = y + 1, m - 12
+    return out
+
+
+def pattern_trends(conn, iid: str) -> dict[str, str]:
+    """The trend of each pattern, computed in SQL + numpy: the same periods (UTC, `auto`) and the same
+    rules (`mirror_kit.patterns.evolution.classify_trend`) as `journal.pattern_trends`, without the
+    pandas frames, which would cost more than the whole Markdown export of a small journal."""
+    import numpy as np
+
+    from ..patterns.evolution import classify_trend
+
+    pids = [r[0] for r in conn.execute("SELECT id FROM patterns WHERE identity_id = ?", (iid,))]
+    first, last = conn.execute("SELECT min(created_at), max(created_at) FROM reflections WHERE identity_id = ?",
+                               (iid,)).fetchone()
+    if not pids or first is None:
+        return {}
+    t0, t1 = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    span = (t1 - t0).days + 1
+    period = "day" if span <= 60 else "week" if span <= 7 * 60 else "month" if span <= 31 * 60 else "quarter"
+    key = _PERIOD_SQL[period]
+    (g0, g1), = conn.execute(f"SELECT {key.replace('r.created_at', '?')}, {key.replace('r.created_at', '?')}",
+                             (first,) * key.count("r.created_at") + (last,) * key.count("r.created_at"))
+    grid = _period_grid(date.fromisoformat(g0), date.fromisoformat(g1), period)
+    index = {p: i for i, p in enumerate(grid)}
+    totals = np.zeros(len(grid))
+    for k, n in conn.execute(f"SELECT {key}, count(*) FROM reflections r WHERE r.identity_id = ? GROUP BY 1", (iid,)):
+        totals[index[k]] = n
+    counts = {pid: np.zeros(len(grid)) for pid in pids}
+    for pid, k, n in conn.execute(
+            f"SELECT o.pattern_id, {key}, count(*) FROM pattern_occurrences o JOIN reflections r ON r.id = o.reflection_id "
+            "JOIN patterns p ON p.id = o.pattern_id WHERE p.identity_id = ? AND r.identity_id = ? GROUP BY 1, 2",
+            (iid, iid)):
+        counts[pid][index[k]] = n
+    share = {pid: np.where(totals > 0, c / np.where(totals > 0, totals, 1), 0.0) for pid, c in counts.items()}
+    return {pid: classify_trend(share[pid], counts[pid], totals)["trend"] for pid in pids}
+
+
+def _trends(journal: Any, iid: str, pattern_rows: list) -> dict[str, str]:
     out = {r["id"]: (json.loads(r["metadata"] or "{}").get("trend") or r["status"]) for r in pattern_rows}
-    if pattern_rows and hasattr(journal, "pattern_trends"):
+    if pattern_rows:
         try:
-            df = journal.pattern_trends(name)
-            out.update({str(k): str(v) for k, v in zip(df["pattern_id"], df["trend"], strict=False)})
-        except (MirrorKitError, NotImplementedError, ImportError, KeyError, ValueError):
-            pass  # the analysis is optional for an export: fall back to the stored status
+            out.update(pattern_trends(journal.conn, iid))
+        except ImportError:  # numpy missing: the stored status is still informative
+            pass
     return out
 
 
@@ -272,7 +333,7 @@ def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = Non
             n = _reflections_md(conn, iid, name, d / "reflections.md")
             patterns = conn.execute("SELECT * FROM patterns WHERE identity_id = ? ORDER BY size DESC, id",
                                     (iid,)).fetchall()
-            trends = _trends(journal, name, patterns)
+            trends = _trends(journal, iid, patterns)
             tensions = _tension_rows(conn, iid)
             _patterns_md(conn, iid, name, patterns, trends, d / "patterns.md")
             _tensions_md(conn, iid, name, tensions, d / "tensions.md")
