@@ -216,3 +216,11 @@ def test_progress_bar_and_classic_mac_line_endings(journal, tmp_path, capsys):
     assert journal.import_(big, "maya", progress=True)["added"] == 3000
     err = capsys.readouterr().err
     assert "import csv" in err and "3000" in err and "entries" in err
+
+
+def test_non_western_single_byte_encoding_is_detected(journal, tmp_path):
+    text = "Привет мир, это мой дневник. Сегодня был хороший день."
+    path = write_csv(tmp_path / "ru.csv", [("2024-01-02", text)], header=("date", "text"), encoding="cp1251")
+    s = journal.import_(path, "maya")
+    assert s["added"] == 1 and any("cp1251" in w for w in s["warnings"])
+    assert contents(journal) == [text]
