@@ -84,8 +84,10 @@ def test_restore_gives_back_the_same_journal_and_refuses_to_overwrite(backup_zip
     assert not [p for p in (tmp_path / "restored").iterdir() if p.name.startswith(".")]
 
 
-def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path):
+@pytest.mark.parametrize("readonly", [False, True])  # VACUUM INTO, or the backup API on a read-only handle
+def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path, readonly):
     journal.add_identity("writer")
+    reader = mirror_kit.open(journal.path, readonly=True) if readonly else journal
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -107,7 +109,7 @@ def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path)
         counts = []
         for n in range(3):
             out = tmp_path / f"b{n}.zip"
-            journal.backup(out)
+            reader.backup(out)
             res = verify_backup(out)
             with zipfile.ZipFile(out) as zf:
                 export = json.loads(zf.read("export.json"))
@@ -118,6 +120,8 @@ def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path)
     finally:
         stop.set()
         t.join()
+        if readonly:
+            reader.close()
     assert not errors
     assert counts[-1] > 0 and counts == sorted(counts)
 

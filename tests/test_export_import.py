@@ -202,6 +202,12 @@ def test_cli_import_recognises_the_format(exported, tmp_path, capsys):
     assert cli(["--db", str(db), "import", str(path), "--mode", "replace", "--identity", "sam", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["identities"] == ["sam"] and res["counts"]["reflections"]["deleted"] == 3
+    source, _, _ = exported
+    source.export_json(tmp_path / "enc.json", identity="maya", passphrase="pw")
+    assert cli(["--db", str(db), "import", str(tmp_path / "enc.json"), "--passphrase", "nope"]) == 1
+    assert "wrong passphrase" in capsys.readouterr().err
+    assert cli(["--db", str(db), "import", str(tmp_path / "enc.json"), "--passphrase", "pw", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["reflections"]["unchanged"] == 5
     bad = tmp_path / "future.json"
     bad.write_text(path.read_text(encoding="utf-8").replace("mirror_os_export_v1", "mirror_os_export_v9", 1))
     assert cli(["--db", str(db), "import", str(bad), "--mode", "merge"]) == 1

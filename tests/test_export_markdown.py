@@ -132,3 +132,18 @@ def test_markdown_trends_match_the_patterns_api(new_journal):
         assert ours == theirs, gap
         seen |= set(ours.values())
     assert {"emerging", "fading"} <= seen
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_MD_CHARS = st.sampled_from(list("#>-+*=_~`|[]()!<>&\\:.1234567890 \t\nabc") + ["```", "~~~", "<div>", "    ", "\r\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MD_CHARS, max_size=40).map("".join) | st.text(max_size=80))
+def test_any_user_text_renders_as_plain_paragraphs(text):
+    allowed = {"paragraph_open", "paragraph_close", "inline", "text", "softbreak", "hardbreak"}
+    kinds = {t.type for t in _tokens(md_text(text))}
+    assert kinds <= allowed, (text, kinds - allowed)
+    assert {t.type for t in _tokens("# Title\n\n" + md_inline(text))} <= allowed | {"heading_open", "heading_close"}
