@@ -71,7 +71,12 @@ def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, ke
 def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     """Entries of a jrnl JSON export or plain-text journal file (told apart by content)."""
     name = path.name
-    text, _ = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
+    try:
+        text, _ = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
+    except InvalidInputError as exc:
+        if "binary" not in str(exc):
+            raise
+        raise InvalidInputError(f"{exc} (an encrypted jrnl journal? export it with `jrnl --format json`)") from exc
     ctx.source = SOURCE
     if text.lstrip().startswith("{"):
         return _from_json(text, name, ctx)
