@@ -25,12 +25,14 @@ import io
 import json
 import sqlite3
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, UnknownIdentityError
-from ..ids import content_hash, normalize_text
-from ..timeutil import now_iso, parse_utc, resolve_tz
+from ..ids import content_hash
+from ..store import _clean_tags
+from ..timeutil import now_iso, resolve_tz
 from . import crypto
 from .jsonfmt import (
     FORMAT,
@@ -102,7 +104,7 @@ def _check_semantics(doc: dict, p: Path) -> None:
     def date_ok(where: str, value: str | None) -> None:
         if value is not None:
             try:
-                parse_utc(value)
+                datetime.fromisoformat(value)  # the schema already checked the shape; this checks the calendar
             except ValueError:
                 fail(where, f"{value!r} is not a valid date")
 
@@ -120,7 +122,7 @@ def _check_semantics(doc: dict, p: Path) -> None:
                 fail(f"{where}.id", f"duplicate reflection id {r['id']!r}")
             seen_reflections.add(r["id"])
             own.add(r["id"])
-            if not normalize_text(r["content"]):
+            if not r["content"].strip():  # what normalize_text would leave empty
                 fail(f"{where}.content", "is empty (only whitespace)")
             date_ok(f"{where}.created_at", r["created_at"])
             tz = r.get("tz")
@@ -173,8 +175,6 @@ def _tagkey(tags: list[str]) -> list[str]:
 
 
 def _canon_reflection(r: dict) -> dict:
-    from ..store import _clean_tags
-
     return {
         "id": r["id"], "created_at": r["created_at"], "tz": r.get("tz"), "title": r.get("title"),
         "content": r["content"], "tags": _tagkey(_clean_tags(r.get("tags"))), "source": r.get("source"),

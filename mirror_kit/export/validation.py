@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,25 +19,22 @@ from ..errors import InvalidInputError
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "mirror_os_export_v1.schema.json"
 _TYPES = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
+    "object": (dict,), "array": (list,), "string": (str,), "integer": (int,), "number": (int, float),
+    "boolean": (bool,), "null": (type(None),),
 }
+
+
+class _Fail(Exception):
+    """A violation; containers prepend their key to `path` as it propagates (free when all is well)."""
+
+    def __init__(self, msg: str):
+        self.msg, self.path = msg, []
 
 
 @cache
 def export_schema() -> dict:
     """The JSON Schema of `mirror_os_export_v1` (shipped with the package)."""
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-@cache
-def _pattern(p: str) -> re.Pattern:
-    return re.compile(p)
 
 
 def _where(path: list) -> str:
@@ -46,53 +44,83 @@ def _where(path: list) -> str:
     return out or "document"
 
 
-def validate(doc: Any, schema: dict | None = None, *, source: str = "") -> None:
-    """Raise InvalidInputError naming the source and the path of the first violation."""
-    root = schema or export_schema()
-    prefix = f"{source}: " if source else ""
+def _compile(s: dict, root: dict, refs: dict) -> Callable[[Any], None]:
+    """One checking function per schema node (built once; json.loads yields exact builtin types)."""
+    if "$ref" in s:
+        name = s["$ref"].rsplit("/", 1)[1]
+        if name not in refs:
+            refs[name] = None  # placeholder against cycles
+            refs[name] = _compile(root["$defs"][name], root, refs)
+        return refs[name]
+    t = s.get("type")
+    names = (t if isinstance(t, list) else [t]) if t else []
+    types = tuple(x for n in names for x in _TYPES[n])
+    has_const, const = "const" in s, s.get("const")
+    enum = s.get("enum")
+    min_len, max_len = s.get("minLength", 0), s.get("maxLength")
+    pattern = re.compile(s["pattern"]) if "pattern" in s else None
+    lo, hi = s.get("minimum"), s.get("maximum")
+    required = tuple(s.get("required", ()))
+    props = {k: _compile(v, root, refs) for k, v in s.get("properties", {}).items()}
+    closed = s.get("additionalProperties") is False
+    items = _compile(s["items"], root, refs) if "items" in s else None
 
-    def fail(path: list, msg: str) -> None:
-        raise InvalidInputError(f"{prefix}{_where(path)}: {msg}")
-
-    def check(v: Any, s: dict, path: list) -> None:
-        while "$ref" in s:
-            s = root["$defs"][s["$ref"].rsplit("/", 1)[1]]
-        if "const" in s and v != s["const"]:
-            fail(path, f"must be {s['const']!r}, got {v!r}")
-        if "enum" in s and v not in s["enum"]:
-            fail(path, f"must be one of {s['enum']}, got {v!r}")
-        t = s.get("type")
-        if t is not None:
-            types = t if isinstance(t, list) else [t]
-            if not any(_TYPES[x](v) for x in types):
-                fail(path, f"must be {' or '.join(types)}, got {type(v).__name__}")
-        if isinstance(v, str):
-            if len(v) < s.get("minLength", 0):
-                fail(path, "must not be empty" if s["minLength"] == 1 else f"shorter than {s['minLength']}")
-            if "maxLength" in s and len(v) > s["maxLength"]:
-                fail(path, f"longer than {s['maxLength']} characters")
-            if "pattern" in s and not _pattern(s["pattern"]).search(v):
-                fail(path, f"{v[:40]!r} does not match the expected form (UTC 'YYYY-MM-DDTHH:MM:SSZ')")
-        elif _TYPES["number"](v):
-            if "minimum" in s and v < s["minimum"]:
-                fail(path, f"must be >= {s['minimum']}, got {v}")
-            if "maximum" in s and v > s["maximum"]:
-                fail(path, f"must be <= {s['maximum']}, got {v}")
-        elif isinstance(v, dict):
-            for k in s.get("required", ()):
+    def check(v: Any) -> None:
+        if types and type(v) not in types:
+            raise _Fail(f"must be {' or '.join(names)}, got {type(v).__name__}")
+        if has_const and v != const:
+            raise _Fail(f"must be {const!r}, got {v!r}")
+        if enum is not None and v not in enum:
+            raise _Fail(f"must be one of {enum}, got {v!r}")
+        tv = type(v)
+        if tv is str:
+            if len(v) < min_len:
+                raise _Fail("must not be empty" if min_len == 1 else f"shorter than {min_len}")
+            if max_len is not None and len(v) > max_len:
+                raise _Fail(f"longer than {max_len} characters")
+            if pattern is not None and not pattern.search(v):
+                raise _Fail(f"{v[:40]!r} does not match the expected form (UTC 'YYYY-MM-DDTHH:MM:SSZ')")
+        elif tv is int or tv is float:
+            if lo is not None and v < lo:
+                raise _Fail(f"must be >= {lo}, got {v}")
+            if hi is not None and v > hi:
+                raise _Fail(f"must be <= {hi}, got {v}")
+        elif tv is dict:
+            for k in required:
                 if k not in v:
-                    fail(path, f"required field {k!r} is missing")
-            props = s.get("properties", {})
-            if s.get("additionalProperties") is False:
+                    raise _Fail(f"required field {k!r} is missing")
+            if closed:
                 extra = sorted(set(v) - set(props))
                 if extra:
-                    fail(path, f"unexpected field(s) {', '.join(map(repr, extra))}")
+                    raise _Fail(f"unexpected field(s) {', '.join(map(repr, extra))}")
             for k, sub in props.items():
                 if k in v:
-                    check(v[k], sub, [*path, k])
-        elif isinstance(v, list) and "items" in s:
-            items = s["items"]
+                    try:
+                        sub(v[k])
+                    except _Fail as exc:
+                        exc.path.insert(0, k)
+                        raise
+        elif tv is list and items is not None:
             for i, x in enumerate(v):
-                check(x, items, [*path, i])
+                try:
+                    items(x)
+                except _Fail as exc:
+                    exc.path.insert(0, i)
+                    raise
 
-    check(doc, root, [])
+    return check
+
+
+@cache
+def _export_checker() -> Callable[[Any], None]:
+    return _compile(export_schema(), export_schema(), {})
+
+
+def validate(doc: Any, schema: dict | None = None, *, source: str = "") -> None:
+    """Raise InvalidInputError naming the source and the path of the first violation."""
+    check = _export_checker() if schema is None else _compile(schema, schema, {})
+    try:
+        check(doc)
+    except _Fail as exc:
+        prefix = f"{source}: " if source else ""
+        raise InvalidInputError(f"{prefix}{_where(exc.path)}: {exc.msg}") from None
