@@ -280,7 +280,8 @@ def _check_sentence_start(p: Principle, check: dict, ctx: _Ctx) -> list[Violatio
         first = words[0]
         if first in check["_words"] and not _inside_quotes(ctx.text, m.start() + lead, m.start() + lead + 1):
             start = m.start() + lead
-            end = start + len(seg[lead:].rstrip())
+            clause = re.split(r"(?<=[;:])|\s[\u2014\u2013-]\s", seg[lead:], maxsplit=1)[0]
+            end = start + len(clause.rstrip())
             out.append(Violation(p.id, check.get("message", p.id), start, end, ctx.original[start:end],
                                  "sentence_start"))
     return out
