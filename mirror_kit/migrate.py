@@ -19,6 +19,15 @@ from .db import split_sql, translate
 from .errors import MigrationChecksumError, MigrationError, NotAJournalError, SchemaTooNewError
 from .timeutil import now_iso
 
+# Statements that cannot leave a row pointing at a missing parent (new empty tables, indexes, views,
+# triggers, a column add: SQLite refuses an added REFERENCES column with a non-NULL default). A
+# migration made only of these skips the full foreign_key_check, which reads every row of a
+# large journal; anything else (rebuilds, data changes, drops) is checked before commit.
+_SAFE_DDL_RE = re.compile(
+    r"^\s*(ALTER\s+TABLE\s+\S+\s+ADD\s+(COLUMN\s+)?|CREATE\s+(UNIQUE\s+)?INDEX|CREATE\s+(TEMP\w*\s+)?"
+    r"(TABLE|VIEW|TRIGGER)|DROP\s+(INDEX|VIEW|TRIGGER))",
+    re.IGNORECASE,
+)
 _NAME_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$")
 _TX_CONTROL_RE = re.compile(r"^(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|VACUUM)\b", re.IGNORECASE)
 
@@ -322,7 +331,11 @@ class Migrator:
                         f"migration {label} failed at statement {i} ({exc}); near: {first!r}. "
                         "Nothing was changed"
                     ) from exc
-            problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+            problems = (
+                conn.execute("PRAGMA foreign_key_check").fetchall()
+                if not all(_SAFE_DDL_RE.match(_strip_leading_comments(st)) for st in split_sql(sql))
+                else []
+            )
             if problems:
                 t = problems[0]
                 raise MigrationError(
