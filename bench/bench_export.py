@@ -230,15 +230,17 @@ def main() -> None:
                   f"zip {sizes['b.zip'] / 2**20:.1f} MiB", flush=True)
             shutil.rmtree(work, ignore_errors=True)
     print()
-    head = ("operation", "n", "ours ms", "ours CPU ms", "peer ms", "peer/ours", "earlier ms", "earlier/ours",
-            "ours peak MB", "peer peak MB")
+    head = ("operation", "n", "ours ms", "ours CPU ms", "peer ms", "peer CPU ms", "peer/ours (CPU)", "earlier ms",
+            "earlier/ours (wall)", "earlier/ours (CPU)", "ours peak MB", "peer peak MB")
     print(" | ".join(head))
     print(" | ".join("---" for _ in head))
     for label, n, a, b, ref in rows:
         print(" | ".join([
             label, f"{n:,}", f"{a['ms']:.0f}", f"{a['cpu_ms']:.0f}", f"{b['ms']:.0f}" if b else "-",
-            f"{b['ms'] / a['ms']:.1f}x" if b else "-", f"{ref}" if ref else "-",
-            f"{ref / a['ms']:.1f}x" if ref else "-", f"{a['peak_mb']:.1f}", f"{b['peak_mb']:.1f}" if b else "-",
+            f"{b['cpu_ms']:.0f}" if b else "-", f"{b['cpu_ms'] / max(a['cpu_ms'], 1e-3):.1f}x" if b else "-",
+            f"{ref}" if ref else "-", f"{ref / a['ms']:.1f}x" if ref else "-",
+            f"{ref / max(a['cpu_ms'], 1e-3):.1f}x" if ref else "-", f"{a['peak_mb']:.1f}",
+            f"{b['peak_mb']:.1f}" if b else "-",
         ]))
     print("\npeak MB: growth of the child's max RSS during the operation (0 = within the baseline).")
     print(f"ms: median wall time; CPU ms: this process's CPU time (the machine is shared: load average "

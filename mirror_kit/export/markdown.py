@@ -21,7 +21,7 @@ from typing import IO, Any
 from ..errors import InvalidInputError, MirrorKitError
 from ..timeutil import now_iso, resolve_tz
 from .files import create_private, private_temp_dir, write_private_text
-from .jsonfmt import identity_rows
+from .jsonfmt import _sorted_tags, identity_rows
 
 _ESCAPE = re.compile(r"([\\`<>\[\]|*_])")
 # a line that starts (after optional indentation) with a block marker; `>` is already escaped by then
@@ -106,35 +106,39 @@ def _children(cursor) -> Iterator[tuple[str, list]]:
 
 
 def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
-    tags = _children(conn.execute(
-        "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-        "JOIN reflections r ON r.id = rt.reflection_id WHERE r.identity_id = ? ORDER BY r.created_at, r.id, t.name",
-        (iid,)))
     mbs = _children(conn.execute(
         "SELECT m.reflection_id, m.content, m.model, m.created_at FROM mirrorbacks m JOIN reflections r "
         "ON r.id = m.reflection_id WHERE r.identity_id = ? ORDER BY r.created_at, r.id, m.created_at, m.id", (iid,)))
-    next_tags, next_mbs = next(tags, None), next(mbs, None)
+    next_mbs = next(mbs, None)
+    tag_md: dict[str, str] = {}  # tags repeat a lot: neutralise each once
     n = 0
     month = None
+    cur = conn.cursor()
+    cur.row_factory = None
+    cur.execute(
+        "SELECT r.id, r.created_at, r.tz, r.title, r.content, (SELECT json_group_array(t.name) FROM reflection_tags rt "
+        "JOIN tags t ON t.id = rt.tag_id WHERE rt.reflection_id = r.id) FROM reflections r WHERE r.identity_id = ? "
+        "ORDER BY r.created_at, r.id", (iid,))
     with _open(path) as fh:
         w = _Writer(fh)
         w(f"# Reflections of {md_inline(name)}\n\nIn chronological order (local time of writing), with tags and "
           "mirrorbacks. Exported by mirror_kit.\n")
-        for rid, created, tz, title, content in conn.execute(
-            "SELECT id, created_at, tz, title, content FROM reflections WHERE identity_id = ? ORDER BY created_at, id",
-            (iid,)):
+        for rid, created, tz, title, content, tags in cur:
             n += 1
             local = local_time(created, tz)
-            if local.strftime("%Y-%m") != month:
-                month = local.strftime("%Y-%m")
+            if (local.year, local.month) != month:
+                month = (local.year, local.month)
                 w(f"\n## {local.strftime('%B %Y')}\n")
             heading = f"{local.strftime('%a %d %b %Y, %H:%M')} ({tz or 'UTC'})"
             if title and title.strip():
                 heading += f" · {md_inline(title)}"
             w(f"\n### {heading}\n\n")
-            if next_tags is not None and next_tags[0] == rid:
-                w("Tags: " + ", ".join(md_inline("#" + t[1]) for t in next_tags[1]) + "\n\n")
-                next_tags = next(tags, None)
+            if tags != "[]":
+                names = _sorted_tags(json.loads(tags))
+                for t in names:
+                    if t not in tag_md:
+                        tag_md[t] = md_inline("#" + t)
+                w("Tags: " + ", ".join(tag_md[t] for t in names) + "\n\n")
             w(md_text(content) + "\n")
             if next_mbs is not None and next_mbs[0] == rid:
                 for _, mcontent, model, mcreated in next_mbs[1]:
