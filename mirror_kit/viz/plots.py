@@ -8,6 +8,7 @@ there is nothing to draw.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,11 @@ FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
 
 def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def tension_colours(tension_ids) -> dict[str, str]:
+    """One colour per tension, the same in every figure (by sorted id, not by rank)."""
+    return {t: colour(i) for i, t in enumerate(sorted(set(map(str, tension_ids))))}
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
@@ -60,8 +66,6 @@ def empty_figure(reason: str, title: str = "") -> go.Figure:
 
 
 def _snippet(text: str, n: int = 140) -> str:
-    import html
-
     t = " ".join(str(text).split())
     t = t if len(t) <= n else t[: n - 1] + "…"
     return html.escape(t)
@@ -128,55 +132,81 @@ def tension_evolution(
     """Position over time per tension (-1 = first pole, +1 = second pole) with an intensity band.
 
     evolution: `journal.tension_evolution(...)` (tension_id, period, position, intensity, count).
-    tensions: `journal.tensions(...)` for pole names, optional.
-    The band around the line is as wide as the period's mean intensity: wide = much engaged.
+    tensions: `journal.tensions(...)` for names and poles (and drift, shown in the panel title).
+    One panel per tension (shared time axis), the poles written on its y axis. The band around the
+    line is as wide as the period's mean intensity: wide = much engaged. Empty periods are gaps.
     """
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     if evolution is None or len(evolution) == 0:
         return empty_figure("No tension scores yet: run `mirror-kit analyze --identity NAME` first.", title)
     ev = evolution.copy()
     ids = list(dict.fromkeys(ev["tension_id"]))
+    info: dict[str, dict] = {}
+    if tensions is not None and len(tensions):
+        for r in tensions.to_dict("records"):
+            tid = r.get("tension_id", r.get("id"))
+            info[tid] = r
+        # most active first, as `journal.tensions` ranks them
+        ranked = [t for t in (r.get("tension_id", r.get("id")) for r in tensions.to_dict("records")) if t in ids]
+        ids = ranked + [t for t in ids if t not in ranked]
     if tension is not None:
         wanted = [tension] if isinstance(tension, str) else list(tension)
         ids = [t for t in ids if t in wanted]
         if not ids:
             return empty_figure(f"No scores for tension {', '.join(wanted)}.", title)
-    poles = {}
-    if tensions is not None and len(tensions):
-        for _, r in tensions.iterrows():
-            poles[r["tension_id"]] = (r.get("name", r["tension_id"]), r.get("axis_a", "−"), r.get("axis_b", "+"))
-    fig = go.Figure()
-    for i, tid in enumerate(ids):
+    colours = tension_colours(ev["tension_id"])
+    subtitles = []
+    for tid in ids:
+        r = info.get(tid, {})
+        name = r.get("name", tid)
+        direction = r.get("direction")
+        drift = r.get("drift")
+        if direction in ("towards_a", "towards_b") and drift == drift and drift is not None:
+            pole = r.get("axis_a") if direction == "towards_a" else r.get("axis_b")
+            name += f" · drifting towards {pole} ({drift:+.3f}/period, p={r.get('p_value', float('nan')):.3f})"
+        subtitles.append(name)
+    fig = make_subplots(rows=len(ids), cols=1, shared_xaxes=True, vertical_spacing=0.35 / max(len(ids), 1),
+                        subplot_titles=subtitles)
+    for row, tid in enumerate(ids, start=1):
         d = ev[ev["tension_id"] == tid].sort_values("period")
         d = d[d["count"] > 0] if "count" in d else d
-        name, a, b = poles.get(tid, (tid, "−1", "+1"))
+        d = d[d["position"].notna()]
+        r = info.get(tid, {})
+        name, a, b = r.get("name", tid), r.get("axis_a", "−1"), r.get("axis_b", "+1")
         half = d["intensity"].fillna(0) / 2
-        c = colour(i)
+        c = colours[tid]
         fig.add_trace(go.Scatter(
             x=list(d["period"]) + list(d["period"])[::-1],
             y=list((d["position"] + half).clip(upper=1)) + list((d["position"] - half).clip(lower=-1))[::-1],
-            fill="toself", fillcolor=c, opacity=0.18, line=dict(width=0), hoverinfo="skip",
+            fill="toself", fillcolor=c, opacity=0.2, line=dict(width=0), hoverinfo="skip",
             showlegend=False, uid=f"tension-band-{tid}", name=f"{name} intensity",
-        ))
+        ), row=row, col=1)
+        counts = d["count"] if "count" in d else d["intensity"] * 0
         fig.add_trace(go.Scatter(
             x=d["period"], y=d["position"], mode="lines+markers", name=f"{name} ({a} ↔ {b})",
-            line=dict(color=c, width=2), uid=f"tension-{tid}",
-            customdata=list(zip(d["intensity"], d.get("count", d["intensity"]), strict=True)),
-            hovertemplate=f"<b>{name}</b><br>%{{x|%b %Y}}: position %{{y:+.2f}} ({a} −1 … +1 {b})"
+            line=dict(color=c, width=2), marker=dict(size=5), uid=f"tension-{tid}", showlegend=False,
+            customdata=list(zip(d["intensity"], counts, strict=True)),
+            hovertemplate=f"<b>{html.escape(str(name))}</b><br>%{{x|%b %Y}}: %{{y:+.2f}} "
+                          f"({html.escape(str(a))} −1 … +1 {html.escape(str(b))})"
                           "<br>intensity %{customdata[0]:.2f}, %{customdata[1]} reflections<extra></extra>",
-        ))
-    _layout(fig, title)
-    fig.update_yaxes(title_text="position (−1 first pole … +1 second pole)", range=[-1.05, 1.05], zeroline=True)
-    fig.update_xaxes(title_text="period", type="date")
+        ), row=row, col=1)
+        fig.update_yaxes(range=[-1.1, 1.1], tickvals=[-1, 0, 1], ticktext=[str(a), "0", str(b)],
+                         zeroline=True, zerolinecolor="#999", row=row, col=1)
+        fig.update_xaxes(type="date", row=row, col=1)
+    fig.update_xaxes(title_text="period", row=len(ids), col=1)
+    _layout(fig, title, height=max(320, 70 + 190 * len(ids)), showlegend=False)
     return fig
 
 
-def tension_map(tension_map: pd.DataFrame, *, title: str = "Tension map") -> go.Figure:
+def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
+                title: str = "Tension map") -> go.Figure:
     """Each tension at (position, intensity), marker size by occurrences, poles in the hover.
 
     tension_map: `journal.tension_map(identity)` (tension_id, name, axis_a, axis_b, position,
     intensity, occurrences).
+    highlight: a tension id drawn with a thick outline (the one selected in the explorer).
     """
     import numpy as np
     import plotly.graph_objects as go
@@ -186,9 +216,12 @@ def tension_map(tension_map: pd.DataFrame, *, title: str = "Tension map") -> go.
     m = tension_map.reset_index(drop=True)
     occ = m["occurrences"].astype(float).to_numpy()
     size = 14 + 36 * np.sqrt(occ / occ.max()) if occ.max() > 0 else np.full(len(m), 16.0)
+    order = tension_colours(m["tension_id"])
+    widths = [4 if t == highlight else 1 for t in m["tension_id"]]
     fig = go.Figure(go.Scatter(
         x=m["position"], y=m["intensity"], mode="markers+text", text=m["name"], textposition="top center",
-        marker=dict(size=size, color=[colour(i) for i in range(len(m))], line=dict(width=1, color="#333")),
+        marker=dict(size=size, color=[order[t] for t in m["tension_id"]], opacity=0.9,
+                    line=dict(width=widths, color="#222")),
         customdata=np.stack([m["axis_a"], m["axis_b"], m["occurrences"], m["tension_id"]], axis=1),
         hovertemplate="<b>%{text}</b><br>%{customdata[0]} ← %{x:+.2f} → %{customdata[1]}"
                       "<br>intensity %{y:.2f}<br>%{customdata[2]} reflections<extra></extra>",
@@ -235,24 +268,37 @@ def tension_scatter(
 
 
 def project_2d(embeddings: np.ndarray, random_state: int = 0) -> np.ndarray:
-    """A deterministic 2D projection: PCA via SVD with signs fixed (fast and stable at 100k points)."""
+    """A deterministic 2D projection: PCA (the top eigenvectors of the d x d covariance, so the cost
+    grows as n*d^2 and 100k points take well under a second), signs fixed so the same data always
+    gives the same picture. random_state is accepted for API symmetry; nothing here is random."""
     import numpy as np
 
     X = np.asarray(embeddings, dtype=np.float64)
-    if len(X) == 0:
-        return np.zeros((0, 2))
-    if len(X) == 1:
-        return np.zeros((1, 2))
+    if X.ndim != 2 or len(X) < 2:
+        return np.zeros((len(X), 2))
     Xc = X - X.mean(axis=0)
-    _, _, vt = np.linalg.svd(Xc, full_matrices=False)
-    comp = vt[:2]
-    # SVD signs are arbitrary: fix them so the same data always gives the same picture.
-    signs = np.sign(comp[np.arange(len(comp)), np.abs(comp).argmax(axis=1)])
-    comp = comp * signs[:, None]
-    out = Xc @ comp.T
-    if out.shape[1] < 2:
-        out = np.column_stack([out, np.zeros(len(out))])
-    return out
+    with _one_blas_thread():
+        _, vecs = np.linalg.eigh(Xc.T @ Xc)
+    comp = vecs[:, ::-1][:, :2].T  # eigh sorts ascending
+    if comp.shape[0] < 2:
+        comp = np.vstack([comp, np.zeros((2 - comp.shape[0], X.shape[1]))])
+    # Eigenvector signs are arbitrary: make each one's largest-magnitude coordinate positive.
+    signs = np.sign(comp[np.arange(2), np.abs(comp).argmax(axis=1)])
+    signs[signs == 0] = 1
+    with _one_blas_thread():
+        return Xc @ (comp * signs[:, None]).T
+
+
+def _one_blas_thread():
+    """One BLAS thread: the same summation order on every run (bit-identical projections), and no
+    spinning threads fighting over a busy machine (multi-threaded OpenBLAS was 50x slower here)."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def reflection_map(
@@ -260,12 +306,15 @@ def reflection_map(
     embeddings: np.ndarray,
     *,
     labels: pd.Series | None = None,
+    xy: np.ndarray | None = None,
     title: str = "Reflection map",
 ) -> go.Figure:
     """Every reflection as a point (a deterministic 2D projection of its embedding), coloured by pattern.
 
     reflections: rows aligned with `embeddings` (id, created_at, content).
     labels: pattern label per row (None/NaN = unassigned).
+    xy: a projection computed beforehand (e.g. of a whole journal, so filtering keeps points in place);
+        `embeddings` is then ignored.
     """
     import numpy as np
     import pandas as pd
@@ -273,7 +322,7 @@ def reflection_map(
 
     if reflections is None or len(reflections) == 0:
         return empty_figure("No reflections to map (nothing embedded in this range).", title)
-    xy = project_2d(embeddings)
+    xy = project_2d(embeddings) if xy is None else np.asarray(xy, dtype=float)
     df = reflections.reset_index(drop=True).copy()
     df["x"], df["y"] = xy[:, 0], xy[:, 1]
     df["pattern"] = (labels.reset_index(drop=True) if labels is not None else pd.Series([None] * len(df)))

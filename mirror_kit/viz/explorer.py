@@ -1,0 +1,133 @@
+"""`Explorer(journal)`: an ipywidgets dashboard over one journal (linked Plotly FigureWidgets).
+
+The logic lives in `ExplorerState` (state.py); this module only wires widgets to it: a filter
+change calls `on_change`, which copies the widget values into the state and redraws every view;
+clicking or lasso-selecting points calls `on_points`, which shows those reflections' text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .state import ExplorerState
+
+VIEWS = ("map", "patterns", "tension_map", "tensions")
+
+
+class Explorer:
+    """Identity, date range, minimum confidence, pattern and tension selectors over four linked views.
+
+    Display it as the last expression of a cell (or `explorer.widget`). `explorer.state` holds the
+    filters and the figures; `explorer.figures[name]` are the FigureWidgets (map, patterns,
+    tension_map, tensions); `explorer.text` shows the selected reflections.
+    """
+
+    def __init__(self, journal: Any, identity: str | None = None, *, period: str = "auto", top: int = 8):
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.state = ExplorerState(journal, identity, period=period, top=top)
+        s = self.state
+        self.identity = w.Dropdown(options=s.identities, value=s.identity, description="identity")
+        self.since = w.DatePicker(description="since")
+        self.until = w.DatePicker(description="until")
+        self.min_confidence = w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="min conf.",
+                                            continuous_update=False, readout_format=".2f")
+        self.patterns = w.SelectMultiple(options=[], description="patterns", rows=6,
+                                         layout=w.Layout(width="360px"))
+        self.tension = w.Dropdown(options=[], description="tension", layout=w.Layout(width="360px"))
+        self.status = w.HTML()
+        self.text = w.HTML(layout=w.Layout(max_height="360px", overflow_y="auto", border="1px solid #ddd",
+                                           padding="4px"))
+        self.figures: dict[str, Any] = {name: go.FigureWidget() for name in VIEWS}
+        self._quiet = False
+        self._sync_options()
+        self.redraw()
+        for ctl in (self.identity, self.since, self.until, self.min_confidence, self.patterns, self.tension):
+            ctl.observe(self.on_change, names="value")
+        controls = w.VBox([
+            w.HBox([self.identity, self.since, self.until]),
+            w.HBox([self.min_confidence, self.patterns, self.tension]),
+            self.status,
+        ])
+        self.widget = w.VBox([
+            controls,
+            w.HBox([self.figures["map"], self.figures["patterns"]]),
+            w.HBox([self.figures["tension_map"], self.figures["tensions"]]),
+            w.HTML("<b>Selected reflections</b>"),
+            self.text,
+        ])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- handlers ----------------------------------------------------------------------------------
+    def on_change(self, change: dict | None = None) -> None:
+        """A filter widget changed: copy every widget value into the state and redraw every view."""
+        if self._quiet:
+            return
+        owner = change.get("owner") if isinstance(change, dict) else None
+        if owner is self.identity:
+            self.state.update(identity=self.identity.value)
+            self._sync_options()
+        self.state.update(
+            since=self.since.value, until=self.until.value, min_confidence=self.min_confidence.value,
+            patterns=list(self.patterns.value), tension=self.tension.value or None,
+        )
+        if owner is self.min_confidence or owner in (self.since, self.until):
+            self._sync_options(keep=True)
+        self.redraw()
+
+    def _sync_options(self, keep: bool = False) -> None:
+        """Selector options for the current identity and filters (without firing on_change)."""
+        self._quiet = True
+        try:
+            opts = self.state.pattern_options()
+            ok = {v for _, v in opts}
+            self.patterns.options = opts
+            self.patterns.value = tuple(p for p in self.state.patterns if p in ok) if keep else ()
+            self.state.patterns = list(self.patterns.value)
+            self.tension.options = [("all tensions", None), *self.state.tension_options()]
+            self.tension.value = self.state.tension if keep else None
+        finally:
+            self._quiet = False
+
+    def on_points(self, trace: Any, points: Any, selector: Any = None) -> None:
+        """Points clicked or selected on a view: show those reflections (or pick that tension)."""
+        inds = list(getattr(points, "point_inds", []) or [])
+        if not inds:
+            return
+        uid = trace.uid or ""
+        if uid.startswith("map-"):
+            self.state.select([trace.customdata[i][0] for i in inds], f"{len(inds)} point(s) on the map")
+        elif uid.startswith("pattern-"):
+            self.state.select_pattern_period(uid[len("pattern-"):], trace.x[inds[0]])
+        elif uid == "tension-map":
+            tid = trace.customdata[inds[0]][3]
+            self._quiet = True
+            self.tension.value = tid
+            self._quiet = False
+            self.on_change({"owner": self.tension})
+            return
+        self.text.value = self.state.selection_html()
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Recompute every figure from the state and put it in its FigureWidget."""
+        figs = self.state.figures()
+        for name, fig in figs.items():
+            fw = self.figures[name]
+            with fw.batch_update():
+                fw.data = ()
+                fw.layout = fig.layout
+                fw.add_traces(list(fig.data))
+            for trace in fw.data:
+                trace.on_click(self.on_points)
+                if name == "map":
+                    trace.on_selection(self.on_points)
+        n = len(self.state.reflections())
+        self.status.value = (f"<small>{n} reflection{'s' if n != 1 else ''} in range · "
+                             f"{len(self.state.chosen_patterns())} pattern(s) shown</small>")
+        self.text.value = self.state.selection_html()

@@ -1,0 +1,218 @@
+"""Reproducible offline HTML reports: run the parameterised report notebook, export it without code.
+
+`build_report` executes `report.ipynb` (shipped next to this module; `notebooks/report.ipynb` is the
+same notebook with its outputs) in a real Jupyter kernel with papermill, then writes ONE HTML file:
+Plotly's JavaScript inline once, no CDN, no widget manager, no MathJax/require.js, input cells
+hidden, fixed figure div ids and cell ids, so the same journal gives the same bytes.
+
+The helpers below (`ReportContext`, `show`) are what the notebook's cells call.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInputError, MirrorKitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+
+TEMPLATE = Path(__file__).with_name("report.ipynb")
+NBCONVERT_TEMPLATE = Path(__file__).with_name("report_template")
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+TIMEOUT = 600
+
+
+def show(fig: go.Figure, name: str) -> None:
+    """Display a figure in the notebook and the report: Plotly's mimetype for JupyterLab, plus HTML
+    with a fixed div id (`fig-NAME`) and no script include (the report adds plotly.js once)."""
+    import json
+
+    from IPython.display import display
+
+    html_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=PLOTLY_CONFIG)
+    display({"application/vnd.plotly.v1+json": json.loads(fig.to_json()), "text/html": html_div,
+             "text/plain": f"<figure {name}: {len(fig.data)} trace(s)>"}, raw=True)
+
+
+def _fmt_date(ts: Any) -> str:
+    return "—" if ts is None or ts != ts else f"{ts:%Y-%m-%d}"
+
+
+class ReportContext:
+    """The report's data for one identity and date range, and its written summaries (escaped HTML)."""
+
+    def __init__(self, journal: Any, identity: str, *, period: str = "auto", since: Any = None, until: Any = None,
+                 top: int = 8):
+        from .state import ExplorerState
+
+        self.journal = journal
+        self.state = ExplorerState(journal, identity, period=period, top=top)
+        self.state.update(since=since, until=until)
+        self.identity = identity
+
+    def header_html(self) -> str:
+        r = self.state.reflections()
+        if not len(r):
+            span = "no reflections in this range"
+        else:
+            span = f"{len(r)} reflections from {_fmt_date(r['created_at'].min())} to {_fmt_date(r['created_at'].max())}"
+        flt = []
+        if self.state.since:
+            flt.append(f"since {html.escape(str(self.state.since))}")
+        if self.state.until:
+            flt.append(f"until {html.escape(str(self.state.until))}")
+        extra = f" ({', '.join(flt)})" if flt else ""
+        return (f"<h1>Journal report: {html.escape(self.identity)}</h1>"
+                f"<p class='mk-span'>{span}{extra}.</p>")
+
+    def pattern_table(self) -> Any:
+        """Top patterns in range: label, reflections, share, trend, keywords."""
+        import pandas as pd
+
+        p = self.state.patterns_frame()
+        cols = ["label", "reflections", "share", "trend", "confidence", "keywords"]
+        if not len(p):
+            return pd.DataFrame(columns=cols)
+        trends = self.state.pattern_trends()
+        trend_of = dict(zip(trends["pattern_id"], trends["trend"], strict=True)) if len(trends) else {}
+        n = max(len(self.state.reflections()), 1)
+        p = p[p["in_range"] > 0].head(self.state.top)
+        return pd.DataFrame({
+            "label": p["label"], "reflections": p["in_range"], "share": (p["in_range"] / n).round(3),
+            "trend": [trend_of.get(i, "—") for i in p["id"]], "confidence": p["confidence"].round(2),
+            "keywords": [", ".join(_words(k)[:6]) for k in p["keywords"]],
+        }).reset_index(drop=True)
+
+    def patterns_html(self) -> str:
+        t = self.pattern_table()
+        if not len(t):
+            return "<p>No patterns in this range (run <code>mirror-kit analyze --identity NAME</code>).</p>"
+        items = []
+        for r in t.itertuples():
+            mark = {"emerging": "↑ emerging", "fading": "↓ fading", "recurring": "↻ recurring",
+                    "stable": "→ stable"}.get(r.trend, r.trend)
+            items.append(f"<li><b>{html.escape(str(r.label))}</b>: {r.reflections} reflections "
+                         f"({r.share:.0%}), {html.escape(mark)}; <i>{html.escape(r.keywords)}</i></li>")
+        moving = [f"<b>{html.escape(str(r.label))}</b>" for r in t.itertuples() if r.trend in ("emerging", "fading")]
+        lead = (f"<p>{len(t)} main patterns. Changing: {', '.join(moving)}.</p>" if moving
+                else f"<p>{len(t)} main patterns, none clearly emerging or fading.</p>")
+        return lead + "<ol>" + "".join(items) + "</ol>"
+
+    def tension_table(self) -> Any:
+        """Tensions in range, most active first: name, poles, position, intensity, occurrences, drift."""
+        s = self.state.tension_summary()
+        d = self.state.tension_drift()
+        if not len(s):
+            return s
+        out = s.merge(d, on="tension_id", how="left")
+        for c in ("position", "intensity"):
+            out[c] = out[c].round(2)
+        out["drift"] = out["drift"].round(4)
+        out["p_value"] = out["p_value"].round(4)
+        return out[["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences", "drift",
+                    "p_value", "direction"]]
+
+    def tensions_html(self) -> str:
+        t = self.tension_table()
+        if not len(t):
+            return "<p>No tension scores in this range (run <code>mirror-kit analyze --identity NAME</code>).</p>"
+        items = []
+        for r in t.head(5).itertuples():
+            lean = r.axis_b if r.position > 0 else r.axis_a
+            drift = ""
+            if r.direction in ("towards_a", "towards_b"):
+                pole = r.axis_a if r.direction == "towards_a" else r.axis_b
+                drift = f"; <b>drifting towards {html.escape(str(pole))}</b> (p = {r.p_value:.3f})"
+            items.append(f"<li><b>{html.escape(str(r.name))}</b> ({html.escape(str(r.axis_a))} ↔ "
+                         f"{html.escape(str(r.axis_b))}): leans {html.escape(str(lean))} ({r.position:+.2f}), "
+                         f"intensity {r.intensity:.2f}, {r.occurrences} engaged reflections{drift}</li>")
+        drifting = t[t["direction"].isin(["towards_a", "towards_b"])]
+        lead = (f"<p>Strongest tension: <b>{html.escape(str(t['name'].iloc[0]))}</b>. "
+                + (f"{len(drifting)} drifting significantly.</p>" if len(drifting) else "None drifting significantly.</p>"))
+        return lead + "<ol>" + "".join(items) + "</ol>"
+
+    def figures(self) -> dict[str, go.Figure]:
+        figs = self.state.figures()
+        figs["tensions"] = self.state.tension_evolution_figure()
+        return figs
+
+
+def _words(keywords: Any) -> list[str]:
+    out = []
+    for k in keywords if isinstance(keywords, list | tuple) else []:
+        if isinstance(k, dict):
+            out.append(str(k.get("term") or k.get("word") or k.get("keyword")))
+        elif isinstance(k, list | tuple):
+            out.append(str(k[0]))
+        else:
+            out.append(str(k))
+    return out
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def notebook_to_html(nb: Any, title: str) -> str:
+    """A self-contained HTML page: no inputs or prompts, plotly.js inline once, nothing from the network."""
+    from nbconvert import HTMLExporter
+
+    for i, cell in enumerate(nb.cells):  # papermill's injected cell has a random id
+        cell["id"] = f"cell-{i}"
+    nb.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name="mirror_kit_report", extra_template_basedirs=[str(NBCONVERT_TEMPLATE)],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": _plotly_js()})
+    return body
+
+
+def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, since: Any = None,
+                 until: Any = None, period: str = "auto", kernel_name: str = "python3") -> Path:
+    """Execute the report notebook for one identity and write one offline HTML file (atomically)."""
+    import nbformat
+    import papermill as pm
+
+    from .state import _ts
+
+    ident = journal.identity(identity)
+    for name, value in (("since", since), ("until", until)):
+        try:
+            _ts(value)
+        except MirrorKitError as exc:
+            raise InvalidInputError(f"{name}: {exc}") from exc
+        if value is not None and not isinstance(value, str):
+            raise InvalidInputError(f"{name}: give a date as text (YYYY-MM-DD), got {value!r}")
+    if since and until and _ts(since) > _ts(until, end=True):
+        raise InvalidInputError(f"since {since} is after until {until}")
+    out = Path(out_path).expanduser()
+    if out.is_dir():
+        raise InvalidInputError(f"{out}: is a directory; give a file name like report.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    params = {"journal_path": str(Path(journal.path).resolve()), "identity": ident.name, "period": period,
+              "since": since, "until": until}
+    with tempfile.TemporaryDirectory(prefix="mirror_kit_report_") as tmp:
+        executed = Path(tmp) / "report.ipynb"
+        try:
+            pm.execute_notebook(str(TEMPLATE), str(executed), parameters=params, kernel_name=kernel_name,
+                                progress_bar=False, log_output=False, cwd=tmp, execution_timeout=TIMEOUT,
+                                request_save_on_cell_execute=False)
+        except pm.PapermillExecutionError as exc:
+            raise MirrorKitError(f"report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from exc
+        nb = nbformat.read(executed, as_version=4)
+    page = notebook_to_html(nb, f"Journal report: {ident.name}")
+    tmp_out = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp_out.write_text(page, encoding="utf-8")
+        os.replace(tmp_out, out)
+    finally:
+        tmp_out.unlink(missing_ok=True)
+    return out
