@@ -207,7 +207,7 @@ def validate(
 
     reflection / mirrorback: strings or objects with a `.content` (Reflection, Mirrorback).
     embedder: enables the optional embedding-similarity check: True for the default
-        `mirror_kit.embedding.Embedder`, or any object with `.encode(list[str])` returning unit vectors.
+        `mirror_kit.embedding` model, or any object with `.encode(list[str])` (e.g. an `Embedder`).
     judge: an optional model-based check, `judge(reflection, mirrorback) -> [(principle_id, message)]`;
         its findings are added as violations spanning the whole mirrorback.
     """
@@ -325,9 +325,9 @@ def _check_embedding(p: Principle, check: dict, ctx: _Ctx, scores: dict, embedde
     import numpy as np
 
     if embedder is True or embedder is None:
-        from ..embedding import Embedder  # lazy: loads the transformer model
+        from ..embedding import get_embedder  # lazy: loads the transformer model (once per process)
 
-        embedder = Embedder()
+        embedder = get_embedder()
     vecs = np.asarray(embedder.encode([ctx.reflection, ctx.text]), dtype=np.float32)
     sim = float(vecs[0] @ vecs[1] / (np.linalg.norm(vecs[0]) * np.linalg.norm(vecs[1]) + 1e-12))
     scores["similarity"] = round(sim, 3)
