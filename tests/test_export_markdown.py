@@ -50,6 +50,7 @@ def test_markdown_export_layout_and_content(rich_journal, tmp_path):
     assert "| Reflections | 5 |" in readme and "| First | 2024-01-02 |" in readme and "| Last | 2024-03-10 |" in readme
     assert "calm \\<evenings\\>" in readme  # top pattern, neutralised
     assert "**Solitude vs connection**" in readme and "intensity 0.57" in readme  # mean of 0.9, 0.6, 0.2
+    assert "leans toward solitude, position -0.19" in readme  # intensity-weighted: -0.32 / 1.7
     assert "sam" not in (root / "maya" / "reflections.md").read_text(encoding="utf-8")
     patterns = (root / "maya" / "patterns.md").read_text(encoding="utf-8")
     assert "- Keywords: calm, walk" in patterns and "- Confidence: 0.83" in patterns

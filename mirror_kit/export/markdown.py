@@ -246,9 +246,14 @@ def _patterns_md(conn, iid: str, name: str, rows: list, trends: dict, path: Path
     write_private_text(path, "\n".join(lines).rstrip() + "\n")
 
 
+# as the tensions API reports it: the intensity-weighted mean position (-1 = first pole, +1 = second)
+_WEIGHTED = "CASE WHEN sum(o.intensity) > 0 THEN sum(o.position * o.intensity) / sum(o.intensity) ELSE avg(o.position) END"
+
+
 def _tension_rows(conn, iid: str) -> list:
     return conn.execute(
-        "SELECT t.id, t.name, t.axis_a, t.axis_b, t.definition, count(*) AS n, avg(o.position) AS position, "
+        "SELECT t.id, t.name, t.axis_a, t.axis_b, t.definition, count(*) AS n, "
+        f"{_WEIGHTED} AS position, "
         "avg(o.intensity) AS intensity FROM tension_observations o JOIN reflections r ON r.id = o.reflection_id "
         "JOIN tensions t ON t.id = o.tension_id WHERE r.identity_id = ? GROUP BY t.id "
         "ORDER BY avg(o.intensity) DESC, t.id", (iid,)).fetchall()
@@ -263,8 +268,8 @@ def _lean(t) -> str:
 
 def _tensions_md(conn, iid: str, name: str, rows: list, path: Path) -> None:
     lines = [f"# Tensions of {md_inline(name)}", "",
-             "Two-pole axes the reflections were scored on: position -1 is the first pole, +1 the second; "
-             "intensity 0 to 1. Strongest first.", ""]
+             "Two-pole axes the reflections were scored on: position -1 is the first pole, +1 the second "
+             "(intensity-weighted mean); intensity 0 to 1. Strongest (most intense) first.", ""]
     if not rows:
         lines.append("(no tensions observed yet: run `mirror-kit analyze` first)")
     for t in rows:
@@ -272,11 +277,11 @@ def _tensions_md(conn, iid: str, name: str, rows: list, path: Path) -> None:
         lines += [f"## {md_inline(t['name'])}: {md_inline(t['axis_a'])} / {md_inline(t['axis_b'])}", ""]
         if desc:
             lines += [md_text(str(desc)), ""]
-        lines += [f"- Observations: {t['n']}", f"- Mean position: {t['position']:+.2f} ({_lean(t)})",
+        lines += [f"- Observations: {t['n']}", f"- Position (intensity-weighted): {t['position']:+.2f} ({_lean(t)})",
                   f"- Mean intensity: {t['intensity']:.2f}", "",
                   "| Month | Reflections | Position | Intensity |", "|---|---:|---:|---:|"]
         for month, n, pos, inten in conn.execute(
-            "SELECT substr(r.created_at, 1, 7), count(*), avg(o.position), avg(o.intensity) FROM tension_observations o "
+            f"SELECT substr(r.created_at, 1, 7), count(*), {_WEIGHTED}, avg(o.intensity) FROM tension_observations o "
             "JOIN reflections r ON r.id = o.reflection_id WHERE o.tension_id = ? AND r.identity_id = ? "
             "GROUP BY 1 ORDER BY 1", (t["id"], iid)):
             lines.append(f"| {month} | {n} | {pos:+.2f} | {inten:.2f} |")
