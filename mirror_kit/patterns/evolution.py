@@ -2,7 +2,9 @@
 
 Trend rules (share = pattern's reflections / all reflections in the period, over the identity's whole
 date range so a theme's absence counts):
-- emerging / fading: Mann-Kendall on the share is significant (p < alpha), by the sign of tau;
+- fading (a hump): the 3-period smoothed share peaked, is now (last quarter) under half that peak,
+  and Mann-Kendall from the peak on is a significant decline (slope/p_value are then that test's);
+- emerging / fading: Mann-Kendall on the whole share series is significant (p < alpha), by tau's sign;
 - a hump (present, then absent in the last quarter of the timeline where its overall rate predicts
   >= 3 occurrences) is `fading`: the theme came and went; one absent in the first quarter and at or
   above its rate at the end (tau > 0) is `emerging`;
@@ -95,7 +97,17 @@ def classify_trend(share, counts=None, totals=None, *, alpha: float = 0.05) -> d
         expected = rate * totals[sl].sum()
         return expected >= 3 and counts[sl].sum() <= 0.2 * expected
 
-    if mk["p_value"] < alpha and mk["tau"] != 0:
+    # A hump: the share peaked (3-period smoothed) and has since dropped to under half of that peak,
+    # with a significant decline from the peak on.
+    smooth = np.convolve(s, np.ones(3) / 3, mode="same")
+    smooth[0], smooth[-1] = s[:2].mean(), s[-2:].mean()
+    peak = int(np.argmax(smooth))
+    after = mann_kendall(s[peak:]) if n - peak >= 4 else None
+    if (after is not None and after["tau"] < 0 and after["p_value"] < alpha
+            and s[n - q:].mean() < 0.5 * smooth[peak]):
+        out.update(trend="fading", p_value=float(after["p_value"]), tau=float(after["tau"]),
+                   slope=float(after["slope"]) or float(np.polyfit(np.arange(n - peak), s[peak:], 1)[0]))
+    elif mk["p_value"] < alpha and mk["tau"] != 0:
         out["trend"] = "emerging" if mk["tau"] > 0 else "fading"
     elif absent(slice(n - q, n)) and counts[: n - q].sum() > 0:
         out["trend"] = "fading"

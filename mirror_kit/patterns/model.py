@@ -8,9 +8,8 @@ rows are put in a canonical order inside `fit`):
    sentiment); flattening them lets the topical directions drive the clustering.
 2. choose k: spherical KMeans over a grid of k on a subsample; the knee of the silhouette curve
    (the silhouette keeps creeping up as big themes split, so its maximum over-splits).
-3. consensus: KMeans with the chosen k from several seeds; keep the partition that agrees most with
-   the others (the medoid partition, by ARI). Per-cluster stability = mean best Jaccard match of the
-   cluster in the other seeds' partitions.
+3. consensus: KMeans with the chosen k from several seeds; keep the lowest-inertia partition.
+   Per-cluster stability = mean best Jaccard match of the cluster in the other seeds' partitions.
 4. merge: clusters whose centroids are as similar as their members are to them are one theme.
 5. assign: every point to its nearest centroid; points whose similarity is far below the typical
    similarity (median - 4 MAD, calibrated on the data) stay unassigned (-1).
@@ -64,7 +63,7 @@ class PatternModel:
         or any object with fit_transform/transform (e.g. a UMAP instance).
     clusterer: None for the built-in consensus KMeans; or an sklearn clusterer with fit_predict
         (its labels are used as they are, -1 meaning unassigned).
-    n_seeds: KMeans runs in the consensus (stability needs >= 2).
+    n_seeds: KMeans runs (the best is kept; the others measure stability, which needs >= 2).
     merge_threshold: merge clusters whose normalised centroid similarity exceeds this (None: never).
     outlier_mads: a point is unassigned when its similarity to its centroid is this many MADs below
         the median similarity (None: assign every point).
@@ -79,7 +78,7 @@ class PatternModel:
         reducer: Any = None,
         clusterer: Any = None,
         random_state: int = 0,
-        n_seeds: int = 5,
+        n_seeds: int = 8,
         n_components: int = 50,
         merge_threshold: float | None = 0.5,
         outlier_mads: float | None = 4.0,
@@ -139,19 +138,27 @@ class PatternModel:
         n = len(X)
         rng = np.random.default_rng(self.random_state)
         S = X if n <= self.selection_sample else X[np.sort(rng.choice(n, self.selection_sample, replace=False))]
-        # Prior against tiny clusters: at least ~3 members each (more on big corpora).
-        min_size = max(3, int(round(n ** 0.5 / 4)))
-        k_hi = int(max(2, min(self.max_patterns, n // min_size)))
-        if n < 60:
+        # Prior against tiny clusters: at most ~sqrt(n) patterns (20 entries: <= 4; 10k: capped).
+        k_hi = int(min(self.max_patterns, max(2, round(n ** 0.5)), n - 1))
+        if k_hi <= 16:
             grid = list(range(2, k_hi + 1))
         else:
             grid = sorted({int(round(v)) for v in np.geomspace(2, k_hi, num=14)})
+        # Small corpora: the silhouette is noisy, average it over a few seeds.
+        seeds = [self.random_state + i for i in range(3 if len(S) <= 5000 else 1)]
         sils = []
         for k in grid:
-            lab = self._kmeans(k, self.random_state, len(S)).fit_predict(S)
-            sils.append(float(silhouette_score(S, lab, metric="cosine")) if len(set(lab)) > 1 else -1.0)
-        # Small corpora: the silhouette has a real maximum; big ones creep upwards -> take the knee.
-        best = int(np.argmax(sils)) if n < 200 else _knee(grid, sils)
+            vals = []
+            for seed in seeds:
+                lab = self._kmeans(k, seed, len(S)).fit_predict(S)
+                vals.append(float(silhouette_score(S, lab, metric="cosine")) if len(set(lab)) > 1 else -1.0)
+            sils.append(float(np.mean(vals)))
+        # A real interior maximum (the silhouette clearly drops after it) is the answer; on big corpora
+        # the silhouette keeps creeping up as themes split, so take the knee of the curve instead.
+        best = int(np.argmax(sils))
+        after = sils[best + 1:]
+        if not after or min(after) > sils[best] - 0.1 * abs(sils[best]):
+            best = _knee(grid, sils)
         k = grid[best]
         g = GRANULARITIES.get(self.granularity, self.granularity) if isinstance(self.granularity, str) else float(
             self.granularity)
@@ -199,15 +206,14 @@ class PatternModel:
                 else:
                     k, info["selection"] = self._choose_k(X)
                 info["k"] = k
-                runs = [self._kmeans(k, self.random_state + s, n).fit_predict(X) for s in range(max(1, self.n_seeds))]
+                fits = [self._kmeans(k, self.random_state + s, n).fit(X) for s in range(max(1, self.n_seeds))]
+                runs = [f.labels_ for f in fits]
+                # The lowest-inertia run (KMeans' own n_init rule: small themes survive in the best
+                # optima and get absorbed in poorer ones); the others measure each cluster's stability.
+                best = int(np.argmin([f.inertia_ for f in fits]))
                 if len(runs) > 1:
-                    A = np.array([[adjusted_rand_score(a, b) if i < j else 0.0 for j, b in enumerate(runs)]
-                                  for i, a in enumerate(runs)])
-                    A = A + A.T
-                    best = int(np.argmax(A.sum(1)))
-                    info["consensus_ari"] = round(float(A.sum() / (len(runs) * (len(runs) - 1))), 4)
-                else:
-                    best = 0
+                    agree = [adjusted_rand_score(runs[best], r) for i, r in enumerate(runs) if i != best]
+                    info["consensus_ari"] = round(float(np.mean(agree)), 4)
                 labels = runs[best]
                 stability = self._stability(labels, [r for i, r in enumerate(runs) if i != best])
                 if self.merge_threshold is not None and self.n_patterns is None:

@@ -1,0 +1,67 @@
+"""Fixtures for pattern tests (issue 7): a sample journal embedded once per session, copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def sample_embedded_db(tmp_path_factory) -> Path:
+    """A closed journal file with the sample journal loaded and embedded (no patterns yet)."""
+    import mirror_kit
+    from mirror_kit.sample import load_sample
+
+    path = tmp_path_factory.mktemp("patterns_sample") / "sample.db"
+    with mirror_kit.open(path) as j:
+        load_sample(j)
+        for ident in ("maya", "sam"):
+            j.embed(ident, progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_analyzed_db(tmp_path_factory, sample_embedded_db) -> Path:
+    """The embedded sample journal after `analyze_patterns` for maya and sam (random_state=0)."""
+    import mirror_kit
+
+    path = tmp_path_factory.mktemp("patterns_analyzed") / "sample.db"
+    shutil.copy(sample_embedded_db, path)
+    with mirror_kit.open(path) as j:
+        j.analyze_patterns("maya")
+        j.analyze_patterns("sam")
+    return path
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "journal.db"
+    shutil.copy(src, dst)
+    return dst
+
+
+@pytest.fixture
+def sample_journal(sample_embedded_db, tmp_path):
+    """A writable copy of the embedded sample journal."""
+    import mirror_kit
+
+    j = mirror_kit.open(_copy(sample_embedded_db, tmp_path))
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def analyzed_journal(sample_analyzed_db, tmp_path):
+    """A writable copy of the analysed sample journal."""
+    import mirror_kit
+
+    j = mirror_kit.open(_copy(sample_analyzed_db, tmp_path))
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def analyzed_db_path(sample_analyzed_db, tmp_path) -> Path:
+    """A path to a private copy of the analysed sample journal (for CLI tests)."""
+    return _copy(sample_analyzed_db, tmp_path)
