@@ -99,7 +99,7 @@ class Explorer:
         inds = list(getattr(points, "point_inds", []) or [])
         if not inds:
             return
-        uid = trace.uid or ""
+        uid = str(trace.meta or "")
         if uid.startswith("map-"):
             self.state.select([trace.customdata[i][0] for i in inds], f"{len(inds)} point(s) on the map")
         elif uid.startswith("pattern-"):

@@ -37,6 +37,10 @@ def tension_colours(tension_ids) -> dict[str, str]:
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
+    for t in fig.data:
+        # FigureWidget replaces uids with random ones; `meta` survives and names the trace for handlers.
+        if t.uid and t.meta is None:
+            t.meta = t.uid
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left"),
         template="plotly_white",
