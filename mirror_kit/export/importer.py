@@ -70,12 +70,15 @@ def load_document(path: str | Path, passphrase: str | None = None) -> dict:
     raw = p.read_bytes()
     if crypto.is_encrypted(raw[:8]):
         raw = crypto.decrypt(io.BytesIO(raw), passphrase, name=str(p))
+    if raw[:3] == b"\xef\xbb\xbf":
+        raw = raw[3:]
+    if json.detect_encoding(raw[:4]) != "utf-8":
+        raise InvalidInputError(f"{p}: not UTF-8 text (it looks like UTF-16/32 or binary); exports are UTF-8")
     try:
-        text = raw.decode("utf-8")
+        doc = json.loads(raw)  # from bytes: no second (str) copy of a large file
+        del raw
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{p}: not UTF-8 text (byte {exc.start}); is it encrypted or binary?") from exc
-    try:
-        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{p}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from exc
     if not isinstance(doc, dict):
@@ -325,11 +328,34 @@ class _Importer:
 
     # reflections -------------------------------------------------------------------------------------
     def reflections(self, iid: str, name: str, items: list[dict]) -> set[str]:
-        """Returns the ids that were skipped (their dependants are skipped too)."""
-        incoming = [_canon_reflection(x) for x in items]
+        """Returns the ids that were skipped (their dependants are skipped too). Works in chunks so
+        only one chunk of canonical copies exists at a time."""
+        skipped: set[str] = set()
+        for start in range(0, len(items), 2000):
+            self._reflection_chunk(iid, name, [_canon_reflection(x) for x in items[start:start + 2000]], skipped)
+        return skipped
+
+    def _taken_source_keys(self, iid: str, new: list[dict]) -> dict[str, str]:
+        """New reflection id -> id of the existing reflection that already has its (source, source_id)."""
+        by_source: dict[str, dict[str, str]] = defaultdict(dict)
+        for x in new:
+            if x["source"] is not None and x["source_id"] is not None:
+                by_source[x["source"]][x["source_id"]] = x["id"]
+        taken: dict[str, str] = {}
+        for source, ids in by_source.items():
+            keys = list(ids)
+            for s in range(0, len(keys), _CHUNK):
+                chunk = keys[s:s + _CHUNK]
+                for sid, other in self.conn.execute(
+                        "SELECT source_id, id FROM reflections WHERE identity_id = ? AND source = ? AND source_id IN "
+                        f"({','.join('?' * len(chunk))})", [iid, source, *chunk]):
+                    if other != ids[sid]:
+                        taken[ids[sid]] = other
+        return taken
+
+    def _reflection_chunk(self, iid: str, name: str, incoming: list[dict], skipped: set[str]) -> None:
         existing = self._existing("reflections", [x["id"] for x in incoming])
         self._owned("reflections", existing, iid, name)
-        skipped: set[str] = set()
         new, changed = [], []
         for x in incoming:
             if x["id"] not in existing:
@@ -347,26 +373,17 @@ class _Importer:
             else:
                 self.r.conflict("reflections", x["id"], name, "same id, different content (kept the journal's)")
         # a new id whose (source, source_id) is already taken would violate the unique index
-        keyed = [x for x in new if x["source"] is not None and x["source_id"] is not None]
-        if keyed:
-            taken = {}
-            for x in keyed:
-                row = self.conn.execute(
-                    "SELECT id FROM reflections WHERE identity_id = ? AND source = ? AND source_id = ?",
-                    (iid, x["source"], x["source_id"])).fetchone()
-                if row is not None:
-                    taken[x["id"]] = row["id"]
-            for rid, other in taken.items():
-                skipped.add(rid)
-                self.r.conflict("reflections", rid, name, f"same source/source_id as existing reflection {other!r}")
-            new = [x for x in new if x["id"] not in taken]
+        taken = self._taken_source_keys(iid, new)
+        for rid, other in taken.items():
+            skipped.add(rid)
+            self.r.conflict("reflections", rid, name, f"same source/source_id as existing reflection {other!r}")
+        new = [x for x in new if x["id"] not in taken]
         if new:
             self._insert_reflections(iid, new)
             self.r.add("reflections", "added", len(new))
         for x in changed:
             self._update_reflection(x)
         self.r.add("reflections", "updated", len(changed))
-        return skipped
 
     def _row(self, iid: str, x: dict) -> dict:
         return {
