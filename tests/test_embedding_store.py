@@ -140,3 +140,13 @@ def test_cli_embed(journal_path, embedder, capsys):
     assert "0 embedded, 3 up to date" in capsys.readouterr().out
     assert cli_main(["--db", str(journal_path), "embed", "-i", "ghost"]) == 1
     assert "error: unknown identity 'ghost'" in capsys.readouterr().err
+
+
+def test_progress_bar_on_request_only(journal, embedder, capsys):
+    _fill(journal, 3)
+    journal.embed("maya", progress=False)
+    assert "embedding" not in capsys.readouterr().err
+    journal.add_reflection("maya", "one more", "2024-05-01")
+    journal.embed("maya", progress=True)
+    err = capsys.readouterr().err
+    assert "embedding" in err and "1/1" in err

@@ -37,7 +37,8 @@ def happydb_embeddings(request, embedder):
         "\x1f".join([embedder.model_name, embedder.resolved_precision, str(embedder.window),
                      hashlib.sha256(data).hexdigest()]).encode()
     ).hexdigest()[:20]
-    cache_dir = Path(request.config.cache.makedir("happydb"))
+    cache = request.config.cache
+    cache_dir = Path(cache.mkdir("happydb") if hasattr(cache, "mkdir") else cache.makedir("happydb"))
     target = cache_dir / f"happydb_{key}.npy"
     df = pd.read_csv(HAPPYDB_CSV)
     with open(cache_dir / f"happydb_{key}.lock", "w") as lock:
