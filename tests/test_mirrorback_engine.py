@@ -272,3 +272,19 @@ def test_cli_errors(maya, no_llm_env, closed_port, capsys, monkeypatch):
     capsys.readouterr()
     assert cli_main(["--db", db, "mirrorback", "--help"]) == 0
     assert "mirror-kit mirrorback --identity maya --pending" in capsys.readouterr().out
+
+
+def test_replies_are_cleaned_before_validation(maya, llm_server):
+    journal, ids = maya
+    llm_server.script({"content": f"The entry to mirror back (written 2024-03-03):\n\"{GOOD} Perhaps the water was"})
+    mb = journal.mirrorback(ids[2], llm=remote(llm_server))
+    assert mb.content == GOOD and mb.valid is True
+    assert journal.runs("mirrorback")[-1]["metadata"]["steps"]["attempts"][0]["cleaned"] is True
+
+
+def test_speaking_as_the_writer_is_rewritten(maya, llm_server):
+    journal, ids = maya
+    llm_server.script({"content": "I walked by the river after work and my head felt quiet for the first time."},
+                      {"content": GOOD})
+    mb = journal.mirrorback(ids[2], llm=remote(llm_server))
+    assert set(mb.validation["history"][0]) == {"address_the_writer"} and mb.valid is True

@@ -4,6 +4,7 @@ the analysis, every step timed and recorded as a `mirrorback` analysis run."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,8 @@ class MirrorbackEngine:
                 attempts.append({"attempt": n, "generate_ms": _ms(t1), "error": True})
                 raise
             gen_ms = _ms(t1)
+            raw_text = completion.text
+            completion.text = clean_reply(raw_text)
             t2 = time.perf_counter()
             verdict = validate(reflection.content, completion.text, constitution=self.constitution,
                                embedder=self.embedder) if completion.text else _empty_verdict()
@@ -210,6 +213,7 @@ class MirrorbackEngine:
                 "http_attempts": completion.attempts, "model": completion.model,
                 "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
                 "violations": [v.principle for v in verdict.violations],
+                "cleaned": completion.text != raw_text.strip(),
             })
             for k in tokens:
                 val = getattr(completion, k)
@@ -285,6 +289,29 @@ class MirrorbackEngine:
                 self.journal.conn.execute("ROLLBACK")
             return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "ms": _ms(t0)}
         return {"status": "ok", "ms": _ms(t0), "rows": int(len(result)) if hasattr(result, "__len__") else None}
+
+
+_ECHO_RE = re.compile(r"^\s*(?:the entry to mirror back[^\n]*|mirrorback|reply|response)\s*:\s*", re.IGNORECASE)
+
+
+def clean_reply(text: str) -> str:
+    """Tidy a model's reply: drop an echoed prompt header or a "Mirrorback:" label, surrounding quotes,
+    and a sentence cut off by the token limit (when a complete one comes before it)."""
+    text = text.strip()
+    while True:
+        stripped = _ECHO_RE.sub("", text, count=1).strip()
+        if stripped == text:
+            break
+        text = stripped
+    if text and text[-1] not in ".!?\"\u201d)":
+        cut = max(text.rfind(p) for p in (". ", "! ", "? "))
+        if cut > 0:
+            text = text[: cut + 1]
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    elif text[:1] == '"' and text.count('"') == 1:  # an opening quote whose end was cut off
+        text = text[1:].strip()
+    return text
 
 
 def _json_list(value: Any) -> list:
