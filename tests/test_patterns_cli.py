@@ -1,0 +1,67 @@
+"""`mirror-kit patterns list|show|evolution` and `analyze patterns` against a real journal file."""
+
+from __future__ import annotations
+
+import json
+
+from mirror_kit import cli
+
+
+def _run(capsys, *args):
+    code = cli.main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_show_evolution_mirror_the_api(analyzed_db_path, capsys):
+    db = str(analyzed_db_path)
+    code, out, _ = _run(capsys, "--db", db, "patterns", "list", "--identity", "maya", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows and {"id", "label", "keywords", "confidence", "size", "status", "trend"} <= set(rows[0])
+    assert [r["size"] for r in rows] == sorted((r["size"] for r in rows), reverse=True)
+    cut = sorted(r["confidence"] for r in rows)[len(rows) // 2]
+    code, out, _ = _run(capsys, "--db", db, "patterns", "list", "-i", "maya", "--min-confidence", str(cut),
+                        "--sort", "confidence", "--limit", "2", "--json")
+    few = json.loads(out)
+    assert len(few) == 2 and all(r["confidence"] >= cut for r in few)
+    assert few[0]["confidence"] >= few[1]["confidence"]
+    code, out, _ = _run(capsys, "--db", db, "patterns", "list", "-i", "maya")
+    assert code == 0 and rows[0]["id"] in out and "trend" in out.splitlines()[0]
+
+    pid = rows[0]["id"]
+    code, out, _ = _run(capsys, "--db", db, "patterns", "show", pid, "--json")
+    d = json.loads(out)
+    assert code == 0 and d["id"] == pid and len(d["occurrences"]) == rows[0]["size"]
+    code, out, _ = _run(capsys, "--db", db, "patterns", "show", pid, "--limit", "3")
+    assert code == 0 and rows[0]["label"] in out and len(out.strip().splitlines()) == 3 + 4
+
+    code, out, _ = _run(capsys, "--db", db, "patterns", "evolution", "-i", "maya", "--period", "quarter",
+                        "--pattern", pid, "--json")
+    evo = json.loads(out)
+    assert code == 0 and {e["pattern_id"] for e in evo["evolution"]} == {pid}
+    assert len(evo["evolution"]) == 7 and evo["trends"][0]["trend"] in {"emerging", "fading", "stable", "recurring"}
+    code, out, _ = _run(capsys, "--db", db, "patterns", "evolution", "-i", "maya")
+    assert code == 0 and "share" in out and "p_value" in out
+
+
+def test_errors_are_one_line(analyzed_db_path, capsys):
+    db = str(analyzed_db_path)
+    code, _, err = _run(capsys, "--db", db, "patterns", "show", "p_nope")
+    assert code == 1 and err.strip() == "error: no pattern with id 'p_nope'"
+    code, _, err = _run(capsys, "--db", db, "patterns", "list", "-i", "nobody")
+    assert code == 1 and err.startswith("error: unknown identity 'nobody'")
+    code, _, err = _run(capsys, "--db", db, "patterns", "list")
+    assert code != 0 and "--identity is required" in err
+    code, _, err = _run(capsys, "--db", db, "patterns", "list", "-i", "maya", "--min-confidence", "3")
+    assert code != 0 and "min-confidence" in err
+
+
+def test_analyze_patterns_command_updates_and_keeps_ids(analyzed_db_path, capsys):
+    db = str(analyzed_db_path)
+    before = json.loads(_run(capsys, "--db", db, "patterns", "list", "-i", "sam", "--json")[1])
+    code, out, _ = _run(capsys, "--db", db, "analyze", "patterns", "--identity", "sam", "--json")
+    res = json.loads(out)
+    assert code == 0 and res["new"] == 0 and res["matched"] == res["patterns"] == len(before)
+    after = json.loads(_run(capsys, "--db", db, "patterns", "list", "-i", "sam", "--json")[1])
+    assert [r["id"] for r in after] == [r["id"] for r in before]
