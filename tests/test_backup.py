@@ -23,8 +23,8 @@ from tests.plugins.export import strip_exported_at
 
 
 @pytest.fixture
-def backup_zip(rich_journal, tmp_path):
-    j, _ = rich_journal
+def backup_zip(filled_journal, tmp_path):
+    j, _ = filled_journal
     j.backup(tmp_path / "backup.zip")
     return j, tmp_path / "backup.zip"
 
@@ -126,8 +126,8 @@ def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path,
     assert counts[-1] > 0 and counts == sorted(counts)
 
 
-def test_encrypted_backup(rich_journal, tmp_path, capsys):
-    j, _ = rich_journal
+def test_encrypted_backup(filled_journal, tmp_path, capsys):
+    j, _ = filled_journal
     path = tmp_path / "enc.zip"
     j.backup(path, passphrase="s3cret")
     raw = path.read_bytes()
@@ -248,8 +248,8 @@ def test_forced_restore_that_fails_keeps_the_existing_file(backup_zip, tmp_path)
     assert target.read_bytes() == b"precious"
 
 
-def test_cli_backup_verify_restore(rich_journal, tmp_path, capsys):
-    j, _ = rich_journal
+def test_cli_backup_verify_restore(filled_journal, tmp_path, capsys):
+    j, _ = filled_journal
     out = tmp_path / "cli.zip"
     assert cli(["--db", str(j.path), "backup", "--out", str(out)]) == 0
     assert "8 reflections" in capsys.readouterr().out

@@ -26,15 +26,15 @@ def _state(j) -> str:
 
 
 @pytest.fixture
-def exported(rich_journal, tmp_path):
-    j, info = rich_journal
+def exported(filled_journal, tmp_path):
+    j, info = filled_journal
     j.export_json(tmp_path / "all.json")
     return j, info, tmp_path / "all.json"
 
 
-def test_merge_adds_new_and_skips_identical(exported, new_journal):
+def test_merge_adds_new_and_skips_identical(exported, fresh_journal):
     _, info, path = exported
-    target = new_journal()
+    target = fresh_journal()
     target.add_identity("maya", {"lang": "en"})
     target.add_reflection("maya", "only in the target", "2023-05-05T10:00:00")
     first = import_export_file(target, path)
@@ -47,9 +47,9 @@ def test_merge_adds_new_and_skips_identical(exported, new_journal):
     assert target.reflection(info["maya_ids"][0]).tags == ["Calm", "walk"]
 
 
-def test_merge_conflict_keeps_ours_and_reports_or_takes_theirs(exported, new_journal):
+def test_merge_conflict_keeps_ours_and_reports_or_takes_theirs(exported, fresh_journal):
     _, info, path = exported
-    target = new_journal()
+    target = fresh_journal()
     import_export_file(target, path)
     rid = info["maya_ids"][2]
     target.update_reflection(rid, content="edited in the target")
@@ -63,9 +63,9 @@ def test_merge_conflict_keeps_ours_and_reports_or_takes_theirs(exported, new_jou
     assert target.reflection(rid).content.startswith("שלום עולם")
 
 
-def test_same_source_id_under_another_id_is_a_conflict_not_a_crash(exported, new_journal):
+def test_same_source_id_under_another_id_is_a_conflict_not_a_crash(exported, fresh_journal):
     _, info, path = exported
-    target = new_journal()
+    target = fresh_journal()
     target.add_identity("maya")
     target.add_reflection("maya", "different text, same source key", "2024-01-01", source="test", source_id="0",
                           id="r_custom")
@@ -76,9 +76,9 @@ def test_same_source_id_under_another_id_is_a_conflict_not_a_crash(exported, new
     assert all(m.reflection_id != info["maya_ids"][0] for m in target.mirrorbacks())
 
 
-def test_replace_swaps_only_that_identitys_data(exported, new_journal, tmp_path):
+def test_replace_swaps_only_that_identitys_data(exported, fresh_journal, tmp_path):
     source, info, path = exported
-    target = new_journal()
+    target = fresh_journal()
     import_export_file(target, path)
     extra = target.add_reflection("maya", "maya wrote this after the export", "2024-06-01")
     sam_before = [r.id for r in target.reflections("sam")]
@@ -92,9 +92,9 @@ def test_replace_swaps_only_that_identitys_data(exported, new_journal, tmp_path)
     assert strip_exported_at((tmp_path / "src.json").read_text()) == strip_exported_at((tmp_path / "dst.json").read_text())
 
 
-def test_dry_run_reports_counts_and_changes_nothing(exported, new_journal):
+def test_dry_run_reports_counts_and_changes_nothing(exported, fresh_journal):
     _, _, path = exported
-    target = new_journal()
+    target = fresh_journal()
     target.add_identity("maya")
     before = _state(target)
     res = import_export_file(target, path, dry_run=True)
@@ -105,10 +105,10 @@ def test_dry_run_reports_counts_and_changes_nothing(exported, new_journal):
     assert _state(target) == before
 
 
-def test_failure_half_way_leaves_the_journal_as_it_was(exported, new_journal, tmp_path):
+def test_failure_half_way_leaves_the_journal_as_it_was(exported, fresh_journal, tmp_path):
     _, _, path = exported
     doc = json.loads(path.read_text(encoding="utf-8"))
-    target = new_journal()
+    target = fresh_journal()
     target.add_identity("zed")
     # the second identity of the file claims an id that is taken here: fails after maya was written
     doc["identities"][1]["id"] = target.identity("zed").id
@@ -152,10 +152,10 @@ def _mutated(path, tmp_path, name, fn):
     ("range.json", lambda d: d["identities"][0]["tensions"][0]["observations"][0].update(position=3),
      "must be <= 1"),
 ])
-def test_broken_files_are_refused_and_nothing_is_written(exported, new_journal, tmp_path, name, mutate, message):
+def test_broken_files_are_refused_and_nothing_is_written(exported, fresh_journal, tmp_path, name, mutate, message):
     _, _, path = exported
     bad = _mutated(path, tmp_path, name, mutate)
-    target = new_journal()
+    target = fresh_journal()
     before = _state(target)
     with pytest.raises(InvalidInputError, match=message) as err:
         import_export_file(target, bad)
@@ -168,18 +168,18 @@ def test_broken_files_are_refused_and_nothing_is_written(exported, new_journal, 
     (b"[1, 2]", "top level is not an object"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
 ])
-def test_malformed_files_are_refused(new_journal, tmp_path, content, message):
+def test_malformed_files_are_refused(fresh_journal, tmp_path, content, message):
     bad = tmp_path / "bad.json"
     bad.write_bytes(content)
-    target = new_journal()
+    target = fresh_journal()
     with pytest.raises(InvalidInputError, match=message):
         import_export_file(target, bad)
     assert target.identities() == []
 
 
-def test_unknown_identity_and_bad_options(exported, new_journal):
+def test_unknown_identity_and_bad_options(exported, fresh_journal):
     _, _, path = exported
-    target = new_journal()
+    target = fresh_journal()
     with pytest.raises(UnknownIdentityError, match="it has: maya, sam"):
         import_export_file(target, path, identity="zoe")
     with pytest.raises(InvalidInputError, match="mode must be one of"):

@@ -22,8 +22,8 @@ def test_schema_ships_inside_the_package_and_is_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(export_schema())
 
 
-def test_export_validates_against_the_schema_with_the_exact_keys(rich_journal, tmp_path):
-    j, info = rich_journal
+def test_export_validates_against_the_schema_with_the_exact_keys(filled_journal, tmp_path):
+    j, info = filled_journal
     res = j.export_json(tmp_path / "all.json")
     doc = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, export_schema())
@@ -53,8 +53,8 @@ def test_export_validates_against_the_schema_with_the_exact_keys(rich_journal, t
     assert res["counts"]["reflections"] == 8 and res["counts"]["identities"] == 2
 
 
-def test_identity_scoped_export_holds_nothing_of_other_identities(rich_journal, tmp_path):
-    j, info = rich_journal
+def test_identity_scoped_export_holds_nothing_of_other_identities(filled_journal, tmp_path):
+    j, info = filled_journal
     j.export_json(tmp_path / "maya.json", identity="maya")
     text = (tmp_path / "maya.json").read_text(encoding="utf-8")
     doc = json.loads(text)
@@ -69,8 +69,8 @@ def test_identity_scoped_export_holds_nothing_of_other_identities(rich_journal, 
     assert len(ten["observations"]) == 3
 
 
-def test_export_is_deterministic_and_private(rich_journal, tmp_path):
-    j, _ = rich_journal
+def test_export_is_deterministic_and_private(filled_journal, tmp_path):
+    j, _ = filled_journal
     j.export_json(tmp_path / "a.json")
     j.export_json(tmp_path / "b.json")
     a, b = ((tmp_path / n).read_text(encoding="utf-8") for n in ("a.json", "b.json"))
@@ -79,8 +79,8 @@ def test_export_is_deterministic_and_private(rich_journal, tmp_path):
     assert not list(tmp_path.glob(".*.tmp-*"))
 
 
-def test_failed_export_leaves_the_existing_file_and_no_temp_files(rich_journal, tmp_path):
-    j, _ = rich_journal
+def test_failed_export_leaves_the_existing_file_and_no_temp_files(filled_journal, tmp_path):
+    j, _ = filled_journal
     out = tmp_path / "keep.json"
     out.write_text("previous", encoding="utf-8")
     with pytest.raises(UnknownIdentityError):
@@ -89,8 +89,8 @@ def test_failed_export_leaves_the_existing_file_and_no_temp_files(rich_journal, 
     assert not list(tmp_path.glob(".keep.json.tmp-*"))
 
 
-def test_validator_names_the_path_of_the_problem(rich_journal, tmp_path):
-    j, _ = rich_journal
+def test_validator_names_the_path_of_the_problem(filled_journal, tmp_path):
+    j, _ = filled_journal
     j.export_json(tmp_path / "e.json")
     doc = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
     del doc["identities"][0]["reflections"][2]["content"]
@@ -101,14 +101,14 @@ def test_validator_names_the_path_of_the_problem(rich_journal, tmp_path):
         jsonschema.validate(doc, export_schema())
 
 
-def test_encrypted_export_round_trips_and_refuses_wrong_passphrases(rich_journal, tmp_path, new_journal):
-    j, _ = rich_journal
+def test_encrypted_export_round_trips_and_refuses_wrong_passphrases(filled_journal, tmp_path, fresh_journal):
+    j, _ = filled_journal
     j.export_json(tmp_path / "plain.json", identity="maya")
     j.export_json(tmp_path / "enc.json", identity="maya", passphrase="correct horse")
     raw = (tmp_path / "enc.json").read_bytes()
     assert b"Morning walk" not in raw and b"maya" not in raw and raw.startswith(b"MKENC1")
     assert stat.S_IMODE(os.stat(tmp_path / "enc.json").st_mode) == 0o600
-    target = new_journal("t.db")
+    target = fresh_journal("t.db")
     with pytest.raises(WrongPassphraseError, match="wrong passphrase"):
         import_export_file(target, tmp_path / "enc.json", passphrase="wrong horse")
     with pytest.raises(InvalidInputError, match="is encrypted: give the passphrase"):
@@ -130,8 +130,8 @@ def test_encrypted_export_round_trips_and_refuses_wrong_passphrases(rich_journal
         (tmp_path / "plain.json").read_text(encoding="utf-8"))
 
 
-def test_cli_export_json(rich_journal, tmp_path, capsys, monkeypatch):
-    j, _ = rich_journal
+def test_cli_export_json(filled_journal, tmp_path, capsys, monkeypatch):
+    j, _ = filled_journal
     out = tmp_path / "cli.json"
     assert cli(["--db", str(j.path), "export", "json", "--identity", "sam", "--out", str(out)]) == 0
     assert "3 reflections" in capsys.readouterr().out

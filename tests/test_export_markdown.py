@@ -37,8 +37,8 @@ def test_hostile_text_stays_one_paragraph_of_text():
     assert md_text("    indented\n\tcode").startswith("\u00a0\u00a0\u00a0\u00a0indented")
 
 
-def test_markdown_export_layout_and_content(rich_journal, tmp_path):
-    j, info = rich_journal
+def test_markdown_export_layout_and_content(filled_journal, tmp_path):
+    j, info = filled_journal
     res = j.export_markdown(tmp_path / "md")
     root = tmp_path / "md"
     assert sorted(p.name for p in root.iterdir()) == ["maya", "sam"]
@@ -58,8 +58,8 @@ def test_markdown_export_layout_and_content(rich_journal, tmp_path):
     assert "alone or with others" in tensions and "| 2024-02 | 1 | -0.80 | 0.90 |" in tensions
 
 
-def test_reflections_md_structure_survives_hostile_entries(rich_journal, tmp_path):
-    j, info = rich_journal
+def test_reflections_md_structure_survives_hostile_entries(filled_journal, tmp_path):
+    j, info = filled_journal
     j.export_markdown(tmp_path / "md", identity="maya")
     text = (tmp_path / "md" / "maya" / "reflections.md").read_text(encoding="utf-8")
     toks = _tokens(text)
@@ -90,8 +90,8 @@ def test_identity_names_cannot_escape_the_folder_and_reexport_replaces(journal, 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_cli_export_markdown(rich_journal, tmp_path, capsys):
-    j, _ = rich_journal
+def test_cli_export_markdown(filled_journal, tmp_path, capsys):
+    j, _ = filled_journal
     assert cli(["--db", str(j.path), "export", "markdown", "--identity", "sam", "--out", str(tmp_path / "m")]) == 0
     assert "3 reflections" in capsys.readouterr().out
     assert (tmp_path / "m" / "sam" / "README.md").is_file() and not (tmp_path / "m" / "maya").exists()
@@ -120,13 +120,13 @@ def _trend_journal(j, days_between: float, n: int = 240) -> None:
                                [(pid, rid) for i, rid in enumerate(ids) if keep(i)])
 
 
-def test_markdown_trends_match_the_patterns_api(new_journal):
+def test_markdown_trends_match_the_patterns_api(fresh_journal):
     """The README's trends are computed without pandas; they must equal `journal.pattern_trends`."""
     from mirror_kit.export.markdown import pattern_trends
 
     seen = set()
     for k, gap in enumerate((0.2, 1.5, 5.0, 12.0)):  # day, week, month and quarter periods
-        j = new_journal(f"t{k}.db")
+        j = fresh_journal(f"t{k}.db")
         _trend_journal(j, gap)
         ours = pattern_trends(j.conn, j.identity("t").id)
         theirs = dict(zip(j.pattern_trends("t")["pattern_id"], j.pattern_trends("t")["trend"], strict=True))

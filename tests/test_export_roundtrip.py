@@ -28,8 +28,8 @@ def _round_trip(j, tmp: Path) -> tuple[str, str, dict]:
             res)
 
 
-def test_round_trip_of_a_journal_with_everything(rich_journal, tmp_path):
-    j, _ = rich_journal
+def test_round_trip_of_a_journal_with_everything(filled_journal, tmp_path):
+    j, _ = filled_journal
     first, second, res = _round_trip(j, tmp_path)
     assert strip_exported_at(first) == strip_exported_at(second)
     assert res["conflicts"] == 0 and res["unchanged"] == 1  # the shared tension, seen again for sam

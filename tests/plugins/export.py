@@ -78,13 +78,13 @@ def fill_journal(j) -> dict:
 
 
 @pytest.fixture
-def rich_journal(journal):
+def filled_journal(journal):
     """The `journal` fixture filled with `fill_journal` (returns (journal, info))."""
     return journal, fill_journal(journal)
 
 
 @pytest.fixture
-def new_journal(tmp_path: Path):
+def fresh_journal(tmp_path: Path):
     """A factory of further empty journals in this test's tmp dir."""
     import mirror_kit
 
