@@ -176,8 +176,11 @@ class TensionsMixin:
         for r in rows:
             if r["calibration"]:
                 cal = json.loads(r["calibration"])
-                if cal.get("model") in (None, emb.model_name):
-                    scorer.calibrations_[r["id"]] = cal
+                try:
+                    scorer._check_calibration(r["id"], cal)
+                except InvalidInputError:
+                    continue  # made with another model or other anchors: zero-shot until recalibrated
+                scorer.calibrations_[r["id"]] = cal
         return scorer
 
     def _select_rows(self, identity: Any, tensions: Iterable[str] | None) -> list[dict]:

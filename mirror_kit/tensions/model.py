@@ -10,8 +10,9 @@ similarities), mapped linearly from `intensity_range` to [0, 1]: unrelated text 
 model's baseline similarity and gets ~0.
 
 Calibration (few-shot) fits a logistic regression on the labelled reflections together with the
-anchors as pseudo-labelled examples: the anchors act as the prior that keeps a handful of labels from
-overfitting, and the labels move the axis where the person's own writing differs from the phrases.
+anchors as pseudo-labelled examples, with the zero-shot score as an extra feature: the anchors and
+the score act as the prior that keeps a handful of labels from overfitting, and the labels move the
+axis where the person's own writing differs from the phrases.
 The held-out separation is estimated by stratified cross-validation over the labelled reflections.
 """
 
@@ -52,7 +53,7 @@ class TensionScorer:
         position_scale: float = 0.08,
         intensity_range: tuple[float, float] = (0.2, 0.55),
         anchor_weight: float = 2.0,
-        C: float = 1.0,
+        C: float = 2.5,
         cv: int = 5,
         random_state: int | None = 0,
     ):
@@ -115,6 +116,8 @@ class TensionScorer:
         coef = cal.get("coef")
         if cal.get("method") != CALIBRATION_METHOD or not isinstance(coef, list) or len(coef) != self.n_features_in_:
             raise InvalidInputError(f"calibration of tension {tid!r} is not usable by this scorer/model")
+        if cal.get("anchors") and cal["anchors"] != self.anchors_hash(tid):
+            raise InvalidInputError(f"calibration of tension {tid!r} was made for other anchor phrases")
         if cal.get("model") and self.model_name_ and cal["model"] != self.model_name_:
             raise InvalidInputError(
                 f"calibration of tension {tid!r} was made with model {cal['model']!r}, not {self.model_name_!r}"
@@ -141,7 +144,9 @@ class TensionScorer:
         X = self._check(X)
         cal = self.calibrations_.get(tension_id)
         if cal is not None:
-            return X @ np.asarray(cal["coef"], dtype=np.float32) + float(cal["intercept"])
+            score = self.raw_scores(X, tension_id)[0]
+            return X @ np.asarray(cal["coef"], dtype=np.float32) + float(cal["prior_coef"]) * score + float(
+                cal["intercept"])
         return self.raw_scores(X, tension_id)[0] / self.position_scale
 
     def position_intensity(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -209,21 +214,23 @@ class TensionScorer:
         n_a, n_b = int((y == 0).sum()), int((y == 1).sum())
         if min(n_a, n_b) < 1:
             raise InvalidInputError(f"calibration needs labels for both poles (got {n_a} for a, {n_b} for b)")
-        coef, intercept = self._fit_axis(X, y, tension_id)
+        coef, prior_coef, intercept = self._fit_axis(X, y, tension_id)
         folds = min(self.cv, n_a, n_b)
         cv_auc = zero_auc = None
         if folds >= 2:
             oof = np.zeros(len(y))
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             for tr, te in skf.split(X, y):
-                c, b = self._fit_axis(X[tr], y[tr], tension_id)
-                oof[te] = X[te] @ c + b
+                c, pc, b = self._fit_axis(X[tr], y[tr], tension_id)
+                oof[te] = X[te] @ c + pc * self.raw_scores(X[te], tension_id)[0] + b
             cv_auc = float(roc_auc_score(y, oof))
             zero_auc = float(roc_auc_score(y, self.raw_scores(X, tension_id)[0]))
         cal = {
             "method": CALIBRATION_METHOD,
             "model": self.model_name_,
+            "anchors": self.anchors_hash(tension_id),
             "coef": [float(v) for v in coef],
+            "prior_coef": float(prior_coef),
             "intercept": float(intercept),
             "n_labels": int(len(y)),
             "n_a": n_a,
@@ -237,13 +244,22 @@ class TensionScorer:
         self.calibrations_[tension_id] = cal
         return cal
 
-    def _fit_axis(self, X: np.ndarray, y: np.ndarray, tension_id: str) -> tuple[np.ndarray, float]:
+    def _fit_axis(self, X: np.ndarray, y: np.ndarray, tension_id: str) -> tuple[np.ndarray, float, float]:
+        """Logistic regression on [embedding, zero-shot score] over the labels plus the anchors."""
         from sklearn.linear_model import LogisticRegression
 
         A, B = self.anchors_[tension_id]
         Xt = np.vstack([X, A, B])
+        Ft = np.column_stack([Xt, self.raw_scores(Xt, tension_id)[0]])
         yt = np.concatenate([y, np.zeros(len(A), int), np.ones(len(B), int)])
         w = np.concatenate([np.ones(len(y)), np.full(len(A) + len(B), float(self.anchor_weight))])
         lr = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state)
-        lr.fit(Xt, yt, sample_weight=w)
-        return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+        lr.fit(Ft, yt, sample_weight=w)
+        return lr.coef_[0][:-1].astype(np.float32), float(lr.coef_[0][-1]), float(lr.intercept_[0])
+
+    def anchors_hash(self, tension_id: str) -> str:
+        """Fingerprint of a tension's anchor phrases: a calibration is only valid for the same ones."""
+        from ..ids import content_hash
+
+        t = self.tensions_[self.tension_ids_.index(tension_id)]
+        return content_hash("\x1f".join(t.phrases("a")) + "\x1e" + "\x1f".join(t.phrases("b")))[:16]
