@@ -30,8 +30,8 @@ def _best_match(j, truth_labels, theme):
 
 
 @pytest.mark.slow
-def test_every_planted_theme_is_a_pattern_with_its_planted_direction(analyzed_journal):
-    j = analyzed_journal
+def test_every_planted_theme_is_a_pattern_with_its_planted_direction(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
     truth = load_truth()
     labels = truth["labels"]["reflections"]
     trends = j.pattern_trends("maya", period="month").set_index("pattern_id")
@@ -59,8 +59,8 @@ def test_every_planted_theme_is_a_pattern_with_its_planted_direction(analyzed_jo
     assert found >= 4
 
 
-def test_storage_patterns_occurrences_and_run_record(analyzed_journal):
-    j = analyzed_journal
+def test_storage_patterns_occurrences_and_run_record(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
     runs = [r for r in j.runs("patterns", "maya")]
     assert len(runs) == 1 and runs[0]["status"] == "ok"
     run = runs[0]
@@ -81,8 +81,8 @@ def test_storage_patterns_occurrences_and_run_record(analyzed_journal):
     assert meta["history"][0]["run_id"] == run["id"] and "threshold" in meta
 
 
-def test_list_filters_sorting_and_detail(analyzed_journal):
-    j = analyzed_journal
+def test_list_filters_sorting_and_detail(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
     df = j.patterns("maya")
     assert {"id", "label", "keywords", "confidence", "size", "status", "first_seen", "last_seen", "trend"} <= set(df)
     assert 5 <= len(df) <= 16
@@ -109,8 +109,8 @@ def test_list_filters_sorting_and_detail(analyzed_journal):
         j.pattern("p_nope")
 
 
-def test_evolution_covers_the_whole_range_with_zero_filled_shares(analyzed_journal):
-    j = analyzed_journal
+def test_evolution_covers_the_whole_range_with_zero_filled_shares(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
     evo = j.pattern_evolution("maya", period="month")
     n_pat = len(j.patterns("maya"))
     assert evo.groupby("pattern_id").size().eq(20).all() and evo["pattern_id"].nunique() == n_pat
@@ -125,18 +125,18 @@ def test_evolution_covers_the_whole_range_with_zero_filled_shares(analyzed_journ
         j.pattern_evolution("maya", period="fortnight")
 
 
-def test_deterministic_ids_and_labels_across_fresh_runs(sample_journal, analyzed_journal):
-    sample_journal.analyze_patterns("maya")
-    a = sample_journal.patterns("maya", sort="label")
-    b = analyzed_journal.patterns("maya", sort="label")
+def test_deterministic_ids_and_labels_across_fresh_runs(patterns_sample_journal, patterns_analyzed_journal):
+    patterns_sample_journal.analyze_patterns("maya")
+    a = patterns_sample_journal.patterns("maya", sort="label")
+    b = patterns_analyzed_journal.patterns("maya", sort="label")
     assert a["id"].tolist() == b["id"].tolist()
     assert a["label"].tolist() == b["label"].tolist()
     assert a["size"].tolist() == b["size"].tolist()
 
 
 @pytest.mark.slow
-def test_ids_survive_new_reflections_and_vanished_themes_turn_dormant(sample_journal):
-    j = sample_journal
+def test_ids_survive_new_reflections_and_vanished_themes_turn_dormant(patterns_sample_journal):
+    j = patterns_sample_journal
     truth = load_truth()["labels"]["reflections"]
     maya = j.reflections("maya")
     late = [r.id for r in maya if r.created_at.strftime("%Y-%m") >= "2025-06"]
@@ -166,8 +166,8 @@ def test_ids_survive_new_reflections_and_vanished_themes_turn_dormant(sample_jou
     assert music_pid not in set(j.patterns("maya", include_dormant=False)["id"])
 
 
-def test_assign_new_reflections_without_refitting(analyzed_journal):
-    j = analyzed_journal
+def test_assign_new_reflections_without_refitting(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
     truth = load_truth()["labels"]["reflections"]
     race = _best_match(j, truth, "race_training")[0]
     size = j.pattern(race)["size"]

@@ -13,8 +13,8 @@ def _run(capsys, *args):
     return code, out.out, out.err
 
 
-def test_list_show_evolution_mirror_the_api(analyzed_db_path, capsys):
-    db = str(analyzed_db_path)
+def test_list_show_evolution_mirror_the_api(patterns_analyzed_path, capsys):
+    db = str(patterns_analyzed_path)
     code, out, _ = _run(capsys, "--db", db, "patterns", "list", "--identity", "maya", "--json")
     assert code == 0
     rows = json.loads(out)
@@ -45,8 +45,8 @@ def test_list_show_evolution_mirror_the_api(analyzed_db_path, capsys):
     assert code == 0 and "share" in out and "p_value" in out
 
 
-def test_errors_are_one_line(analyzed_db_path, capsys):
-    db = str(analyzed_db_path)
+def test_errors_are_one_line(patterns_analyzed_path, capsys):
+    db = str(patterns_analyzed_path)
     code, _, err = _run(capsys, "--db", db, "patterns", "show", "p_nope")
     assert code == 1 and err.strip() == "error: no pattern with id 'p_nope'"
     code, _, err = _run(capsys, "--db", db, "patterns", "list", "-i", "nobody")
@@ -57,8 +57,8 @@ def test_errors_are_one_line(analyzed_db_path, capsys):
     assert code != 0 and "min-confidence" in err
 
 
-def test_analyze_patterns_command_updates_and_keeps_ids(analyzed_db_path, capsys):
-    db = str(analyzed_db_path)
+def test_analyze_patterns_command_updates_and_keeps_ids(patterns_analyzed_path, capsys):
+    db = str(patterns_analyzed_path)
     before = json.loads(_run(capsys, "--db", db, "patterns", "list", "-i", "sam", "--json")[1])
     code, out, _ = _run(capsys, "--db", db, "analyze", "patterns", "--identity", "sam", "--json")
     res = json.loads(out)

@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def sample_embedded_db(tmp_path_factory) -> Path:
+def patterns_embedded_db(tmp_path_factory) -> Path:
     """A closed journal file with the sample journal loaded and embedded (no patterns yet)."""
     import mirror_kit
     from mirror_kit.sample import load_sample
@@ -23,12 +23,12 @@ def sample_embedded_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_analyzed_db(tmp_path_factory, sample_embedded_db) -> Path:
+def patterns_analyzed_db(tmp_path_factory, patterns_embedded_db) -> Path:
     """The embedded sample journal after `analyze_patterns` for maya and sam (random_state=0)."""
     import mirror_kit
 
     path = tmp_path_factory.mktemp("patterns_analyzed") / "sample.db"
-    shutil.copy(sample_embedded_db, path)
+    shutil.copy(patterns_embedded_db, path)
     with mirror_kit.open(path) as j:
         j.analyze_patterns("maya")
         j.analyze_patterns("sam")
@@ -42,26 +42,26 @@ def _copy(src: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def sample_journal(sample_embedded_db, tmp_path):
+def patterns_sample_journal(patterns_embedded_db, tmp_path):
     """A writable copy of the embedded sample journal."""
     import mirror_kit
 
-    j = mirror_kit.open(_copy(sample_embedded_db, tmp_path))
+    j = mirror_kit.open(_copy(patterns_embedded_db, tmp_path))
     yield j
     j.close()
 
 
 @pytest.fixture
-def analyzed_journal(sample_analyzed_db, tmp_path):
+def patterns_analyzed_journal(patterns_analyzed_db, tmp_path):
     """A writable copy of the analysed sample journal."""
     import mirror_kit
 
-    j = mirror_kit.open(_copy(sample_analyzed_db, tmp_path))
+    j = mirror_kit.open(_copy(patterns_analyzed_db, tmp_path))
     yield j
     j.close()
 
 
 @pytest.fixture
-def analyzed_db_path(sample_analyzed_db, tmp_path) -> Path:
+def patterns_analyzed_path(patterns_analyzed_db, tmp_path) -> Path:
     """A path to a private copy of the analysed sample journal (for CLI tests)."""
-    return _copy(sample_analyzed_db, tmp_path)
+    return _copy(patterns_analyzed_db, tmp_path)
