@@ -193,7 +193,7 @@ def child(op: str, db: str, work: str, reps: int) -> None:
             cpu.append(time.process_time() - c0)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"ms": statistics.median(times) * 1000, "cpu_ms": statistics.median(cpu) * 1000,
-                      "peak_mb": (peak - base) / 1024}))
+                      "peak_mb": (peak - base) / 1024, "rss_mb": peak / 1024, "base_mb": base / 1024}))
 
 
 def measure(op: str, db: Path, work: Path, reps: int) -> dict:
@@ -240,9 +240,10 @@ def main() -> None:
             f"{b['cpu_ms']:.0f}" if b else "-", f"{b['cpu_ms'] / max(a['cpu_ms'], 1e-3):.1f}x" if b else "-",
             f"{ref}" if ref else "-", f"{ref / a['ms']:.1f}x" if ref else "-",
             f"{ref / max(a['cpu_ms'], 1e-3):.1f}x" if ref else "-", f"{a['peak_mb']:.1f}",
-            f"{b['peak_mb']:.1f}" if b else "-",
+            f"{b['peak_mb']:.1f}" if b else "-", f"{a['rss_mb']:.0f}", f"{b['rss_mb']:.0f}" if b else "-",
         ]))
-    print("\npeak MB: growth of the child's max RSS during the operation (0 = within the baseline).")
+    print("\npeak MB: growth of the child's max RSS during the operation over its max RSS after imports and "
+          "opening the journal (0 = stayed within it); max RSS MB: the child's absolute high-water mark.")
     print(f"ms: median wall time; CPU ms: this process's CPU time (the machine is shared: load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end of the run).")
 
