@@ -45,15 +45,16 @@ def test_generate_validate_retry_store_and_record(maya, llm_server):
     assert journal.mirrorbacks(ids[2])[0].id == mb.id
 
     first, second = (r["body"]["messages"] for r in llm_server.requests())
-    prompt = first[1]["content"]
+    assert [m["role"] for m in first] == ["system", "user", "assistant", "user"]  # one worked example
+    prompt = first[3]["content"]
     assert "Started the new job" in prompt and "Cooked dinner" in prompt  # earlier entries as context
     assert "dentist" not in prompt  # never the future
     assert prompt.rstrip().endswith(ENTRIES[2][1])
     assert "reflect_not_prescribe" not in first[0]["content"] and "never tell them what to do" in first[0]["content"]
     # the retry carries the bad reply and the violations with their spans
-    assert second[:2] == first and second[2] == {"role": "assistant", "content": BAD}
-    assert '- reflect_not_prescribe: prescribes what the writer should do: "You should"' in second[3]["content"]
-    assert '"you clearly"' in second[3]["content"]
+    assert second[:4] == first and second[4] == {"role": "assistant", "content": BAD}
+    assert '- reflect_not_prescribe: prescribes what the writer should do: "You should"' in second[5]["content"]
+    assert '"you clearly"' in second[5]["content"]
 
     (run,) = journal.runs("mirrorback")
     assert run["status"] == "ok" and run["duration_ms"] > 0
@@ -163,7 +164,7 @@ def test_context_uses_patterns_and_tensions_and_updates_incrementally(maya, reco
     _plant_analysis(journal, "maya", ids[2])
     llm = recording_llm([GOOD, GOOD])
     journal.mirrorback(ids[2], llm=llm)
-    prompt = llm.calls[0][1]["content"]
+    prompt = llm.calls[0][-1]["content"]
     assert "evenings by the water (river, walk) [this entry belongs to it]" in prompt
     assert "solitude / connection: usually -0.60, this entry -0.60" in prompt
     run = journal.runs("mirrorback")[-1]
@@ -228,7 +229,7 @@ def test_default_local_model_end_to_end_with_sockets_blocked(maya, tiny_local_mo
     assert mb.model == f"local:{tiny_local_model.name}"
     assert mb.valid in (True, False) and mb.validation["attempts"] == 1
     run = journal.runs("mirrorback")[-1]
-    assert run["counts"]["completion_tokens"] == 6 and run["counts"]["prompt_tokens"] > 50
+    assert 1 <= run["counts"]["completion_tokens"] <= 6 and run["counts"]["prompt_tokens"] > 50
     assert block_sockets == []
 
 

@@ -163,3 +163,9 @@ def test_packaged_smollm2_generates_offline(no_llm_env, block_sockets):
     assert c.completion_tokens and 0 < c.completion_tokens <= 12
     assert c.text.lower().startswith("the sky")  # an instruction-tuned model answering, not noise
     assert block_sockets == []
+
+
+def test_local_prompt_longer_than_the_context_window(tiny_local_model, no_llm_env):
+    a = LocalLLM(tiny_local_model)
+    with pytest.raises(llm_mod.LLMError, match=r"exceeds the context window of local:tiny_gpt2\w* \(2048 tokens\)"):
+        a.complete([{"role": "user", "content": "river " * 2100}], max_tokens=8)

@@ -30,6 +30,13 @@ RETRY_PROMPT = """That reply breaks these principles:
 {feedback}
 Rewrite it so that it respects every principle. Reply with the mirrorback text only."""
 
+# One worked example: small local models copy the form (second person, the writer's words) far better
+# from an example than from instructions alone.
+EXAMPLE_ENTRY = ("The entry to mirror back (written 2024-01-01):\n"
+                 "Cooked dinner for my flatmates. It felt good to make something with my hands.")
+EXAMPLE_REPLY = ("You cooked dinner for your flatmates, and it sounds like making something with your hands "
+                 "felt good.")
+
 _EXCERPT = 240
 
 
@@ -145,6 +152,8 @@ class MirrorbackEngine:
                      f"{reflection.content.strip()}")
         return [
             {"role": "system", "content": SYSTEM_PROMPT.format(principles=self.constitution.instructions())},
+            {"role": "user", "content": EXAMPLE_ENTRY},
+            {"role": "assistant", "content": EXAMPLE_REPLY},
             {"role": "user", "content": "\n\n".join(parts)},
         ]
 

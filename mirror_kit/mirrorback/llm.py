@@ -302,12 +302,19 @@ class LocalLLM(LLM):
         if self.threads:
             torch.set_num_threads(self.threads)
         ids = self._prompt_ids(tok, messages)
+        new_tokens = self.max_new_tokens or max_tokens
+        window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+        if window and ids.shape[1] + new_tokens > window:
+            raise LLMError(
+                f"prompt of {ids.shape[1]} tokens plus {new_tokens} new ones exceeds the context window of "
+                f"{self.name} ({window} tokens); use a smaller context_size or a larger model"
+            )
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         with torch.inference_mode():
             out = model.generate(
                 ids,
                 attention_mask=torch.ones_like(ids),
-                max_new_tokens=self.max_new_tokens or max_tokens,
+                max_new_tokens=new_tokens,
                 do_sample=False,
                 pad_token_id=pad,
             )

