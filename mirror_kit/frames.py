@@ -177,7 +177,10 @@ def _column(name: str, values: list, spec: _Spec) -> Any:
     import pandas as pd
 
     if name in spec.times:
-        return _timestamps(values)
+        try:
+            return _timestamps(values)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(f"column {name!r} holds a time that is not ISO-8601: {exc}") from exc
     if name in spec.strings:
         return pd.array(values, dtype="string")
     if name in spec.json:
@@ -192,8 +195,17 @@ def _column(name: str, values: list, spec: _Spec) -> Any:
 
 
 def _timestamps(values: Any) -> Any:
+    import numpy as np
     import pandas as pd
 
+    # Stored times are 'YYYY-MM-DDTHH:MM:SSZ': numpy parses them in C once the 'Z' is gone (several
+    # times faster than pd.to_datetime(format=...)); anything else goes the pandas way below.
+    if all(v is None or (len(v) == 20 and v[-1] == "Z") for v in values):
+        try:
+            naive = np.array([None if v is None else v[:-1] for v in values], dtype="datetime64[us]")
+            return pd.DatetimeIndex(naive).tz_localize("UTC").astype(TIMESTAMP_DTYPE)
+        except (ValueError, TypeError):
+            pass
     try:
         out = pd.to_datetime(values, format=ISO_FORMAT, utc=True)
     except (ValueError, TypeError):  # written by something else: any ISO-8601 form
@@ -277,11 +289,10 @@ class FramesMixin:
     def _with_tags(self, df: Any, where: list[str], params: list) -> Any:
         import pandas as pd
 
-        sql = (
-            "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-            "JOIN reflections r ON r.id = rt.reflection_id"
-            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.name"
-        )
+        sql = "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id"
+        if where:  # the reflections join only to filter
+            sql += " JOIN reflections r ON r.id = rt.reflection_id WHERE " + " AND ".join(where)
+        sql += " ORDER BY t.name"
         by_id: dict[str, list[str]] = {}
         for rid, tag in self.conn.execute(sql, params):
             by_id.setdefault(rid, []).append(tag)
