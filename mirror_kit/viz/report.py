@@ -60,7 +60,7 @@ class ReportContext:
         if not len(r):
             span = "no reflections in this range"
         else:
-            span = f"{len(r)} reflections from {_fmt_date(r['created_at'].min())} to {_fmt_date(r['created_at'].max())}"
+            span = f"{len(r)} reflection{'s' if len(r) != 1 else ''} from {_fmt_date(r['created_at'].min())} to {_fmt_date(r['created_at'].max())}"
         flt = []
         if self.state.since:
             flt.append(f"since {html.escape(str(self.state.since))}")
@@ -180,6 +180,7 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
     """Execute the report notebook for one identity and write one offline HTML file (atomically)."""
     import nbformat
     import papermill as pm
+    from jupyter_client.kernelspec import NoSuchKernel
 
     from .state import _ts
 
@@ -207,6 +208,9 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
                                 request_save_on_cell_execute=False)
         except pm.PapermillExecutionError as exc:
             raise MirrorKitError(f"report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from exc
+        except NoSuchKernel as exc:
+            raise MirrorKitError(f"no Jupyter kernel {kernel_name!r} (run `python -m ipykernel install "
+                                 "--sys-prefix`)") from exc
         nb = nbformat.read(executed, as_version=4)
     page = notebook_to_html(nb, f"Journal report: {ident.name}")
     tmp_out = out.with_name(f".{out.name}.{os.getpid()}.tmp")

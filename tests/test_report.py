@@ -1,0 +1,194 @@
+"""HTML reports: the report notebook runs in a real kernel, the page is self-contained and
+deterministic, and headless Chromium renders every figure with the network blocked."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from mirror_kit.cli import main
+
+pytestmark = pytest.mark.slow  # Jupyter kernel, analysed sample journal, Chromium
+
+FIGURES = ("fig-patterns", "fig-map", "fig-tension-map", "fig-tensions")
+TRUTH = json.loads((Path(__file__).resolve().parents[1] / "data" / "sample_truth.json").read_text())
+
+
+class _Refs(HTMLParser):
+    """Every URL the page would load or link to (script/img/iframe src, link/a href, CSS url())."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[tuple[str, str, str]] = []
+        self.scripts = 0
+        self.inline_scripts: list[int] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("src", "href", "data", "poster", "srcset", "action"):
+            if a.get(key):
+                self.urls.append((tag, key, a[key]))
+        if tag == "script":
+            self.scripts += 1
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", data):
+                self.urls.append(("style", "url", u))
+            for u in re.findall(r"@import\s+['\"]([^'\"]+)", data):
+                self.urls.append(("style", "import", u))
+
+
+def _visible_text(page: str) -> str:
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+@pytest.fixture(scope="module")
+def report_html(viz_sample_db, tmp_path_factory) -> tuple[Path, Path]:
+    """The sample's report written twice (two kernel runs) to check determinism."""
+    import mirror_kit
+
+    out = tmp_path_factory.mktemp("report")
+    with mirror_kit.open(viz_sample_db, readonly=True) as j:
+        a = j.report("maya", out / "a" / "report.html")
+        b = j.report("maya", out / "b.html")
+    return a, b
+
+
+def test_report_is_one_offline_file_and_deterministic(report_html):
+    a, b = report_html
+    page = a.read_text(encoding="utf-8")
+    assert hashlib.sha256(a.read_bytes()).hexdigest() == hashlib.sha256(b.read_bytes()).hexdigest()
+    refs = _Refs()
+    refs.feed(page)
+    external = [u for u in refs.urls if re.match(r"^(https?:)?//", u[2].strip(), re.I)]
+    assert external == []
+    assert not [u for u in refs.urls if u[1] == "src"]  # nothing loaded from anywhere, not even a file
+    # plotly.js inline exactly once, no require.js / MathJax / widget manager
+    assert page.count("plotly.js v") == 1 and page.count("Plotly.newPlot(") == len(FIGURES)
+    start = page.index("plotly.js v")
+    outside_plotly = page[:start] + page[page.index("</script>", start):]
+    for absent in ("require", "MathJax", "mathjax", "@jupyter-widgets", "cdn"):
+        assert absent not in outside_plotly
+    for fid in FIGURES:
+        assert page.count(f'id="{fid}"') == 1
+    # code hidden, no prompts, no temp paths or run times leaked into the page
+    assert "jp-CodeMirrorEditor" not in page.split("</style>")[-1] and "ReportContext(" not in page
+    assert "show(figures" not in page and "In&nbsp;[" not in page
+    assert "/tmp/" not in page and "mirror_kit_report_" not in page
+    assert list(Path(a.parent).iterdir()) == [a]  # no temp file left beside it
+
+
+def test_report_summaries_name_planted_patterns_and_drift(report_html, viz_sample_db):
+    import mirror_kit
+
+    page = report_html[0].read_text(encoding="utf-8")
+    text = _visible_text(page)
+    with mirror_kit.open(viz_sample_db, readonly=True) as j:
+        n = len(j.frame("reflections", "maya"))
+        top = j.patterns("maya").sort_values(["size", "id"], ascending=[False, True]).iloc[0]
+        tens = j.tensions("maya")
+    assert "Journal report: maya" in text and f"{n} reflections from 2024-01-01 to 2025-08-31" in text
+    assert top["label"] in text and "main patterns" in text
+    drifting = {t["tension"] for t in TRUTH["tensions"] if t["direction"] in "+-"}
+    assert "solitude_connection" in drifting
+    assert "drifting towards connection" in text
+    assert tens["name"].iloc[0] in text.split("Strongest tension:")[1][:80]
+
+
+def _chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+         f"--user-data-dir={tmp_path / 'profile'}",
+         # no network at all: every host resolves to nothing and any proxy use fails
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+         "--virtual-time-budget=20000", *args],
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_chromium_renders_every_figure_offline(report_html, chromium, tmp_path):
+    page = report_html[0]
+    dom = _chromium(chromium, tmp_path, "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html_dom = dom.stdout
+    for fid in FIGURES:
+        start = html_dom.index(f'id="{fid}"')
+        chunk = html_dom[start:start + 400_000]
+        nxt = [html_dom.find(f'id="{o}"', start + 1) for o in FIGURES if o != fid]
+        end = min([x for x in nxt if x > start] or [len(html_dom)])
+        chunk = html_dom[start:end]
+        assert "plot-container" in chunk and "main-svg" in chunk, fid
+    # plotly drew the traces: points of the reflection map (WebGL canvas) and lines of the evolution charts
+    assert html_dom.count('class="trace scatter') >= 10
+    assert "gl-canvas" in html_dom or "scattergl" in html_dom
+    assert "Journal report: maya" in html_dom
+    # a screenshot carries far more than a blank page of the same size does
+    shot, blank = tmp_path / "report.png", tmp_path / "blank.png"
+    empty = tmp_path / "empty.html"
+    empty.write_text("<!DOCTYPE html><html><body></body></html>")
+    for target, url in ((shot, page.as_uri()), (blank, empty.as_uri())):
+        r = _chromium(chromium, tmp_path, "--window-size=1200,2400", f"--screenshot={target}", url)
+        assert r.returncode == 0 and target.exists(), r.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20 * blank.stat().st_size
+
+
+def test_cli_report_with_range_and_errors(viz_sample_db, tmp_path, capsys):
+    out = tmp_path / "q1.html"
+    db = ["--db", str(viz_sample_db)]
+    rc = main([*db, "report", "--identity", "maya", "--out", str(out), "--since", "2025-01-01",
+               "--until", "2025-03-31", "--json"])
+    captured = capsys.readouterr().out
+    assert rc == 0, captured
+    assert json.loads(captured[captured.index("{"):])["report"] == str(out)
+    text = _visible_text(out.read_text(encoding="utf-8"))
+    assert "from 2025-01-0" in text and "to 2025-03-3" in text and "since 2025-01-01, until 2025-03-31" in text
+    assert re.search(r"grief|oma|funeral", text.split("main patterns")[1][:400], re.I)
+    out.write_text("previous report")
+    for args, msg in ((["--identity", "maya", "--since", "garbage"], "error: since: cannot read date 'garbage'"),
+                      (["--identity", "maya", "--since", "2025-03-01", "--until", "2025-01-01"], "is after until"),
+                      (["--identity", "nobody"], "nobody"),
+                      (["--identity", "maya", "--out", str(tmp_path)], "directory")):
+        rc = main([*db, "report", "--out", str(out), *args])
+        err = capsys.readouterr().err
+        assert rc != 0 and msg in err and "Traceback" not in err, err
+    assert out.read_text() == "previous report"  # nothing half-written over the old file
+
+
+def test_failed_run_keeps_the_old_report(viz_sample_db, tmp_path):
+    import mirror_kit
+    from mirror_kit.errors import MirrorKitError
+    from mirror_kit.viz.report import build_report
+
+    out = tmp_path / "report.html"
+    out.write_text("previous report")
+    with mirror_kit.open(viz_sample_db, readonly=True) as j, pytest.raises(MirrorKitError, match="kernel"):
+        build_report(j, "maya", out, kernel_name="no-such-kernel")
+    assert out.read_text() == "previous report" and list(tmp_path.iterdir()) == [out]
+
+
+def test_report_of_an_unanalysed_journal_explains_empty_views(journal, tmp_path):
+    journal.add_identity("ana")
+    journal.add_reflection("ana", "A first entry <script>alert(1)</script>", created_at="2024-01-01T10:00:00Z")
+    out = journal.report("ana", tmp_path / "ana.html")
+    page = out.read_text(encoding="utf-8")
+    text = _visible_text(page)
+    assert "1 reflection from 2024-01-01 to 2024-01-01" in text
+    assert "No patterns in this range" in text and "No tension scores in this range" in text
+    assert page.count("run `mirror-kit analyze --identity NAME` first") >= 3  # empty-state figures
+    assert "<script>alert(1)" not in page
