@@ -294,3 +294,12 @@ def test_cli_sql(journal_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
     assert cli_main(["--db", db, "sql", "SELECT * FROM nosuchtable"]) == 1
     assert "nosuchtable" in capsys.readouterr().err
+
+
+def test_bad_stored_time_is_a_clear_error(journal):
+    _populate(journal)
+    journal.conn.execute("UPDATE reflections SET created_at = 'last tuesday' WHERE content LIKE 'sam%'")
+    with pytest.raises(InvalidInputError, match="created_at"):
+        journal.frame("reflections")
+    ok = journal.frame("reflections", "maya")  # other identities' rows still load
+    assert len(ok) == 3
