@@ -90,10 +90,24 @@ KEYWORDS = {
 }
 # Tensions verified by bench/check_sample.py with all-MiniLM-L6-v2 (zero-shot pole projection,
 # monthly means, Mann-Kendall): the drifting one at p < 0.001 with the right sign, flat ones p > 0.2.
+# Update VERIFIED (and re-run the script) whenever a bank or a probability changes.
 TENSIONS = [
     {"tension": "solitude_connection", "direction": "+", "poles": ["solitude", "connection"]},
 ]
-FLAT_TENSIONS: list[str] = []
+FLAT_TENSIONS = ["reason_feeling", "stability_change", "being_doing", "surrender_agency"]
+VERIFIED = {
+    "method": "bench/check_sample.py: all-MiniLM-L6-v2, pole = mean of 8 general phrases, position = "
+              "cos(pole b) - cos(pole a), monthly means over maya's 20 months, Mann-Kendall",
+    "criteria": {"drift": "p < 0.001 with the claimed sign", "flat": "p > 0.2"},
+    "results": {
+        "solitude_connection": {"tau": 0.737, "p_value": 6.49e-06},
+        "reason_feeling": {"tau": 0.042, "p_value": 0.82},
+        "stability_change": {"tau": -0.137, "p_value": 0.417},
+        "being_doing": {"tau": -0.158, "p_value": 0.347},
+        "surrender_agency": {"tau": 0.021, "p_value": 0.922},
+    },
+    "theme_separability": {"nearest_centroid_accuracy": 0.95, "kmeans_ari": 0.87},
+}
 
 # Connectives put before a middle sentence (the next letter is lower-cased unless it starts a name).
 _CONNECTIVES = ["Also, ", "And ", "But ", "Anyway, ", "Then again, ", "Plus, ", "Meanwhile, ", "Oh, and ",
@@ -247,10 +261,15 @@ def _maya_shares(m: int) -> list[tuple[str, float]]:
 # Which flat-tension poles to add to a theme's entries, with probability: the theme's own lean is
 # offset so that the monthly mix does not drift on tensions that must stay flat.
 BALANCE_PLAN: dict[str, list[tuple[str, float]]] = {
-    "new_job": [("being", 0.35), ("stability", 0.3), ("feeling", 0.15)],
-    "race_training": [("being", 0.45), ("surrender", 0.35), ("feeling", 0.2), ("stability", 0.2)],
-    "grief": [("reason", 0.35), ("agency", 0.35), ("doing", 0.25), ("stability", 0.2)],
+    "new_job": [("being", 0.85), ("stability", 0.3), ("feeling", 0.3)],
+    "race_training": [("being", 0.25), ("surrender", 0.3), ("feeling", 0.2), ("stability", 0.2)],
+    "grief": [("reason", 0.6), ("agency", 0.4), ("doing", 0.3), ("stability", 0.2)],
 }
+COUNTER_PLAN = {
+    "together": [("stability", 0.45), ("being", 0.2), ("agency", 0.25)],
+    "alone": [("change", 0.4), ("doing", 0.35), ("surrender", 0.35)],
+}
+RAMP_PLAN = [(("change", "stability"), 0.6), (("surrender", "agency"), 0.5)]
 # A little of every pole everywhere, so that no pole sentence is a marker of one theme.
 BALANCE_BASE = 0.06
 
@@ -263,13 +282,14 @@ class _Maya(_Writer):
         self.used_first: set[str] = set()
 
     def p_connection(self, t: float) -> float:
-        return 0.08 + 0.84 * t
+        return 0.05 + 0.9 * t
 
     def social(self, theme: str, connected: bool, when: date) -> str:
         pole = "together" if connected else "alone"
         allow = (lambda s: "Tomás" not in s) if when < date(2024, 10, 1) else None
         bank = self.B.THEMES[theme].get(pole)
-        if bank and self.rng.random() < 0.65:
+        # grief is only ever spoken of with its own social sentences: no party chatter next to a death
+        if bank and (theme == "grief" or self.rng.random() < 0.65):
             return self.draw(f"{theme}:{pole}", bank, allow)
         return self.draw(f"generic:{pole}", self.B.GENERIC[pole], allow)
 
@@ -290,6 +310,26 @@ class _Maya(_Writer):
                 out.append(self.draw(f"balance:{pole}", self.B.BALANCE[pole]))
         return out
 
+    def counter(self, connected: bool) -> list[str]:
+        """Offset what solitude/connection sentences carry on the other tensions (alone reads settled,
+        still, self-reliant; together reads eventful and busy), so only solitude_connection drifts."""
+        out = []
+        side = "together" if connected else "alone"
+        for pole, p in COUNTER_PLAN[side]:
+            if self.rng.random() < p:
+                out.append(self.draw(f"counter:{side}_{pole}", self.B.COUNTER[f"{side}_{pole}"]))
+        return out
+
+    def ramp(self, t: float) -> list[str]:
+        """Pole sentences whose frequency moves with time against the residual drift that the rising
+        share of connection sentences brings to stability_change and surrender_agency."""
+        out = []
+        for (early, late), amp in RAMP_PLAN:
+            for pole, p in ((early, amp * (1 - t)), (late, amp * t)):
+                if self.rng.random() < p:
+                    out.append(self.draw(f"balance:{pole}", self.B.BALANCE[pole]))
+        return out
+
     def entry(self, theme: str, when: datetime, t: float, month: int, gap_days: int,
               kind: str) -> tuple[str, bool]:
         rng = self.rng
@@ -302,14 +342,16 @@ class _Maya(_Writer):
                                  f"Back after {gap_days} days.", f"Haven't written for {gap_days} days."])
         elif rng.random() < 0.35:
             opener = self.draw("generic:openers", self.B.GENERIC["openers"])
-        n_core = rng.choice([1, 2, 2, 2, 3, 3, 4])
+        n_core = rng.choice([2, 2, 3, 3, 3, 4, 5])
         middle = [self.core(theme) for _ in range(n_core)]
         extra = [self.social(theme, connected, when.date())]
-        if rng.random() < 0.45:
+        if theme != "grief" and rng.random() < 0.5:
             extra.append(self.draw(f"generic:{'together' if connected else 'alone'}",
                                    self.B.GENERIC["together" if connected else "alone"],
                                    (lambda s: "Tomás" not in s) if when.date() < date(2024, 10, 1) else None))
         extra += self.balance(theme)
+        extra += self.counter(connected)
+        extra += self.ramp(t)
         # a planted theme in its window leaks into other entries too, as life does
         for planted, shares in (("new_job", JOB_SHARE), ("grief", GRIEF_SHARE)):
             if planted != theme and rng.random() < shares.get(month, 0.0) * 0.35:
@@ -615,6 +657,9 @@ def truth(seed: int = DEFAULT_SEED, records: list[dict] | None = None,
     out["themes"] = themes
     out["tensions"] = [dict(t) for t in TENSIONS] + [
         {"tension": t, "direction": "flat"} for t in FLAT_TENSIONS]
+    for t in out["tensions"]:
+        t.setdefault("poles", t["tension"].split("_"))  # first pole -1, second +1
+    out["tensions_verified"] = VERIFIED
     ids = [r["id"] for r in records]
     out["labels"] = {
         "description": "Per reflection: the theme it was written about, and for maya whether its social "
