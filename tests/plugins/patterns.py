@@ -35,8 +35,8 @@ def patterns_analyzed_db(tmp_path_factory, patterns_embedded_db) -> Path:
     return path
 
 
-def _copy(src: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "journal.db"
+def _copy(src: Path, tmp_path: Path, name: str) -> Path:
+    dst = tmp_path / name
     shutil.copy(src, dst)
     return dst
 
@@ -46,7 +46,7 @@ def patterns_sample_journal(patterns_embedded_db, tmp_path):
     """A writable copy of the embedded sample journal."""
     import mirror_kit
 
-    j = mirror_kit.open(_copy(patterns_embedded_db, tmp_path))
+    j = mirror_kit.open(_copy(patterns_embedded_db, tmp_path, "embedded.db"))
     yield j
     j.close()
 
@@ -56,7 +56,7 @@ def patterns_analyzed_journal(patterns_analyzed_db, tmp_path):
     """A writable copy of the analysed sample journal."""
     import mirror_kit
 
-    j = mirror_kit.open(_copy(patterns_analyzed_db, tmp_path))
+    j = mirror_kit.open(_copy(patterns_analyzed_db, tmp_path, "analyzed.db"))
     yield j
     j.close()
 
@@ -64,4 +64,4 @@ def patterns_analyzed_journal(patterns_analyzed_db, tmp_path):
 @pytest.fixture
 def patterns_analyzed_path(patterns_analyzed_db, tmp_path) -> Path:
     """A path to a private copy of the analysed sample journal (for CLI tests)."""
-    return _copy(patterns_analyzed_db, tmp_path)
+    return _copy(patterns_analyzed_db, tmp_path, "analyzed_cli.db")
