@@ -19,16 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 CSV = ROOT / "data" / "happydb" / "claff_happydb_labeled_10k.csv"
 REPEATS = 3
 
-# Each contender runs alone in a new interpreter: ru_maxrss then measures it and nothing else.
+# Each contender runs alone in a new interpreter. Peak memory is VmHWM (the RSS high-water mark of this
+# process image): ru_maxrss would carry over the parent's peak across fork+exec.
 CHILD = r"""
-import json, resource, sqlite3, sys, time
+import json, sqlite3, sys, time
 import duckdb, pandas as pd
 import mirror_kit
+def hwm_kb():
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
 path, which = sys.argv[1], sys.argv[2]
 j = mirror_kit.open(path)
 if which == "sql":
     j.sql("SELECT 1").fetchall()  # connect + load the extension outside the measurement
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm_kb()
 t = time.perf_counter()
 if which == "peer":
     con = sqlite3.connect(path)
@@ -38,7 +42,7 @@ elif which == "frame":
 elif which == "sql":
     df = j.sql("SELECT * FROM reflections").df()
 seconds = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = hwm_kb()
 print(json.dumps({"seconds": seconds, "peak_mb": (peak - base) / 1024, "rows": len(df), "cols": df.shape[1]}))
 """
 
