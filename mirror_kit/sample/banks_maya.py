@@ -925,7 +925,7 @@ BALANCE = {
     ],
     "surrender": [
         "I [let go|gave up trying to control it|stopped forcing it] [and things eased|and breathed|for once].",
-        "[Some things|This|Most of it] [is|are] out of my hands, [and I accepted that|so I let it be|and that's okay].",
+        "[Some things are|This is|Most of it is] out of my hands, [and I accepted that|so I let it be|and that's okay].",
         "I [accepted|made peace with|stopped fighting] [the situation|how things are|what I can't change] [today|this week|finally].",
         "[Went with the flow|Trusted the process|Let it unfold] [instead of planning|without resisting|for a change].",
         "[Whatever happens|What will be], [happens|will be]; I [let it go|released it|loosened my grip].",

@@ -152,6 +152,12 @@ GENERIC = {
         "neighbor's music until 1am", "bought coffee beans, the good ones", "it's windy as hell",
         "the L was late", "snow again", "need a haircut", "cubs game on the radio",
         "my knee is acting up", "texted mom back finally", "fixed the leaky faucet",
+        "made chili, enough for four days", "slept 11 hours, don't judge", "the landlord never called back",
+        "went to the laundromat, lost a sock", "nothing much today", "bought a new coffee maker, the old one died",
+        "watched a whole season of something dumb", "walked to the lake and back", "cleaned the apartment finally",
+        "grabbed tacos with Rico after the gym", "the upstairs guy is learning drums", "finally fixed my bike",
+        "called the cable company, 45 minutes on hold", "dentist tomorrow ugh", "cold brew and a long walk",
+        "my sister's birthday dinner, good food", "hit the gym, first time in weeks", "rainy all day, stayed in",
     ],
     "closers": ["that's it.", "bed.", "ok sleep.", "night.", "whatever. tomorrow.", "good enough.", "done."],
 }
