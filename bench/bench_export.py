@@ -1,7 +1,7 @@
 """Export, backup and import at 1,000 and 100,000 reflections: time and peak memory.
 
-Each measurement runs in a fresh child process (so peak RSS is its own); "peak MB" is the growth of
-the child's max RSS during the operation, over its baseline after imports and opening the journal.
+Each measurement runs in a fresh child process; "peak MB" is the growth of its peak RSS during the
+operation (VmHWM, reset just before) over its RSS after imports and opening the journal.
 Peers, measured in the same run on the same file:
 - JSON export: the naive design, a fully materialised dict (`journal.reflections()` etc.) written
   with one `json.dump`;
@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -179,19 +178,31 @@ def op_import_peer(j, work: Path) -> None:
             t.add_reflections(ident["name"], ident["reflections"])
 
 
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def child(op: str, db: str, work: str, reps: int) -> None:
     import mirror_kit
 
     fn = globals()[f"op_{op}"]
     times, cpu = [], []
     with mirror_kit.open(db, readonly=op.startswith(("json", "markdown"))) as j:
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # ru_maxrss would carry the parent's high-water mark over fork/exec: reset the kernel's
+        # peak-RSS counter instead (Linux: `5` > /proc/self/clear_refs) and read VmHWM afterwards
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        base = _status_kb("VmRSS")
         for _ in range(reps):
             t0, c0 = time.perf_counter(), time.process_time()
             fn(j, Path(work))
             times.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = _status_kb("VmHWM")
     print(json.dumps({"ms": statistics.median(times) * 1000, "cpu_ms": statistics.median(cpu) * 1000,
                       "peak_mb": (peak - base) / 1024, "rss_mb": peak / 1024, "base_mb": base / 1024}))
 
@@ -242,8 +253,8 @@ def main() -> None:
             f"{ref / max(a['cpu_ms'], 1e-3):.1f}x" if ref else "-", f"{a['peak_mb']:.1f}",
             f"{b['peak_mb']:.1f}" if b else "-", f"{a['rss_mb']:.0f}", f"{b['rss_mb']:.0f}" if b else "-",
         ]))
-    print("\npeak MB: growth of the child's max RSS during the operation over its max RSS after imports and "
-          "opening the journal (0 = stayed within it); max RSS MB: the child's absolute high-water mark.")
+    print("\npeak MB: the child's peak RSS during the operation minus its RSS just before (imports done, journal "
+          "open); max RSS MB: that peak, absolute (kernel VmHWM, reset before the operation).")
     print(f"ms: median wall time; CPU ms: this process's CPU time (the machine is shared: load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end of the run).")
 
