@@ -193,3 +193,24 @@ def test_load_sample_reports_bad_lines(journal, tmp_path):
     with pytest.raises(InvalidInputError, match="line 2"):
         load_sample(journal, bad)
     assert journal.conn.execute("SELECT count(*) FROM reflections").fetchone()[0] == 0
+
+
+def test_load_sample_is_all_or_nothing(journal, tmp_path):
+    from mirror_kit.errors import InvalidInputError
+
+    bad = tmp_path / "half.jsonl"
+    bad.write_text('{"id": "r_1", "identity": "newbie", "content": "fine", "created_at": "2024-01-01T10:00:00+01:00"}\n'
+                   '{"id": "r_2", "identity": "newbie", "content": "bad date", "created_at": "not a date"}\n',
+                   encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="created_at"):
+        load_sample(journal, bad)
+    assert journal.conn.execute("SELECT count(*) FROM reflections").fetchone()[0] == 0
+    assert [i.name for i in journal.identities()] == []
+    with pytest.raises(InvalidInputError, match="no such file"):
+        load_sample(journal, tmp_path / "missing.jsonl")
+
+
+def test_load_sample_one_identity(journal):
+    counts = load_sample(journal, identities=["sam"])
+    assert list(counts["added"]) == ["sam"] and counts["total"] == len(journal.reflections("sam"))
+    assert [i.name for i in journal.identities()] == ["sam"]

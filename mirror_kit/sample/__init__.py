@@ -691,6 +691,8 @@ def read_records(path: str | os.PathLike | None = None) -> list[dict]:
     p = Path(path) if path is not None else REPO_DATA / JOURNAL_FILE
     if path is None and not p.exists():
         return generate()
+    if not p.is_file():
+        raise InvalidInputError(f"{p}: no such file")
     records = []
     with open(p, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -729,6 +731,13 @@ def load_sample(journal, path: str | os.PathLike | None = None,
             by_ident.setdefault(rec["identity"], []).append(rec)
     added: dict[str, int] = {}
     skipped = 0
+    with journal.transaction():  # all identities and reflections, or nothing
+        skipped = _store(journal, by_ident, added)
+    return {"added": added, "skipped": skipped, "total": sum(added.values())}
+
+
+def _store(journal, by_ident: dict[str, list[dict]], added: dict[str, int]) -> int:
+    skipped = 0
     for name, recs in by_ident.items():
         journal.add_identity(name, {"source": SOURCE}, exist_ok=True)
         ids = [r["id"] for r in recs]
@@ -744,7 +753,7 @@ def load_sample(journal, path: str | os.PathLike | None = None,
         journal.add_reflections(name, new)
         added[name] = len(new)
         skipped += len(recs) - len(new)
-    return {"added": added, "skipped": skipped, "total": sum(added.values())}
+    return skipped
 
 
 def main(argv: list[str] | None = None) -> int:
