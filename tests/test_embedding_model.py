@@ -82,8 +82,8 @@ def test_auto_precision_follows_cpu(embedder):
 
 
 def _long_text() -> str:
-    first = "I spent the whole afternoon cooking pasta, chopping garlic and tasting the sauce. " * 30
-    second = "Later we climbed the mountain ridge in cold wind, snow on the summit and rocks underfoot. " * 30
+    first = "I spent the whole afternoon cooking pasta, chopping garlic and tasting the sauce. " * 16
+    second = "Later we climbed the mountain ridge in cold wind, snow on the summit and rocks underfoot. " * 16
     return first + second
 
 
