@@ -192,3 +192,22 @@ def test_report_of_an_unanalysed_journal_explains_empty_views(journal, tmp_path)
     assert "No patterns in this range" in text and "No tension scores in this range" in text
     assert page.count("run `mirror-kit analyze --identity NAME` first") >= 3  # empty-state figures
     assert "<script>alert(1)" not in page
+
+
+def test_notebooks_report_is_the_packaged_template():
+    """`notebooks/report.ipynb` (outputs, nbval-tested) and the template `mirror-kit report` runs
+    have the same cells; the parameters cell is tagged for papermill."""
+    import nbformat
+
+    from mirror_kit.viz.report import TEMPLATE
+
+    root = Path(__file__).resolve().parents[1]
+    shown = nbformat.read(root / "notebooks" / "report.ipynb", as_version=4)
+    shipped = nbformat.read(TEMPLATE, as_version=4)
+    assert [(c.cell_type, c.source) for c in shown.cells] == [(c.cell_type, c.source) for c in shipped.cells]
+    params = [c for c in shipped.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    for name in ("journal_path", "identity", "period", "since", "until"):
+        assert re.search(rf"^{name} = ", params[0].source, re.M)
+    assert 'os.environ.get("MIRROR_KIT_DB", "../demo/sample.db")' in params[0].source
+    assert all(not c.get("outputs") for c in shipped.cells if c.cell_type == "code")

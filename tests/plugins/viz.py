@@ -58,9 +58,19 @@ def analysed_sample(cache_dir: Path) -> Path:
                 for side in ("-wal", "-shm"):
                     Path(str(tmp) + side).unlink(missing_ok=True)
                 os.replace(tmp, target)
+                _prune(cache_dir, keep=target)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return target
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    """Drop journals built for older code (kept 10 minutes in case another session still reads one)."""
+    import time
+
+    for old in cache_dir.glob("sample_analysed_*"):
+        if old.stem != keep.stem and old.stat().st_mtime < time.time() - 600:
+            old.unlink(missing_ok=True)
 
 
 def _cache_dir(config) -> Path:
