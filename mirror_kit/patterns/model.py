@@ -68,6 +68,7 @@ class PatternModel:
     outlier_mads: a point is unassigned when its similarity to its centroid is this many MADs below
         the median similarity (None: assign every point).
     max_patterns: upper end of the searched k.
+    n_jobs: threads for the numeric libraries during fit (None: their default).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class PatternModel:
         selection_sample: int = 3000,
         n_keywords: int = 8,
         n_representatives: int = 3,
+        n_jobs: int | None = 1,
     ):
         self.n_patterns = n_patterns
         self.granularity = granularity
@@ -100,6 +102,7 @@ class PatternModel:
         self.selection_sample = selection_sample
         self.n_keywords = n_keywords
         self.n_representatives = n_representatives
+        self.n_jobs = n_jobs
 
     # -- stages ---------------------------------------------------------------------------------
     def _reduce_fit(self, E: np.ndarray) -> np.ndarray:
@@ -171,6 +174,14 @@ class PatternModel:
 
         ids: optional stable ids of the rows (their order defines the canonical order).
         """
+        from threadpoolctl import threadpool_limits
+
+        # Many short KMeans runs: OpenMP/BLAS thread teams cost more than they give, and on a busy
+        # machine their spin-waiting makes a 1 s fit take 30 s.
+        with threadpool_limits(limits=self.n_jobs):
+            return self._fit(embeddings, texts, dates, ids)
+
+    def _fit(self, embeddings, texts, dates, ids) -> PatternModel:
         from sklearn.metrics import adjusted_rand_score
 
         from ..errors import InvalidInputError
@@ -236,6 +247,9 @@ class PatternModel:
         # Recompute centroids on the final members (cheap, keeps centroid == mean of members).
         C = _normalize(np.array([Ec[labels == c].mean(0) if (labels == c).any() else C[c] for c in range(k)]))
         sims = Ec @ C.T
+        # final assignment with the final centroids, so predict(training rows) == labels_
+        labels = sims.argmax(1)
+        labels[sims[np.arange(n), labels] < threshold] = -1
         strength = np.clip(sims[np.arange(n), np.maximum(labels, 0)], 0.0, 1.0)
         strength[labels < 0] = 0.0
 
