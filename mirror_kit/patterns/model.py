@@ -174,6 +174,7 @@ class PatternModel:
 
         ids: optional stable ids of the rows (their order defines the canonical order).
         """
+        import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime so the limit below reaches it)
         from threadpoolctl import threadpool_limits
 
         # Many short KMeans runs: OpenMP/BLAS thread teams cost more than they give, and on a busy
