@@ -200,11 +200,18 @@ class _Out:
         self.parts, self.size = [], 0
 
 
-def _write_list(w: _Out, key: str, items: Iterable[str], first: bool = False) -> int:
+def _write_list(w: _Out, key: str, items: Iterable[str | Iterable[str]], first: bool = False) -> int:
+    """A JSON list under `key`; an item is a string or, for records with long nested lists, an
+    iterable of string pieces written as they come (a tension with 100k observations stays small)."""
     w(("" if first else ", ") + f'"{key}": [')
     n = 0
-    for s in items:
-        w(("\n" if n == 0 else ",\n") + s)
+    for item in items:
+        w("\n" if n == 0 else ",\n")
+        if isinstance(item, str):
+            w(item)
+        else:
+            for piece in item:
+                w(piece)
         n += 1
     w("\n]" if n else "]")
     return n
@@ -219,10 +226,6 @@ def _with_children(record: dict, key: str, children: Iterable[dict]) -> Iterator
         yield sep + dumps(c)
         sep = ", "
     yield "]}"
-
-
-def _joined(parts: Iterable[str]) -> str:
-    return "".join(parts)
 
 
 def write_export(conn: sqlite3.Connection, sink: IO, *, identity_id: str | None, exported_at: str,
@@ -243,13 +246,13 @@ def write_export(conn: sqlite3.Connection, sink: IO, *, identity_id: str | None,
             w, "mirrorbacks", (dumps(mirrorback_record(r)) for r in conn.execute(MIRRORBACKS_SQL, (iid,))))
         counts["threads"] += _write_list(w, "threads", (dumps(t) for t in iter_threads(conn, iid)))
         counts["patterns"] += _write_list(w, "patterns", (
-            _joined(_with_children(pattern_record(p), "occurrences",
-                                   (occurrence_record(o) for o in conn.execute(OCCURRENCES_SQL, (p["id"],)))))
+            _with_children(pattern_record(p), "occurrences",
+                           (occurrence_record(o) for o in conn.execute(OCCURRENCES_SQL, (p["id"],))))
             for p in conn.execute(PATTERNS_SQL, (iid,))
         ))
         counts["tensions"] += _write_list(w, "tensions", (
-            _joined(_with_children(tension_record(t), "observations",
-                                   (observation_record(o) for o in conn.execute(OBSERVATIONS_SQL, (t["id"], iid)))))
+            _with_children(tension_record(t), "observations",
+                           (observation_record(o) for o in conn.execute(OBSERVATIONS_SQL, (t["id"], iid))))
             for t in conn.execute(TENSIONS_SQL, (iid,))
         ))
         counts["analysis_runs"] += _write_list(
