@@ -8,7 +8,6 @@ calibration is stored as JSON in `tensions.calibration`.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -443,6 +442,8 @@ def _calibration_info(raw: str | None) -> dict | None:
 
 def _read_labels(labels: Any) -> list[tuple[str, str, Any]]:
     """(where, reflection_id, label) triples from a mapping, a DataFrame or a CSV path."""
+    import csv
+
     if isinstance(labels, (str, Path)):
         p = Path(labels)
         try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +138,8 @@ def load_tension(path: str | Path) -> Tension:
 
 def save_tensions(tensions: Tension | list[Tension], path: str | Path) -> Path:
     """Write tensions as YAML (`.yaml`/`.yml`) or JSON (anything else), atomically."""
+    import tempfile
+
     import yaml
 
     items = [tensions] if isinstance(tensions, Tension) else list(tensions)
