@@ -147,3 +147,27 @@ def test_unanalysed_journal_shows_why_views_are_empty(journal):
         assert fig.layout.meta and fig.layout.meta["empty"], name
         assert "analyze" in fig.layout.meta["reason"]
     assert ex.patterns.options == () and "1 reflection in range" in ex.status.value
+
+
+def test_journal_figure_conveniences(viz_journal):
+    j = viz_journal
+    pats = j.patterns("maya")
+    fig = j.plot_pattern_evolution("maya", top=3)
+    assert [t.meta for t in fig.data] == [f"pattern-{p}" for p in pats["id"][:3]]
+    assert [t.meta for t in j.plot_pattern_evolution("maya", patterns=[pats["label"].iloc[4]]).data] == [
+        f"pattern-{pats['id'].iloc[4]}"]
+    detail = j.plot_pattern(pats["id"].iloc[0])
+    occ = j.pattern(pats["id"].iloc[0])["occurrences"]
+    word, weight = detail.data[0].y[-1], detail.data[0].x[-1]  # first keyword is drawn on top
+    assert weight == pytest.approx(sum(word.lower() in c.lower() for c in occ["content"]) / len(occ))
+    assert 0 < weight <= 1 and detail.layout.xaxis.title.text.startswith("share")
+    assert sum(detail.data[2].y) == len(occ)  # the timeline counts every occurrence
+    tmap = j.plot_tension_map("maya")
+    assert list(tmap.data[0].customdata[:, 3]) == list(j.tension_map("maya")["tension_id"])
+    tev = j.plot_tension_evolution("maya", tensions=["solitude_connection"])
+    assert [t.meta for t in tev.data] == ["tension-band-solitude_connection", "tension-solitude_connection"]
+    scatter = j.plot_tension_scatter("maya", "Solitude / Connection")
+    assert len(scatter.data[0].x) == len(j.frame("reflections", "maya"))
+    rmap = j.plot_reflection_map("maya", since="2025-01-01", until="2025-01-31")
+    assert sum(len(t.x) for t in rmap.data) == len(j.frame("reflections", "maya", since="2025-01-01",
+                                                              until="2025-01-31"))

@@ -185,3 +185,10 @@ def test_pattern_detail_keyword_formats_and_timeline():
         assert fig.data[1].cells.values[0][0] == "first &lt;i&gt;one&lt;/i&gt;"
         assert list(fig.data[2].y) == list(range(12))
     assert plots.pattern_detail({}).layout.meta["empty"]
+
+
+def test_pattern_evolution_leaves_out_periods_without_reflections():
+    ev = _evolution(4)
+    ev.loc[ev["period"] == ev["period"].iloc[1], ["count", "total", "share"]] = 0
+    fig = plots.pattern_evolution(ev, None, patterns=["p1"])
+    assert len(fig.data[0].x) == 3  # the silent month is a gap, not a 0 % share

@@ -48,9 +48,15 @@ class VizMixin:
         p = self.pattern(pattern_id)
         occ = p.get("occurrences")
         reps = p.get("representatives") or []
-        if occ is not None and len(occ) and reps and isinstance(reps[0], str):
+        if occ is not None and len(occ):
             text = dict(zip(occ["reflection_id"], occ["content"], strict=True))
-            p = {**p, "representatives": [text.get(r, r) for r in reps]}
+            if reps and isinstance(reps[0], str):
+                p = {**p, "representatives": [text.get(r, r) for r in reps]}
+            words = [k for k in (p.get("keywords") or []) if isinstance(k, str)]
+            if words:  # plain keywords: weigh each by the share of the pattern's reflections using it
+                lower = [str(c).lower() for c in occ["content"]]
+                p = {**p, "keywords": [(w, sum(w.lower() in c for c in lower) / len(lower)) for w in words],
+                     "keyword_weight": "share of the pattern's reflections using it"}
         return plots.pattern_detail(p, p.get("evolution"))
 
     def plot_tension_evolution(self, identity: Any, *, period: str = "auto", tensions: Any = None) -> Any:

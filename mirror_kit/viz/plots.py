@@ -41,6 +41,8 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
         # FigureWidget replaces uids with random ones; `meta` survives and names the trace for handlers.
         if t.uid and t.meta is None:
             t.meta = t.uid
+    # A fixed default height: a responsive figure in a page without a sized container grows to the window.
+    kw.setdefault("height", 460)
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left"),
         template="plotly_white",
@@ -64,7 +66,7 @@ def empty_figure(reason: str, title: str = "") -> go.Figure:
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    _layout(fig, title or "Nothing to show")
+    _layout(fig, title or "Nothing to show", height=300)
     fig.layout.meta = {"empty": True, "reason": reason}
     return fig
 
@@ -108,6 +110,10 @@ def pattern_evolution(
     fig = go.Figure()
     for i, pid in enumerate(chosen):
         d = ev[ev["pattern_id"] == pid].sort_values("period")
+        # A period without any reflection has no share (not 0 %): leave it out, the line bridges it.
+        d = d[d["total"] > 0] if "total" in d else d
+        if not len(d):
+            continue
         label = str(d["label"].iloc[0])
         trend = trend_of.get(pid)
         name = f"{label} ({TREND_MARK.get(trend, trend)})" if trend else label
@@ -222,8 +228,10 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
     size = 14 + 36 * np.sqrt(occ / occ.max()) if occ.max() > 0 else np.full(len(m), 16.0)
     order = tension_colours(m["tension_id"])
     widths = [4 if t == highlight else 1 for t in m["tension_id"]]
+    # Alternate label sides so neighbouring tensions' names do not print over each other.
+    sides = ["top center" if i % 2 == 0 else "bottom center" for i in range(len(m))]
     fig = go.Figure(go.Scatter(
-        x=m["position"], y=m["intensity"], mode="markers+text", text=m["name"], textposition="top center",
+        x=m["position"], y=m["intensity"], mode="markers+text", text=m["name"], textposition=sides,
         marker=dict(size=size, color=[order[t] for t in m["tension_id"]], opacity=0.9,
                     line=dict(width=widths, color="#222")),
         customdata=np.stack([m["axis_a"], m["axis_b"], m["occurrences"], m["tension_id"]], axis=1),
@@ -344,9 +352,11 @@ def reflection_map(
             customdata=np.stack([d["id"].astype(str), dates[sel], [_snippet(t) for t in d["content"]]], axis=1),
             hovertemplate="<b>%{fullData.name}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         ))
-    _layout(fig, title, dragmode="lasso")
-    fig.update_xaxes(title_text="projection 1", showticklabels=False)
-    fig.update_yaxes(title_text="projection 2", showticklabels=False)
+    _layout(fig, title, dragmode="lasso", height=560)
+    fig.update_xaxes(title_text="projection 1", showticklabels=False, zeroline=False)
+    # one unit is the same length on both axes: distances on the map are not stretched
+    fig.update_yaxes(title_text="projection 2", showticklabels=False, zeroline=False, scaleanchor="x",
+                     scaleratio=1)
     return fig
 
 
@@ -398,7 +408,7 @@ def pattern_detail(
         fig.add_trace(go.Bar(x=ev["period"], y=ev["count"], marker_color=colour(1), name="reflections",
                              uid="pattern-timeline", customdata=ev["share"],
                              hovertemplate="%{x|%b %Y}: %{y} (%{customdata:.0%})<extra></extra>"), row=2, col=1)
-    fig.update_xaxes(title_text="weight", row=1, col=1)
+    fig.update_xaxes(title_text=pattern.get("keyword_weight", "weight"), row=1, col=1)
     fig.update_xaxes(title_text="period", type="date", row=2, col=1)
     fig.update_yaxes(title_text="reflections", row=2, col=1)
     _layout(fig, title, showlegend=False, height=620)
