@@ -81,8 +81,8 @@ def test_report_is_one_offline_file_and_deterministic(report_html):
     assert page.count("plotly.js v") == 1 and page.count("Plotly.newPlot(") == len(FIGURES)
     start = page.index("plotly.js v")
     outside_plotly = page[:start] + page[page.index("</script>", start):]
-    for absent in ("require", "MathJax", "mathjax", "@jupyter-widgets", "cdn"):
-        assert absent not in outside_plotly
+    for absent in (r"require(\.min)?\.js", r"MathJax", r"mathjax", r"@jupyter-widgets", r"cdn\.|cdnjs|unpkg|jsdelivr"):
+        assert not re.search(absent, outside_plotly), absent
     for fid in FIGURES:
         assert page.count(f'id="{fid}"') == 1
     # code hidden, no prompts, no temp paths or run times leaked into the page
