@@ -242,7 +242,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     print()
     head = ("operation", "n", "ours ms", "ours CPU ms", "peer ms", "peer CPU ms", "peer/ours (CPU)", "earlier ms",
-            "earlier/ours (wall)", "earlier/ours (CPU)", "ours peak MB", "peer peak MB")
+            "earlier/ours (wall)", "earlier/ours (CPU)", "ours peak MB", "peer peak MB", "ours max RSS MB",
+            "peer max RSS MB")
     print(" | ".join(head))
     print(" | ".join("---" for _ in head))
     for label, n, a, b, ref in rows:
