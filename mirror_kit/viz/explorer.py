@@ -122,6 +122,8 @@ class Explorer:
             with fw.batch_update():
                 fw.data = ()
                 fw.layout = fig.layout
+                # two views side by side in a notebook's width; the figure's own height is kept
+                fw.layout.width = 620
                 fw.add_traces(list(fig.data))
             for trace in fw.data:
                 trace.on_click(self.on_points)

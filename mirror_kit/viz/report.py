@@ -127,7 +127,8 @@ class ReportContext:
             drift = ""
             if r.direction in ("towards_a", "towards_b"):
                 pole = r.axis_a if r.direction == "towards_a" else r.axis_b
-                drift = f"; <b>drifting towards {html.escape(str(pole))}</b> (p = {r.p_value:.3f})"
+                p = "p < 0.001" if r.p_value < 0.001 else f"p = {r.p_value:.3f}"
+                drift = f"; <b>drifting towards {html.escape(str(pole))}</b> ({p})"
             items.append(f"<li><b>{html.escape(str(r.name))}</b> ({html.escape(str(r.axis_a))} ↔ "
                          f"{html.escape(str(r.axis_b))}): leans {html.escape(str(lean))} ({r.position:+.2f}), "
                          f"intensity {r.intensity:.2f}, {r.occurrences} engaged reflections{drift}</li>")
