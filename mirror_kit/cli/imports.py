@@ -29,10 +29,13 @@ from .common import emit, json_option, main, pass_ctx
 @click.option("--mode", type=click.Choice(["merge", "replace"]),
               help="mirror_kit JSON exports only: merge (default) or replace the identity's data.")
 @click.option("--passphrase", metavar="TEXT", help="mirror_kit exports only: passphrase of an encrypted export.")
+@click.option("--on-conflict", type=click.Choice(["ours", "theirs"]),
+              help="mirror_kit exports, merge mode: when an id carries different content keep the journal's "
+                   "version (ours, default) or take the file's (theirs).")
 @json_option
 @pass_ctx
 def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title_column, tags_column,
-            encoding, default_date, tz, skip_bad, dry_run, mode, passphrase, as_json):
+            encoding, default_date, tz, skip_bad, dry_run, mode, passphrase, on_conflict, as_json):
     """Import a journal from PATH into the journal file; importing again adds only what is new.
 
     PATH is a folder of .txt/.md notes, a CSV/TSV file, a jrnl JSON export or journal file, a Day
@@ -56,6 +59,7 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
         text_column=text_column, date_column=date_column, id_column=id_column, title_column=title_column,
         tags_column=tags_column, encoding=encoding, default_date=default_date, tz=tz, skip_bad=skip_bad,
         dry_run=dry_run, progress=None if sys.stderr.isatty() else False, mode=mode, passphrase=passphrase,
+        on_conflict=on_conflict,
     )
     if as_json:
         emit(summary, True)

@@ -14,7 +14,7 @@ MIRROR_FORMAT = "mirror_os_export_v1"
 # does not import the crypto module.
 ENCRYPTED_MAGIC = b"MKENC1"
 # Options only the mirror_kit export format (issue 5) understands.
-MIRROR_OPTIONS = ("mode", "passphrase")
+MIRROR_OPTIONS = ("mode", "passphrase", "on_conflict")
 OPTIONS = ("text_column", "date_column", "id_column", "title_column", "tags_column", "encoding",
            "default_date", "tz", "skip_bad", "dry_run", "progress") + MIRROR_OPTIONS
 
@@ -144,6 +144,7 @@ def _import_mirror(journal: Any, path: Path, identity: str | None, options: dict
     return import_export_file(
         journal, path, mode=options.get("mode") or "merge", identity=identity,
         dry_run=bool(options.get("dry_run")), passphrase=options.get("passphrase"),
+        on_conflict=options.get("on_conflict") or "ours",
     )
 
 
