@@ -45,7 +45,7 @@ lab: $(STAMP)
 	MIRROR_KIT_DB=$(abspath $(DEMO_DIR))/sample.db $(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m bench
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache
