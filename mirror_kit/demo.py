@@ -7,6 +7,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def describe(name: str, summary: dict) -> str:
+    """One readable line per analysed identity (the full summary is returned as data)."""
+    e, p, t = summary.get("embeddings", {}), summary.get("patterns", {}), summary.get("tensions", {})
+    drifting = ", ".join(
+        f"{d['tension_id']} ({d.get('direction', '')}, p={d.get('p_value', float('nan')):.3g})"
+        for d in t.get("drifting", [])
+    ) or "none"
+    return (
+        f"{name}: {e.get('embedded', 0)} embedded ({e.get('cached', 0)} cached), "
+        f"{p.get('patterns', '?')} patterns ({p.get('unassigned', 0)} reflections unassigned), "
+        f"{t.get('tensions', '?')} tensions scored; drifting: {drifting}"
+    )
+
+
 def run_demo(out: Path, *, quick: bool = False, echo: Callable[[str], None] = print) -> dict:
     """Build OUT/sample.db from the committed sample journal, analyse every identity, write the report."""
     from .journal import open_journal
@@ -24,7 +38,8 @@ def run_demo(out: Path, *, quick: bool = False, echo: Callable[[str], None] = pr
         if not quick:
             for ident in j.identities():
                 summary = j.analyze(ident.name, random_state=0)
-                echo(f"analysed {ident.name}: {summary}")
+                result.setdefault("analysis", {})[ident.name] = summary
+                echo(describe(ident.name, summary))
             main_identity = j.identities()[0].name
             for ident in j.identities():
                 if ident.name == "maya":
