@@ -34,14 +34,15 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/mirror-kit demo --out $(DEMO_DIR)
 
 test: $(STAMP) system-deps
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-current-env \
+	  --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check mirror_kit tests bench
 
 # Not a set-up command: JupyterLab on notebooks/ with the sample journal ready.
 lab: $(STAMP)
-	test -f $(DEMO_DIR)/sample.db || $(BIN)/mirror-kit demo --out $(DEMO_DIR) --quick
+	test -f $(DEMO_DIR)/report.html || HF_HUB_OFFLINE=1 $(BIN)/mirror-kit demo --out $(DEMO_DIR)
 	MIRROR_KIT_DB=$(abspath $(DEMO_DIR))/sample.db $(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
