@@ -69,7 +69,7 @@ WRITTEN = {
     "solitude_connection": ["I spent the whole weekend alone in my flat and loved the quiet.",
                             "Had dinner with my best friends and we talked for hours."],
     "surrender_agency": ["I decided to quit and start my own business, and I made it happen.",
-                         "It all just happened to me; the decision was made for me and I went along."],
+                         "Out of the blue a friend surprised me with concert tickets; I just got lucky."],
     "stability_change": ["I moved to a new country and started my life over.",
                          "Same routine as always: coffee, work, home, bed. I like it steady."],
     "being_doing": ["I sat in the garden doing nothing, just enjoying the sun.",

@@ -49,7 +49,8 @@ def list_cmd(ctx, identity, as_json, period) -> None:
 
     Example: mirror-kit tensions list --identity maya --json
     """
-    rows = _records(ctx.journal(readonly=True).tensions(_need(identity), period=period))
+    identity = _need(identity)
+    rows = _records(ctx.journal(readonly=True).tensions(identity, period=period))
     if as_json:
         emit(rows, True)
     else:
@@ -68,7 +69,8 @@ def show_cmd(ctx, tension, identity, as_json, period) -> None:
 
     Example: mirror-kit tensions show solitude_connection --identity maya --period month
     """
-    info = ctx.journal(readonly=True).tension(tension, _need(identity), period=period)
+    identity = _need(identity)
+    info = ctx.journal(readonly=True).tension(tension, identity, period=period)
     evo = _records(info.pop("evolution"))
     if as_json:
         info["evolution"] = evo
@@ -97,7 +99,8 @@ def map_cmd(ctx, identity, as_json) -> None:
 
     Example: mirror-kit tensions map --identity maya --json
     """
-    rows = _records(ctx.journal(readonly=True).tension_map(_need(identity)))
+    identity = _need(identity)
+    rows = _records(ctx.journal(readonly=True).tension_map(identity))
     emit(rows, True) if as_json else table(rows)
 
 

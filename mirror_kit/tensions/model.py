@@ -53,7 +53,7 @@ class TensionScorer:
         position_scale: float = 0.08,
         intensity_range: tuple[float, float] = (0.2, 0.55),
         anchor_weight: float = 2.0,
-        C: float = 2.5,
+        C: float = 2.0,
         cv: int = 5,
         random_state: int | None = 0,
     ):
