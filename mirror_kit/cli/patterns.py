@@ -32,7 +32,7 @@ def patterns() -> None:
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, help="Hide less confident patterns.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Show at most this many.")
 @click.option("--sort", type=click.Choice(["size", "confidence", "first_seen", "last_seen", "label"]),
-              default="size", show_default=True)
+              default="size", show_default=True, help="Order: biggest, most confident, oldest, newest or A-Z.")
 @click.option("--active", is_flag=True, help="Only active patterns (hide dormant ones).")
 @json_option
 @pass_ctx
@@ -85,7 +85,7 @@ def show_pattern(ctx, pattern_id, limit, as_json) -> None:
 @patterns.command("evolution")
 @identity_option
 @click.option("--period", type=click.Choice(["auto", "day", "week", "month", "quarter"]), default="auto",
-              show_default=True)
+              show_default=True, help="Time bin; auto picks one giving at most ~60 points.")
 @click.option("--pattern", "pattern_ids", multiple=True, metavar="ID", help="Only this pattern (repeatable).")
 @json_option
 @pass_ctx
