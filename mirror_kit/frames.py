@@ -357,13 +357,17 @@ class FramesMixin:
         """'sqlite_scanner' (DuckDB reads the file) or 'pandas' (fallback: tables copied into memory)."""
         return self._sqlview().backend
 
+    def close_sql(self) -> None:
+        """Close this journal's DuckDB connection now (it also closes when the journal is collected)."""
+        view = self.__dict__.pop("_mk_sqlview", None)
+        if view is not None:
+            view.close()
+
     def _sqlview(self) -> Any:
         try:
             self.conn.execute("SELECT 1")
         except sqlite3.ProgrammingError as exc:  # closed: drop our DuckDB connection with it
-            view = self.__dict__.pop("_mk_sqlview", None)
-            if view is not None:
-                view.close()
+            self.close_sql()
             raise MirrorKitError(f"{self.path}: the journal is closed") from exc
         view = self.__dict__.get("_mk_sqlview")
         if view is None:

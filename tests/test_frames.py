@@ -231,6 +231,14 @@ def test_sql_closed_with_the_journal(journal_path):
     with pytest.raises(duckdb.Error):
         con.execute("SELECT 1")
 
+    j1 = mirror_kit.open(journal_path)
+    con1 = j1._sqlview().con
+    j1.close_sql()  # what Journal.close can call
+    with pytest.raises(duckdb.Error):
+        con1.execute("SELECT 1")
+    assert j1.sql("SELECT 1").fetchone() == (1,)  # reopens on demand
+    j1.close()
+
     j2 = mirror_kit.open(journal_path)
     con2 = j2._sqlview().con
     del j2
