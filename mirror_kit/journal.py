@@ -56,6 +56,7 @@ class Journal(
         }
 
     def close(self) -> None:
+        self.close_sql()
         self.conn.close()
 
     def __enter__(self) -> Journal:
