@@ -10,7 +10,8 @@ import numpy as np
 JOURNAL_STOP = {
     "today", "yesterday", "day", "got", "get", "really", "just", "happy", "feel", "felt", "feeling", "went",
     "time", "made", "make", "able", "good", "great", "nice", "lot", "things", "thing", "did", "week",
-    "going", "came", "like", "ve", "ll", "don", "didn", "finally", "little", "bit", "im", "wa",
+    "going", "came", "like", "ve", "ll", "don", "didn", "finally", "little", "bit", "im", "wa", "isn", "wasn",
+    "doesn", "couldn", "wouldn", "haven", "re",
 }
 
 
@@ -34,7 +35,7 @@ def class_keywords(texts: list[str], labels, n_classes: int, *, top_n: int = 8) 
         return out
     stop = _stop_words()
     vec = CountVectorizer(
-        ngram_range=(1, 2), stop_words=sorted(stop), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z']+\b",
+        ngram_range=(1, 2), stop_words=sorted(stop), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b",
         min_df=1 if len(docs) < 200 else 2, lowercase=True,
     )
     try:
