@@ -182,7 +182,7 @@ def identity_rows(conn: sqlite3.Connection, identity_id: str | None) -> list[sql
 
 
 # -- the writer ----------------------------------------------------------------------------------------
-class _Out:
+class BufferedWriter:
     """Batches small string writes (one syscall per ~256 KiB) into a binary or text sink."""
 
     def __init__(self, sink: IO, binary: bool):
@@ -200,7 +200,7 @@ class _Out:
         self.parts, self.size = [], 0
 
 
-def _write_list(w: _Out, key: str, items: Iterable[str | Iterable[str]], first: bool = False) -> int:
+def _write_list(w: BufferedWriter, key: str, items: Iterable[str | Iterable[str]], first: bool = False) -> int:
     """A JSON list under `key`; an item is a string or, for records with long nested lists, an
     iterable of string pieces written as they come (a tension with 100k observations stays small)."""
     w(("" if first else ", ") + f'"{key}": [')
@@ -231,7 +231,7 @@ def _with_children(record: dict, key: str, children: Iterable[dict]) -> Iterator
 def write_export(conn: sqlite3.Connection, sink: IO, *, identity_id: str | None, exported_at: str,
                  binary: bool = True) -> dict:
     """Stream the export of one identity (or all) to `sink`; returns counts per kind."""
-    w = _Out(sink, binary)
+    w = BufferedWriter(sink, binary)
     counts = {k: 0 for k in KINDS}
     counts["identities"] = 0
     w(f'{{"format": "{FORMAT}", "exported_at": {dumps(exported_at)}, "identities": [')

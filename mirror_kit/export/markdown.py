@@ -21,7 +21,7 @@ from typing import IO, Any
 from ..errors import InvalidInputError, MirrorKitError
 from ..timeutil import now_iso, resolve_tz
 from .files import create_private, private_temp_dir, write_private_text
-from .jsonfmt import _sorted_tags, identity_rows
+from .jsonfmt import BufferedWriter, _sorted_tags, identity_rows
 
 _ESCAPE = re.compile(r"([\\`<>\[\]|*_])")
 # a line that starts (after optional indentation) with a block marker; `>` is already escaped by then
@@ -73,20 +73,6 @@ def _slug(name: str, ident_id: str, taken: set[str]) -> str:
     return slug
 
 
-class _Writer:
-    def __init__(self, fh: IO[str]):
-        self.fh, self.parts, self.size = fh, [], 0
-
-    def __call__(self, s: str) -> None:
-        self.parts.append(s)
-        self.size += len(s)
-        if self.size > 1 << 18:
-            self.flush()
-
-    def flush(self) -> None:
-        self.fh.write("".join(self.parts))
-        self.parts, self.size = [], 0
-
 
 def _open(path: Path) -> IO[str]:
     return open(create_private(path), "w", encoding="utf-8", newline="\n", buffering=1 << 20)
@@ -120,7 +106,7 @@ def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
         "JOIN tags t ON t.id = rt.tag_id WHERE rt.reflection_id = r.id) FROM reflections r WHERE r.identity_id = ? "
         "ORDER BY r.created_at, r.id", (iid,))
     with _open(path) as fh:
-        w = _Writer(fh)
+        w = BufferedWriter(fh, binary=False)
         w(f"# Reflections of {md_inline(name)}\n\nIn chronological order (local time of writing), with tags and "
           "mirrorbacks. Exported by mirror_kit.\n")
         for rid, created, tz, title, content, tags in cur:
