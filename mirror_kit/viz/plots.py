@@ -175,7 +175,8 @@ def tension_evolution(
         drift = r.get("drift")
         if direction in ("towards_a", "towards_b") and drift == drift and drift is not None:
             pole = r.get("axis_a") if direction == "towards_a" else r.get("axis_b")
-            name += f" · drifting towards {pole} ({drift:+.3f}/period, p={r.get('p_value', float('nan')):.3f})"
+            pv = r.get("p_value", float("nan"))
+            name += f" · drifting towards {pole} ({drift:+.3f}/period, {'p<0.001' if pv < 0.001 else f'p={pv:.3f}'})"
         subtitles.append(name)
     fig = make_subplots(rows=len(ids), cols=1, shared_xaxes=True, vertical_spacing=0.35 / max(len(ids), 1),
                         subplot_titles=subtitles)
