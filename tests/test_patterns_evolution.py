@@ -59,6 +59,17 @@ def test_a_hump_that_came_and_went_is_fading():
     assert _trend(late_hump)["trend"] == "fading"
 
 
+def test_a_significant_but_negligible_drift_is_stable():
+    # A background theme whose share slides from 9% to 7.5%: Mann-Kendall calls it significant
+    # over 20 periods, but a fifth of its level is not a theme fading.
+    rng = np.random.default_rng(1)
+    share = np.linspace(0.09, 0.075, 20) + rng.normal(0, 0.002, 20)
+    assert classify_trend(share, min_change=1.0)["p_value"] < 0.05
+    t = classify_trend(share)
+    assert t["trend"] == "stable" and t["slope"] < 0
+    assert classify_trend(share, min_change=0.0)["trend"] == "fading"
+
+
 def test_flat_noise_is_stable_and_bursts_are_recurring():
     rng = np.random.default_rng(0)
     flat = _trend(0.1 + rng.normal(0, 0.01, 20))

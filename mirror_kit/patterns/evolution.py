@@ -4,7 +4,8 @@ Trend rules (share = pattern's reflections / all reflections in the period, over
 date range so a theme's absence counts):
 - fading (a hump): the 3-period smoothed share peaked, is now (last quarter) under half that peak,
   and Mann-Kendall from the peak on is a significant decline (slope/p_value are then that test's);
-- emerging / fading: Mann-Kendall on the whole share series is significant (p < alpha), by tau's sign;
+- emerging / fading: Mann-Kendall on the whole share series is significant (p < alpha), by tau's sign,
+  and Sen's slope moves the share by at least `min_change` (half) of its mean over the span;
 - a hump (present, then absent in the last quarter of the timeline where its overall rate predicts
   >= 3 occurrences) is `fading`: the theme came and went; one absent in the first quarter and at or
   above its rate at the end (tau > 0) is `emerging`;
@@ -65,8 +66,12 @@ def _bursts(active: np.ndarray, min_gap: int = 2) -> int:
     return 1 + int(np.sum(np.diff(idx) > min_gap))
 
 
-def classify_trend(share, counts=None, totals=None, *, alpha: float = 0.05) -> dict:
+def classify_trend(share, counts=None, totals=None, *, alpha: float = 0.05, min_change: float = 0.5) -> dict:
     """Trend of one share series: {trend, slope, p_value, tau}. See the module docstring for the rules.
+
+    min_change: a monotonic trend must also matter, not only be significant: Sen's slope over the
+    whole span must change the share by at least this fraction of its mean (a flat theme whose
+    share wobbles from 8% to 7% is stable, however many periods make it "significant").
 
     counts/totals (same length as share) let the hump rules ask whether an absence is surprising;
     periods with no reflections at all carry no information and are left out of the trend.
@@ -107,7 +112,8 @@ def classify_trend(share, counts=None, totals=None, *, alpha: float = 0.05) -> d
             and s[n - q:].mean() < 0.5 * smooth[peak]):
         out.update(trend="fading", p_value=float(after["p_value"]), tau=float(after["tau"]),
                    slope=float(after["slope"]) or float(np.polyfit(np.arange(n - peak), s[peak:], 1)[0]))
-    elif mk["p_value"] < alpha and mk["tau"] != 0:
+    elif (mk["p_value"] < alpha and mk["tau"] != 0
+          and abs(out["slope"]) * (n - 1) >= min_change * max(float(s.mean()), 1e-12)):
         out["trend"] = "emerging" if mk["tau"] > 0 else "fading"
     elif absent(slice(n - q, n)) and counts[: n - q].sum() > 0:
         out["trend"] = "fading"
