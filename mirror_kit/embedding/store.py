@@ -37,8 +37,10 @@ def stale(conn: sqlite3.Connection, identity_id: str | None, model: str) -> list
     cond = "(e.reflection_id IS NULL OR e.content_hash != r.content_hash)"
     where = f"{where} AND {cond}" if where else f" WHERE {cond}"
     sql = (
+        # INDEXED BY: the planner prefers the primary key, which reads every stored vector (migrations/0001).
         "SELECT r.id, r.content, r.content_hash FROM reflections r "
-        "LEFT JOIN embeddings e ON e.reflection_id = r.id AND e.model = ?" + where +
+        "LEFT JOIN embeddings e INDEXED BY idx_embeddings_current ON e.reflection_id = r.id AND e.model = ?"
+        + where +
         " ORDER BY r.created_at, r.id"
     )
     return [(a, b, c) for a, b, c in conn.execute(sql, [model, *params])]
