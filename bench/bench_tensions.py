@@ -5,7 +5,7 @@ Quality rows, all measured in this run on the same embeddings:
 - ours zero-shot: `TensionScorer` with the seed anchors;
 - logistic regression on 200 labelled rows (the plain few-shot peer), and on 2,000 for reference;
 - ours calibrated on 200 rows (anchors + zero-shot prior + labels).
-Few-shot rows are averaged over 5 random 200-row draws and scored on the held-out rest.
+Few-shot rows are averaged over 20 random 200-row draws and scored on the held-out rest.
 Speed: scoring all rows on the five seeds against the naive projection (the cheapest possible peer).
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT / "data" / "happydb" / "claff_happydb_labeled_10k.csv"
 CACHE = Path("/work/cache/happydb_minilm_st.npy")  # precomputed for benchmarks when present
-DRAWS = 5
+DRAWS = 20  # 200-row draws are noisy (sd ~0.003 AUC): 5 draws gave 0.9398 for social, 20 give 0.9408
 
 NAIVE = {
     "surrender_agency": (["It happened to me.", "I was lucky.", "Someone did something for me."],
