@@ -7,17 +7,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def describe(name: str, summary: dict) -> str:
-    """One readable line per analysed identity (the full summary is returned as data)."""
+def describe(name: str, summary: dict, poles: dict[str, tuple[str, str]] | None = None) -> str:
+    """One readable line per analysed identity (the full summary is returned as data).
+
+    poles: tension id -> (first pole, second pole), to say which way a drift goes.
+    """
     e, p, t = summary.get("embeddings", {}), summary.get("patterns", {}), summary.get("tensions", {})
-    drifting = ", ".join(
-        f"{d['tension_id']} ({d.get('direction', '')}, p={d.get('p_value', float('nan')):.3g})"
-        for d in t.get("drifting", [])
-    ) or "none"
+    poles = poles or {}
+    drifts = []
+    for d in t.get("drifting", []):
+        a, b = poles.get(d["tension_id"], ("first pole", "second pole"))
+        towards = b if d.get("direction") == "towards_b" else a
+        pv = d.get("p_value", float("nan"))
+        drifts.append(f"{d['tension_id']} towards {towards} ({'p<0.001' if pv < 0.001 else f'p={pv:.3f}'})")
     return (
         f"{name}: {e.get('embedded', 0)} embedded ({e.get('cached', 0)} cached), "
         f"{p.get('patterns', '?')} patterns ({p.get('unassigned', 0)} reflections unassigned), "
-        f"{t.get('tensions', '?')} tensions scored; drifting: {drifting}"
+        f"{t.get('tensions', '?')} tensions scored; drifting: {', '.join(drifts) or 'none'}"
     )
 
 
@@ -39,7 +45,9 @@ def run_demo(out: Path, *, quick: bool = False, echo: Callable[[str], None] = pr
             for ident in j.identities():
                 summary = j.analyze(ident.name, random_state=0)
                 result.setdefault("analysis", {})[ident.name] = summary
-                echo(describe(ident.name, summary))
+                tmap = j.tension_map(ident.name)
+                poles = {r.tension_id: (r.axis_a, r.axis_b) for r in tmap.itertuples()}
+                echo(describe(ident.name, summary, poles))
             main_identity = j.identities()[0].name
             for ident in j.identities():
                 if ident.name == "maya":
