@@ -27,7 +27,11 @@ def test_state_defaults_show_everything(viz_journal):
     figs = s.figures()
     assert _points(figs["map"]) == n
     assert figs["map"].layout.title.text == f"Reflection map · {n} reflections"
-    assert len(figs["patterns"].data) == min(8, len(viz_journal.patterns("maya")))
+    # the 8 biggest patterns, plus every smaller one that is emerging or fading (grief is small)
+    pats = viz_journal.patterns("maya")
+    changing_small = pats.iloc[8:]["trend"].isin(["emerging", "fading"]).sum()
+    assert len(figs["patterns"].data) == min(8, len(pats)) + changing_small
+    assert any("grief" in t.name for t in figs["patterns"].data)
     assert set(figs["tension_map"].data[0].customdata[:, 3]) == set(viz_journal.tensions("maya")["tension_id"])
     assert len(figs["tensions"].data) == 2 * len(viz_journal.tensions("maya"))
 

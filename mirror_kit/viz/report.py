@@ -81,7 +81,7 @@ class ReportContext:
         trends = self.state.pattern_trends()
         trend_of = dict(zip(trends["pattern_id"], trends["trend"], strict=True)) if len(trends) else {}
         n = max(len(self.state.reflections()), 1)
-        p = p[p["in_range"] > 0].head(self.state.top)
+        p = p.set_index("id", drop=False).loc[self.state.default_patterns()]
         return pd.DataFrame({
             "label": p["label"], "reflections": p["in_range"], "share": (p["in_range"] / n).round(3),
             "trend": [trend_of.get(i, "—") for i in p["id"]], "confidence": p["confidence"].round(2),

@@ -203,14 +203,26 @@ class ExplorerState:
         return o[self._in_range(o["created_at"])] if len(o) else o
 
     def chosen_patterns(self) -> list[str]:
-        """The selected pattern ids that pass the filters, else the `top` biggest in range."""
+        """The selected pattern ids that pass the filters, else the default ones (`default_patterns`)."""
         p = self.patterns_frame()
         if not len(p):
             return []
         ok = list(p["id"])
         if self.patterns:
             return [x for x in self.patterns if x in ok]
-        return list(p.loc[p["in_range"] > 0, "id"][: self.top])
+        return self.default_patterns()
+
+    def default_patterns(self) -> list[str]:
+        """The `top` biggest patterns in range, plus every smaller one that is emerging or fading:
+        a short grief or a new habit is what a reader looks for, whatever its size."""
+        p = self.patterns_frame()
+        if not len(p):
+            return []
+        in_range = list(p.loc[p["in_range"] > 0, "id"])
+        trends = self.pattern_trends()
+        changing = (set(trends.loc[trends["trend"].isin(["emerging", "fading"]), "pattern_id"])
+                    if len(trends) else set())
+        return in_range[: self.top] + [i for i in in_range[self.top:] if i in changing]
 
     def labels(self) -> pd.Series:
         """Pattern label per reflection in range (None when unassigned or filtered out)."""
