@@ -1,7 +1,7 @@
 """Re-execute every notebook in place on the analysed sample journal and store the outputs nbval
 compares against: `.venv/bin/python notebooks/refresh.py` (after a change to the analysis code).
 
-Uses the same cached sample journal as the tests (.pytest_cache/d/viz_sample, built if missing).
+Uses the same cached sample journal as the tests (.pytest_cache/d/sample_journal, built if missing).
 Widget state and per-cell timing metadata are dropped so the files stay small and diff cleanly.
 """
 
@@ -23,7 +23,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from tests.plugins.viz import analysed_sample
 
-    cache = ROOT / ".pytest_cache" / "d" / "viz_sample"
+    cache = ROOT / ".pytest_cache" / "d" / "sample_journal"
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["MIRROR_KIT_DB"] = str(analysed_sample(cache))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

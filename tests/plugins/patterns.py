@@ -7,19 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins.sample import cached_sample, sample_cache_dir
+
 
 @pytest.fixture(scope="session")
-def patterns_embedded_db(tmp_path_factory) -> Path:
+def patterns_embedded_db(request) -> Path:
     """A closed journal file with the sample journal loaded and embedded (no patterns yet)."""
-    import mirror_kit
-    from mirror_kit.sample import load_sample
-
-    path = tmp_path_factory.mktemp("patterns_sample") / "sample.db"
-    with mirror_kit.open(path) as j:
-        load_sample(j)
-        for ident in ("maya", "sam"):
-            j.embed(ident, progress=False)
-    return path
+    return cached_sample(sample_cache_dir(request.config), "embedded")
 
 
 @pytest.fixture(scope="session")
