@@ -23,7 +23,8 @@ def _records(df) -> list[dict]:
             if hasattr(v, "isoformat"):
                 v = v.isoformat()
             elif isinstance(v, float):
-                v = None if math.isnan(v) else round(v, 4)
+                # 4 decimals, but keep tiny values (p-values) readable instead of printing 0.0
+                v = None if math.isnan(v) else (float(f"{v:.3g}") if 0 < abs(v) < 1e-3 else round(v, 4))
             elif hasattr(v, "item"):
                 v = v.item()
             clean[k] = v
@@ -79,7 +80,7 @@ def show_cmd(ctx, tension, identity, as_json, period) -> None:
     click.echo(f"{info['name']} ({info['id']}): {info['axis_a']} (-1) <-> {info['axis_b']} (+1)")
     for key in ("position", "intensity", "occurrences", "spread", "drift", "p_value", "direction"):
         v = info.get(key)
-        click.echo(f"  {key}: {round(v, 4) if isinstance(v, float) else v}")
+        click.echo(f"  {key}: {(f'{v:.3g}' if 0 < abs(v) < 1e-3 else round(v, 4)) if isinstance(v, float) else v}")
     if info["calibration"]:
         c = info["calibration"]
         click.echo(f"  calibrated on {c['n_labels']} labels, held-out AUC {c['cv_auc']}")
