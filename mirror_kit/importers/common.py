@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -247,6 +248,18 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path) -> by
     if len(data) > MAX_ZIP_MEMBER_BYTES:
         raise InvalidInputError(f"{archive}: member {info.filename!r} is larger than it declares")
     return data
+
+
+def load_entries_json(text: str, name: str, what: str) -> dict:
+    """A JSON document whose top level has an `entries` list (jrnl and Day One exports); `what` names
+    the expected format in the error."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
+        raise InvalidInputError(f"{name}: not a {what} (no top-level 'entries' list)")
+    return doc
 
 
 def split_tags(value: str) -> list[str]:

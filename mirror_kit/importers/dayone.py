@@ -9,7 +9,6 @@ A bare `Journal.json` (an unzipped export) works too.
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -17,7 +16,16 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import InvalidInputError
 from ..timeutil import parse_datetime, resolve_tz
-from .common import Context, Entry, Rejection, decode_bytes, open_zip, read_bytes, read_member
+from .common import (
+    Context,
+    Entry,
+    Rejection,
+    decode_bytes,
+    load_entries_json,
+    open_zip,
+    read_bytes,
+    read_member,
+)
 
 SOURCE = "dayone"
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
@@ -62,13 +70,7 @@ def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict]], set
 
 def _load(data: bytes, name: str, ctx: Context) -> dict:
     text, _ = decode_bytes(data, name, ctx.opt("encoding"))
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
-        raise InvalidInputError(f"{name}: not a Day One journal (no top-level 'entries' list)")
-    return doc
+    return load_entries_json(text, name, "Day One journal")
 
 
 def read_dayone(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:

@@ -8,14 +8,13 @@ same journal deduplicate against each other and an edited entry updates its refl
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from .common import Context, Entry, Rejection, decode_bytes, read_bytes
+from .common import Context, Entry, Rejection, decode_bytes, load_entries_json, read_bytes
 
 SOURCE = "jrnl"
 _DATE_BLOB = re.compile(r"(?:^|\n)\[([^\]\n]+)\] ")
@@ -89,12 +88,7 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
 
 
 def _from_json(text: str, name: str, ctx: Context) -> Iterator[Entry | Rejection]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
-        raise InvalidInputError(f"{name}: not a jrnl JSON export (no top-level 'entries' list)")
+    data = load_entries_json(text, name, "jrnl JSON export")
     return _json_entries(data["entries"], name, ctx.opt("tz"))
 
 

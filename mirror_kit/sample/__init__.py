@@ -133,10 +133,21 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 class _Writer:
     """Shared machinery: seeded decks (draw without replacement, reshuffle when empty) and templates."""
 
-    def __init__(self, rng: random.Random, slots: dict[str, list[str]]):
+    B: Any  # the writer's phrase banks module (SLOTS, THEMES, ...)
+
+    def __init__(self, rng: random.Random):
         self.rng = rng
-        self.slots = slots
+        self.slots = self.B.SLOTS
         self._decks: dict[str, list[str]] = {}
+        self.used_first: set[str] = set()
+
+    def core(self, theme: str) -> str:
+        """A theme sentence; a theme's `first` sentence (its introduction) comes exactly once, first."""
+        first = self.B.THEMES[theme].get("first")
+        if first and theme not in self.used_first:
+            self.used_first.add(theme)
+            return first
+        return self.draw(f"{theme}:core", self.B.THEMES[theme]["core"])
 
     def draw(self, key: str, items: Sequence[str], allow=None) -> str:
         for _ in range(len(items) + 1):
@@ -279,10 +290,6 @@ BALANCE_BASE = 0.06
 class _Maya(_Writer):
     B = banks_maya
 
-    def __init__(self, rng: random.Random):
-        super().__init__(rng, self.B.SLOTS)
-        self.used_first: set[str] = set()
-
     def p_connection(self, t: float) -> float:
         return 0.05 + 0.9 * t
 
@@ -294,13 +301,6 @@ class _Maya(_Writer):
         if bank and (theme == "grief" or self.rng.random() < 0.65):
             return self.draw(f"{theme}:{pole}", bank, allow)
         return self.draw(f"generic:{pole}", self.B.GENERIC[pole], allow)
-
-    def core(self, theme: str) -> str:
-        first = self.B.THEMES[theme].get("first")
-        if first and theme not in self.used_first:
-            self.used_first.add(theme)
-            return first
-        return self.draw(f"{theme}:core", self.B.THEMES[theme]["core"])
 
     def balance(self, theme: str) -> list[str]:
         out = []
@@ -478,17 +478,6 @@ def _maya(seed: int) -> tuple[list[dict], list[dict]]:
 
 class _Sam(_Writer):
     B = banks_sam
-
-    def __init__(self, rng: random.Random):
-        super().__init__(rng, self.B.SLOTS)
-        self.used_first: set[str] = set()
-
-    def core(self, theme: str) -> str:
-        first = self.B.THEMES[theme].get("first")
-        if first and theme not in self.used_first:
-            self.used_first.add(theme)
-            return first
-        return self.draw(f"{theme}:core", self.B.THEMES[theme]["core"])
 
     def entry(self, theme: str) -> str:
         rng = self.rng
