@@ -150,3 +150,20 @@ def test_progress_bar_on_request_only(journal, embedder, capsys):
     journal.embed("maya", progress=True)
     err = capsys.readouterr().err
     assert "embedding" in err and "1/1" in err
+
+
+def test_stored_embeddings_are_read_without_loading_the_model(sample_embedded_db):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mirror_kit\n"
+        f"j = mirror_kit.open({str(sample_embedded_db)!r}, readonly=True)\n"
+        "ids, X = j.embeddings('maya')\n"
+        "print(len(ids), X.shape[1], 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    n, dim, torch_loaded, transformers_loaded = out.stdout.split()
+    assert int(n) == 539 and int(dim) == 384
+    assert torch_loaded == "False" and transformers_loaded == "False"

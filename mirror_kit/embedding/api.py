@@ -86,11 +86,19 @@ class EmbeddingMixin:
         """
         import numpy as np
 
+        from .model import resolve_model
+
         ident_id = self._identity_id(identity)
-        emb = self._embedder(model)
-        ids, hashes, stored = emb_store.read(self.conn, ident_id, emb.model_name)
+        if model is None:
+            model = self.get_setting(MODEL_SETTING) or None
+        # Resolve the name without loading the transformer: when every vector is stored, none is needed.
+        model_name, _ = resolve_model(model)
+        ids, hashes, stored = emb_store.read(self.conn, ident_id, model_name)
         missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]
-        if missing and not getattr(self, "readonly", False):
+        if stored and not missing:
+            return ids, emb_store.from_blobs([s[2] for s in stored], stored[0][1])
+        emb = self._embedder(model)
+        if not getattr(self, "readonly", False):
             self.embed(identity, model=model, progress=False)
             ids, hashes, stored = emb_store.read(self.conn, ident_id, emb.model_name)
             missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]
