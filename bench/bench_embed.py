@@ -74,26 +74,26 @@ def incremental(texts: list[str]) -> None:
 
     base, extra = texts[:10_000], texts[10_000:10_100]
     with tempfile.TemporaryDirectory() as d, mirror_kit.open(Path(d) / "bench.db") as j:
-        j.add_identity("bench")
-        j.add_reflections("bench", [
+        j.identities.add("bench")
+        j.reflections.add_many("bench", [
             {"content": t, "created_at": "2020-01-01T00:00:00Z", "source": "bench", "source_id": str(i)}
             for i, t in enumerate(base)
         ])
-        full = j.embed("bench", progress=False)
-        j.add_reflections("bench", [
+        full = j.embeddings.embed("bench", progress=False)
+        j.reflections.add_many("bench", [
             {"content": t, "created_at": "2021-01-01T00:00:00Z", "source": "bench", "source_id": f"x{i}"}
             for i, t in enumerate(extra)
         ])
-        inc = j.embed("bench", progress=False)
+        inc = j.embeddings.embed("bench", progress=False)
         t = time.perf_counter()
-        ids, matrix = j.embeddings("bench")
+        ids, matrix = j.embeddings.matrix("bench")
         read_s = time.perf_counter() - t
-        noop = j.embed("bench", progress=False)
+        noop = j.embeddings.embed("bench", progress=False)
     print(f"\n{'journal.embed run':<34} {'embedded':>9} {'cached':>7} {'seconds':>8} {'share of full':>14}")
     for label, r in (("full (10,000 reflections)", full), ("after adding 100", inc), ("nothing new", noop)):
         print(f"{label:<34} {r['embedded']:>9} {r['cached']:>7} {r['seconds']:>8.2f} "
               f"{r['seconds'] / full['seconds']:>13.2%}")
-    print(f"journal.embeddings(): {len(ids)} x {matrix.shape[1]} read back in {read_s:.2f} s "
+    print(f"journal.embeddings.matrix(): {len(ids)} x {matrix.shape[1]} read back in {read_s:.2f} s "
           "(target: adding 100 costs <= 2% of the full run)")
 
 

@@ -3,7 +3,7 @@
 Each measurement runs in a fresh child process; "peak MB" is the growth of its peak RSS during the
 operation (VmHWM, reset just before) over its RSS after imports and opening the journal.
 Peers, measured in the same run on the same file:
-- JSON export: the naive design, a fully materialised dict (`journal.reflections()` etc.) written
+- JSON export: the naive design, a fully materialised dict (`journal.reflections.rows()` etc.) written
   with one `json.dump`;
 - Markdown export: materialised reflections, one mirrorback query per reflection (N+1), the whole
   document built as one string;
@@ -58,9 +58,9 @@ def build(path: Path, n: int) -> None:
                      "tz": "Europe/Paris", "title": parts[0][:40], "tags": tags[:2], "source": "bench",
                      "source_id": str(i)})
     with mirror_kit.open(path) as j:
-        j.add_identity("maya")
-        ids = j.add_reflections("maya", recs)
-        iid = j.identity("maya").id
+        j.identities.add("maya")
+        ids = j.reflections.add_many("maya", recs)
+        iid = j.identities.get("maya").id
         now = "2024-01-01T00:00:00Z"
         with j.transaction():
             j.conn.executemany(
@@ -81,10 +81,10 @@ def build(path: Path, n: int) -> None:
 
 # -- the operations (run inside a child) -------------------------------------------------------------
 def _naive_doc(j) -> dict:
-    doc: dict = {"format": "mirror_os_export_v1", "exported_at": "", "identities": [], "settings": j.settings()}
-    for ident in j.identities():
-        refl = [r.as_dict() for r in j.reflections(ident.name)]
-        mbs = [m.__dict__ for m in j.mirrorbacks(identity=ident.name)]
+    doc: dict = {"format": "mirror_os_export_v1", "exported_at": "", "identities": [], "settings": j.settings.all()}
+    for ident in j.identities.rows():
+        refl = [r.as_dict() for r in j.reflections.rows(ident.name)]
+        mbs = [m.__dict__ for m in j.mirrorbacks.rows(identity=ident.name)]
         pats = [dict(r) for r in j.conn.execute("SELECT * FROM patterns WHERE identity_id = ?", (ident.id,))]
         for p in pats:
             p.pop("centroid", None)
@@ -96,12 +96,12 @@ def _naive_doc(j) -> dict:
                 "SELECT o.* FROM tension_observations o JOIN reflections r ON r.id = o.reflection_id "
                 "WHERE o.tension_id = ? AND r.identity_id = ?", (t["id"], ident.id))]
         doc["identities"].append({"id": ident.id, "name": ident.name, "reflections": refl, "mirrorbacks": mbs,
-                                  "threads": [], "patterns": pats, "tensions": tens, "analysis_runs": j.runs()})
+                                  "threads": [], "patterns": pats, "tensions": tens, "analysis_runs": j.runs.rows()})
     return doc
 
 
 def op_json(j, work: Path) -> None:
-    j.export_json(work / "out.json")
+    j.exports.json(work / "out.json")
 
 
 def op_json_peer(j, work: Path) -> None:
@@ -110,17 +110,17 @@ def op_json_peer(j, work: Path) -> None:
 
 
 def op_markdown(j, work: Path) -> None:
-    j.export_markdown(work / "md")
+    j.exports.markdown(work / "md")
 
 
 def op_markdown_peer(j, work: Path) -> None:
-    for ident in j.identities():
+    for ident in j.identities.rows():
         parts = [f"# Reflections of {ident.name}\n"]
-        for r in j.reflections(ident.name):
+        for r in j.reflections.rows(ident.name):
             parts.append(f"\n## {r.created_at:%Y-%m-%d %H:%M} {r.title or ''}\n\n{r.content}\n")
             if r.tags:
                 parts.append("Tags: " + ", ".join(r.tags) + "\n")
-            for m in j.mirrorbacks(reflection_id=r.id):
+            for m in j.mirrorbacks.rows(reflection_id=r.id):
                 parts.append(f"\n> {m.content}\n")
         d = work / "mdpeer" / ident.name
         d.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ def op_markdown_peer(j, work: Path) -> None:
 
 
 def op_backup(j, work: Path) -> None:
-    j.backup(work / "b.zip")
+    j.exports.backup(work / "b.zip")
 
 
 def op_backup_peer(j, work: Path) -> None:
@@ -174,8 +174,8 @@ def op_import_peer(j, work: Path) -> None:
     with _empty(work) as t:
         doc = json.loads((work / "out.json").read_text(encoding="utf-8"))
         for ident in doc["identities"]:
-            t.add_identity(ident["name"])
-            t.add_reflections(ident["name"], ident["reflections"])
+            t.identities.add(ident["name"])
+            t.reflections.add_many(ident["name"], ident["reflections"])
 
 
 def _status_kb(key: str) -> int:

@@ -60,8 +60,8 @@ def build(path: Path, n: int) -> None:
 
     texts = pd.read_csv(CSV)["moment"].astype(str).tolist()
     with mirror_kit.open(path) as j:
-        j.add_identity("bench")
-        j.add_reflections("bench", (
+        j.identities.add("bench")
+        j.reflections.add_many("bench", (
             {"content": f"{texts[i % len(texts)]} ({i})", "created_at": f"{2000 + i // 20000}-01-01T00:00:00Z",
              "source": "bench", "source_id": str(i), "tags": [f"t{i % 7}"] if i % 3 == 0 else [],
              "metadata": {"i": i}}

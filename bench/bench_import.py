@@ -67,7 +67,7 @@ def ours(src: Path, db: Path) -> Callable[[], int]:
         import mirror_kit
 
         with mirror_kit.open(db) as j:
-            return j.import_(src, "bench", progress=False)["added"]
+            return j.imports.run(src, "bench", progress=False)["added"]
 
     return run
 
@@ -79,7 +79,7 @@ def ours_again(src: Path, db: Path) -> Callable[[], int]:
         import mirror_kit
 
         with mirror_kit.open(db) as j:
-            return j.import_(src, "bench", progress=False)["skipped"]
+            return j.imports.run(src, "bench", progress=False)["skipped"]
 
     return run
 

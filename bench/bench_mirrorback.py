@@ -2,7 +2,7 @@
 
 1. Validator: the rule-based checks vs the model-based embedding-similarity check (MiniLM), per reply,
    over the labelled set in tests/fixtures.
-2. Engine: a whole `journal.mirrorback()` (context, generate, validate, store, run record) vs the bare
+2. Engine: a whole `journal.mirrorbacks.generate()` (context, generate, validate, store, run record) vs the bare
    chat-completions round trip it wraps, against the loopback test server (so the model costs ~0 and
    what remains is mirror_kit's own overhead).
 """
@@ -64,28 +64,28 @@ def bench_engine(n: int = 30) -> list[tuple]:
         refl, _ = _labelled()
         with tempfile.TemporaryDirectory() as d:
             j = mirror_kit.open(os.path.join(d, "bench.db"))
-            j.add_identity("bench")
-            ids = j.add_reflections("bench", [
+            j.identities.add("bench")
+            ids = j.reflections.add_many("bench", [
                 {"content": refl[i % len(refl)], "created_at": f"2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"}
                 for i in range(n)])
             from mirror_kit.mirrorback.engine import MirrorbackEngine
 
             eng = MirrorbackEngine(j, llm)
-            prompts = [eng.messages(j.reflection(r), eng.context(j.reflection(r))) for r in ids]
+            prompts = [eng.messages(j.reflections.get(r), eng.context(j.reflections.get(r))) for r in ids]
             t0 = time.perf_counter()
             for p in prompts:
                 llm.complete(p)
             raw = (time.perf_counter() - t0) / n * 1000
             t0 = time.perf_counter()
             for r in ids:
-                j.mirrorback(r, llm=llm)
+                j.mirrorbacks.generate(r, llm=llm)
             whole = (time.perf_counter() - t0) / n * 1000
             j.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     return [("peer: bare chat-completions round trip", raw, None),
-            ("journal.mirrorback() end to end", whole, whole / raw)]
+            ("journal.mirrorbacks.generate() end to end", whole, whole / raw)]
 
 
 def main() -> None:

@@ -59,14 +59,14 @@ def records(n: int) -> list[dict]:
 
 def new_journal(path: Path) -> mirror_kit.Journal:
     j = mirror_kit.open(path)
-    j.add_identity("maya")
+    j.identities.add("maya")
     return j
 
 
 def time_ours(path: Path, recs: list[dict]) -> tuple[float, list[dict]]:
     j = new_journal(path)
     t0 = time.perf_counter()
-    j.add_reflections("maya", recs)
+    j.reflections.add_many("maya", recs)
     dt = time.perf_counter() - t0
     stored = [dict(r) for r in j.conn.execute("SELECT * FROM reflections")]
     j.close()

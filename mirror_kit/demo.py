@@ -42,18 +42,18 @@ def run_demo(out: Path, *, quick: bool = False, echo: Callable[[str], None] = pr
         counts = load_sample(j)
         echo(f"sample journal: {db_path} ({counts})")
         if not quick:
-            for ident in j.identities():
+            for ident in j.identities.rows():
                 summary = j.analyze(ident.name, random_state=0)
                 result.setdefault("analysis", {})[ident.name] = summary
-                tmap = j.tension_map(ident.name)
+                tmap = j.tensions.map(ident.name)
                 poles = {r.tension_id: (r.axis_a, r.axis_b) for r in tmap.itertuples()}
                 echo(describe(ident.name, summary, poles))
-            main_identity = j.identities()[0].name
-            for ident in j.identities():
+            main_identity = j.identities.rows()[0].name
+            for ident in j.identities.rows():
                 if ident.name == "maya":
                     main_identity = "maya"
             report = out / "report.html"
-            j.report(main_identity, report)
+            j.viz.report(main_identity, report)
             result["report"] = str(report)
             echo(f"report: {report}")
     echo(f"done in {time.perf_counter() - t0:.1f} s")

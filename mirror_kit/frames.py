@@ -1,8 +1,8 @@
-"""pandas frames and DuckDB SQL over a journal (issue 4).
+"""pandas frames and DuckDB SQL over a journal.
 
 `journal.frame(name)` gives one typed DataFrame per kind of record (timestamps tz-aware UTC, ids as
-the pandas string dtype, JSON columns parsed, tags as lists); `journal.overview(identity)` joins what a
-notebook wants first; `journal.sql(query)` is a read-only DuckDB relation over every table.
+the pandas string dtype, JSON columns parsed, tags as lists); `journal.frame("overview", identity)` joins
+what a notebook wants first; `journal.sql(query)` is a read-only DuckDB relation over every table.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from .errors import InvalidInputError, MirrorKitError
 from .timeutil import ISO_FORMAT, bound_iso
 
-# The seed tensions (issue 8): the overview always has a column for each, empty until scored.
+# The seed tensions: the overview always has a column for each, empty until scored.
 TIMESTAMP_DTYPE = "datetime64[us, UTC]"
 SEED_TENSIONS = ("solitude_connection", "surrender_agency", "stability_change", "being_doing", "reason_feeling")
 
@@ -231,8 +231,19 @@ def _loads(v: Any) -> Any:
     return None if v is None else json.loads(v)
 
 
-class FramesMixin:
-    """Mixed into `mirror_kit.Journal`."""
+class Frames:
+    """Typed DataFrames and read-only DuckDB SQL over one journal (`journal.frame`, `journal.sql`)."""
+
+    def __init__(self, journal: Any) -> None:
+        self.journal = journal
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.journal.conn
+
+    @property
+    def path(self) -> Any:
+        return self.journal.path
 
     # -- frames --------------------------------------------------------------------------------
     def frame(
@@ -245,7 +256,7 @@ class FramesMixin:
         """A typed pandas DataFrame of one kind of record.
 
         name: reflections, tags, patterns, occurrences, tensions, observations, runs, embeddings,
-            mirrorbacks, threads, identities, settings, or overview (see `journal.frames()`).
+            mirrorbacks, threads, identities, settings, or overview (see `journal.frame_names()`).
         identity: name or id; None means every identity.
         since/until: bounds on the reflection time (runs: start time; patterns: seen in the period);
             a bare date `until` covers that whole day.
@@ -258,7 +269,7 @@ class FramesMixin:
             raise InvalidInputError(f"unknown frame {name!r}; valid frames: {', '.join(FRAME_NAMES)}")
         where, params = [], []
         if identity is not None and spec.identity:
-            ident_id = self.identity(identity).id
+            ident_id = self.journal.identities.get(identity).id
             if spec.shared_identity:
                 where.append(f"({spec.identity} = ? OR {spec.identity} IS NULL)")
             else:
@@ -277,8 +288,8 @@ class FramesMixin:
             df = self._with_tags(df, where, params)
         return df
 
-    def frames(self) -> Any:
-        """The frame names `journal.frame(name)` accepts, with what one row is."""
+    def names(self) -> Any:
+        """DataFrame (name, row) of the frame names `journal.frame(name)` accepts, with what one row is."""
         import pandas as pd
 
         rows = [{"name": n, "row": s.doc} for n, s in _SPECS.items()]
@@ -375,7 +386,7 @@ class FramesMixin:
 
             view = SQLView(self.path, self.conn)
             self.__dict__["_mk_sqlview"] = view
-            # Journal.close() is not ours to change: close DuckDB when the journal goes away.
+            # Close DuckDB when the frames object (and so the journal) goes away without close().
             weakref.finalize(self, view.close)
         return view
 

@@ -1,36 +1,49 @@
-"""`Journal`: one SQLite journal file and everything you can do with it."""
+"""`Journal`: the handle of one SQLite journal file.
+
+The handle keeps the connection, transactions, the migrator and `close`; what a journal holds is reached
+through collections named for the domain's nouns, each the only code that writes its tables, and
+analysis services that take the journal:
+
+>>> j = mirror_kit.open("mirror.db")
+>>> j.identities.add("maya"); j.reflections.add("maya", "Walked by the river.")
+>>> j.imports.run("diary.csv", "maya"); j.patterns.analyze("maya"); j.patterns.frame("maya")
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from . import db
-from .embedding.api import EmbeddingMixin
-from .errors import MirrorKitError
-from .export.api import ExportMixin
-from .frames import FramesMixin
-from .importers.api import ImportsMixin
+from .collections import (
+    Embeddings,
+    Identities,
+    Mirrorbacks,
+    Reflections,
+    Runs,
+    Settings,
+    Tags,
+    Threads,
+)
+from .errors import InvalidInputError, MirrorKitError
+from .export.service import Exports
+from .frames import Frames
+from .importers.api import Imports
 from .migrate import Migrator
-from .mirrorback.api import MirrorbackMixin
-from .patterns.api import PatternsMixin
-from .store import Store
-from .tensions.api import TensionsMixin
-from .viz.api import VizMixin
+from .patterns.service import Patterns
+from .tensions.service import Tensions
+from .viz.service import Viz
 
 
-class Journal(
-    Store,
-    ImportsMixin,
-    FramesMixin,
-    EmbeddingMixin,
-    ExportMixin,
-    MirrorbackMixin,
-    PatternsMixin,
-    TensionsMixin,
-    VizMixin,
-):
-    """A journal file: records (see `Store`) plus import, frames, embeddings, export and analysis.
+class Journal:
+    """One journal file: collections (`identities`, `reflections`, `tags`, `threads`, `settings`, `runs`,
+    `embeddings`, `mirrorbacks`), services (`imports`, `exports`, `patterns`, `tensions`, `viz`) and
+    read-only queries (`frame`, `sql`, `stats`).
 
     Use `mirror_kit.open(path)` rather than constructing this directly.
     """
@@ -42,21 +55,30 @@ class Journal(
         self.readonly = readonly
 
     def __repr__(self) -> str:
-        return f"<Journal {str(self.path)!r} schema v{self.migrator.current_version()}>"
+        mode = " read-only" if self.readonly else ""
+        return f"<Journal {str(self.path)!r} schema v{self.migrator.current_version()}{mode}>"
 
-    def analyze(self, identity: str, *, random_state: int = 0) -> dict:
-        """The whole analysis for an identity: embeddings, then patterns, then tensions.
+    # -- connection ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all (nested blocks join the outer one)."""
+        with db.transaction(self.conn) as c:
+            yield c
 
-        Returns each step's summary (what `mirror-kit analyze --identity NAME` prints).
-        """
-        return {
-            "embeddings": self.embed(identity),
-            "patterns": self.analyze_patterns(identity, random_state=random_state),
-            "tensions": self.analyze_tensions(identity),
-        }
+    def execute(self, sql: str, params: Sequence | Mapping = ()) -> sqlite3.Cursor:
+        """Run SQL on the journal's connection; SQLite errors become MirrorKitError with a message."""
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise InvalidInputError(f"{self.path}: {exc}") from exc
+        except sqlite3.OperationalError as exc:
+            raise db.translate(exc, self.path) from exc
 
     def close(self) -> None:
-        self.close_sql()
+        """Close the SQLite connection and this journal's DuckDB connection, if one was opened."""
+        frames = self.__dict__.get("frames")
+        if frames is not None:
+            frames.close_sql()
         self.conn.close()
 
     def __enter__(self) -> Journal:
@@ -64,6 +86,114 @@ class Journal(
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- collections ---------------------------------------------------------------------------
+    @cached_property
+    def identities(self) -> Identities:
+        return Identities(self)
+
+    @cached_property
+    def reflections(self) -> Reflections:
+        return Reflections(self)
+
+    @cached_property
+    def tags(self) -> Tags:
+        return Tags(self)
+
+    @cached_property
+    def threads(self) -> Threads:
+        return Threads(self)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings(self)
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self)
+
+    @cached_property
+    def embeddings(self) -> Embeddings:
+        return Embeddings(self)
+
+    @cached_property
+    def mirrorbacks(self) -> Mirrorbacks:
+        return Mirrorbacks(self)
+
+    # -- services ------------------------------------------------------------------------------
+    @cached_property
+    def imports(self) -> Imports:
+        return Imports(self)
+
+    @cached_property
+    def exports(self) -> Exports:
+        return Exports(self)
+
+    @cached_property
+    def patterns(self) -> Patterns:
+        return Patterns(self)
+
+    @cached_property
+    def tensions(self) -> Tensions:
+        return Tensions(self)
+
+    @cached_property
+    def viz(self) -> Viz:
+        return Viz(self)
+
+    @cached_property
+    def frames(self) -> Frames:
+        return Frames(self)
+
+    # -- queries -------------------------------------------------------------------------------
+    def frame(self, name: str, identity: Any = None, since: datetime | date | str | None = None,
+              until: datetime | date | str | None = None) -> Any:
+        """A typed pandas DataFrame of one kind of record (see `frame_names()`); reads only.
+
+        identity: name or id (None: every identity); since/until bound the reflection time (a bare
+        date `until` covers that day). Raises InvalidInputError for an unknown name.
+        """
+        return self.frames.frame(name, identity, since, until)
+
+    def frame_names(self) -> Any:
+        """DataFrame (name, row): the frames `frame(name)` accepts and what one row is."""
+        return self.frames.names()
+
+    def sql(self, query: str, params: Any = None) -> Any:
+        """A DuckDB relation for a read-only query over the journal's tables; finish with `.df()`."""
+        return self.frames.sql(query, params)
+
+    def stats(self) -> list[dict]:
+        """Per identity: reflections, first and last date (UTC ISO), tags, patterns, tensions observed,
+        mirrorbacks."""
+        rows = self.execute(
+            """
+            SELECT i.name, i.id,
+                   (SELECT count(*) FROM reflections r WHERE r.identity_id = i.id) AS reflections,
+                   (SELECT min(created_at) FROM reflections r WHERE r.identity_id = i.id) AS first,
+                   (SELECT max(created_at) FROM reflections r WHERE r.identity_id = i.id) AS last,
+                   (SELECT count(DISTINCT rt.tag_id) FROM reflection_tags rt JOIN reflections r
+                        ON r.id = rt.reflection_id WHERE r.identity_id = i.id) AS tags,
+                   (SELECT count(*) FROM patterns p WHERE p.identity_id = i.id) AS patterns,
+                   (SELECT count(DISTINCT o.tension_id) FROM tension_observations o JOIN reflections r
+                        ON r.id = o.reflection_id WHERE r.identity_id = i.id) AS tensions,
+                   (SELECT count(*) FROM mirrorbacks m JOIN reflections r ON r.id = m.reflection_id
+                        WHERE r.identity_id = i.id) AS mirrorbacks
+            FROM identities i ORDER BY i.name
+            """
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def analyze(self, identity: str, *, random_state: int = 0) -> dict:
+        """The whole analysis for an identity: embeddings, then patterns, then tensions.
+
+        Returns each step's summary (what `mirror-kit analyze --identity NAME` prints).
+        """
+        return {
+            "embeddings": self.embeddings.embed(identity),
+            "patterns": self.patterns.analyze(identity, random_state=random_state),
+            "tensions": self.tensions.analyze(identity),
+        }
 
 
 def open_journal(
@@ -78,7 +208,9 @@ def open_journal(
 
     create: make the file if it does not exist (else JournalNotFoundError).
     migrate: apply pending migrations (else the schema must already be current for writes).
-    readonly: never write (no migration, no WAL switch): for inspection and exports.
+    readonly: never write (no creation, no migration, no WAL switch): for reads and exports. An older
+        schema is read as it is when possible.
+    Raises JournalNotFoundError, NotAJournalError, MirrorKitError.
     """
     p = Path(path).expanduser()
     conn = db.connect(p, create=create and not readonly, readonly=readonly)

@@ -25,7 +25,7 @@ from tests.plugins.export import strip_exported_at
 @pytest.fixture
 def backup_zip(filled_journal, tmp_path):
     j, _ = filled_journal
-    j.backup(tmp_path / "backup.zip")
+    j.exports.backup(tmp_path / "backup.zip")
     return j, tmp_path / "backup.zip"
 
 
@@ -69,8 +69,8 @@ def test_restore_gives_back_the_same_journal_and_refuses_to_overwrite(backup_zip
     res = restore(path, to)
     assert res["counts"]["reflections"] == 8 and stat.S_IMODE(os.stat(to).st_mode) == 0o600
     with mirror_kit.open(to) as r:
-        r.export_json(tmp_path / "r.json")
-    j.export_json(tmp_path / "j.json")
+        r.exports.json(tmp_path / "r.json")
+    j.exports.json(tmp_path / "j.json")
     assert strip_exported_at((tmp_path / "r.json").read_text()) == strip_exported_at((tmp_path / "j.json").read_text())
     before = to.read_bytes()
     with pytest.raises(InvalidInputError, match="already exists; refusing to overwrite it"):
@@ -80,13 +80,13 @@ def test_restore_gives_back_the_same_journal_and_refuses_to_overwrite(backup_zip
     other.write_bytes(b"something else")
     restore(path, other, force=True)
     with mirror_kit.open(other) as r:
-        assert len(r.reflections()) == 8
+        assert len(r.reflections.rows()) == 8
     assert not [p for p in (tmp_path / "restored").iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.parametrize("readonly", [False, True])  # VACUUM INTO, or the backup API on a read-only handle
 def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path, readonly):
-    journal.add_identity("writer")
+    journal.identities.add("writer")
     reader = mirror_kit.open(journal.path, readonly=True) if readonly else journal
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -97,7 +97,7 @@ def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path,
                 k = 0
                 while not stop.is_set():
                     # ten at a time in one transaction: a torn snapshot would show a count not divisible by 10
-                    w.add_reflections("writer", [{"content": f"entry {k}-{i}", "created_at": "2024-01-01"}
+                    w.reflections.add_many("writer", [{"content": f"entry {k}-{i}", "created_at": "2024-01-01"}
                                                  for i in range(10)])
                     k += 1
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
@@ -109,7 +109,7 @@ def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path,
         counts = []
         for n in range(3):
             out = tmp_path / f"b{n}.zip"
-            reader.backup(out)
+            reader.exports.backup(out)
             res = verify_backup(out)
             with zipfile.ZipFile(out) as zf:
                 export = json.loads(zf.read("export.json"))
@@ -129,7 +129,7 @@ def test_backup_is_consistent_while_another_connection_writes(journal, tmp_path,
 def test_encrypted_backup(filled_journal, tmp_path, capsys):
     j, _ = filled_journal
     path = tmp_path / "enc.zip"
-    j.backup(path, passphrase="s3cret")
+    j.exports.backup(path, passphrase="s3cret")
     raw = path.read_bytes()
     assert b"Morning walk" not in raw and b"SQLite format 3" not in raw and b"mirror_os_export_v1" not in raw
     with pytest.raises(InvalidInputError, match="encrypted: give the passphrase"):
@@ -143,7 +143,7 @@ def test_encrypted_backup(filled_journal, tmp_path, capsys):
     assert verify_backup(path, passphrase="s3cret")["encrypted"] is True
     restore(path, to, passphrase="s3cret")
     with mirror_kit.open(to) as r:
-        assert len(r.reflections("maya")) == 5
+        assert len(r.reflections.rows("maya")) == 5
 
 
 def _refused(path, tmp_path, message):

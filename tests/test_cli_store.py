@@ -54,7 +54,7 @@ def test_identity_add_list_add_from_argument_and_stdin_and_stats(tmp_path):
     p = run_cli("add", "-i", "maya", "--date", "2024-04-01", cwd=tmp_path, input="Written on stdin.\nTwo lines.\n")
     assert p.returncode == 0, p.stderr
     with mirror_kit.open(tmp_path / "mirror.db", readonly=True) as j:
-        first, second = j.reflections("maya")
+        first, second = j.reflections.rows("maya")
         assert (first.content, first.title, first.tz, first.tags) == (
             "Ran along the river.", "Run", "Europe/Paris", ["morning", "run"])
         assert second.content == "Written on stdin.\nTwo lines.\n"

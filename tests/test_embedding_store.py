@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def _fill(journal, n=12, name="maya"):
-    journal.add_identity(name, exist_ok=True)
+    journal.identities.add(name, exist_ok=True)
     # inserted out of chronological order on purpose
     recs = [
         {"content": f"{name} entry {i}: " + ["calm walk by the sea", "stressful deadline at work",
@@ -23,20 +23,20 @@ def _fill(journal, n=12, name="maya"):
          "created_at": f"2024-02-{(i * 7) % 28 + 1:02d}T08:{i:02d}:00Z", "tags": ["t"]}
         for i in range(n)
     ]
-    return journal.add_reflections(name, recs)
+    return journal.reflections.add_many(name, recs)
 
 
 def test_embed_is_incremental(journal, embedder):
     ids = _fill(journal)
-    first = journal.embed("maya")
+    first = journal.embeddings.embed("maya")
     assert first["model"] == DEFAULT_MODEL
     assert (first["total"], first["embedded"], first["cached"]) == (12, 12, 0)
-    again = journal.embed("maya")
+    again = journal.embeddings.embed("maya")
     assert (again["embedded"], again["cached"]) == (0, 12)
 
-    journal.update_reflection(ids[2], content="a completely rewritten entry about mountains")
-    new = journal.add_reflection("maya", "a brand new reflection", "2024-03-01")
-    third = journal.embed("maya")
+    journal.reflections.update(ids[2], content="a completely rewritten entry about mountains")
+    new = journal.reflections.add("maya", "a brand new reflection", "2024-03-01")
+    third = journal.embeddings.embed("maya")
     assert (third["total"], third["embedded"], third["cached"]) == (13, 2, 11)
 
     # stored vector = float32 bytes of the embedder's output for the current content
@@ -45,89 +45,89 @@ def test_embed_is_incremental(journal, embedder):
         (ids[2], DEFAULT_MODEL),
     ).fetchone()
     assert row["dim"] == 384 and len(row["vector"]) == 384 * 4
-    assert row["content_hash"] == journal.reflection(ids[2]).content_hash
+    assert row["content_hash"] == journal.reflections.get(ids[2]).content_hash
     vec = np.frombuffer(row["vector"], dtype="<f4")
     ref = embedder.encode(["a completely rewritten entry about mountains"])[0]
     assert float(vec @ ref) >= 0.9999
 
-    runs = journal.runs("embed", "maya")
+    runs = journal.runs.rows("embed", "maya")
     assert [r["counts"]["embedded"] for r in runs] == [12, 0, 2]
     assert all(r["status"] == "ok" and r["parameters"]["model"] == DEFAULT_MODEL for r in runs)
-    assert new.id in journal.embeddings("maya")[0]
+    assert new.id in journal.embeddings.matrix("maya")[0]
 
 
 def test_embed_scopes_by_identity(journal, embedder):
     _fill(journal, 4, "maya")
     _fill(journal, 3, "sam")
-    assert journal.embed("sam")["embedded"] == 3
-    assert journal.embed()["embedded"] == 4  # all identities: only maya's remain
+    assert journal.embeddings.embed("sam")["embedded"] == 3
+    assert journal.embeddings.embed()["embedded"] == 4  # all identities: only maya's remain
     n = journal.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
     assert n == 7
 
 
 def test_embeddings_chronological_and_computes_missing(journal, embedder):
     _fill(journal)
-    ids, M = journal.embeddings("maya")
-    expected = [r.id for r in journal.reflections("maya")]
+    ids, M = journal.embeddings.matrix("maya")
+    expected = [r.id for r in journal.reflections.rows("maya")]
     assert ids == expected
-    created = [journal.reflection(i).created_at for i in ids]
+    created = [journal.reflections.get(i).created_at for i in ids]
     assert created == sorted(created)
     assert M.dtype == np.float32 and M.shape == (12, 384)
-    contents = [journal.reflection(i).content for i in ids]
+    contents = [journal.reflections.get(i).content for i in ids]
     assert ((M * embedder.encode(contents)).sum(axis=1) >= 0.9999).all()
     assert journal.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 12
-    assert len(journal.runs("embed")) == 1
-    ids2, M2 = journal.embeddings("maya")  # all cached: no new run
-    assert ids2 == ids and np.array_equal(M, M2) and len(journal.runs("embed")) == 1
+    assert len(journal.runs.rows("embed")) == 1
+    ids2, M2 = journal.embeddings.matrix("maya")  # all cached: no new run
+    assert ids2 == ids and np.array_equal(M, M2) and len(journal.runs.rows("embed")) == 1
 
 
 def test_changing_model_recomputes(journal, embedder, tmp_path):
     from pathlib import Path
 
     _fill(journal, 5)
-    journal.embed("maya")
+    journal.embeddings.embed("maya")
     # the same weights under another directory count as another model
     other = tmp_path / "my-model"
     other.mkdir()
     for f in Path(embedder.location).iterdir():
         (other / f.name).symlink_to(f)
-    res = journal.embed("maya", model=str(other))
+    res = journal.embeddings.embed("maya", model=str(other))
     assert res["model"] == str(other.resolve()) and res["embedded"] == 5
-    assert journal.embed("maya", model=str(other))["embedded"] == 0
+    assert journal.embeddings.embed("maya", model=str(other))["embedded"] == 0
     models = {r[0] for r in journal.conn.execute("SELECT DISTINCT model FROM embeddings")}
     assert models == {DEFAULT_MODEL, str(other.resolve())}
     # the journal setting picks the model when none is given
-    journal.set_setting("embedding.model", str(other))
-    assert journal.embed("maya")["model"] == str(other.resolve())
+    journal.settings.set("embedding.model", str(other))
+    assert journal.embeddings.embed("maya")["model"] == str(other.resolve())
 
 
 def test_deleting_a_reflection_drops_its_vectors(journal, embedder):
     ids = _fill(journal, 3)
-    journal.embed("maya")
-    journal.delete_reflection(ids[0])
+    journal.embeddings.embed("maya")
+    journal.reflections.delete(ids[0])
     assert journal.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 2
-    assert ids[0] not in journal.embeddings("maya")[0]
+    assert ids[0] not in journal.embeddings.matrix("maya")[0]
 
 
 def test_readonly_journal_computes_in_memory(journal_path, embedder):
     with mirror_kit.open(journal_path) as j:
         _fill(j, 4)
-        j.embed("maya")
-        j.add_reflection("maya", "added after the embedding run", "2025-01-01")
+        j.embeddings.embed("maya")
+        j.reflections.add("maya", "added after the embedding run", "2025-01-01")
     before = journal_path.read_bytes()
     with mirror_kit.open(journal_path, readonly=True) as ro:
-        ids, M = ro.embeddings("maya")
+        ids, M = ro.embeddings.matrix("maya")
         assert len(ids) == 5 and np.allclose(np.linalg.norm(M, axis=1), 1, atol=1e-5)
         ref = embedder.encode(["added after the embedding run"])[0]
         assert float(M[-1] @ ref) >= 0.9999
         with pytest.raises(mirror_kit.MirrorKitError, match="read-only"):
-            ro.embed("maya")
+            ro.embeddings.embed("maya")
     assert journal_path.read_bytes() == before
 
 
 def test_unknown_identity(journal):
     with pytest.raises(mirror_kit.MirrorKitError, match="unknown identity"):
-        journal.embed("nobody")
+        journal.embeddings.embed("nobody")
 
 
 def test_cli_embed(journal_path, embedder, capsys):
@@ -144,10 +144,10 @@ def test_cli_embed(journal_path, embedder, capsys):
 
 def test_progress_bar_on_request_only(journal, embedder, capsys):
     _fill(journal, 3)
-    journal.embed("maya", progress=False)
+    journal.embeddings.embed("maya", progress=False)
     assert "embedding" not in capsys.readouterr().err
-    journal.add_reflection("maya", "one more", "2024-05-01")
-    journal.embed("maya", progress=True)
+    journal.reflections.add("maya", "one more", "2024-05-01")
+    journal.embeddings.embed("maya", progress=True)
     err = capsys.readouterr().err
     assert "embedding" in err and "1/1" in err
 
@@ -159,7 +159,7 @@ def test_stored_embeddings_are_read_without_loading_the_model(sample_embedded_db
     code = (
         "import sys, mirror_kit\n"
         f"j = mirror_kit.open({str(sample_embedded_db)!r}, readonly=True)\n"
-        "ids, X = j.embeddings('maya')\n"
+        "ids, X = j.embeddings.matrix('maya')\n"
         "print(len(ids), X.shape[1], 'torch' in sys.modules, 'transformers' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -28,12 +28,12 @@ def test_state_defaults_show_everything(viz_journal):
     assert _points(figs["map"]) == n
     assert figs["map"].layout.title.text == f"Reflection map · {n} reflections"
     # the 8 biggest patterns, plus every smaller one that is emerging or fading (grief is small)
-    pats = viz_journal.patterns("maya")
+    pats = viz_journal.patterns.frame("maya")
     changing_small = pats.iloc[8:]["trend"].isin(["emerging", "fading"]).sum()
     assert len(figs["patterns"].data) == min(8, len(pats)) + changing_small
     assert any("grief" in t.name for t in figs["patterns"].data)
-    assert set(figs["tension_map"].data[0].customdata[:, 3]) == set(viz_journal.tensions("maya")["tension_id"])
-    assert len(figs["tensions"].data) == 2 * len(viz_journal.tensions("maya"))
+    assert set(figs["tension_map"].data[0].customdata[:, 3]) == set(viz_journal.tensions.frame("maya")["tension_id"])
+    assert len(figs["tensions"].data) == 2 * len(viz_journal.tensions.frame("maya"))
 
 
 def test_date_range_filters_every_view(viz_journal):
@@ -46,7 +46,7 @@ def test_date_range_filters_every_view(viz_journal):
         xs = pd.to_datetime([x for t in fig.data for x in t.x])
         assert xs.min() >= pd.Timestamp("2025-01-01") and xs.max() <= pd.Timestamp("2025-03-31")
     # the tension map is recomputed over the range: occurrences can only shrink
-    whole = viz_journal.tension_map("maya").set_index("tension_id")["occurrences"]
+    whole = viz_journal.tensions.map("maya").set_index("tension_id")["occurrences"]
     part = s.tension_summary().set_index("tension_id")["occurrences"]
     assert (part <= whole[part.index]).all() and part.sum() < whole.sum()
     # grief (planted Jan-Mar 2025) is among the biggest patterns of that quarter
@@ -122,7 +122,7 @@ def test_widgets_drive_every_view_and_show_clicked_text(viz_journal):
     ex.on_points(trace, Points(point_inds=[0, 1], trace_name=trace.name, trace_index=0))
     for i in (0, 1):
         rid = trace.customdata[i][0]
-        text = viz_journal.reflection(rid).content.split("\n")[0][:30]
+        text = viz_journal.reflections.get(rid).content.split("\n")[0][:30]
         assert html.escape(text) in ex.text.value
     assert "2 reflections" in ex.text.value
     # a click on the tension map picks that tension for the evolution view
@@ -144,8 +144,8 @@ def test_widgets_drive_every_view_and_show_clicked_text(viz_journal):
 
 
 def test_unanalysed_journal_shows_why_views_are_empty(journal):
-    journal.add_identity("ana")
-    journal.add_reflection("ana", "first entry", created_at="2024-01-01T10:00:00Z")
+    journal.identities.add("ana")
+    journal.reflections.add("ana", "first entry", created_at="2024-01-01T10:00:00Z")
     ex = Explorer(journal)
     for name, fig in ex.figures.items():
         assert fig.layout.meta and fig.layout.meta["empty"], name
@@ -155,23 +155,23 @@ def test_unanalysed_journal_shows_why_views_are_empty(journal):
 
 def test_journal_figure_conveniences(viz_journal):
     j = viz_journal
-    pats = j.patterns("maya")
-    fig = j.plot_pattern_evolution("maya", top=3)
+    pats = j.patterns.frame("maya")
+    fig = j.viz.pattern_evolution("maya", top=3)
     assert [t.meta for t in fig.data] == [f"pattern-{p}" for p in pats["id"][:3]]
-    assert [t.meta for t in j.plot_pattern_evolution("maya", patterns=[pats["label"].iloc[4]]).data] == [
+    assert [t.meta for t in j.viz.pattern_evolution("maya", patterns=[pats["label"].iloc[4]]).data] == [
         f"pattern-{pats['id'].iloc[4]}"]
-    detail = j.plot_pattern(pats["id"].iloc[0])
-    occ = j.pattern(pats["id"].iloc[0])["occurrences"]
+    detail = j.viz.pattern(pats["id"].iloc[0])
+    occ = j.patterns.get(pats["id"].iloc[0]).occurrences
     word, weight = detail.data[0].y[-1], detail.data[0].x[-1]  # first keyword is drawn on top
     assert weight == pytest.approx(sum(word.lower() in c.lower() for c in occ["content"]) / len(occ))
     assert 0 < weight <= 1 and detail.layout.xaxis.title.text.startswith("share")
     assert sum(detail.data[2].y) == len(occ)  # the timeline counts every occurrence
-    tmap = j.plot_tension_map("maya")
-    assert list(tmap.data[0].customdata[:, 3]) == list(j.tension_map("maya")["tension_id"])
-    tev = j.plot_tension_evolution("maya", tensions=["solitude_connection"])
+    tmap = j.viz.tension_map("maya")
+    assert list(tmap.data[0].customdata[:, 3]) == list(j.tensions.map("maya")["tension_id"])
+    tev = j.viz.tension_evolution("maya", tensions=["solitude_connection"])
     assert [t.meta for t in tev.data] == ["tension-band-solitude_connection", "tension-solitude_connection"]
-    scatter = j.plot_tension_scatter("maya", "Solitude / Connection")
+    scatter = j.viz.tension_scatter("maya", "Solitude / Connection")
     assert len(scatter.data[0].x) == len(j.frame("reflections", "maya"))
-    rmap = j.plot_reflection_map("maya", since="2025-01-01", until="2025-01-31")
+    rmap = j.viz.reflection_map("maya", since="2025-01-01", until="2025-01-31")
     assert sum(len(t.x) for t in rmap.data) == len(j.frame("reflections", "maya", since="2025-01-01",
                                                               until="2025-01-31"))

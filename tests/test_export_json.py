@@ -24,7 +24,7 @@ def test_schema_ships_inside_the_package_and_is_valid_json_schema():
 
 def test_export_validates_against_the_schema_with_the_exact_keys(filled_journal, tmp_path):
     j, info = filled_journal
-    res = j.export_json(tmp_path / "all.json")
+    res = j.exports.json(tmp_path / "all.json")
     doc = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, export_schema())
     assert list(doc) == ["format", "exported_at", "identities", "settings"]
@@ -55,7 +55,7 @@ def test_export_validates_against_the_schema_with_the_exact_keys(filled_journal,
 
 def test_identity_scoped_export_holds_nothing_of_other_identities(filled_journal, tmp_path):
     j, info = filled_journal
-    j.export_json(tmp_path / "maya.json", identity="maya")
+    j.exports.json(tmp_path / "maya.json", identity="maya")
     text = (tmp_path / "maya.json").read_text(encoding="utf-8")
     doc = json.loads(text)
     jsonschema.validate(doc, export_schema())
@@ -71,8 +71,8 @@ def test_identity_scoped_export_holds_nothing_of_other_identities(filled_journal
 
 def test_export_is_deterministic_and_private(filled_journal, tmp_path):
     j, _ = filled_journal
-    j.export_json(tmp_path / "a.json")
-    j.export_json(tmp_path / "b.json")
+    j.exports.json(tmp_path / "a.json")
+    j.exports.json(tmp_path / "b.json")
     a, b = ((tmp_path / n).read_text(encoding="utf-8") for n in ("a.json", "b.json"))
     assert strip_exported_at(a) == strip_exported_at(b)
     assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) == 0o600
@@ -84,14 +84,14 @@ def test_failed_export_leaves_the_existing_file_and_no_temp_files(filled_journal
     out = tmp_path / "keep.json"
     out.write_text("previous", encoding="utf-8")
     with pytest.raises(UnknownIdentityError):
-        j.export_json(out, identity="nobody")
+        j.exports.json(out, identity="nobody")
     assert out.read_text(encoding="utf-8") == "previous"
     assert not list(tmp_path.glob(".keep.json.tmp-*"))
 
 
 def test_validator_names_the_path_of_the_problem(filled_journal, tmp_path):
     j, _ = filled_journal
-    j.export_json(tmp_path / "e.json")
+    j.exports.json(tmp_path / "e.json")
     doc = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
     del doc["identities"][0]["reflections"][2]["content"]
     with pytest.raises(InvalidInputError, match=r"identities\[0\]\.reflections\[2\]: required field 'content'"):
@@ -103,8 +103,8 @@ def test_validator_names_the_path_of_the_problem(filled_journal, tmp_path):
 
 def test_encrypted_export_round_trips_and_refuses_wrong_passphrases(filled_journal, tmp_path, fresh_journal):
     j, _ = filled_journal
-    j.export_json(tmp_path / "plain.json", identity="maya")
-    j.export_json(tmp_path / "enc.json", identity="maya", passphrase="correct horse")
+    j.exports.json(tmp_path / "plain.json", identity="maya")
+    j.exports.json(tmp_path / "enc.json", identity="maya", passphrase="correct horse")
     raw = (tmp_path / "enc.json").read_bytes()
     assert b"Morning walk" not in raw and b"maya" not in raw and raw.startswith(b"MKENC1")
     assert stat.S_IMODE(os.stat(tmp_path / "enc.json").st_mode) == 0o600
@@ -113,7 +113,7 @@ def test_encrypted_export_round_trips_and_refuses_wrong_passphrases(filled_journ
         import_export_file(target, tmp_path / "enc.json", passphrase="wrong horse")
     with pytest.raises(InvalidInputError, match="is encrypted: give the passphrase"):
         import_export_file(target, tmp_path / "enc.json")
-    assert target.identities() == []
+    assert target.identities.rows() == []
     (tmp_path / "cut.json").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(InvalidInputError, match="truncated"):
         import_export_file(target, tmp_path / "cut.json", passphrase="correct horse")
@@ -122,10 +122,10 @@ def test_encrypted_export_round_trips_and_refuses_wrong_passphrases(filled_journ
     (tmp_path / "tampered.json").write_bytes(bytes(tampered))
     with pytest.raises(InvalidInputError):
         import_export_file(target, tmp_path / "tampered.json", passphrase="correct horse")
-    assert target.identities() == []
+    assert target.identities.rows() == []
     res = import_export_file(target, tmp_path / "enc.json", passphrase="correct horse")
     assert res["counts"]["reflections"]["added"] == 5
-    target.export_json(tmp_path / "again.json", identity="maya")
+    target.exports.json(tmp_path / "again.json", identity="maya")
     assert strip_exported_at((tmp_path / "again.json").read_text(encoding="utf-8")) == strip_exported_at(
         (tmp_path / "plain.json").read_text(encoding="utf-8"))
 

@@ -39,7 +39,7 @@ def test_hostile_text_stays_one_paragraph_of_text():
 
 def test_markdown_export_layout_and_content(filled_journal, tmp_path):
     j, info = filled_journal
-    res = j.export_markdown(tmp_path / "md")
+    res = j.exports.markdown(tmp_path / "md")
     root = tmp_path / "md"
     assert sorted(p.name for p in root.iterdir()) == ["maya", "sam"]
     for name in ("README.md", "reflections.md", "patterns.md", "tensions.md"):
@@ -60,7 +60,7 @@ def test_markdown_export_layout_and_content(filled_journal, tmp_path):
 
 def test_reflections_md_structure_survives_hostile_entries(filled_journal, tmp_path):
     j, info = filled_journal
-    j.export_markdown(tmp_path / "md", identity="maya")
+    j.exports.markdown(tmp_path / "md", identity="maya")
     text = (tmp_path / "md" / "maya" / "reflections.md").read_text(encoding="utf-8")
     toks = _tokens(text)
     levels = [t.tag for t in toks if t.type == "heading_open"]
@@ -77,14 +77,14 @@ def test_reflections_md_structure_survives_hostile_entries(filled_journal, tmp_p
 
 
 def test_identity_names_cannot_escape_the_folder_and_reexport_replaces(journal, tmp_path):
-    journal.add_identity("../../evil")
-    journal.add_reflection("../../evil", "hello", "2024-01-01")
-    res = journal.export_markdown(tmp_path / "out")
+    journal.identities.add("../../evil")
+    journal.reflections.add("../../evil", "hello", "2024-01-01")
+    res = journal.exports.markdown(tmp_path / "out")
     folder = res["identities"]["../../evil"]["folder"]
     assert os.path.commonpath([folder, str(tmp_path / "out")]) == str(tmp_path / "out")
     assert not (tmp_path / "evil").exists()
-    journal.add_reflection("../../evil", "second entry", "2024-01-02")
-    journal.export_markdown(tmp_path / "out")
+    journal.reflections.add("../../evil", "second entry", "2024-01-02")
+    journal.exports.markdown(tmp_path / "out")
     text = (tmp_path / "out" / "evil" / "reflections.md").read_text(encoding="utf-8")
     assert "second entry" in text and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["evil"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
@@ -100,11 +100,11 @@ def test_cli_export_markdown(filled_journal, tmp_path, capsys):
 def _trend_journal(j, days_between: float, n: int = 240) -> None:
     from datetime import datetime, timedelta
 
-    j.add_identity("t")
+    j.identities.add("t")
     start = datetime(2021, 3, 7, 23, 30)
-    ids = j.add_reflections("t", [{"content": f"entry {i}", "created_at": start + timedelta(days=i * days_between)}
+    ids = j.reflections.add_many("t", [{"content": f"entry {i}", "created_at": start + timedelta(days=i * days_between)}
                                   for i in range(n)])
-    iid = j.identity("t").id
+    iid = j.identities.get("t").id
     now = "2024-01-01T00:00:00Z"
     shapes = {
         "rising": lambda i: i % max(1, (n - i) // 20 + 1) == 0,
@@ -128,8 +128,8 @@ def test_markdown_trends_match_the_patterns_api(fresh_journal):
     for k, gap in enumerate((0.2, 1.5, 5.0, 12.0)):  # day, week, month and quarter periods
         j = fresh_journal(f"t{k}.db")
         _trend_journal(j, gap)
-        ours = pattern_trends(j.conn, j.identity("t").id)
-        theirs = dict(zip(j.pattern_trends("t")["pattern_id"], j.pattern_trends("t")["trend"], strict=True))
+        ours = pattern_trends(j.conn, j.identities.get("t").id)
+        theirs = dict(zip(j.patterns.trends("t")["pattern_id"], j.patterns.trends("t")["trend"], strict=True))
         assert ours == theirs, gap
         seen |= set(ours.values())
     assert {"emerging", "fading"} <= seen

@@ -20,10 +20,10 @@ from tests.plugins.export import HOSTILE, strip_exported_at
 
 
 def _round_trip(j, tmp: Path) -> tuple[str, str, dict]:
-    j.export_json(tmp / "first.json")
+    j.exports.json(tmp / "first.json")
     with mirror_kit.open(tmp / "empty.db") as target:
         res = import_export_file(target, tmp / "first.json")
-        target.export_json(tmp / "second.json")
+        target.exports.json(tmp / "second.json")
     return ((tmp / "first.json").read_text(encoding="utf-8"), (tmp / "second.json").read_text(encoding="utf-8"),
             res)
 
@@ -69,22 +69,22 @@ journal_spec = st.fixed_dictionaries({
 def _build(j, spec: dict) -> None:
     names = [n.strip() for n in spec["identities"]]
     for n in names:
-        j.add_identity(n)
+        j.identities.add(n)
     ids: dict[str, list[str]] = {n: [] for n in names}
     for k, r in enumerate(spec["reflections"]):
         who = names[k % len(names)]
-        rec = j.add_reflection(who, r["content"], r["created_at"], tz=r["tz"], title=r["title"], tags=r["tags"],
+        rec = j.reflections.add(who, r["content"], r["created_at"], tz=r["tz"], title=r["title"], tags=r["tags"],
                                metadata=r["metadata"], intensity=r["intensity"], source="gen", source_id=str(k))
         ids[who].append(rec.id)
         if r["mirrorback"] is not None:
-            j.add_mirrorback(rec.id, r["mirrorback"], "gen-model", valid=k % 2 == 0)
+            j.mirrorbacks.add(rec.id, r["mirrorback"], "gen-model", valid=k % 2 == 0)
     now = "2024-01-01T00:00:00Z"
     with j.transaction():
         j.conn.execute("INSERT INTO tensions (id, identity_id, name, axis_a, axis_b, is_seed, created_at, "
                        "updated_at) VALUES ('being_doing', NULL, 'Being / doing', 'being', 'doing', 1, ?, ?)",
                        (now, now))
         for n in names:
-            iid = j.identity(n).id
+            iid = j.identities.get(n).id
             j.conn.execute("INSERT INTO patterns (id, identity_id, label, keywords, confidence, size, created_at, "
                            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (f"p_{iid}", iid, n, json.dumps([n]), spec["strengths"][0], len(ids[n]), now, now))
@@ -95,9 +95,9 @@ def _build(j, spec: dict) -> None:
                                (rid, p, abs(p), now))
     for n in names:
         if ids[n]:
-            j.add_thread(n, f"thread of {n}", list(reversed(ids[n])))
+            j.threads.add(n, f"thread of {n}", list(reversed(ids[n])))
     for key, value in spec["settings"].items():
-        j.set_setting(key, value)
+        j.settings.set(key, value)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

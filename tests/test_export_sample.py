@@ -18,10 +18,10 @@ from tests.plugins.export import strip_exported_at
 
 
 def _round_trip(j, tmp_path) -> dict:
-    j.export_json(tmp_path / "first.json")
+    j.exports.json(tmp_path / "first.json")
     with mirror_kit.open(tmp_path / "copy.db") as copy:
         res = import_export_file(copy, tmp_path / "first.json")
-        copy.export_json(tmp_path / "second.json")
+        copy.exports.json(tmp_path / "second.json")
     first = (tmp_path / "first.json").read_text(encoding="utf-8")
     assert strip_exported_at(first) == strip_exported_at((tmp_path / "second.json").read_text(encoding="utf-8"))
     jsonschema.validate(json.loads(first), export_schema())
@@ -33,7 +33,7 @@ def test_sample_journal_round_trip_and_markdown(journal, tmp_path):
     res = _round_trip(journal, tmp_path)
     n = {s["name"]: s["reflections"] for s in journal.stats()}
     assert res["counts"]["reflections"]["added"] == sum(n.values()) and res["conflicts"] == 0
-    journal.export_markdown(tmp_path / "md")
+    journal.exports.markdown(tmp_path / "md")
     for name, count in n.items():
         text = (tmp_path / "md" / name / "reflections.md").read_text(encoding="utf-8")
         h3 = [t for t in MarkdownIt("commonmark").parse(text) if t.type == "heading_open" and t.tag == "h3"]
@@ -47,16 +47,16 @@ def test_after_the_real_analysis(journal, tmp_path):
     res = _round_trip(journal, tmp_path)
     assert res["counts"]["patterns"]["added"] >= 2 and res["counts"]["tension_observations"]["added"] >= 5 * 153
     # the Markdown overview shows the patterns API's own trends
-    out = journal.export_markdown(tmp_path / "md", identity="sam")
+    out = journal.exports.markdown(tmp_path / "md", identity="sam")
     readme = (tmp_path / "md" / "sam" / "README.md").read_text(encoding="utf-8")
-    trends = journal.pattern_trends("sam")
+    trends = journal.patterns.trends("sam")
     top = journal.conn.execute("SELECT id, label FROM patterns WHERE identity_id = ? ORDER BY size DESC, id LIMIT 1",
-                               (journal.identity("sam").id,)).fetchone()
+                               (journal.identities.get("sam").id,)).fetchone()
     expected = trends.set_index("pattern_id").loc[top["id"], "trend"]
     assert f"**{top['label']}**" in readme and f"trend {expected}" in readme.split("\n## Strongest")[0]
     assert out["identities"]["sam"]["tensions"] == 5
     # the backup keeps what the JSON export leaves out: the embeddings
-    journal.backup(tmp_path / "b.zip", passphrase="pw")
+    journal.exports.backup(tmp_path / "b.zip", passphrase="pw")
     assert verify_backup(tmp_path / "b.zip", passphrase="pw")["counts"]["embeddings"] == 153
     restore(tmp_path / "b.zip", tmp_path / "r.db", passphrase="pw")
     q = "SELECT reflection_id, model, vector FROM embeddings ORDER BY reflection_id, model"

@@ -21,16 +21,16 @@ UTC_US = "datetime64[us, UTC]"
 
 def _populate(j):
     """Two identities, tags, and analysis rows written the way the analysis features store them."""
-    j.add_identity("maya")
-    j.add_identity("sam")
-    m = j.add_reflections("maya", [
+    j.identities.add("maya")
+    j.identities.add("sam")
+    m = j.reflections.add_many("maya", [
         {"content": "walked alone by the sea", "created_at": "2024-01-05T09:00:00Z", "tags": ["walk", "sea"]},
         {"content": "team dinner, loud and fun", "created_at": "2024-02-10T20:30:00Z", "tags": ["friends"]},
         {"content": "quiet evening, read a book", "created_at": "2024-03-15T21:00:00Z", "title": "Book",
          "metadata": {"mood": 3}},
     ])
-    s = j.add_reflections("sam", [{"content": "sam's only entry", "created_at": "2024-02-01T12:00:00Z"}])
-    ident = j.identity("maya").id
+    s = j.reflections.add_many("sam", [{"content": "sam's only entry", "created_at": "2024-02-01T12:00:00Z"}])
+    ident = j.identities.get("maya").id
     now = "2024-04-01T00:00:00Z"
     with j.transaction() as c:
         c.execute(
@@ -65,10 +65,10 @@ def _populate(j):
             [("solitude_connection", m[0], -0.8, 0.9, now), ("solitude_connection", m[1], 0.6, 0.5, now),
              ("t_maya_own", m[2], 0.1, 0.2, now)],
         )
-    j.add_mirrorback(m[0], "You seem to enjoy time alone.", "local", valid=True, validation={"ok": True})
-    j.add_thread("maya", "evenings", [m[2], m[0]])
-    j.set_setting("embedding.model", "x")
-    with j.run("patterns", "maya", {"k": 2}) as info:
+    j.mirrorbacks.add(m[0], "You seem to enjoy time alone.", "local", valid=True, validation={"ok": True})
+    j.threads.add("maya", "evenings", [m[2], m[0]])
+    j.settings.set("embedding.model", "x")
+    with j.runs.record("patterns", "maya", {"k": 2}) as info:
         info["counts"] = {"patterns": 2}
     return m, s
 
@@ -164,9 +164,9 @@ def test_unknown_frame_lists_valid_names(journal):
 
 
 def test_overview_before_and_after_analysis(journal):
-    journal.add_identity("solo")
-    journal.add_reflection("solo", "nothing analysed yet", "2024-01-01", tags=["x"])
-    empty = journal.overview("solo")
+    journal.identities.add("solo")
+    journal.reflections.add("solo", "nothing analysed yet", "2024-01-01", tags=["x"])
+    empty = journal.frame("overview", "solo")
     assert len(empty) == 1 and empty.loc[0, "tags"] == ["x"]
     assert pd.isna(empty.loc[0, "pattern"]) and pd.isna(empty.loc[0, "pattern_strength"])
     for tid in SEED_TENSIONS:
@@ -197,9 +197,9 @@ def test_sql_joins_and_never_writes(journal, journal_path):
     )
     row = rel.fetchone()
     assert row[0] == "maya" and row[1] == 4  # 3 reflections, one with two tags
-    assert journal.sql_backend == "sqlite_scanner"
+    assert journal.frames.sql_backend == "sqlite_scanner"
     df = journal.sql("SELECT * FROM reflections WHERE identity_id = ? ORDER BY created_at",
-                     [journal.identity("maya").id]).df()
+                     [journal.identities.get("maya").id]).df()
     assert list(df["id"]) == m
     for stmt in ("DELETE FROM reflections", "UPDATE reflections SET content = 'x'",
                  "INSERT INTO tags (name) VALUES ('evil')", "CREATE TABLE journal.evil (a INT)",
@@ -207,16 +207,16 @@ def test_sql_joins_and_never_writes(journal, journal_path):
         with pytest.raises(MirrorKitError, match="read-only"):
             journal.sql(stmt)
     assert _digest(journal_path) == before
-    assert len(journal.reflections()) == 4
+    assert len(journal.reflections.rows()) == 4
 
 
 def test_sql_sees_new_commits_and_reuses_one_connection(journal):
     _populate(journal)
     assert journal.sql("SELECT count(*) FROM reflections").fetchone()[0] == 4
-    view = journal._sqlview()
-    journal.add_reflection("sam", "another", "2024-06-01")
+    view = journal.frames._sqlview()
+    journal.reflections.add("sam", "another", "2024-06-01")
     assert journal.sql("SELECT count(*) FROM reflections").fetchone()[0] == 5
-    assert journal._sqlview() is view
+    assert journal.frames._sqlview() is view
 
 
 def test_sql_closed_with_the_journal(journal_path):
@@ -224,7 +224,7 @@ def test_sql_closed_with_the_journal(journal_path):
 
     j = mirror_kit.open(journal_path)
     j.sql("SELECT 1").fetchall()
-    con = j._sqlview().con
+    con = j.frames._sqlview().con
     j.close()
     with pytest.raises(MirrorKitError, match="closed"):
         j.sql("SELECT 1")
@@ -232,15 +232,15 @@ def test_sql_closed_with_the_journal(journal_path):
         con.execute("SELECT 1")
 
     j1 = mirror_kit.open(journal_path)
-    con1 = j1._sqlview().con
-    j1.close_sql()  # what Journal.close can call
+    con1 = j1.frames._sqlview().con
+    j1.frames.close_sql()  # what Journal.close can call
     with pytest.raises(duckdb.Error):
         con1.execute("SELECT 1")
     assert j1.sql("SELECT 1").fetchone() == (1,)  # reopens on demand
     j1.close()
 
     j2 = mirror_kit.open(journal_path)
-    con2 = j2._sqlview().con
+    con2 = j2.frames._sqlview().con
     del j2
     gc.collect()
     with pytest.raises(duckdb.Error):
@@ -276,13 +276,13 @@ def test_sql_fallback_when_extension_cannot_load(journal, journal_path, monkeypa
     journal.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = _digest(journal_path)
     with pytest.warns(RuntimeWarning, match="sqlite scanner unavailable"):
-        assert journal.sql_backend == "pandas"
+        assert journal.frames.sql_backend == "pandas"
     q = "SELECT r.id FROM reflections r JOIN identities i ON i.id = r.identity_id WHERE i.name = 'maya' ORDER BY r.created_at"
     assert [r[0] for r in journal.sql(q).fetchall()] == m
     with pytest.raises(MirrorKitError):  # registered frames are views: no writes either
         journal.sql("DELETE FROM reflections")
-    assert _digest(journal_path) == before and len(journal.reflections()) == 4
-    new = journal.add_reflection("maya", "written after the first query", "2025-01-01")
+    assert _digest(journal_path) == before and len(journal.reflections.rows()) == 4
+    new = journal.reflections.add("maya", "written after the first query", "2025-01-01")
     assert [r[0] for r in journal.sql(q).fetchall()] == [*m, new.id]  # refreshed from the file
 
 

@@ -39,7 +39,7 @@ def test_cli_dry_run_and_errors(tmp_path, journal_path, capsys):
     assert main(["--db", str(journal_path), "import", str(src), "--identity", "maya", "--dry-run"]) == 0
     assert "would import" in capsys.readouterr().out
     with mirror_kit.open(journal_path) as j:
-        assert j.identities() == []
+        assert j.identities.rows() == []
 
     bad = tmp_path / "bad.csv"
     bad.write_text("date,text\n2024-01-01,ok\nnever,bad date\n", encoding="utf-8")
@@ -76,21 +76,21 @@ def test_detect_format(tmp_path, dayone_zip):
 
 
 def test_mirror_export_is_dispatched_to_the_export_importer(tmp_path, journal, capsys):
-    journal.import_(_csv(tmp_path), "maya")
+    journal.imports.run(_csv(tmp_path), "maya")
     out = tmp_path / "export.json"
-    journal.export_json(out)
+    journal.exports.json(out)
     target = tmp_path / "restored.db"
     assert main(["--db", str(target), "import", str(out), "--mode", "merge", "--json"]) == 0
     capsys.readouterr()
     with mirror_kit.open(target) as j:
-        assert sorted(r.content for r in j.reflections("maya")) == ["first entry", "second entry"]
+        assert sorted(r.content for r in j.reflections.rows("maya")) == ["first entry", "second entry"]
     # The Python API dispatches the same way and passes dry_run through.
     other = mirror_kit.open(tmp_path / "dry.db")
-    other.import_(out, dry_run=True)
-    assert other.identities() == []
+    other.imports.run(out, dry_run=True)
+    assert other.identities.rows() == []
     other.close()
     with pytest.raises(InvalidInputError, match="--text-column does not apply"):
-        journal.import_(out, format="mirror", text_column="x")
+        journal.imports.run(out, format="mirror", text_column="x")
 
 
 def test_console_script_help_has_example():

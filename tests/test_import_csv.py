@@ -33,7 +33,7 @@ def write_csv(path: Path, rows, header=("id", "date", "text", "tags"), *, delimi
 
 
 def contents(journal, identity="maya") -> list[str]:
-    return [r.content for r in journal.reflections(identity)]
+    return [r.content for r in journal.reflections.rows(identity)]
 
 
 @pytest.mark.parametrize(
@@ -49,14 +49,14 @@ def contents(journal, identity="maya") -> list[str]:
 )
 def test_encodings_and_delimiters(journal, tmp_path, encoding, bom, delimiter, rows):
     path = write_csv(tmp_path / "diary.csv", rows, delimiter=delimiter, encoding=encoding, bom=bom)
-    summary = journal.import_(path, "maya")
+    summary = journal.imports.run(path, "maya")
     assert summary["added"] == 3 and summary["rejected"] == []
     assert sorted(contents(journal)) == sorted(r[2] for r in rows)
-    first = journal.reflections("maya")[0]
+    first = journal.reflections.rows("maya")[0]
     assert first.source_id == "1" and first.source == "csv:diary.csv"
     assert sorted(first.tags) == ["food", "morning"]
     assert format_utc(first.created_at) == "2024-01-02T08:00:00Z"
-    second = journal.reflections("maya")[1]
+    second = journal.reflections.rows("maya")[1]
     assert format_utc(second.created_at) == "2024-01-03T20:15:00Z" and second.tz == "+01:00"
 
 
@@ -65,11 +65,11 @@ def test_multiline_fields_keep_line_numbers(journal, tmp_path):
             ("3", "2024-01-03", "fine", "")]
     path = write_csv(tmp_path / "m.csv", rows)
     with pytest.raises(InvalidInputError) as exc:
-        journal.import_(path, "maya")
+        journal.imports.run(path, "maya")
     # header = line 1, the 3-line row = lines 2-4, so the bad row starts on line 5.
     assert "m.csv: line 5: cannot read date 'not a date'" in str(exc.value)
-    assert journal.identities() == []
-    summary = journal.import_(path, "maya", skip_bad=True)
+    assert journal.identities.rows() == []
+    summary = journal.imports.run(path, "maya", skip_bad=True)
     assert summary["added"] == 2
     assert summary["rejected"] == [{"file": "m.csv", "line": 5, "reason": "cannot read date 'not a date' in column 'date'"}]
     assert "one\ntwo\nthree" in contents(journal)
@@ -82,98 +82,98 @@ def test_explicit_columns_metadata_and_updates(journal, tmp_path):
     path = write_csv(tmp_path / "export.csv", rows, header=header)
     opts = dict(text_column="What happened", date_column="When", id_column="Entry No", title_column="Heading",
                 tags_column="Labels")
-    assert journal.import_csv(path, "maya", **opts)["added"] == 2
-    lunch = journal.reflections("maya")[0]
+    assert journal.imports.run(path, "maya", "csv", **opts)["added"] == 2
+    lunch = journal.reflections.rows("maya")[0]
     assert (lunch.title, lunch.source_id, sorted(lunch.tags), lunch.metadata) == (
         "Lunch", "a1", ["food", "friends"], {"Mood": "8"})
-    again = journal.import_csv(path, "maya", **opts)
+    again = journal.imports.run(path, "maya", "csv", **opts)
     assert (again["added"], again["updated"], again["skipped"]) == (0, 0, 2)
     rows[1] = ("a2", "2024-02-02", "Deadline stress, then relief.", "Relief", "work|health", "6")
     write_csv(path, rows, header=header)
-    edited = journal.import_csv(path, "maya", **opts)
+    edited = journal.imports.run(path, "maya", "csv", **opts)
     assert (edited["added"], edited["updated"], edited["skipped"]) == (0, 1, 1)
-    r = [x for x in journal.reflections("maya") if x.source_id == "a2"][0]
+    r = [x for x in journal.reflections.rows("maya") if x.source_id == "a2"][0]
     assert (r.content, r.title, sorted(r.tags), r.metadata) == (
         "Deadline stress, then relief.", "Relief", ["health", "work"], {"Mood": "6"})
-    assert len(journal.reflections("maya")) == 2
+    assert len(journal.reflections.rows("maya")) == 2
 
 
 def test_without_ids_dedupe_by_content(journal, tmp_path):
     path = write_csv(tmp_path / "noid.csv", [("2024-01-01", "Same text"), ("2024-01-02", "Other text"),
                                              ("2024-01-03", "Same text")], header=("date", "text"))
-    s = journal.import_(path, "maya")
+    s = journal.imports.run(path, "maya")
     assert (s["added"], s["skipped"]) == (2, 1)
-    s2 = journal.import_(path, "maya")
+    s2 = journal.imports.run(path, "maya")
     assert (s2["added"], s2["skipped"]) == (0, 3)
 
 
 def test_missing_dates_policy(journal, tmp_path):
     path = write_csv(tmp_path / "d.csv", [("2024-01-01", "dated"), ("", "undated")], header=("date", "text"))
     with pytest.raises(InvalidInputError, match=r"d.csv: line 3: no date"):
-        journal.import_(path, "maya")
-    s = journal.import_(path, "maya", default_date="2023-12-31")
+        journal.imports.run(path, "maya")
+    s = journal.imports.run(path, "maya", default_date="2023-12-31")
     assert s["added"] == 2
-    assert {r.content: r.created_at.date().isoformat() for r in journal.reflections("maya")} == {
+    assert {r.content: r.created_at.date().isoformat() for r in journal.reflections.rows("maya")} == {
         "dated": "2024-01-01", "undated": "2023-12-31"}
     nodate = write_csv(tmp_path / "nodate.csv", [("just text",)], header=("text",))
     with pytest.raises(InvalidInputError, match="no date column.*--default-date"):
-        journal.import_(nodate, "maya")
+        journal.imports.run(nodate, "maya")
 
 
 def test_bad_files(journal, tmp_path):
     no_text = write_csv(tmp_path / "scores.csv", [("2024-01-01", "7")], header=("date", "score"))
     with pytest.raises(InvalidInputError, match=r"scores.csv: no text column \(columns: date, score\)"):
-        journal.import_(no_text, "maya")
+        journal.imports.run(no_text, "maya")
     with pytest.raises(InvalidInputError, match="--text-column 'nope' is not a column"):
-        journal.import_(no_text, "maya", text_column="nope")
+        journal.imports.run(no_text, "maya", text_column="nope")
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(InvalidInputError, match="empty"):
-        journal.import_(empty, "maya")
+        journal.imports.run(empty, "maya")
     binary = tmp_path / "photo.csv"
     binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00" * 50)
     with pytest.raises(InvalidInputError, match="binary"):
-        journal.import_(binary, "maya")
+        journal.imports.run(binary, "maya")
     bad_utf8 = write_csv(tmp_path / "declared.csv", [("2024-01-01", "ok")], header=("date", "text"))
     bad_utf8.write_bytes(bad_utf8.read_bytes() + b"2024-01-02,caf\xe9\r\n")
     with pytest.raises(InvalidInputError, match=r"declared.csv: line 3: invalid utf-8"):
-        journal.import_(bad_utf8, "maya", encoding="utf-8")
-    assert journal.identities() == []
+        journal.imports.run(bad_utf8, "maya", encoding="utf-8")
+    assert journal.identities.rows() == []
 
 
 def test_absurdly_large_entry_is_rejected(journal, tmp_path):
     huge = "word " * (MAX_ENTRY_CHARS // 5 + 10)
     path = write_csv(tmp_path / "big.csv", [("2024-01-01", "small"), ("2024-01-02", huge)], header=("date", "text"))
     with pytest.raises(InvalidInputError, match=r"big.csv: line 3: entry is [\d,]+ characters, over the limit"):
-        journal.import_(path, "maya")
-    s = journal.import_(path, "maya", skip_bad=True)
+        journal.imports.run(path, "maya")
+    s = journal.imports.run(path, "maya", skip_bad=True)
     assert s["added"] == 1 and s["rejected"][0]["line"] == 3
 
 
 def test_extra_fields_rejected_short_rows_padded(journal, tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("date,text,mood\n2024-01-01,short row\n2024-01-02,too,many,fields\n", encoding="utf-8")
-    s = journal.import_(path, "maya", skip_bad=True)
+    s = journal.imports.run(path, "maya", skip_bad=True)
     assert s["added"] == 1
     assert s["rejected"][0]["line"] == 3 and "4 fields" in s["rejected"][0]["reason"]
 
 
 def test_happydb_profile(journal, happydb_slice):
-    s = journal.import_(happydb_slice, "happydb")
+    s = journal.imports.run(happydb_slice, "happydb")
     assert (s["added"], s["rejected"], s["source"]) == (200, [], "happydb")
     assert any("HappyDB has no dates" in w and "2017-03-28" in w for w in s["warnings"])
     with happydb_slice.open(newline="", encoding="utf-8") as fh:
         first = next(csv.DictReader(fh))
-    r = [x for x in journal.reflections("happydb") if x.source_id == first["hmid"]][0]
+    r = [x for x in journal.reflections.rows("happydb") if x.source_id == first["hmid"]][0]
     assert r.content == first["moment"]
     assert sorted(r.tags) == sorted(first["concepts"].split("|"))
     assert r.metadata["agency"] == first["agency"] and r.metadata["social"] == first["social"]
     assert "moment" not in r.metadata and "hmid" not in r.metadata
     assert r.created_at.date().isoformat() == "2017-03-28"
-    assert journal.import_(happydb_slice, "happydb")["skipped"] == 200
-    other = journal.import_(happydb_slice, "h2", default_date="2020-01-01")
+    assert journal.imports.run(happydb_slice, "happydb")["skipped"] == 200
+    other = journal.imports.run(happydb_slice, "h2", default_date="2020-01-01")
     assert other["added"] == 200 and not any("HappyDB has no dates" in w for w in other["warnings"])
-    assert journal.reflections("h2")[0].created_at.date().isoformat() == "2020-01-01"
+    assert journal.reflections.rows("h2")[0].created_at.date().isoformat() == "2020-01-01"
 
 
 def test_happydb_full_corpus_one_command(journal_path, capsys):
@@ -189,31 +189,31 @@ def test_happydb_full_corpus_one_command(journal_path, capsys):
     with mirror_kit.open(journal_path) as j:
         n = j.conn.execute("SELECT count(DISTINCT source_id) FROM reflections WHERE source = 'happydb'").fetchone()[0]
         assert n == 10560
-        assert {t for t, _ in j.tags("happydb")} >= {"family", "career", "food", "exercise"}
+        assert set(j.tags.counts("happydb")["tag"]) >= {"family", "career", "food", "exercise"}
 
 
 def test_bad_row_after_written_chunks_rolls_everything_back(journal, tmp_path):
-    journal.add_identity("maya")
-    journal.add_reflection("maya", "An entry written before the import.", "2023-01-01")
+    journal.identities.add("maya")
+    journal.reflections.add("maya", "An entry written before the import.", "2023-01-01")
     rows = [(str(i), "2024-01-01", f"entry number {i}", "") for i in range(6000)]
     rows.append(("6000", "2024-13-99", "bad date at the very end", ""))
     path = write_csv(tmp_path / "long.csv", rows)
     with pytest.raises(InvalidInputError, match=r"long.csv: line 6002: cannot read date"):
-        journal.import_(path, "maya")
+        journal.imports.run(path, "maya")
     assert contents(journal) == ["An entry written before the import."]
     with pytest.raises(InvalidInputError):
-        journal.import_(path, "newperson")
-    assert [i.name for i in journal.identities()] == ["maya"]
+        journal.imports.run(path, "newperson")
+    assert [i.name for i in journal.identities.rows()] == ["maya"]
 
 
 def test_progress_bar_and_classic_mac_line_endings(journal, tmp_path, capsys):
     path = tmp_path / "mac.csv"
     path.write_bytes(b"date,text\r2024-01-01,one\r2024-01-02,two\r")
-    assert journal.import_(path, "maya", progress=False)["added"] == 2
+    assert journal.imports.run(path, "maya", progress=False)["added"] == 2
     assert capsys.readouterr().err == ""
     rows = [(str(i), "2024-01-01", f"entry {i}", "") for i in range(3000)]
     big = write_csv(tmp_path / "bar.csv", rows)
-    assert journal.import_(big, "maya", progress=True)["added"] == 3000
+    assert journal.imports.run(big, "maya", progress=True)["added"] == 3000
     err = capsys.readouterr().err
     assert "import csv" in err and "3000" in err and "entries" in err
 
@@ -221,6 +221,6 @@ def test_progress_bar_and_classic_mac_line_endings(journal, tmp_path, capsys):
 def test_non_western_single_byte_encoding_is_detected(journal, tmp_path):
     text = "Привет мир, это мой дневник. Сегодня был хороший день."
     path = write_csv(tmp_path / "ru.csv", [("2024-01-02", text)], header=("date", "text"), encoding="cp1251")
-    s = journal.import_(path, "maya")
+    s = journal.imports.run(path, "maya")
     assert s["added"] == 1 and any("cp1251" in w for w in s["warnings"])
     assert contents(journal) == [text]

@@ -19,9 +19,9 @@ def test_unescape():
 
 
 def test_export_zip(journal, dayone_zip):
-    s = journal.import_(dayone_zip, "maya")
+    s = journal.imports.run(dayone_zip, "maya")
     assert (s["format"], s["source"], s["added"], s["rejected"]) == ("dayone", "dayone", 3, [])
-    refs = {r.source_id: r for r in journal.reflections("maya")}
+    refs = {r.source_id: r for r in journal.reflections.rows("maya")}
     run = refs["A1B2C3D4E5F60718293A4B5C6D7E8F90"]
     assert run.title == "Sunrise run"
     assert run.content == ("# Sunrise run\n\nRan 5 km before work. Felt strong - really strong! "
@@ -43,8 +43,8 @@ def test_export_zip(journal, dayone_zip):
 
 
 def test_reimport_and_edit(journal, dayone_zip, tmp_path):
-    journal.import_(dayone_zip, "maya")
-    assert journal.import_(dayone_zip, "maya")["skipped"] == 3
+    journal.imports.run(dayone_zip, "maya")
+    assert journal.imports.run(dayone_zip, "maya")["skipped"] == 3
     journals = dayone_journals()
     journals["Journal"][1]["text"] = "Long call with Mum\\. We planned a visit in June\\."
     journals["Journal"][1]["modifiedDate"] = "2024-05-04T08:00:00Z"
@@ -52,49 +52,49 @@ def test_reimport_and_edit(journal, dayone_zip, tmp_path):
     journals["Work Notes"].append(dayone_entry("ABCDEF0123456789ABCDEF0123456789", "2024-05-06T09:00:00Z",
                                                "Planning day\\."))
     edited = write_dayone_zip(tmp_path / "edited.zip", journals)
-    s = journal.import_(edited, "maya")
+    s = journal.imports.run(edited, "maya")
     assert (s["added"], s["updated"], s["skipped"]) == (1, 1, 2)
-    call = [r for r in journal.reflections("maya") if r.source_id == "0F1E2D3C4B5A69788796A5B4C3D2E1F0"][0]
+    call = [r for r in journal.reflections.rows("maya") if r.source_id == "0F1E2D3C4B5A69788796A5B4C3D2E1F0"][0]
     assert call.content == "Long call with Mum. We planned a visit in June."
     assert sorted(call.tags) == ["family", "plans"] and call.metadata["modified_at"] == "2024-05-04T08:00:00Z"
     # The photo is not in this archive: a warning, and the entry itself is unchanged.
     assert any(f"photos/{PHOTO_MD5}.jpeg" in w and "not in the archive" in w for w in s["warnings"])
-    assert len(journal.reflections("maya")) == 4
+    assert len(journal.reflections.rows("maya")) == 4
 
 
 def test_hostile_and_broken_archives(journal, dayone_zip, tmp_path):
-    journal.import_(dayone_zip, "maya")
-    n = len(journal.reflections("maya"))
+    journal.imports.run(dayone_zip, "maya")
+    n = len(journal.reflections.rows("maya"))
 
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("Journal.json", json.dumps({"metadata": {"version": "1.0"}, "entries": []}))
         zf.writestr("../../etc/cron.d/owned", "* * * * * root sh")
     with pytest.raises(InvalidInputError, match=r"evil.zip: refusing unsafe member path '../../etc/cron.d/owned'"):
-        journal.import_(evil, "maya")
+        journal.imports.run(evil, "maya")
 
     truncated = tmp_path / "truncated.zip"
     truncated.write_bytes(dayone_zip.read_bytes()[:-60])
     with pytest.raises(InvalidInputError, match="truncated.zip: not a ZIP archive or truncated"):
-        journal.import_(truncated, "maya")
+        journal.imports.run(truncated, "maya")
 
     not_zip = tmp_path / "export.zip"
     not_zip.write_text("this is not a zip file", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="not a ZIP archive"):
-        journal.import_(not_zip, "maya", format="dayone")
+        journal.imports.run(not_zip, "maya", format="dayone")
 
     empty = write_dayone_zip(tmp_path / "nojson.zip", {}, {"photos/x.jpeg": b"\xff\xd8"})
     with pytest.raises(InvalidInputError, match="no Day One journal"):
-        journal.import_(empty, "maya")
+        journal.imports.run(empty, "maya")
 
     broken = dayone_journals()
     del broken["Journal"][0]["uuid"]
     broken["Journal"][1]["creationDate"] = "yesterday-ish"
     bad = write_dayone_zip(tmp_path / "bad.zip", broken)
     with pytest.raises(InvalidInputError, match=r"bad.zip:Journal.json: entry 1: missing 'uuid' \(and 1 more"):
-        journal.import_(bad, "maya")
-    assert len(journal.reflections("maya")) == n
-    s = journal.import_(bad, "other", skip_bad=True)
+        journal.imports.run(bad, "maya")
+    assert len(journal.reflections.rows("maya")) == n
+    s = journal.imports.run(bad, "other", skip_bad=True)
     assert s["added"] == 1 and [r["reason"] for r in s["rejected"]] == [
         "missing 'uuid'", "cannot read creationDate 'yesterday-ish'"]
 
@@ -103,6 +103,6 @@ def test_bare_journal_json(journal, tmp_path):
     doc = {"metadata": {"version": "1.0"}, "entries": dayone_journals()["Work Notes"]}
     path = tmp_path / "Work Notes.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    s = journal.import_(path, "maya")
+    s = journal.imports.run(path, "maya")
     assert (s["format"], s["added"]) == ("dayone", 1)
-    assert journal.reflections("maya")[0].metadata["journal"] == "Work Notes"
+    assert journal.reflections.rows("maya")[0].metadata["journal"] == "Work Notes"

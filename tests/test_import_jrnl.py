@@ -17,9 +17,9 @@ def test_json_export_and_text_file_are_the_same_journal(journal, jrnl_journal, t
     assert detect_format(export) == "jrnl"
     assert detect_format(jrnl_journal.file) == "jrnl"
 
-    s = journal.import_(export, "maya")
+    s = journal.imports.run(export, "maya")
     assert (s["format"], s["added"], s["rejected"]) == ("jrnl", 5, [])
-    refs = journal.reflections("maya")
+    refs = journal.reflections.rows("maya")
     assert [format_utc(r.created_at) for r in refs] == [
         "2024-03-01T09:00:00Z", "2024-03-02T21:30:00Z", "2024-03-02T21:30:00Z", "2024-03-05T10:00:00Z",
         "2024-04-10T18:15:00Z"]
@@ -34,27 +34,27 @@ def test_json_export_and_text_file_are_the_same_journal(journal, jrnl_journal, t
     assert "Zoë café ✓" in refs[1].content
 
     # The plain-text journal file holds the same entries: nothing new.
-    again = journal.import_(jrnl_journal.file, "maya")
+    again = journal.imports.run(jrnl_journal.file, "maya")
     assert (again["added"], again["updated"], again["skipped"]) == (0, 0, 5)
 
 
 def test_edit_in_jrnl_updates_the_reflection(journal, jrnl_journal, tmp_path):
-    journal.import_(jrnl_journal.file, "maya")
-    before = {r.source_id: r for r in journal.reflections("maya")}
+    journal.imports.run(jrnl_journal.file, "maya")
+    before = {r.source_id: r for r in journal.reflections.rows("maya")}
     jrnl_journal.edit("2024-03-01", "s/river/sea/")
     # Body lines that start with a bracket are not new entries (jrnl agrees: its export has 5 entries).
     jrnl_journal.edit("2024-04-10", "s/like this./like this.\\n[1] tea\\n[2] a book/")
     export = jrnl_journal.export_json(tmp_path / "after.json")
     assert len(json.loads(export.read_text())["entries"]) == 5
-    s = journal.import_(export, "maya")
+    s = journal.imports.run(export, "maya")
     assert (s["added"], s["updated"], s["skipped"]) == (0, 2, 3)
-    after = journal.reflection(before["2024-03-01T09:00"].id)
+    after = journal.reflections.get(before["2024-03-01T09:00"].id)
     assert after.content == "Morning walk.\nI felt calm by the sea @nature @calm"
     assert sorted(after.tags) == ["calm", "nature"]
-    assert journal.reflection(before["2024-04-10T18:15"].id).content.endswith("like this.\n[1] tea\n[2] a book")
-    assert journal.import_(jrnl_journal.file, "maya")["skipped"] == 5
+    assert journal.reflections.get(before["2024-04-10T18:15"].id).content.endswith("like this.\n[1] tea\n[2] a book")
+    assert journal.imports.run(jrnl_journal.file, "maya")["skipped"] == 5
     jrnl_journal.write("2024-04-11 07:00: New day. A fresh entry @morning")
-    s2 = journal.import_(jrnl_journal.file, "maya")
+    s2 = journal.imports.run(jrnl_journal.file, "maya")
     assert (s2["added"], s2["updated"], s2["skipped"]) == (1, 0, 5)
 
 
@@ -62,18 +62,18 @@ def test_wrong_format_and_broken_exports(journal, jrnl_journal, tmp_path):
     csv_file = tmp_path / "notes.csv"
     csv_file.write_text("date,text\n2024-01-01,hello\n", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="notes.csv: not a jrnl JSON export or jrnl journal file"):
-        journal.import_(csv_file, "maya", format="jrnl")
+        journal.imports.run(csv_file, "maya", format="jrnl")
     export = jrnl_journal.export_json(tmp_path / "export.json")
     truncated = tmp_path / "truncated.json"
     truncated.write_text(export.read_text()[:-40], encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"truncated.json: line \d+: invalid JSON"):
-        journal.import_(truncated, "maya", format="jrnl")
+        journal.imports.run(truncated, "maya", format="jrnl")
     doc = json.loads(export.read_text())
     doc["entries"][2]["date"] = "2024-13-45"
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"broken.json: entry 3: cannot read date '2024-13-45 21:30'"):
-        journal.import_(broken, "maya")
-    assert journal.identities() == []
-    s = journal.import_(broken, "maya", skip_bad=True)
+        journal.imports.run(broken, "maya")
+    assert journal.identities.rows() == []
+    s = journal.imports.run(broken, "maya", skip_bad=True)
     assert s["added"] == 4 and s["rejected"][0]["entry"] == 3

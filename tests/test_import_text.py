@@ -35,11 +35,11 @@ def notes(tmp_path: Path) -> Path:
 
 
 def _by_file(journal, identity: str) -> dict:
-    return {r.metadata["file"]: r for r in journal.reflections(identity)}
+    return {r.metadata["file"]: r for r in journal.reflections.rows(identity)}
 
 
 def test_folder_dates_titles_tags(journal, notes):
-    summary = journal.import_(notes, "maya")
+    summary = journal.imports.run(notes, "maya")
     assert summary["format"] == "text"
     assert (summary["added"], summary["updated"], summary["skipped"], summary["rejected"]) == (5, 0, 0, [])
     refs = _by_file(journal, "maya")
@@ -64,44 +64,44 @@ def test_folder_dates_titles_tags(journal, notes):
 
 
 def test_reimport_is_idempotent_and_edits_update(journal, notes):
-    journal.import_(notes, "maya")
-    again = journal.import_(notes, "maya")
+    journal.imports.run(notes, "maya")
+    again = journal.imports.run(notes, "maya")
     assert (again["added"], again["updated"], again["skipped"]) == (0, 0, 5)
     before = _by_file(journal, "maya")["daily/2025-03-14.md"]
     _write(notes / "daily" / "2025-03-14.md", "# Pi day (edited)\n\nBaked two pies. #baking #friends\n")
-    third = journal.import_(notes, "maya")
+    third = journal.imports.run(notes, "maya")
     assert (third["added"], third["updated"], third["skipped"]) == (0, 1, 4)
     after = _by_file(journal, "maya")["daily/2025-03-14.md"]
     assert after.id == before.id
     assert after.title == "Pi day (edited)"
     assert "two pies" in after.content
     assert sorted(after.tags) == ["baking", "friends"]
-    assert len(journal.reflections("maya")) == 5
+    assert len(journal.reflections.rows("maya")) == 5
 
 
 def test_dry_run_writes_nothing(journal, notes):
-    summary = journal.import_(notes, "newcomer", dry_run=True)
+    summary = journal.imports.run(notes, "newcomer", dry_run=True)
     assert summary["dry_run"] is True and summary["added"] == 5
-    assert journal.identities() == []
+    assert journal.identities.rows() == []
     assert journal.conn.execute("SELECT count(*) FROM reflections").fetchone()[0] == 0
 
 
 def test_bad_file_aborts_everything_unless_skip_bad(journal, notes):
-    journal.import_(notes, "maya")
+    journal.imports.run(notes, "maya")
     _write(notes / "new.md", "---\ndate: 2025-04-01\n---\nA new good note.\n")
     (notes / "broken.md").write_bytes(b"\x00\x01\x02\x03binary\x00\xff" * 20)
     (notes / "empty.txt").write_bytes(b"")
     with pytest.raises(InvalidInputError) as exc:
-        journal.import_(notes, "maya")
+        journal.imports.run(notes, "maya")
     assert "broken.md" in str(exc.value) and "binary" in str(exc.value)
     assert "nothing was imported" in str(exc.value)
-    assert len(journal.reflections("maya")) == 5  # unchanged
-    summary = journal.import_(notes, "maya", skip_bad=True)
+    assert len(journal.reflections.rows("maya")) == 5  # unchanged
+    summary = journal.imports.run(notes, "maya", skip_bad=True)
     assert summary["added"] == 1
     reasons = {r["file"]: r["reason"] for r in summary["rejected"]}
     assert set(reasons) == {"broken.md", "empty.txt"}
     assert "binary" in reasons["broken.md"] and "empty" in reasons["empty.txt"]
-    assert len(journal.reflections("maya")) == 6
+    assert len(journal.reflections.rows("maya")) == 6
 
 
 def test_invalid_utf8_in_file_declared_utf8(journal, tmp_path):
@@ -109,21 +109,21 @@ def test_invalid_utf8_in_file_declared_utf8(journal, tmp_path):
     (root).mkdir()
     (root / "2024-01-01.md").write_bytes(b"Line one\nLine two caf" + b"\xe9 au lait\n")
     with pytest.raises(InvalidInputError) as exc:
-        journal.import_(root, "maya", encoding="utf-8")
+        journal.imports.run(root, "maya", encoding="utf-8")
     msg = str(exc.value)
     assert "2024-01-01.md" in msg and "line 2" in msg and "utf-8" in msg.lower()
-    assert journal.identities() == []
+    assert journal.identities.rows() == []
     # Without a declared encoding the Latin-1 byte is detected and the text kept.
-    summary = journal.import_(root, "maya")
+    summary = journal.imports.run(root, "maya")
     assert summary["added"] == 1
-    assert journal.reflections("maya")[0].content.endswith("café au lait")
+    assert journal.reflections.rows("maya")[0].content.endswith("café au lait")
 
 
 def test_bad_front_matter_and_single_file(journal, tmp_path):
     f = _write(tmp_path / "2024-02-02 note.md", "---\ntitle: [unclosed\n---\nbody\n")
     with pytest.raises(InvalidInputError, match="front matter"):
-        journal.import_(f, "maya")
+        journal.imports.run(f, "maya")
     g = _write(tmp_path / "2024-02-03.md", "Just one note.\n")
-    summary = journal.import_(g, "maya", format="markdown")
+    summary = journal.imports.run(g, "maya", format="markdown")
     assert summary["added"] == 1
-    assert journal.reflections("maya")[0].created_at.date().isoformat() == "2024-02-03"
+    assert journal.reflections.rows("maya")[0].created_at.date().isoformat() == "2024-02-03"

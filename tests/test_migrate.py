@@ -32,18 +32,18 @@ def dump(conn: sqlite3.Connection, table: str, drop: tuple[str, ...] = ()) -> li
 def populated(path: Path) -> mirror_kit.Journal:
     """A journal with rows in every table that references reflections."""
     j = mirror_kit.open(path)
-    maya = j.add_identity("maya")
-    j.add_identity("sam")
-    ids = j.add_reflections("maya", [
+    maya = j.identities.add("maya")
+    j.identities.add("sam")
+    ids = j.reflections.add_many("maya", [
         {"content": f"Entry {i}: the new job is {'hard' if i % 2 else 'fine'}.", "created_at": f"2024-0{1 + i % 9}-1{i % 10}",
          "tz": "Europe/Paris", "title": f"t{i}", "source": "csv", "source_id": str(i), "visibility": "shared",
          "intensity": i / 20, "metadata": {"i": i}, "tags": ["job", f"n{i % 3}"]}
         for i in range(20)
     ])
-    j.add_reflection("sam", "Sam's entry.", "2024-02-02")
-    j.add_thread("maya", "job", ids[:5])
+    j.reflections.add("sam", "Sam's entry.", "2024-02-02")
+    j.threads.add("maya", "job", ids[:5])
     for rid in ids[:4]:
-        j.add_mirrorback(rid, "You wrote about the job.", "echo-1", valid=True)
+        j.mirrorbacks.add(rid, "You wrote about the job.", "echo-1", valid=True)
     with j.transaction() as c:
         c.execute("INSERT INTO patterns (id, identity_id, label, created_at, updated_at) "
                   "VALUES ('p1', ?, 'job', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')", (maya.id,))
@@ -83,7 +83,7 @@ def test_down_rolls_back_n_steps_and_history_keeps_the_rollback(journal):
     steps = m.down(2)
     assert [(s.version, s.direction) for s in steps] == [(3, "down"), (2, "down")]
     assert m.current_version() == 1
-    cols = journal.schema_columns
+    cols = journal.reflections.columns
     assert "language" not in cols and "updated_at" not in cols
     m.up()
     hist = m.history()
@@ -98,7 +98,7 @@ def test_down_to_zero_and_up_again_recreates_an_empty_schema(journal):
     tables = {r[0] for r in journal.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables - {"sqlite_sequence"} == {"schema_migrations"}
     journal.migrator.up()
-    journal.add_identity("maya")
+    journal.identities.add("maya")
     assert journal.migrator.verify()["ok"]
 
 
@@ -121,8 +121,8 @@ def test_table_rebuild_preserves_every_row_and_child_through_up_down_and_up_agai
     # The rebuilt table still enforces what 0002 added and cascades deletes as before.
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         c.execute("UPDATE reflections SET visibility = 'loud'")
-    rid = j.reflections("maya")[0].id
-    j.delete_reflection(rid)
+    rid = j.reflections.rows("maya")[0].id
+    j.reflections.delete(rid)
     assert c.execute("SELECT count(*) FROM embeddings WHERE reflection_id = ?", (rid,)).fetchone()[0] == 0
     assert j.migrator.verify()["ok"]
     j.close()
@@ -184,7 +184,7 @@ def test_dry_run_reports_a_failure_without_touching_the_file(tmp_path, migration
 def test_an_edited_or_deleted_applied_migration_is_refused_by_name(tmp_path, migrations_copy, change, named):
     path = tmp_path / "j.db"
     with mirror_kit.open(path, migrations_dir=migrations_copy) as j:
-        j.add_identity("maya")
+        j.identities.add("maya")
     before = snapshot(path)
     change(migrations_copy)
     with pytest.raises(MigrationChecksumError) as info:
@@ -252,8 +252,8 @@ def test_a_migration_failing_halfway_leaves_schema_history_and_bytes_as_they_wer
     path = tmp_path / "j.db"
     mirror_kit.open(path).close()  # at 0003 with the shipped migrations
     with mirror_kit.open(path) as j:
-        j.add_identity("maya")
-        j.add_reflection("maya", "keep my title", title="original")
+        j.identities.add("maya")
+        j.reflections.add("maya", "keep my title", title="original")
     before = snapshot(path)
     with pytest.raises(MigrationError, match=r"0004_halfway.up.sql failed at statement 4 .*Nothing was changed"):
         mirror_kit.open(path, migrations_dir=migrations_copy)
@@ -262,7 +262,7 @@ def test_a_migration_failing_halfway_leaves_schema_history_and_bytes_as_they_wer
         names = {r[0] for r in j.conn.execute("SELECT name FROM sqlite_master")}
         assert "extra" not in names
         assert j.migrator.current_version() == LATEST and len(j.migrator.history()) == LATEST
-        assert j.reflections("maya")[0].title == "original"
+        assert j.reflections.rows("maya")[0].title == "original"
 
 
 def test_foreign_key_check_before_commit_refuses_a_migration_that_orphans_rows(tmp_path, migrations_copy):
@@ -297,7 +297,7 @@ def test_a_migration_with_a_trigger_and_semicolons_in_strings_and_comments_appli
     )
     (migrations_copy / "0004_audit.down.sql").write_text("DROP TRIGGER audit_identities;\nDROP TABLE audit;\n")
     with mirror_kit.open(tmp_path / "j.db", migrations_dir=migrations_copy) as j:
-        j.add_identity("maya")
+        j.identities.add("maya")
         assert [r[0] for r in j.conn.execute("SELECT what FROM audit ORDER BY rowid")] == [
             "created; ok", "identity added; maya"]
         j.migrator.down(1)

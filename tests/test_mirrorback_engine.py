@@ -25,8 +25,8 @@ GOOD = "It sounds like the river gave you a quiet head, for the first time in we
 
 @pytest.fixture
 def maya(journal):
-    journal.add_identity("maya")
-    ids = [journal.add_reflection("maya", text, when).id for when, text in ENTRIES]
+    journal.identities.add("maya")
+    ids = [journal.reflections.add("maya", text, when).id for when, text in ENTRIES]
     return journal, ids
 
 
@@ -37,12 +37,12 @@ def remote(server, **kw) -> OpenAICompatibleLLM:
 def test_generate_validate_retry_store_and_record(maya, llm_server):
     journal, ids = maya
     llm_server.script({"content": BAD}, {"content": GOOD})
-    mb = journal.mirrorback(ids[2], llm=remote(llm_server))
+    mb = journal.mirrorbacks.generate(ids[2], llm=remote(llm_server))
     assert (mb.content, mb.valid, mb.model) == (GOOD, True, "test-model")
     assert mb.validation["ok"] is True and mb.validation["attempts"] == 2
     assert mb.validation["history"][0][:2] == ["reflect_not_prescribe", "tentative"]
     assert mb.validation["history"][1] == []
-    assert journal.mirrorbacks(ids[2])[0].id == mb.id
+    assert journal.mirrorbacks.rows(ids[2])[0].id == mb.id
 
     first, second = (r["body"]["messages"] for r in llm_server.requests())
     assert [m["role"] for m in first] == ["system", "user", "assistant", "user"]  # one worked example
@@ -56,7 +56,7 @@ def test_generate_validate_retry_store_and_record(maya, llm_server):
     assert '- reflect_not_prescribe: prescribes what the writer should do: "You should"' in second[5]["content"]
     assert '"you clearly"' in second[5]["content"]
 
-    (run,) = journal.runs("mirrorback")
+    (run,) = journal.runs.rows("mirrorback")
     assert run["status"] == "ok" and run["duration_ms"] > 0
     assert run["parameters"]["reflection_id"] == ids[2]
     c = run["counts"]
@@ -81,12 +81,12 @@ def test_never_valid_stores_the_best_attempt_as_invalid(maya, llm_server):
     worst = "You should stop. You must rest. You clearly need the river; deep down you feel lost."
     least_bad = "You should keep walking by the river after work, where your head felt quiet."
     llm_server.script({"content": worst}, {"content": least_bad}, {"content": worst})
-    mb = journal.mirrorback(ids[2], llm=remote(llm_server), max_retries=2)
+    mb = journal.mirrorbacks.generate(ids[2], llm=remote(llm_server), max_retries=2)
     assert mb.valid is False and mb.content == least_bad
     assert [v["principle"] for v in mb.validation["violations"]] == ["reflect_not_prescribe"]
     assert mb.validation["violations"][0]["text"] == "You should"
     assert len(llm_server.requests()) == 3
-    (run,) = journal.runs("mirrorback")
+    (run,) = journal.runs.rows("mirrorback")
     assert run["counts"]["valid"] == 0 and run["counts"]["attempts"] == 3
     assert run["metadata"]["final_violations"] == ["reflect_not_prescribe"]
 
@@ -95,9 +95,9 @@ def test_model_failure_records_a_failed_run_and_stores_nothing(maya, closed_port
     journal, ids = maya
     dead = OpenAICompatibleLLM(f"http://127.0.0.1:{closed_port}/v1", "m", timeout=2, max_retries=0)
     with pytest.raises(LLMUnavailableError, match="cannot connect"):
-        journal.mirrorback(ids[0], llm=dead)
-    assert journal.mirrorbacks(ids[0]) == []
-    (run,) = journal.runs("mirrorback")
+        journal.mirrorbacks.generate(ids[0], llm=dead)
+    assert journal.mirrorbacks.rows(ids[0]) == []
+    (run,) = journal.runs.rows("mirrorback")
     assert run["status"] == "failed" and "LLMUnavailableError" in run["error"]
 
 
@@ -111,17 +111,17 @@ def test_model_failure_records_a_failed_run_and_stores_nothing(maya, closed_port
     "I wrote a note last night. I feel suicidal.",
 ])
 def test_crisis_bypasses_generation(journal, recording_llm, text):
-    journal.add_identity("sam")
-    rid = journal.add_reflection("sam", f"Long day. {text} Nobody knows.").id
+    journal.identities.add("sam")
+    rid = journal.reflections.add("sam", f"Long day. {text} Nobody knows.").id
     llm = recording_llm(["You should not call that a crisis."])
-    mb = journal.mirrorback(rid, llm=llm)
+    mb = journal.mirrorbacks.generate(rid, llm=llm)
     assert llm.calls == []
     assert mb.content == CRISIS_REPLY and mb.model == CRISIS_MODEL and mb.valid is True
     assert "988" in mb.content and "116 123" in mb.content and "emergency" in mb.content
     assert mb.validation["crisis"] is True and mb.validation["matched"]["text"].lower() in text.lower()
-    (run,) = journal.runs("mirrorback")
+    (run,) = journal.runs.rows("mirrorback")
     assert run["status"] == "ok" and run["metadata"]["crisis"] is True and run["counts"]["crisis"] == 1
-    assert journal.mirrorbacks(rid)[0].id == mb.id
+    assert journal.mirrorbacks.rows(rid)[0].id == mb.id
 
 
 @pytest.mark.parametrize("text", [
@@ -134,18 +134,18 @@ def test_crisis_detector_leaves_ordinary_phrases_alone(text):
 
 def test_crisis_path_needs_no_model_configured(journal, no_llm_env, block_sockets, monkeypatch):
     monkeypatch.setattr(llm_mod, "default_local_model", lambda: None)
-    journal.add_identity("sam")
-    rid = journal.add_reflection("sam", "I don't want to wake up anymore.").id
-    assert journal.mirrorback(rid).content == CRISIS_REPLY
-    rid2 = journal.add_reflection("sam", "A calm walk today.").id
+    journal.identities.add("sam")
+    rid = journal.reflections.add("sam", "I don't want to wake up anymore.").id
+    assert journal.mirrorbacks.generate(rid).content == CRISIS_REPLY
+    rid2 = journal.reflections.add("sam", "A calm walk today.").id
     with pytest.raises(llm_mod.LLMNotConfiguredError):
-        journal.mirrorback(rid2)
+        journal.mirrorbacks.generate(rid2)
     assert block_sockets == []
 
 
 def _plant_analysis(journal, identity: str, member: str) -> None:
     """A pattern (without a centroid) and a tension with one observation, written as the peers would."""
-    ident = journal.identity(identity).id
+    ident = journal.identities.get(identity).id
     now = "2024-03-05T00:00:00Z"
     with journal.transaction() as c:
         c.execute("INSERT INTO patterns (id, identity_id, label, keywords, size, status, created_at, updated_at) "
@@ -163,11 +163,11 @@ def test_context_uses_patterns_and_tensions_and_updates_incrementally(maya, reco
     journal, ids = maya
     _plant_analysis(journal, "maya", ids[2])
     llm = recording_llm([GOOD, GOOD])
-    journal.mirrorback(ids[2], llm=llm)
+    journal.mirrorbacks.generate(ids[2], llm=llm)
     prompt = llm.calls[0][-1]["content"]
     assert "evenings by the water (river, walk) [this entry belongs to it]" in prompt
     assert "solitude / connection: usually -0.60, this entry -0.60" in prompt
-    run = journal.runs("mirrorback")[-1]
+    run = journal.runs.rows("mirrorback")[-1]
     assert run["metadata"]["steps"]["context"] == {"recent": 2, "patterns": 1, "tensions": 1}
     update = run["metadata"]["steps"]["update"]
     assert update["patterns"] == {"status": "skipped", "reason": "reflection already analysed"}
@@ -175,10 +175,10 @@ def test_context_uses_patterns_and_tensions_and_updates_incrementally(maya, reco
 
     # a reflection not yet analysed: the peers' incremental methods are called; their failures are
     # recorded in the run, and the mirrorback is kept
-    new = journal.add_reflection("maya", "Walked by the river again; the water was lower and so was the noise.",
+    new = journal.reflections.add("maya", "Walked by the river again; the water was lower and so was the noise.",
                                  "2024-03-06T08:00:00Z").id
-    mb = journal.mirrorback(new, llm=llm)
-    run = journal.runs("mirrorback")[-1]
+    mb = journal.mirrorbacks.generate(new, llm=llm)
+    run = journal.runs.rows("mirrorback")[-1]
     assert run["status"] == "ok"
     update = run["metadata"]["steps"]["update"]
     for step, method in (("patterns", "assign_patterns"), ("tensions", "score_tensions")):
@@ -191,15 +191,15 @@ def test_context_uses_patterns_and_tensions_and_updates_incrementally(maya, reco
     # the planted pattern has no centroid, so assigning must fail and say so
     if hasattr(journal, "assign_patterns"):
         assert update["patterns"]["status"] == "failed"
-    assert journal.mirrorbacks(new)[0].id == mb.id
+    assert journal.mirrorbacks.rows(new)[0].id == mb.id
 
 
 def test_pending_with_progress_and_crisis_rows(maya, llm_server):
     journal, ids = maya
-    journal.add_mirrorback(ids[0], "It sounds like the first day was a lot.", "manual")
-    crisis = journal.add_reflection("maya", "I don't want to be here anymore.", "2024-03-05T08:00:00Z").id
+    journal.mirrorbacks.add(ids[0], "It sounds like the first day was a lot.", "manual")
+    crisis = journal.reflections.add("maya", "I don't want to be here anymore.", "2024-03-05T08:00:00Z").id
     seen = []
-    df = journal.mirrorback_pending("maya", llm=remote(llm_server), progress=lambda d, t: seen.append((d, t)))
+    df = journal.mirrorbacks.generate_pending("maya", llm=remote(llm_server), progress=lambda d, t: seen.append((d, t)))
     assert list(df.columns) == ["reflection_id", "created_at", "mirrorback_id", "valid", "attempts", "violations",
                                 "crisis", "model", "content"]
     assert df["reflection_id"].tolist() == [ids[1], ids[2], ids[3], crisis]
@@ -208,27 +208,27 @@ def test_pending_with_progress_and_crisis_rows(maya, llm_server):
     assert df["valid"].all()
     assert df.loc[df["crisis"], "content"].item() == CRISIS_REPLY
     assert len(llm_server.requests()) == 3  # none for the crisis entry
-    assert journal.mirrorback_pending("maya", llm=remote(llm_server)).empty
-    assert len(journal.runs("mirrorback")) == 4
+    assert journal.mirrorbacks.generate_pending("maya", llm=remote(llm_server)).empty
+    assert len(journal.runs.rows("mirrorback")) == 4
 
 
 def test_pending_stops_on_a_bad_key_and_keeps_what_it_wrote(maya, llm_server):
     journal, ids = maya
     llm_server.script({}, {"status": 401})  # {}: the default reply, which quotes the entry
     with pytest.raises(LLMAuthError, match=r"stopped after 1 of 4 reflections"):
-        journal.mirrorback_pending("maya", llm=remote(llm_server))
-    assert len(journal.mirrorbacks(identity="maya")) == 1
-    assert journal.pending_mirrorbacks("maya") == ids[1:]
+        journal.mirrorbacks.generate_pending("maya", llm=remote(llm_server))
+    assert len(journal.mirrorbacks.rows(identity="maya")) == 1
+    assert journal.mirrorbacks.pending("maya") == ids[1:]
 
 
 def test_default_local_model_end_to_end_with_sockets_blocked(maya, tiny_local_model, no_llm_env, block_sockets,
                                                               monkeypatch):
     journal, ids = maya
     monkeypatch.setenv("MIRROR_KIT_LLM_PATH", str(tiny_local_model))
-    mb = journal.mirrorback(ids[2], max_retries=0, max_tokens=6)
+    mb = journal.mirrorbacks.generate(ids[2], max_retries=0, max_tokens=6)
     assert mb.model == f"local:{tiny_local_model.name}"
     assert mb.valid in (True, False) and mb.validation["attempts"] == 1
-    run = journal.runs("mirrorback")[-1]
+    run = journal.runs.rows("mirrorback")[-1]
     assert 1 <= run["counts"]["completion_tokens"] <= 6 and run["counts"]["prompt_tokens"] > 50
     assert block_sockets == []
 
@@ -254,7 +254,7 @@ def test_cli_single_and_pending(maya, llm_server, capsys):
     out, err = capsys.readouterr()
     assert rc == 0 and ids[0] in out and ids[3] in out and ids[2] not in out
     assert "2 mirrorback(s) written, 0 invalid" in err
-    assert journal.pending_mirrorbacks("maya") == []
+    assert journal.mirrorbacks.pending("maya") == []
 
 
 def test_cli_errors(maya, no_llm_env, closed_port, capsys, monkeypatch):
@@ -278,14 +278,14 @@ def test_cli_errors(maya, no_llm_env, closed_port, capsys, monkeypatch):
 def test_replies_are_cleaned_before_validation(maya, llm_server):
     journal, ids = maya
     llm_server.script({"content": f"The entry to mirror back (written 2024-03-03):\n\"{GOOD} Perhaps the water was"})
-    mb = journal.mirrorback(ids[2], llm=remote(llm_server))
+    mb = journal.mirrorbacks.generate(ids[2], llm=remote(llm_server))
     assert mb.content == GOOD and mb.valid is True
-    assert journal.runs("mirrorback")[-1]["metadata"]["steps"]["attempts"][0]["cleaned"] is True
+    assert journal.runs.rows("mirrorback")[-1]["metadata"]["steps"]["attempts"][0]["cleaned"] is True
 
 
 def test_speaking_as_the_writer_is_rewritten(maya, llm_server):
     journal, ids = maya
     llm_server.script({"content": "I walked by the river after work and my head felt quiet for the first time."},
                       {"content": GOOD})
-    mb = journal.mirrorback(ids[2], llm=remote(llm_server))
+    mb = journal.mirrorbacks.generate(ids[2], llm=remote(llm_server))
     assert set(mb.validation["history"][0]) == {"address_the_writer"} and mb.valid is True

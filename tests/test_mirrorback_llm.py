@@ -107,7 +107,7 @@ def test_configuration_from_env_settings_and_arguments(llm_server, journal, monk
     with pytest.raises(LLMNotConfiguredError, match="not an http"):
         OpenAICompatibleLLM("localhost:11434", "m")
     # journal setting
-    journal.set_setting("mirrorback.llm", {"adapter": "openai", "base_url": llm_server.base_url,
+    journal.settings.set("mirrorback.llm", {"adapter": "openai", "base_url": llm_server.base_url,
                                            "model": "from-settings", "api_key_env": "MY_KEY", "max_retries": 0})
     monkeypatch.setenv("MY_KEY", "k1")
     a = resolve_llm(None, journal)

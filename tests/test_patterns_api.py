@@ -17,8 +17,8 @@ def _best_match(j, truth_labels, theme):
     """The pattern whose members overlap the planted theme's reflections most (F1), with its scores."""
     planted = {rid for rid, lab in truth_labels.items() if lab["theme"] == theme}
     best = None
-    for pid in j.patterns("maya")["id"]:
-        members = set(j.pattern(pid)["occurrences"]["reflection_id"])
+    for pid in j.patterns.frame("maya")["id"]:
+        members = set(j.patterns.get(pid).occurrences["reflection_id"])
         inter = len(members & planted)
         if not inter:
             continue
@@ -34,16 +34,16 @@ def test_every_planted_theme_is_a_pattern_with_its_planted_direction(patterns_an
     j = patterns_analyzed_journal
     truth = load_truth()
     labels = truth["labels"]["reflections"]
-    trends = j.pattern_trends("maya", period="month").set_index("pattern_id")
+    trends = j.patterns.trends("maya", period="month").set_index("pattern_id")
     for theme, direction in PLANTED.items():
         pid, f1, prec, rec = _best_match(j, labels, theme)
         assert prec >= 0.7 and rec >= 0.7, (theme, prec, rec)
         assert trends.loc[pid, "trend"] == direction, (theme, trends.loc[pid].to_dict())
         # its keywords speak the theme's words
-        kws = " ".join(j.pattern(pid)["keywords"])
+        kws = " ".join(j.patterns.get(pid).keywords)
         assert any(w in kws for w in truth["themes"][theme]["keywords"]), (theme, kws)
         # humps: present in the planted window, (almost) gone after it
-        evo = j.pattern_evolution("maya", period="month", patterns=[pid])
+        evo = j.patterns.evolution("maya", period="month", patterns=[pid])
         if truth["themes"][theme]["shape"] == "hump":
             end = pd.Timestamp(truth["themes"][theme]["window"]["end"])
             start = pd.Timestamp(truth["themes"][theme]["window"]["start"])
@@ -61,7 +61,7 @@ def test_every_planted_theme_is_a_pattern_with_its_planted_direction(patterns_an
 
 def test_storage_patterns_occurrences_and_run_record(patterns_analyzed_journal):
     j = patterns_analyzed_journal
-    runs = [r for r in j.runs("patterns", "maya")]
+    runs = [r for r in j.runs.rows("patterns", "maya")]
     assert len(runs) == 1 and runs[0]["status"] == "ok"
     run = runs[0]
     assert run["parameters"] == {"random_state": 0, "n_patterns": None}
@@ -69,7 +69,7 @@ def test_storage_patterns_occurrences_and_run_record(patterns_analyzed_journal):
     assert run["counts"]["assigned"] + run["counts"]["unassigned"] == 539
     assert run["counts"]["unassigned"] <= 54
     assert run["duration_ms"] > 0 and {"fit", "embeddings", "total"} <= set(run["metadata"]["seconds"])
-    ident = j.identity("maya").id
+    ident = j.identities.get("maya").id
     n_occ = j.conn.execute(
         "SELECT count(*) FROM pattern_occurrences o JOIN patterns p ON p.id = o.pattern_id WHERE p.identity_id = ?",
         (ident,)).fetchone()[0]
@@ -83,52 +83,52 @@ def test_storage_patterns_occurrences_and_run_record(patterns_analyzed_journal):
 
 def test_list_filters_sorting_and_detail(patterns_analyzed_journal):
     j = patterns_analyzed_journal
-    df = j.patterns("maya")
+    df = j.patterns.frame("maya")
     assert {"id", "label", "keywords", "confidence", "size", "status", "first_seen", "last_seen", "trend"} <= set(df)
     assert 5 <= len(df) <= 16
     assert df["size"].is_monotonic_decreasing
     assert set(df["trend"]) <= {"emerging", "fading", "stable", "recurring"}
-    by_conf = j.patterns("maya", sort="confidence")
+    by_conf = j.patterns.frame("maya", sort="confidence")
     assert by_conf["confidence"].is_monotonic_decreasing
     cut = float(df["confidence"].median())
-    assert (j.patterns("maya", min_confidence=cut)["confidence"] >= cut).all()
-    assert len(j.patterns("maya", min_confidence=cut)) < len(df)
-    assert len(j.patterns("maya", limit=3)) == 3
+    assert (j.patterns.frame("maya", min_confidence=cut)["confidence"] >= cut).all()
+    assert len(j.patterns.frame("maya", min_confidence=cut)) < len(df)
+    assert len(j.patterns.frame("maya", limit=3)) == 3
     with pytest.raises(InvalidInputError, match="sort"):
-        j.patterns("maya", sort="colour")
+        j.patterns.frame("maya", sort="colour")
     with pytest.raises(InvalidInputError, match="min_confidence"):
-        j.patterns("maya", min_confidence=2)
+        j.patterns.frame("maya", min_confidence=2)
     with pytest.raises(UnknownIdentityError):
-        j.patterns("nobody")
-    d = j.pattern(df["id"][0])
-    assert len(d["occurrences"]) == df["size"][0]
-    assert d["occurrences"]["created_at"].is_monotonic_increasing
-    assert d["occurrences"]["strength"].between(0, 1).all()
-    assert d["trend"] in {"emerging", "fading", "stable", "recurring"}
+        j.patterns.frame("nobody")
+    d = j.patterns.get(df["id"][0])
+    assert len(d.occurrences) == df["size"][0]
+    assert d.occurrences["created_at"].is_monotonic_increasing
+    assert d.occurrences["strength"].between(0, 1).all()
+    assert d.trend in {"emerging", "fading", "stable", "recurring"}
     with pytest.raises(NotFoundError, match="no pattern"):
-        j.pattern("p_nope")
+        j.patterns.get("p_nope")
 
 
 def test_evolution_covers_the_whole_range_with_zero_filled_shares(patterns_analyzed_journal):
     j = patterns_analyzed_journal
-    evo = j.pattern_evolution("maya", period="month")
-    n_pat = len(j.patterns("maya"))
+    evo = j.patterns.evolution("maya", period="month")
+    n_pat = len(j.patterns.frame("maya"))
     assert evo.groupby("pattern_id").size().eq(20).all() and evo["pattern_id"].nunique() == n_pat
     assert (evo["share"] == evo["count"] / evo["total"].where(evo["total"] > 0, 1)).all()
     # every assigned reflection is counted once across patterns
-    assert evo["count"].sum() == j.runs("patterns", "maya")[0]["counts"]["assigned"]
-    weekly = j.pattern_evolution("maya", period="week")
+    assert evo["count"].sum() == j.runs.rows("patterns", "maya")[0]["counts"]["assigned"]
+    weekly = j.patterns.evolution("maya", period="week")
     assert weekly.groupby("pattern_id").size().iloc[0] > 80
-    trends = j.pattern_trends("maya")
+    trends = j.patterns.trends("maya")
     assert list(trends.columns[:5]) == ["pattern_id", "label", "trend", "slope", "p_value"]
     with pytest.raises(InvalidInputError, match="period"):
-        j.pattern_evolution("maya", period="fortnight")
+        j.patterns.evolution("maya", period="fortnight")
 
 
 def test_deterministic_ids_and_labels_across_fresh_runs(patterns_sample_journal, patterns_analyzed_journal):
-    patterns_sample_journal.analyze_patterns("maya")
-    a = patterns_sample_journal.patterns("maya", sort="label")
-    b = patterns_analyzed_journal.patterns("maya", sort="label")
+    patterns_sample_journal.patterns.analyze("maya")
+    a = patterns_sample_journal.patterns.frame("maya", sort="label")
+    b = patterns_analyzed_journal.patterns.frame("maya", sort="label")
     assert a["id"].tolist() == b["id"].tolist()
     assert a["label"].tolist() == b["label"].tolist()
     assert a["size"].tolist() == b["size"].tolist()
@@ -138,17 +138,17 @@ def test_deterministic_ids_and_labels_across_fresh_runs(patterns_sample_journal,
 def test_ids_survive_new_reflections_and_vanished_themes_turn_dormant(patterns_sample_journal):
     j = patterns_sample_journal
     truth = load_truth()["labels"]["reflections"]
-    maya = j.reflections("maya")
+    maya = j.reflections.rows("maya")
     late = [r.id for r in maya if r.created_at.strftime("%Y-%m") >= "2025-06"]
     music = [r.id for r in maya if truth[r.id]["theme"] == "music"]
     for rid in late:
-        j.delete_reflection(rid)
-    first = j.analyze_patterns("maya")
-    before = j.patterns("maya")
+        j.reflections.delete(rid)
+    first = j.patterns.analyze("maya")
+    before = j.patterns.frame("maya")
     # the late reflections come back: the same themes must keep their ids
     load_sample(j, identities=["maya"])
-    second = j.analyze_patterns("maya")
-    after = j.patterns("maya")
+    second = j.patterns.analyze("maya")
+    after = j.patterns.frame("maya")
     assert second["matched"] >= 0.8 * first["patterns"], second
     kept = set(before["id"]) & set(after[after["status"] == "active"]["id"])
     assert len(kept) >= 0.8 * len(before)
@@ -157,34 +157,34 @@ def test_ids_survive_new_reflections_and_vanished_themes_turn_dormant(patterns_s
     # a theme that vanishes is kept as dormant with its history, not deleted
     music_pid = _best_match(j, truth, "music")[0]
     for rid in music:
-        j.delete_reflection(rid)
-    third = j.analyze_patterns("maya")
+        j.reflections.delete(rid)
+    third = j.patterns.analyze("maya")
     assert third["dormant"] >= 1
-    p = j.pattern(music_pid)
-    assert p["status"] == "dormant" and len(p["history"]) == 2
-    assert music_pid in set(j.patterns("maya")["id"])
-    assert music_pid not in set(j.patterns("maya", include_dormant=False)["id"])
+    p = j.patterns.get(music_pid)
+    assert p.status == "dormant" and len(p.history) == 2
+    assert music_pid in set(j.patterns.frame("maya")["id"])
+    assert music_pid not in set(j.patterns.frame("maya", include_dormant=False)["id"])
 
 
 def test_assign_new_reflections_without_refitting(patterns_analyzed_journal):
     j = patterns_analyzed_journal
     truth = load_truth()["labels"]["reflections"]
     race = _best_match(j, truth, "race_training")[0]
-    size = j.pattern(race)["size"]
-    r = j.add_reflection("maya", "Long run this morning, 18 km at an easy pace. The half marathon training plan "
+    size = j.patterns.get(race).size
+    r = j.reflections.add("maya", "Long run this morning, 18 km at an easy pace. The half marathon training plan "
                                  "says intervals on Thursday.", "2025-09-02T07:00:00Z")
-    out = j.assign_patterns([r.id])
+    out = j.patterns.assign([r.id])
     assert out["pattern_id"].tolist() == [race] and 0 < out["strength"][0] <= 1
-    p = j.pattern(race)
-    assert p["size"] == size + 1 and r.id in set(p["occurrences"]["reflection_id"])
-    assert p["last_seen"] == "2025-09-02T07:00:00Z"
-    assert len(j.runs("patterns", "maya")) == 1  # no refit
+    p = j.patterns.get(race)
+    assert p.size == size + 1 and r.id in set(p.occurrences["reflection_id"])
+    assert p.last_seen == "2025-09-02T07:00:00Z"
+    assert len(j.runs.rows("patterns", "maya")) == 1  # no refit
     with pytest.raises(NotFoundError, match="r_missing"):
-        j.assign_patterns(["r_missing"])
+        j.patterns.assign(["r_missing"])
 
 
 def test_a_twenty_entry_journal_gets_a_few_patterns(journal):
-    journal.add_identity("new")
+    journal.identities.add("new")
     texts = [
         "Ran 5 km along the river before work, legs heavy but happy.",
         "Interval training at the track: 6 x 400 m, new best pace.",
@@ -207,13 +207,13 @@ def test_a_twenty_entry_journal_gets_a_few_patterns(journal):
         "My sister visited, we looked at old family photos.",
         "Long phone call with grandma about her childhood.",
     ]
-    journal.add_reflections("new", [{"content": t, "created_at": f"2024-03-{i + 1:02d}T09:00:00Z"}
+    journal.reflections.add_many("new", [{"content": t, "created_at": f"2024-03-{i + 1:02d}T09:00:00Z"}
                                     for i, t in enumerate(texts)])
-    summary = journal.analyze_patterns("new")
+    summary = journal.patterns.analyze("new")
     assert 2 <= summary["patterns"] <= 8, summary
     assert summary["unassigned"] <= 2
-    df = journal.patterns("new")
+    df = journal.patterns.frame("new")
     assert df["size"].max() <= 12 and df["label"].str.len().gt(0).all()
     with pytest.raises(InvalidInputError, match="n_patterns"):
-        journal.analyze_patterns("new", n_patterns=0)
-    assert journal.analyze_patterns("new", n_patterns=3)["patterns"] == 3
+        journal.patterns.analyze("new", n_patterns=0)
+    assert journal.patterns.analyze("new", n_patterns=3)["patterns"] == 3

@@ -63,8 +63,8 @@ def report_html(viz_sample_db, tmp_path_factory) -> tuple[Path, Path]:
 
     out = tmp_path_factory.mktemp("report")
     with mirror_kit.open(viz_sample_db, readonly=True) as j:
-        a = j.report("maya", out / "a" / "report.html")
-        b = j.report("maya", out / "b.html")
+        a = j.viz.report("maya", out / "a" / "report.html")
+        b = j.viz.report("maya", out / "b.html")
     return a, b
 
 
@@ -99,8 +99,8 @@ def test_report_summaries_name_planted_patterns_and_drift(report_html, viz_sampl
     text = _visible_text(page)
     with mirror_kit.open(viz_sample_db, readonly=True) as j:
         n = len(j.frame("reflections", "maya"))
-        top = j.patterns("maya").sort_values(["size", "id"], ascending=[False, True]).iloc[0]
-        tens = j.tensions("maya")
+        top = j.patterns.frame("maya").sort_values(["size", "id"], ascending=[False, True]).iloc[0]
+        tens = j.tensions.frame("maya")
     assert "Journal report: maya" in text and f"{n} reflections from 2024-01-01 to 2025-08-31" in text
     assert top["label"] in text and "main patterns" in text
     drifting = {t["tension"] for t in TRUTH["tensions"] if t["direction"] in "+-"}
@@ -183,9 +183,9 @@ def test_failed_run_keeps_the_old_report(viz_sample_db, tmp_path):
 
 
 def test_report_of_an_unanalysed_journal_explains_empty_views(journal, tmp_path):
-    journal.add_identity("ana")
-    journal.add_reflection("ana", "A first entry <script>alert(1)</script>", created_at="2024-01-01T10:00:00Z")
-    out = journal.report("ana", tmp_path / "ana.html")
+    journal.identities.add("ana")
+    journal.reflections.add("ana", "A first entry <script>alert(1)</script>", created_at="2024-01-01T10:00:00Z")
+    out = journal.viz.report("ana", tmp_path / "ana.html")
     page = out.read_text(encoding="utf-8")
     text = _visible_text(page)
     assert "1 reflection from 2024-01-01 to 2024-01-01" in text

@@ -178,7 +178,7 @@ def test_load_sample_is_idempotent(journal):
     second = load_sample(journal)
     assert second["total"] == 0 and second["skipped"] == n
     assert journal.conn.execute("SELECT count(*) FROM reflections").fetchone()[0] == n
-    r = journal.reflections("maya", limit=1)[0]
+    r = journal.reflections.rows("maya", limit=1)[0]
     assert r.created_at.isoformat().startswith("2024-01-01")
     assert journal.conn.execute("SELECT count(*) FROM reflections WHERE source = 'sample' "
                                 "AND source_id = id").fetchone()[0] == n
@@ -205,12 +205,12 @@ def test_load_sample_is_all_or_nothing(journal, tmp_path):
     with pytest.raises(InvalidInputError, match="created_at"):
         load_sample(journal, bad)
     assert journal.conn.execute("SELECT count(*) FROM reflections").fetchone()[0] == 0
-    assert [i.name for i in journal.identities()] == []
+    assert [i.name for i in journal.identities.rows()] == []
     with pytest.raises(InvalidInputError, match="no such file"):
         load_sample(journal, tmp_path / "missing.jsonl")
 
 
 def test_load_sample_one_identity(journal):
     counts = load_sample(journal, identities=["sam"])
-    assert list(counts["added"]) == ["sam"] and counts["total"] == len(journal.reflections("sam"))
-    assert [i.name for i in journal.identities()] == ["sam"]
+    assert list(counts["added"]) == ["sam"] and counts["total"] == len(journal.reflections.rows("sam"))
+    assert [i.name for i in journal.identities.rows()] == ["sam"]

@@ -43,7 +43,7 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
 @pass_ctx
 def analyze_patterns(ctx, identity, as_json, random_state, n_patterns) -> None:
     """Detect and update patterns for an identity. Example: mirror-kit analyze patterns --identity maya"""
-    res = ctx.journal().analyze_patterns(_require(identity), random_state=random_state, n_patterns=n_patterns)
+    res = ctx.journal().patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns)
     emit(res, as_json) if as_json else click.echo(res)
 
 
@@ -53,5 +53,5 @@ def analyze_patterns(ctx, identity, as_json, random_state, n_patterns) -> None:
 @pass_ctx
 def analyze_tensions(ctx, identity, as_json) -> None:
     """Score an identity's reflections on every tension. Example: mirror-kit analyze tensions --identity maya"""
-    res = ctx.journal().analyze_tensions(_require(identity))
+    res = ctx.journal().tensions.analyze(_require(identity))
     emit(res, as_json) if as_json else click.echo(res)

@@ -22,7 +22,7 @@ def embed(ctx, identity: str | None, model: str | None, progress: bool | None, a
 
     Example: mirror-kit embed --identity maya
     """
-    summary = ctx.journal().embed(identity, model=model, progress=progress)
+    summary = ctx.journal().embeddings.embed(identity, model=model, progress=progress)
     if as_json:
         emit(summary, True)
     else:

@@ -44,7 +44,7 @@ def export_json(ctx: Context, identity: str | None, out: str, passphrase: str | 
       mirror-kit export json --out journal.json
       mirror-kit export json --identity maya --out maya.json --ask-passphrase
     """
-    res = ctx.journal(readonly=True).export_json(out, identity=identity,
+    res = ctx.journal(readonly=True).exports.json(out, identity=identity,
                                                   passphrase=_passphrase(passphrase, ask_passphrase, True))
     if as_json:
         emit(res, True)
@@ -67,7 +67,7 @@ def export_markdown(ctx: Context, identity: str | None, out: str, as_json: bool)
     Example:
       mirror-kit export markdown --identity maya --out journal-md/
     """
-    res = ctx.journal(readonly=True).export_markdown(out, identity=identity)
+    res = ctx.journal(readonly=True).exports.markdown(out, identity=identity)
     if as_json:
         emit(res, True)
     else:
@@ -97,7 +97,7 @@ def backup_group(cctx: click.Context, out: str | None, passphrase: str | None, a
     if not out:
         raise click.UsageError("give the file to write: mirror-kit backup --out FILE.zip")
     ctx = cctx.find_object(Context)
-    res = ctx.journal(readonly=True).backup(out, passphrase=_passphrase(passphrase, ask_passphrase, True))
+    res = ctx.journal(readonly=True).exports.backup(out, passphrase=_passphrase(passphrase, ask_passphrase, True))
     if as_json:
         emit(res, True)
     else:
@@ -120,7 +120,7 @@ def backup_verify(file: str, passphrase: str | None, ask_passphrase: bool, as_js
     Example:
       mirror-kit backup verify backup.zip
     """
-    from ..export.api import verify_backup
+    from ..export.service import verify_backup
 
     res = verify_backup(file, passphrase=_passphrase(passphrase, ask_passphrase, False))
     if as_json:
@@ -144,7 +144,7 @@ def restore_cmd(file: str, to: str, force: bool, passphrase: str | None, ask_pas
     Example:
       mirror-kit restore backup.zip --to restored.db
     """
-    from ..export.api import restore
+    from ..export.service import restore
 
     res = restore(file, to, force, passphrase=_passphrase(passphrase, ask_passphrase, False))
     if as_json:

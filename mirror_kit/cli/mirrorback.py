@@ -56,7 +56,7 @@ def mirrorback(ctx, reflection_id, identity, pending, limit, llm, base_url, mode
     if constitution:
         opts["constitution"] = constitution
     if reflection_id:
-        mb = j.mirrorback(reflection_id, llm=llm, **opts)
+        mb = j.mirrorbacks.generate(reflection_id, llm=llm, **opts)
         if as_json:
             emit({"id": mb.id, "reflection_id": mb.reflection_id, "content": mb.content, "model": mb.model,
                   "valid": mb.valid, "validation": mb.validation}, True)
@@ -70,7 +70,7 @@ def mirrorback(ctx, reflection_id, identity, pending, limit, llm, base_url, mode
         click.echo(f"stored {mb.id} ({mb.model}, {mb.validation.get('attempts', 0)} attempt(s))", err=True)
         return
     show = progress if progress is not None else sys.stderr.isatty()
-    df = j.mirrorback_pending(identity, llm=llm, progress=bool(show), limit=limit, **opts)
+    df = j.mirrorbacks.generate_pending(identity, llm=llm, progress=bool(show), limit=limit, **opts)
     rows = df.drop(columns=["content"]).assign(
         created_at=df["created_at"].astype(str), violations=df["violations"].map(lambda v: ",".join(v))
     ).to_dict("records") if len(df) else []

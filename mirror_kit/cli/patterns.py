@@ -41,7 +41,7 @@ def list_patterns(ctx, identity, min_confidence, limit, sort, active, as_json) -
 
     Example: mirror-kit patterns list --identity maya --sort confidence --limit 5
     """
-    df = ctx.journal(readonly=False).patterns(
+    df = ctx.journal(readonly=False).patterns.frame(
         _require(identity), min_confidence=min_confidence, limit=limit, sort=sort, include_dormant=not active)
     if as_json:
         emit(_records(df), True)
@@ -62,7 +62,7 @@ def show_pattern(ctx, pattern_id, limit, as_json) -> None:
 
     Example: mirror-kit patterns show p_1a2b3c4d5e6f7a8b --limit 10
     """
-    d = ctx.journal().pattern(pattern_id)
+    d = ctx.journal(readonly=True).patterns.get(pattern_id).as_dict()
     occ = d.pop("occurrences")
     evo = d.pop("evolution")
     if limit is not None:
@@ -95,7 +95,7 @@ def evolution(ctx, identity, period, pattern_ids, as_json) -> None:
     Example: mirror-kit patterns evolution --identity maya --period month --json
     """
     j = ctx.journal()
-    evo = j.pattern_evolution(_require(identity), period=period, patterns=list(pattern_ids) or None)
+    evo = j.patterns.evolution(_require(identity), period=period, patterns=list(pattern_ids) or None)
     from ..patterns.evolution import trends_frame
 
     trends = trends_frame(evo)

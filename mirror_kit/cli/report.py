@@ -25,7 +25,7 @@ def report(ctx, identity, out, since, until, period, as_json) -> None:
 
     Example: mirror-kit report --identity maya --out report.html --since 2025-01-01
     """
-    path = ctx.journal(readonly=True).report(identity, out, since=since, until=until, period=period)
+    path = ctx.journal(readonly=True).viz.report(identity, out, since=since, until=until, period=period)
     if as_json:
         emit({"report": str(path), "bytes": path.stat().st_size}, True)
     else:

@@ -38,7 +38,7 @@ def identity() -> None:
 @pass_ctx
 def identity_add(ctx, name: str) -> None:
     """Add an identity. Example: mirror-kit identity add maya"""
-    ident = ctx.journal(create=True).add_identity(name)
+    ident = ctx.journal(create=True).identities.add(name)
     click.echo(f"added identity {ident.name} ({ident.id})")
 
 
@@ -49,7 +49,7 @@ def identity_list(ctx, as_json: bool) -> None:
     """List identities. Example: mirror-kit identity list"""
     rows = [
         {"id": i.id, "name": i.name, "created_at": format_utc(i.created_at)}
-        for i in ctx.journal(readonly=True).identities()
+        for i in ctx.journal(readonly=True).identities.rows()
     ]
     if as_json:
         emit(rows, True)
@@ -78,7 +78,7 @@ def add(ctx, text: str | None, identity: str | None, created_at, tz, title, tags
         text = sys.stdin.read()
     # No create: an unknown identity on a new file could only fail, and must leave nothing behind.
     j = ctx.journal()
-    r = j.add_reflection(identity, text, created_at, tz=tz, title=title, tags=tags)
+    r = j.reflections.add(identity, text, created_at, tz=tz, title=title, tags=tags)
     click.echo(f"added {r.id} ({format_utc(r.created_at)})")
 
 

@@ -51,7 +51,7 @@ def list_cmd(ctx, identity, as_json, period) -> None:
     Example: mirror-kit tensions list --identity maya --json
     """
     identity = _need(identity)
-    rows = _records(ctx.journal(readonly=True).tensions(identity, period=period))
+    rows = _records(ctx.journal(readonly=True).tensions.frame(identity, period=period))
     if as_json:
         emit(rows, True)
     else:
@@ -71,7 +71,7 @@ def show_cmd(ctx, tension, identity, as_json, period) -> None:
     Example: mirror-kit tensions show solitude_connection --identity maya --period month
     """
     identity = _need(identity)
-    info = ctx.journal(readonly=True).tension(tension, identity, period=period)
+    info = ctx.journal(readonly=True).tensions.get(tension, identity, period=period).as_dict()
     evo = _records(info.pop("evolution"))
     if as_json:
         info["evolution"] = evo
@@ -101,7 +101,7 @@ def map_cmd(ctx, identity, as_json) -> None:
     Example: mirror-kit tensions map --identity maya --json
     """
     identity = _need(identity)
-    rows = _records(ctx.journal(readonly=True).tension_map(identity))
+    rows = _records(ctx.journal(readonly=True).tensions.map(identity))
     emit(rows, True) if as_json else table(rows)
 
 
@@ -131,7 +131,7 @@ def defs_cmd(ctx, identity, as_json) -> None:
 
     Example: mirror-kit tensions defs --identity maya
     """
-    rows = _records(ctx.journal().tension_definitions(identity))
+    rows = _records(ctx.journal().tensions.definitions(identity))
     emit(rows, True) if as_json else table(rows)
 
 
@@ -159,7 +159,7 @@ def add_cmd(ctx, file, identity, replace, as_json) -> None:
     j = ctx.journal()
     items = load_tensions(file)  # validate every tension before storing any
     with j.transaction():
-        out = [j.add_tension(t, identity=identity, replace=replace) for t in items]
+        out = [j.tensions.define(t, identity=identity, replace=replace) for t in items]
     if as_json:
         emit(out, True)
     else:
@@ -182,7 +182,7 @@ def calibrate_cmd(ctx, tension, labels, identity, no_rescore, as_json) -> None:
 
     Example: mirror-kit tensions calibrate solitude_connection labels.csv
     """
-    res = ctx.journal().calibrate_tension(tension, labels, identity=identity, rescore=not no_rescore)
+    res = ctx.journal().tensions.calibrate(tension, labels, identity=identity, rescore=not no_rescore)
     if as_json:
         emit(res, True)
         return
@@ -206,5 +206,5 @@ def export_cmd(ctx, tension, file, identity) -> None:
     """
     from ..tensions.definition import save_tensions
 
-    t = ctx.journal(readonly=True).tension_definition(tension, identity)
+    t = ctx.journal(readonly=True).tensions.definition(tension, identity)
     click.echo(f"wrote {save_tensions(t, file)}")

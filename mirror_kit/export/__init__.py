@@ -1,7 +1,8 @@
-"""Export, backup, restore and import of the `mirror_os_export_v1` format (issue 5).
+"""Export, backup, restore and import of the `mirror_os_export_v1` format.
 
-`journal.export_json(...)`, `journal.export_markdown(...)`, `journal.backup(...)` and the functions
-`verify_backup`, `restore`, `import_export_file` here; modules load lazily so `import mirror_kit` stays fast.
+`journal.exports.json(...)`, `journal.exports.markdown(...)`, `journal.exports.backup(...)` and the
+functions `verify_backup`, `restore`, `import_export_file` here; modules load lazily so `import mirror_kit`
+stays fast.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["verify_backup", "restore", "import_export_file", "FORMAT"]
+
 FORMAT = "mirror_os_export_v1"
 
 
 def __getattr__(name: str) -> Any:
     if name in ("verify_backup", "restore"):
-        from . import api
+        from . import service
 
-        return getattr(api, name)
+        return getattr(service, name)
     if name == "import_export_file":
         from .importer import import_export_file
 

@@ -29,9 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..collections.tags import clean_tags as _clean_tags
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import content_hash
-from ..store import _clean_tags
 from ..timeutil import now_iso, resolve_tz
 from . import crypto
 from .jsonfmt import (
@@ -263,7 +263,7 @@ class _Importer:
         self.j, self.conn = journal, journal.conn
         self.mode, self.theirs, self.r = mode, on_conflict == "theirs", report
         self.now = now_iso()
-        self.cols = journal.schema_columns
+        self.cols = journal.reflections.columns
 
     def _existing(self, table: str, ids: list[str], cols: str = "id, identity_id") -> dict[str, sqlite3.Row]:
         out: dict[str, sqlite3.Row] = {}
@@ -290,8 +290,7 @@ class _Importer:
                 raise InvalidInputError(
                     f"identity id {ident['id']!r} belongs to {other['name']!r} in this journal, "
                     f"but to {ident['name']!r} in the file")
-            self.conn.execute("INSERT INTO identities (id, name, created_at, metadata) VALUES (?, ?, ?, ?)",
-                              (ident["id"], ident["name"], incoming["created_at"], _js(incoming["metadata"])))
+            self.j.identities.restore(ident["id"], ident["name"], incoming["created_at"], incoming["metadata"])
             self.r.add("identities", "added")
             return ident["id"]
         have = identity_record(row)
@@ -300,8 +299,7 @@ class _Importer:
         if have["metadata"] == incoming["metadata"] and (self.mode == "merge" or have["created_at"] == incoming["created_at"]):
             self.r.add("identities", "unchanged")
         elif self.theirs or self.mode == "replace":
-            self.conn.execute("UPDATE identities SET created_at = ?, metadata = ? WHERE id = ?",
-                              (incoming["created_at"], _js(incoming["metadata"]), row["id"]))
+            self.j.identities.restore(row["id"], row["name"], incoming["created_at"], incoming["metadata"])
             self.r.add("identities", "updated")
         else:
             self.r.conflict("identities", row["id"], ident["name"], "metadata differs (kept the journal's)")
@@ -323,8 +321,11 @@ class _Importer:
         }
         for kind, sql in q.items():
             self.r.add(kind, "deleted", c.execute(sql, (iid,)).fetchone()[0])
-        for table in ("reflections", "threads", "patterns", "tensions", "analysis_runs"):
-            c.execute(f"DELETE FROM {table} WHERE identity_id = ?", (iid,))
+        self.j.reflections.delete_rows("identity_id = ?", [iid])
+        self.j.threads.delete_rows("identity_id = ?", [iid])
+        self.j.patterns.delete_rows("identity_id = ?", [iid])
+        self.j.tensions.delete_definitions("identity_id = ?", [iid])
+        self.j.runs.delete_rows("identity_id = ?", [iid])
 
     # reflections -------------------------------------------------------------------------------------
     def reflections(self, iid: str, name: str, items: list[dict]) -> set[str]:
@@ -394,24 +395,11 @@ class _Importer:
         }
 
     def _insert_reflections(self, iid: str, new: list[dict]) -> None:
-        cols = [c for c in self._row(iid, new[0]) if c in self.cols]
-        sql = f"INSERT INTO reflections ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         for s in range(0, len(new), 5000):
-            batch = new[s:s + 5000]
-            rows = (self._row(iid, x) for x in batch)
-            self.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
-            pairs = [(x["id"], t) for x in batch for t in x["tags"]]
-            if pairs:
-                self.j._attach_tags(pairs)
+            self.j.reflections.insert_rows([{**self._row(iid, x), "_tags": x["tags"]} for x in new[s:s + 5000]])
 
     def _update_reflection(self, x: dict) -> None:
-        row = self._row("", x)
-        cols = [c for c in row if c in self.cols and c not in ("id", "identity_id")]
-        self.conn.execute(f"UPDATE reflections SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-                          [row[c] for c in cols] + [x["id"]])
-        self.conn.execute("DELETE FROM reflection_tags WHERE reflection_id = ?", (x["id"],))
-        if x["tags"]:
-            self.j._attach_tags([(x["id"], t) for t in x["tags"]])
+        self.j.reflections.update_rows([{**self._row("", x), "_tags": x["tags"]}])
 
     # the rest ----------------------------------------------------------------------------------------
     def _merge(self, kind: str, table: str, name: str, iid: str | None, incoming: list[dict], have_of,
@@ -444,15 +432,8 @@ class _Importer:
         def have(mid: str) -> dict:
             return mirrorback_record(self.conn.execute("SELECT * FROM mirrorbacks WHERE id = ?", (mid,)).fetchone())
 
-        def insert(m: dict) -> None:
-            self.conn.execute(
-                "INSERT INTO mirrorbacks (id, reflection_id, content, model, created_at, valid, validation, "
-                "metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (m["id"], m["reflection_id"], m["content"], m["model"], m["created_at"],
-                 None if m["valid"] is None else int(m["valid"]), _js(m["validation"]), _js(m["metadata"])))
-
-        self._merge("mirrorbacks", "mirrorbacks", name, None, incoming, have, insert,
-                    lambda mid: self.conn.execute("DELETE FROM mirrorbacks WHERE id = ?", (mid,)), owned=False)
+        self._merge("mirrorbacks", "mirrorbacks", name, None, incoming, have, self.j.mirrorbacks.restore,
+                    lambda mid: self.j.mirrorbacks.delete_rows("id = ?", [mid]), owned=False)
 
     def threads(self, iid: str, name: str, items: list[dict], skipped: set[str]) -> None:
         incoming = []
@@ -468,14 +449,10 @@ class _Importer:
             return thread_record(row, ids)
 
         def insert(t: dict) -> None:
-            self.conn.execute("INSERT INTO threads (id, identity_id, title, created_at, metadata) VALUES (?, ?, ?, ?, ?)",
-                              (t["id"], iid, t["title"], t["created_at"], _js(t["metadata"])))
-            self.conn.executemany(
-                "INSERT INTO thread_reflections (thread_id, reflection_id, position) VALUES (?, ?, ?)",
-                [(t["id"], rid, k) for k, rid in enumerate(t["reflection_ids"])])
+            self.j.threads.restore(t["id"], iid, t["title"], t["created_at"], t["metadata"], t["reflection_ids"])
 
         self._merge("threads", "threads", name, iid, incoming, have, insert,
-                    lambda tid: self.conn.execute("DELETE FROM threads WHERE id = ?", (tid,)))
+                    lambda tid: self.j.threads.delete_rows("id = ?", [tid]))
 
     def patterns(self, iid: str, name: str, items: list[dict], skipped: set[str]) -> None:
         incoming = []
@@ -491,20 +468,13 @@ class _Importer:
             return d
 
         def insert(x: dict) -> None:
-            self.conn.execute(
-                "INSERT INTO patterns (id, identity_id, label, keywords, confidence, size, status, first_seen, "
-                "last_seen, centroid, representatives, created_at, updated_at, metadata) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (x["id"], iid, x["label"], _js(x["keywords"]), x["confidence"], x["size"], x["status"],
-                 x["first_seen"], x["last_seen"],
-                 None if x["centroid"] is None else base64.b64decode(x["centroid"]),
-                 _js(x["representatives"]), x["created_at"], x["updated_at"], _js(x["metadata"])))
-            self.conn.executemany(
-                "INSERT INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)",
-                [(x["id"], o["reflection_id"], o["strength"]) for o in x["occurrences"]])
+            self.j.patterns.restore(iid, {
+                **x, "keywords": _js(x["keywords"]), "representatives": _js(x["representatives"]),
+                "metadata": _js(x["metadata"]),
+                "centroid": None if x["centroid"] is None else base64.b64decode(x["centroid"])})
 
         self._merge("patterns", "patterns", name, iid, incoming, have, insert,
-                    lambda pid: self.conn.execute("DELETE FROM patterns WHERE id = ?", (pid,)))
+                    lambda pid: self.j.patterns.delete_rows("id = ?", [pid]))
 
     def tensions(self, iid: str, name: str, items: list[dict], skipped: set[str]) -> None:
         for x in items:
@@ -512,12 +482,9 @@ class _Importer:
             owner = None if t["shared"] else iid
             row = self.conn.execute("SELECT * FROM tensions WHERE id = ?", (t["id"],)).fetchone()
             if row is None:
-                self.conn.execute(
-                    "INSERT INTO tensions (id, identity_id, name, axis_a, axis_b, definition, calibration, is_seed, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (t["id"], owner, t["name"], t["axis_a"], t["axis_b"], _js(t["definition"]),
-                     None if t["calibration"] is None else _js(t["calibration"]), int(t["is_seed"]),
-                     t["created_at"], t["updated_at"]))
+                self.j.tensions.restore_definition({
+                    **t, "identity_id": owner, "definition": _js(t["definition"]),
+                    "calibration": None if t["calibration"] is None else _js(t["calibration"])})
                 self.r.add("tensions", "added")
             elif row["identity_id"] != owner:
                 raise InvalidInputError(
@@ -529,12 +496,9 @@ class _Importer:
                 unused = owner is None and self.conn.execute(
                     "SELECT 1 FROM tension_observations WHERE tension_id = ? LIMIT 1", (t["id"],)).fetchone() is None
                 if self.theirs or unused:
-                    self.conn.execute(
-                        "UPDATE tensions SET name = ?, axis_a = ?, axis_b = ?, definition = ?, calibration = ?, "
-                        "is_seed = ?, created_at = ?, updated_at = ? WHERE id = ?",
-                        (t["name"], t["axis_a"], t["axis_b"], _js(t["definition"]),
-                         None if t["calibration"] is None else _js(t["calibration"]), int(t["is_seed"]),
-                         t["created_at"], t["updated_at"], t["id"]))
+                    self.j.tensions.restore_definition({
+                        **t, "identity_id": owner, "definition": _js(t["definition"]),
+                        "calibration": None if t["calibration"] is None else _js(t["calibration"])}, update=True)
                     self.r.add("tensions", "updated")
                 else:
                     self.r.conflict("tensions", t["id"], name, "same id, different definition (kept the journal's)")
@@ -554,16 +518,13 @@ class _Importer:
             elif have[rid] == c:
                 self.r.add("tension_observations", "unchanged")
             elif self.theirs:
-                self.conn.execute("DELETE FROM tension_observations WHERE tension_id = ? AND reflection_id = ?",
-                                  (tid, rid))
+                self.j.tensions.delete_observations("tension_id = ? AND reflection_id = ?", [tid, rid])
                 add.append(c)
                 self.r.add("tension_observations", "updated", 1)
                 self.r.add("tension_observations", "added", -1)
             else:
                 self.r.conflict("tension_observations", f"{tid}/{rid}", name, "different position or intensity")
-        self.conn.executemany(
-            "INSERT INTO tension_observations (tension_id, reflection_id, position, intensity, model, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+        self.j.tensions.restore_observations(
             [(tid, c["reflection_id"], c["position"], c["intensity"], c["model"], c["created_at"]) for c in add])
         self.r.add("tension_observations", "added", len(add))
 
@@ -574,23 +535,18 @@ class _Importer:
             return run_record(self.conn.execute("SELECT * FROM analysis_runs WHERE id = ?", (rid,)).fetchone())
 
         def insert(x: dict) -> None:
-            self.conn.execute(
-                "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, duration_ms, counts, "
-                "status, error, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (x["id"], iid, x["kind"], _js(x["parameters"]), x["started_at"], x["duration_ms"],
-                 _js(x["counts"]), x["status"], x["error"], _js(x["metadata"])))
+            self.j.runs.restore({**x, "identity_id": iid, "parameters": _js(x["parameters"]),
+                                 "counts": _js(x["counts"]), "metadata": _js(x["metadata"])})
 
         self._merge("analysis_runs", "analysis_runs", name, iid, incoming, have, insert,
-                    lambda rid: self.conn.execute("DELETE FROM analysis_runs WHERE id = ?", (rid,)))
+                    lambda rid: self.j.runs.delete_rows("id = ?", [rid]))
 
     def settings(self, settings: dict) -> None:
         for key in sorted(settings):
             row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
             value = _js(settings[key])
             if row is None or (row[0] != value and self.theirs):
-                self.conn.execute(
-                    "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
-                    "SET value = excluded.value, updated_at = excluded.updated_at", (key, value, self.now))
+                self.j.settings.restore(key, value, self.now)
                 self.r.add("settings", "added" if row is None else "updated")
             elif json.loads(row[0]) == settings[key]:
                 self.r.add("settings", "unchanged")

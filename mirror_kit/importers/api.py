@@ -1,4 +1,5 @@
-"""Journal methods for journal import (issue 3); heavy imports stay inside the methods."""
+"""`journal.imports`: journals from other tools (text/Markdown folders, CSV, jrnl, Day One) and
+mirror_kit exports, read by one reader per format and stored through one upsert."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def detect_format(path: Path) -> str:
 
 def run_import(journal: Any, path: str | Path, identity: str | None, format: str = "auto",
                **options: Any) -> dict:
-    """Import `path` into `journal` (see `ImportsMixin.import_`)."""
+    """Import `path` into `journal` (see `Imports.run`)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"unknown import option(s): {', '.join(unknown)}")
@@ -148,11 +149,14 @@ def _import_mirror(journal: Any, path: Path, identity: str | None, options: dict
     )
 
 
-class ImportsMixin:
-    """Mixed into `mirror_kit.Journal`."""
+class Imports:
+    """Imports into a journal: `run(path, identity, format="auto", **options)` returns the summary."""
 
-    def import_(self, path: str | Path, identity: str | None = None, format: str = "auto",
-                **options: Any) -> dict:
+    def __init__(self, journal: Any) -> None:
+        self.journal = journal
+
+    def run(self, path: str | Path, identity: str | None = None, format: str = "auto",
+            **options: Any) -> dict:
         """Import a journal from another tool into `identity` (created if missing); returns the summary.
 
         format: auto (default: from the path and content), text, markdown, csv, jrnl, dayone, or
@@ -161,24 +165,9 @@ class ImportsMixin:
             encoding (else detected); default_date (for entries without a date); tz (time zone of
             naive dates, default UTC); skip_bad (store the good entries, list the bad ones; default:
             any bad entry aborts and nothing is written); dry_run (report only); progress (True,
-            False, None = a bar on terminals); mode/passphrase (mirror exports only).
+            False, None = a bar on terminals); mode/passphrase/on_conflict (mirror exports only).
         Summary keys: format, path, identity, source, dry_run, total, added, updated, skipped
         (duplicates), rejected (list of {file, line or entry, reason}), warnings.
+        Raises InvalidInputError naming file and line/entry; nothing is written then.
         """
-        return run_import(self, path, identity, format, **options)
-
-    def import_text(self, path: str | Path, identity: str, **options: Any) -> dict:
-        """A folder of `.txt`/`.md` notes (or one note): one entry per file."""
-        return run_import(self, path, identity, "text", **options)
-
-    def import_csv(self, path: str | Path, identity: str, **options: Any) -> dict:
-        """A CSV/TSV file: one entry per row (column options as in `import_`)."""
-        return run_import(self, path, identity, "csv", **options)
-
-    def import_jrnl(self, path: str | Path, identity: str, **options: Any) -> dict:
-        """A jrnl JSON export (`jrnl --format json`) or jrnl plain-text journal file."""
-        return run_import(self, path, identity, "jrnl", **options)
-
-    def import_dayone(self, path: str | Path, identity: str, **options: Any) -> dict:
-        """A Day One JSON export ZIP (or one of its `<Journal>.json` files)."""
-        return run_import(self, path, identity, "dayone", **options)
+        return run_import(self.journal, path, identity, format, **options)

@@ -8,12 +8,12 @@ date, tags or metadata changed is updated in place; an identical one is skipped 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from ..collections.identities import identity_id_for
+from ..collections.reflections import fingerprint
 from ..errors import InvalidInputError
-from ..ids import stable_id
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, where_text
 from .summary import ImportSummary
 
@@ -30,13 +30,6 @@ def _reject_entry(entry: Entry) -> str | None:
     if entry.created_at is None or entry.created_at == "":
         return "no date (give one with --default-date)"
     return None
-
-
-def _fingerprint(row: dict) -> tuple:
-    return (
-        row["content_hash"], row["title"], row["created_at"], row["tz"], row["metadata"],
-        tuple(sorted(t.lower() for t in row["_tags"])),
-    )
 
 
 def _progress(items: Iterable, progress: bool | None, desc: str) -> Iterable:
@@ -69,30 +62,14 @@ def store_entries(
     name = (identity or "").strip()
     if not name:
         raise InvalidInputError("an identity name is required (--identity NAME)")
-    existing_identity = journal._find_identity(name)
-    # Same id formula as Store.add_identity, so a dry run can compute ids without creating the identity.
-    identity_id = existing_identity.id if existing_identity else stable_id("i", name, length=12)
+    existing_identity = journal.identities.find(name)
+    # The store's id formula, so a dry run can compute ids without creating the identity.
+    identity_id = existing_identity.id if existing_identity else identity_id_for(name)
 
     by_sid: dict[str, tuple] = {}
     hashes: set[str] = set()
     if existing_identity is not None:
-        tags: dict[str, list[str]] = {}
-        for rid, tag in journal.conn.execute(
-            "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-            "JOIN reflections r ON r.id = rt.reflection_id WHERE r.identity_id = ? AND r.source = ?",
-            (identity_id, source),
-        ):
-            tags.setdefault(rid, []).append(tag)
-        for r in journal.conn.execute(
-            "SELECT id, source, source_id, content_hash, title, created_at, tz, metadata FROM reflections "
-            "WHERE identity_id = ?",
-            (identity_id,),
-        ):
-            hashes.add(r["content_hash"])
-            if r["source"] == source and r["source_id"] is not None:
-                fp = (r["content_hash"], r["title"], r["created_at"], r["tz"], r["metadata"],
-                      tuple(sorted(t.lower() for t in tags.get(r["id"], []))))
-                by_sid[r["source_id"]] = (r["id"], fp)
+        by_sid, hashes = journal.reflections.known(identity_id, source)
 
     new_rows: list[dict] = []
     updates: list[dict] = []
@@ -120,7 +97,7 @@ def store_entries(
             # Entries are written in chunks as they are read (memory stays flat), inside one transaction
             # that a bad entry or any error rolls back: the journal is never half-imported.
             stack.enter_context(journal.transaction())
-            journal.add_identity(name, exist_ok=True)
+            journal.identities.add(name, exist_ok=True)
         for item in _progress(items, progress, f"import {summary.format}"):
             summary.total += 1
             if isinstance(item, Rejection):
@@ -142,14 +119,14 @@ def store_entries(
             if known is not None:
                 rec["id"] = known[0]
             try:
-                row = journal._reflection_row(identity_id, rec)
+                row = journal.reflections.encode(identity_id, rec)
             except InvalidInputError as exc:
                 reject(item.where, str(exc).removeprefix("reflection: "))
                 continue
             if sid is not None:
                 seen_sids[sid] = where_text(item.where)
             if known is not None:
-                if _fingerprint(row) == known[1]:
+                if fingerprint(row) == known[1]:
                     summary.skipped += 1
                 else:
                     summary.updated += 1
@@ -179,44 +156,8 @@ def store_entries(
 
 
 def _insert(journal: Any, rows: list[dict]) -> None:
-    """Store's column handling, with tags attached by id in one pass (the per-pair subquery of
-    `Store._attach_tags` dominated large imports)."""
-    cols = [c for c in rows[0] if not c.startswith("_") and c in journal.schema_columns]
-    sql = f"INSERT INTO reflections ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    try:
-        journal.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
-    except sqlite3.IntegrityError as exc:
-        raise InvalidInputError(journal._explain_conflict(rows, None, exc)) from exc
-    _attach_tags(journal, [(r["id"], t) for r in rows for t in r["_tags"]])
-
-
-def _attach_tags(journal: Any, pairs: list[tuple[str, str]]) -> None:
-    if not pairs:
-        return
-    names = sorted({t for _, t in pairs})
-    journal.conn.executemany("INSERT OR IGNORE INTO tags (name) VALUES (?)", [(t,) for t in names])
-    ids: dict[str, int] = {}
-    lowered = sorted({t.lower() for t in names})
-    for start in range(0, len(lowered), 900):
-        chunk = lowered[start:start + 900]
-        # tags.name is COLLATE NOCASE: `Family` finds the stored `family`.
-        for tid, tname in journal.conn.execute(
-            f"SELECT id, name FROM tags WHERE name IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            ids[tname.lower()] = tid
-    journal.conn.executemany(
-        "INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)",
-        [(rid, ids[t.lower()]) for rid, t in pairs],
-    )
+    journal.reflections.insert_rows(rows)
 
 
 def _apply_updates(journal: Any, rows: list[dict]) -> None:
-    cols = [c for c in rows[0] if not c.startswith("_") and c not in ("id", "identity_id")
-            and c in journal.schema_columns]
-    journal.conn.executemany(
-        f"UPDATE reflections SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-        [[r[c] for c in cols] + [r["id"]] for r in rows],
-    )
-    journal.conn.executemany("DELETE FROM reflection_tags WHERE reflection_id = ?", [(r["id"],) for r in rows])
-    _attach_tags(journal, [(r["id"], t) for r in rows for t in r["_tags"]])
-
+    journal.reflections.update_rows(rows)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MirrorKitError
-from ..store import Mirrorback, Reflection
+from ..records import Mirrorback, Reflection
 from ..timeutil import format_utc
 from .crisis import CRISIS_MODEL, CRISIS_REPLY, detect_crisis
 from .llm import LLM, Completion, resolve_llm
@@ -163,11 +163,11 @@ class MirrorbackEngine:
         j = self.journal
         if getattr(j, "readonly", False):
             raise MirrorKitError(f"{j.path}: journal is open read-only; cannot store a mirrorback")
-        reflection = j.reflection(reflection_id)
+        reflection = j.reflections.get(reflection_id)
         crisis = detect_crisis(reflection.content)
         params = {"reflection_id": reflection_id, "max_retries": self.max_retries,
                   "context_size": self.context_size}
-        with j.run("mirrorback", reflection.identity_id, params) as info:
+        with j.runs.record("mirrorback", reflection.identity_id, params) as info:
             steps: dict[str, Any] = {}
             info["metadata"] = {"steps": steps}
             if crisis is not None:
@@ -182,7 +182,7 @@ class MirrorbackEngine:
     def _store_crisis(self, reflection: Reflection, crisis: Any, info: dict, steps: dict) -> Mirrorback:
         t0 = time.perf_counter()
         validation = {"ok": True, "crisis": True, "matched": crisis.as_dict(), "violations": [], "attempts": 0}
-        mb = self.journal.add_mirrorback(
+        mb = self.journal.mirrorbacks.add(
             reflection.id, CRISIS_REPLY, CRISIS_MODEL, valid=True, validation=validation,
             metadata={"crisis": True, "run_id": info["id"]},
         )
@@ -245,7 +245,7 @@ class MirrorbackEngine:
         }
         metadata = {"run_id": info["id"], "context": steps["context"], "attempts": len(attempts)}
         metadata.update({k: v for k, v in tokens.items() if v is not None})
-        mb = self.journal.add_mirrorback(
+        mb = self.journal.mirrorbacks.add(
             reflection.id, completion.text, completion.model or llm.name, valid=verdict.ok,
             validation=validation, metadata=metadata,
         )

@@ -342,8 +342,8 @@ def resolve_llm(llm: LLM | str | os.PathLike | None = None, journal: Any = None,
     if isinstance(llm, LLM):
         return llm
     conf: dict[str, Any] = {}
-    if journal is not None and hasattr(journal, "get_setting"):
-        stored = journal.get_setting(SETTING)
+    if journal is not None and hasattr(journal, "settings"):
+        stored = journal.settings.get(SETTING)
         if isinstance(stored, dict):
             conf.update(stored)
     conf.update({k: v for k, v in options.items() if v is not None})

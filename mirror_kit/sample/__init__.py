@@ -730,7 +730,7 @@ def load_sample(journal, path: str | os.PathLike | None = None,
 def _store(journal, by_ident: dict[str, list[dict]], added: dict[str, int]) -> int:
     skipped = 0
     for name, recs in by_ident.items():
-        journal.add_identity(name, {"source": SOURCE}, exist_ok=True)
+        journal.identities.add(name, {"source": SOURCE}, exist_ok=True)
         ids = [r["id"] for r in recs]
         existing: set[str] = set()
         for start in range(0, len(ids), 500):
@@ -741,7 +741,7 @@ def _store(journal, by_ident: dict[str, list[dict]], added: dict[str, int]) -> i
         new = [{"id": r["id"], "content": r["content"], "created_at": r["created_at"], "tz": r.get("tz"),
                 "title": r.get("title"), "tags": r.get("tags") or [], "source": SOURCE, "source_id": r["id"]}
                for r in recs if r["id"] not in existing]
-        journal.add_reflections(name, new)
+        journal.reflections.add_many(name, new)
         added[name] = len(new)
         skipped += len(recs) - len(new)
     return skipped

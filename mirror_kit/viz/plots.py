@@ -88,8 +88,8 @@ def pattern_evolution(
 ) -> go.Figure:
     """Share of each period's reflections per pattern (stacked area, or lines), trends in the legend.
 
-    evolution: `journal.pattern_evolution(...)` (pattern_id, label, period, count, total, share).
-    trends: `journal.pattern_trends(...)` (pattern_id, trend, slope, p_value), optional.
+    evolution: `journal.patterns.evolution(...)` (pattern_id, label, period, count, total, share).
+    trends: `journal.patterns.trends(...)` (pattern_id, trend, slope, p_value), optional.
     patterns: pattern ids to show; default the `top` largest.
     """
     import plotly.graph_objects as go
@@ -141,8 +141,8 @@ def tension_evolution(
 ) -> go.Figure:
     """Position over time per tension (-1 = first pole, +1 = second pole) with an intensity band.
 
-    evolution: `journal.tension_evolution(...)` (tension_id, period, position, intensity, count).
-    tensions: `journal.tensions(...)` for names and poles (and drift, shown in the panel title).
+    evolution: `journal.tensions.evolution(...)` (tension_id, period, position, intensity, count).
+    tensions: `journal.tensions.frame(...)` for names and poles (and drift, shown in the panel title).
     One panel per tension (shared time axis), the poles written on its y axis. The band around the
     line is as wide as the period's mean intensity: wide = much engaged. Empty periods are gaps.
     """
@@ -215,7 +215,7 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
                 title: str = "Tension map") -> go.Figure:
     """Each tension at (position, intensity), marker size by occurrences, poles in the hover.
 
-    tension_map: `journal.tension_map(identity)` (tension_id, name, axis_a, axis_b, position,
+    tension_map: `journal.tensions.map(identity)` (tension_id, name, axis_a, axis_b, position,
     intensity, occurrences).
     highlight: a tension id drawn with a thick outline (the one selected in the explorer).
     """
@@ -366,7 +366,7 @@ def pattern_detail(
 ) -> go.Figure:
     """One pattern: keywords with weights, representative reflections and its timeline.
 
-    pattern: `journal.pattern(id)` (label, keywords as [(word, weight)] or [{"term","weight"}],
+    pattern: `journal.patterns.get(id)` (label, keywords as [(word, weight)] or [{"term","weight"}],
     representatives, occurrences DataFrame).
     """
     import plotly.graph_objects as go

@@ -185,7 +185,7 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
 
     from .state import _ts
 
-    ident = journal.identity(identity)
+    ident = journal.identities.get(identity)
     for name, value in (("since", since), ("until", until)):
         try:
             _ts(value)

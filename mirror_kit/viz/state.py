@@ -37,7 +37,7 @@ def stored_embeddings(journal: Any, identity: str) -> tuple[list[str], Any]:
     load the transformer just to check). Uses the model with the most current vectors."""
     import numpy as np
 
-    ident = journal.identity(identity)
+    ident = journal.identities.get(identity)
     row = journal.conn.execute(
         "SELECT e.model, count(*) AS n FROM embeddings e JOIN reflections r ON r.id = e.reflection_id "
         "WHERE r.identity_id = ? AND e.content_hash = r.content_hash GROUP BY e.model ORDER BY n DESC, e.model "
@@ -78,11 +78,11 @@ class ExplorerState:
 
     def __init__(self, journal: Any, identity: str | None = None, *, period: str = "auto", top: int = DEFAULT_TOP):
         self.journal = journal
-        names = [i.name for i in journal.identities()]
+        names = [i.name for i in journal.identities.rows()]
         if identity is None:
             identity = names[0] if names else None
         elif identity not in names:
-            journal.identity(identity)  # raises NotFoundError naming it
+            journal.identities.get(identity)  # raises NotFoundError naming it
         self.identities = names
         self.identity = identity
         self.period = period
@@ -104,7 +104,7 @@ class ExplorerState:
         if bad:
             raise TypeError(f"unknown filter(s): {', '.join(sorted(bad))}")
         if "identity" in filters and filters["identity"] != self.identity:
-            self.journal.identity(filters["identity"])
+            self.journal.identities.get(filters["identity"])
             self.identity = filters.pop("identity")
             self.patterns, self.tension, self.selected, self.selection_title = [], None, [], ""
         for k, v in filters.items():
@@ -130,14 +130,14 @@ class ExplorerState:
             empty = pd.DataFrame()
             return _Data(empty, empty, empty, empty, empty, empty, empty, empty)
         refl = j.frame("reflections", who)[["id", "created_at", "title", "content"]]
-        pats = j.patterns(who)
+        pats = j.patterns.frame(who)
         occ = j.frame("occurrences", who)
         if len(pats):
             occ = occ[occ["pattern_id"].isin(set(pats.loc[pats["status"] == "active", "id"]))]
-        evo = j.pattern_evolution(who, period=self.period) if len(pats) else pd.DataFrame()
-        trends = j.pattern_trends(who, period=self.period) if len(pats) else pd.DataFrame()
-        tens = j.tensions(who, period=self.period)
-        tevo = j.tension_evolution(who, period=self.period) if len(tens) else pd.DataFrame()
+        evo = j.patterns.evolution(who, period=self.period) if len(pats) else pd.DataFrame()
+        trends = j.patterns.trends(who, period=self.period) if len(pats) else pd.DataFrame()
+        tens = j.tensions.frame(who, period=self.period)
+        tevo = j.tensions.evolution(who, period=self.period) if len(tens) else pd.DataFrame()
         obs = j.frame("observations", who)
         ids, E = stored_embeddings(j, who)
         xy = None

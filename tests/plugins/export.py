@@ -21,7 +21,7 @@ def strip_exported_at(text: str) -> str:
 
 def fill_journal(j) -> dict:
     """Two identities with reflections, tags, mirrorbacks, threads, patterns, tensions, runs, settings."""
-    maya, sam = j.add_identity("maya", {"lang": "en"}), j.add_identity("sam")
+    maya, sam = j.identities.add("maya", {"lang": "en"}), j.identities.add("sam")
     texts = [
         ("Morning walk, felt calm. 🌅", "2024-01-02T07:30:00", "Asia/Kathmandu", ["walk", "Calm"], "Morning"),
         (HOSTILE, "2024-01-05T22:10:00", "+05:45", ["test"], "# hostile <b>title</b>"),
@@ -31,15 +31,15 @@ def fill_journal(j) -> dict:
     ]
     ids = []
     for k, (content, when, tz, tags, title) in enumerate(texts):
-        r = j.add_reflection("maya", content, when, tz=tz, tags=tags, title=title, source="test",
+        r = j.reflections.add("maya", content, when, tz=tz, tags=tags, title=title, source="test",
                              source_id=str(k), metadata={"k": k, "nested": {"ü": [1, 2]}})
         ids.append(r.id)
-    sam_ids = [j.add_reflection("sam", f"sam secret entry {k} 🙂", f"2024-01-0{k + 1}T09:00:00", tz="UTC").id
+    sam_ids = [j.reflections.add("sam", f"sam secret entry {k} 🙂", f"2024-01-0{k + 1}T09:00:00", tz="UTC").id
                for k in range(3)]
-    j.add_mirrorback(ids[0], "You sound calm.\n# not a heading", "test-model", valid=True, validation={"ok": 1})
-    j.add_mirrorback(sam_ids[0], "sam secret mirrorback", "test-model")
-    j.add_thread("maya", "Calm things", [ids[4], ids[0]], metadata={"why": "test"})
-    j.add_thread("sam", "sam secret thread", sam_ids[:2])
+    j.mirrorbacks.add(ids[0], "You sound calm.\n# not a heading", "test-model", valid=True, validation={"ok": 1})
+    j.mirrorbacks.add(sam_ids[0], "sam secret mirrorback", "test-model")
+    j.threads.add("maya", "Calm things", [ids[4], ids[0]], metadata={"why": "test"})
+    j.threads.add("sam", "sam secret thread", sam_ids[:2])
     now = "2024-04-01T00:00:00Z"
     c = j.conn
     with j.transaction():
@@ -68,12 +68,12 @@ def fill_journal(j) -> dict:
         c.execute("INSERT INTO tension_observations VALUES ('solitude_connection', ?, 0.33, 0.44, 'm', ?)",
                   (sam_ids[1], now))
         c.execute("INSERT INTO tension_observations VALUES ('ten_sam_own', ?, 0.1, 0.2, 'm', ?)", (sam_ids[2], now))
-    with j.run("patterns", "maya", {"random_state": 0}) as info:
+    with j.runs.record("patterns", "maya", {"random_state": 0}) as info:
         info["counts"]["patterns"] = 1
-    with j.run("tensions", "sam", {"secret": "sam"}) as info:
+    with j.runs.record("tensions", "sam", {"secret": "sam"}) as info:
         info["counts"]["n"] = 2
-    j.set_setting("embedding.model", "all-MiniLM-L6-v2")
-    j.set_setting("ui", {"theme": "dark", "list": [1, 2, 3]})
+    j.settings.set("embedding.model", "all-MiniLM-L6-v2")
+    j.settings.set("ui", {"theme": "dark", "list": [1, 2, 3]})
     return {"maya": maya, "sam": sam, "maya_ids": ids, "sam_ids": sam_ids}
 
 

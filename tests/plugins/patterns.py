@@ -24,8 +24,8 @@ def patterns_analyzed_db(tmp_path_factory, patterns_embedded_db) -> Path:
     path = tmp_path_factory.mktemp("patterns_analyzed") / "sample.db"
     shutil.copy(patterns_embedded_db, path)
     with mirror_kit.open(path) as j:
-        j.analyze_patterns("maya")
-        j.analyze_patterns("sam")
+        j.patterns.analyze("maya")
+        j.patterns.analyze("sam")
     return path
 
 

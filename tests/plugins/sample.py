@@ -54,9 +54,9 @@ def cached_sample(cache_dir: Path, stage: str) -> Path:
                     j.conn.execute("PRAGMA journal_mode=WAL")
                     if stage == "embedded":
                         load_sample(j)
-                    for ident in j.identities():
+                    for ident in j.identities.rows():
                         if stage == "embedded":
-                            j.embed(ident.name, progress=False)
+                            j.embeddings.embed(ident.name, progress=False)
                         else:
                             j.analyze(ident.name, random_state=0)
                     j.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

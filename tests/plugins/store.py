@@ -63,9 +63,9 @@ def closed_journal(tmp_path: Path) -> Path:
 
     path = tmp_path / "closed.db"
     with mirror_kit.open(path) as j:
-        j.add_identity("maya")
-        j.add_identity("sam")
-        j.add_reflections("maya", [
+        j.identities.add("maya")
+        j.identities.add("sam")
+        j.reflections.add_many("maya", [
             {"content": f"Morning walk number {i}, thinking about work.", "created_at": f"2024-01-{i + 1:02d} 08:00",
              "tz": "Europe/Paris", "tags": ["walk"]}
             for i in range(5)

@@ -35,7 +35,7 @@ def sample_journal(sample_journal_path: Path):
     import mirror_kit
 
     j = mirror_kit.open(sample_journal_path)
-    j.analyze_tensions("maya")
+    j.tensions.analyze("maya")
     yield j
     j.close()
 

@@ -1,14 +1,25 @@
-"""Journal methods for figures, explorer and reports (issue 9); heavy imports stay inside the methods."""
+"""`journal.viz`: Plotly figures, the Explorer dashboard and offline HTML reports of a journal.
+
+Every figure is drawn from the statistics of the patterns and tensions services; plotly and ipywidgets
+are imported only inside the methods.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..journal import Journal
 
 
-class VizMixin:
-    """Mixed into `mirror_kit.Journal`."""
+class Viz:
+    """Figures (`pattern_evolution`, `pattern`, `tension_evolution`, `tension_map`, `tension_scatter`,
+    `reflection_map`), the `explorer` dashboard and `report`."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
 
     def report(self, identity: Any, out_path: str | os.PathLike, *, since: Any = None, until: Any = None,
                period: str = "auto") -> Path:
@@ -18,34 +29,34 @@ class VizMixin:
         """
         from .report import build_report
 
-        return build_report(self, self.identity(identity).name, out_path, since=since, until=until,
+        return build_report(self.journal, self.journal.identities.get(identity).name, out_path, since=since, until=until,
                             period=period)
 
     def explorer(self, identity: str | None = None, **kw: Any) -> Any:
         """The interactive dashboard (`mirror_kit.viz.explorer.Explorer`); display it in a notebook cell."""
         from .explorer import Explorer
 
-        return Explorer(self, identity, **kw)
+        return Explorer(self.journal, identity, **kw)
 
-    def plot_pattern_evolution(self, identity: Any, *, period: str = "auto", patterns: Any = None, top: int = 8,
+    def pattern_evolution(self, identity: Any, *, period: str = "auto", patterns: Any = None, top: int = 8,
                                stacked: bool = True) -> Any:
         """Share of each period's reflections per pattern (top N or the chosen ids/labels), trends marked."""
         from . import plots
 
         ids = None
         if patterns is not None:
-            evo = self.pattern_evolution(identity, period=period, patterns=patterns)
+            evo = self.journal.patterns.evolution(identity, period=period, patterns=patterns)
             ids = list(dict.fromkeys(evo["pattern_id"]))
         else:
-            evo = self.pattern_evolution(identity, period=period)
-        trends = self.pattern_trends(identity, period=period) if len(evo) else None
+            evo = self.journal.patterns.evolution(identity, period=period)
+        trends = self.journal.patterns.trends(identity, period=period) if len(evo) else None
         return plots.pattern_evolution(evo, trends, patterns=ids, top=top, stacked=stacked)
 
-    def plot_pattern(self, pattern_id: str) -> Any:
+    def pattern(self, pattern_id: str) -> Any:
         """One pattern: keywords, representative reflections and timeline."""
         from . import plots
 
-        p = self.pattern(pattern_id)
+        p = self.journal.patterns.get(pattern_id).as_dict()
         occ = p.get("occurrences")
         reps = p.get("representatives") or []
         if occ is not None and len(occ):
@@ -59,32 +70,32 @@ class VizMixin:
                      "keyword_weight": "share of the pattern's reflections using it"}
         return plots.pattern_detail(p, p.get("evolution"))
 
-    def plot_tension_evolution(self, identity: Any, *, period: str = "auto", tensions: Any = None) -> Any:
+    def tension_evolution(self, identity: Any, *, period: str = "auto", tensions: Any = None) -> Any:
         """Position over time with an intensity band, one panel per tension."""
         from . import plots
 
-        evo = self.tension_evolution(identity, period=period, tensions=tensions)
-        return plots.tension_evolution(evo, self.tensions(identity, period=period))
+        evo = self.journal.tensions.evolution(identity, period=period, tensions=tensions)
+        return plots.tension_evolution(evo, self.journal.tensions.frame(identity, period=period))
 
-    def plot_tension_map(self, identity: Any) -> Any:
+    def tension_map(self, identity: Any) -> Any:
         """Each tension at (position, intensity), sized by occurrences."""
         from . import plots
 
-        return plots.tension_map(self.tension_map(identity))
+        return plots.tension_map(self.journal.tensions.map(identity))
 
-    def plot_tension_scatter(self, identity: Any, tension: str) -> Any:
+    def tension_scatter(self, identity: Any, tension: str) -> Any:
         """Every reflection's position on one tension over time, coloured by intensity."""
         from . import plots
 
-        tid = self.tension(tension, identity)["id"]
-        obs = self.frame("observations", identity)
-        refl = self.frame("reflections", identity)[["id", "content"]]
+        tid = self.journal.tensions.get(tension, identity).id
+        obs = self.journal.frame("observations", identity)
+        refl = self.journal.frame("reflections", identity)[["id", "content"]]
         obs = obs.merge(refl, left_on="reflection_id", right_on="id", how="left")
         return plots.tension_scatter(obs, tension=tid)
 
-    def plot_reflection_map(self, identity: Any, *, since: Any = None, until: Any = None) -> Any:
+    def reflection_map(self, identity: Any, *, since: Any = None, until: Any = None) -> Any:
         """Every embedded reflection at a deterministic 2D projection, coloured by pattern."""
         from .state import ExplorerState
 
-        return ExplorerState(self, self.identity(identity).name).update(since=since, until=until) \
+        return ExplorerState(self.journal, self.journal.identities.get(identity).name).update(since=since, until=until) \
             .reflection_map_figure()

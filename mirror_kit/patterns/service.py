@@ -1,14 +1,22 @@
-"""Journal methods for patterns (issue 7); heavy imports stay inside the methods."""
+"""`journal.patterns`: recurring themes of an identity's reflections, their evolution and trends.
+
+The only writer of the tables `patterns` and `pattern_occurrences`. Heavy imports (numpy, pandas,
+scikit-learn) stay inside the methods.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..timeutil import now_iso
+
+if TYPE_CHECKING:
+    from ..journal import Journal
 
 SORTS = ("size", "confidence", "first_seen", "last_seen", "label")
 _PATTERN_COLS = ["id", "label", "keywords", "confidence", "size", "status", "first_seen", "last_seen", "trend",
@@ -27,16 +35,57 @@ def _unblob(b: bytes):
     return np.frombuffer(b, dtype="<f4").astype(np.float64)
 
 
-class PatternsMixin:
-    """Mixed into `mirror_kit.Journal`."""
+@dataclass
+class Pattern:
+    """One pattern with its occurrences (DataFrame: reflection_id, created_at, strength, content), its
+    evolution (DataFrame, see `Patterns.evolution`) and its trend (emerging/fading/stable/recurring)."""
+
+    id: str
+    identity_id: str
+    label: str
+    keywords: list
+    confidence: float
+    size: int
+    status: str
+    first_seen: str | None
+    last_seen: str | None
+    representatives: list
+    created_at: str
+    updated_at: str
+    trend: str | None = None
+    slope: float | None = None
+    p_value: float | None = None
+    history: list = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+    occurrences: Any = None
+    evolution: Any = None
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k not in ("occurrences", "evolution")}
+        d["occurrences"], d["evolution"] = self.occurrences, self.evolution
+        return d
+
+
+class Patterns:
+    """Patterns of a journal: `analyze`, `frame`, `get`, `evolution`, `trends`, `assign`."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.conn = journal.conn
+
+    def _execute(self, sql: str, params: Any = ()) -> Any:
+        return self.journal.execute(sql, params)
 
     # -- analysis -------------------------------------------------------------------------------
-    def analyze_patterns(self, identity: Any, *, random_state: int = 0, n_patterns: int | None = None,
+    def analyze(self, identity: Any, *, random_state: int = 0, n_patterns: int | None = None,
                          **model_params: Any) -> dict:
         """Detect patterns for an identity and update the stored ones (ids kept, new themes added,
-        vanished ones marked dormant). Returns a summary dict.
+        vanished ones marked dormant). Returns a summary dict (patterns, new, matched, dormant, assigned,
+        unassigned, unassigned_share, seconds).
 
         n_patterns: ask for this many instead of choosing; model_params go to `PatternModel`.
+        Stored patterns are matched only with patterns of the same embedding model.
+        Raises InvalidInputError, UnknownIdentityError.
         """
         import numpy as np
 
@@ -45,13 +94,13 @@ class PatternsMixin:
 
         if n_patterns is not None and (not isinstance(n_patterns, int) or n_patterns < 1):
             raise InvalidInputError(f"n_patterns must be a positive integer, got {n_patterns!r}")
-        ident = self.identity(identity)
+        ident = self.journal.identities.get(identity)
         params = {"random_state": random_state, "n_patterns": n_patterns, **model_params}
-        with self.run("patterns", ident, params) as info:
+        with self.journal.runs.record("patterns", ident, params) as info:
             t0 = time.perf_counter()
-            ids, E = self.embeddings(ident)
+            ids, E = self.journal.embeddings.matrix(ident)
             t_embed = time.perf_counter() - t0
-            model_name = self._patterns_model_name()
+            model_name = self.journal.embeddings.model_name()
             summary: dict[str, Any] = {"run_id": info["id"], "identity": ident.name, "reflections": len(ids)}
             rows = {r["id"]: r for r in self._execute(
                 "SELECT id, created_at, content FROM reflections WHERE identity_id = ?", (ident.id,))}
@@ -82,7 +131,7 @@ class PatternsMixin:
             all_stored = {r["id"] for r in self._execute("SELECT id FROM patterns WHERE identity_id = ?",
                                                         (ident.id,))}
             now = now_iso()
-            with self.transaction():
+            with self.journal.transaction():
                 for c in range(k):
                     self._write_pattern(ident.id, m.ids[c], model.patterns_.iloc[c], model.cluster_centers_[c],
                                         model.outlier_threshold_, model_name, info["id"], now,
@@ -116,14 +165,6 @@ class PatternsMixin:
                                 **({"selection": model.info_} if model is not None else {})}
         return summary
 
-    def _patterns_model_name(self) -> str:
-        try:
-            from ..embedding import DEFAULT_MODEL
-
-            return str(DEFAULT_MODEL)
-        except ImportError:  # pragma: no cover - embeddings feature missing
-            return "default"
-
     def _write_pattern(self, identity_id, pid, row, centroid, threshold, model_name, run_id, now, *, exists):
         first = row.get("first_seen")
         last = row.get("last_seen")
@@ -155,8 +196,26 @@ class PatternsMixin:
                 [pid, identity_id, *values.values(), "active", now, now],
             )
 
+    def restore(self, identity_id: str, x: dict) -> None:
+        """Insert one pattern row as exported, with its occurrences (inside the caller's transaction);
+        keywords, representatives and metadata as JSON text, centroid as bytes or None."""
+        self._execute(
+            "INSERT INTO patterns (id, identity_id, label, keywords, confidence, size, status, first_seen, "
+            "last_seen, centroid, representatives, created_at, updated_at, metadata) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (x["id"], identity_id, x["label"], x["keywords"], x["confidence"], x["size"], x["status"],
+             x["first_seen"], x["last_seen"], x["centroid"], x["representatives"], x["created_at"],
+             x["updated_at"], x["metadata"]))
+        self.conn.executemany(
+            "INSERT INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)",
+            [(x["id"], o["reflection_id"], o["strength"]) for o in x["occurrences"]])
+
+    def delete_rows(self, where: str, params: Iterable[Any]) -> int:
+        """Delete the patterns matching a WHERE clause (their occurrences go with them)."""
+        return self.conn.execute(f"DELETE FROM patterns WHERE {where}", list(params)).rowcount
+
     # -- reading --------------------------------------------------------------------------------
-    def patterns(self, identity: Any, *, min_confidence: float | None = None, limit: int | None = None,
+    def frame(self, identity: Any, *, min_confidence: float | None = None, limit: int | None = None,
                  sort: str = "size", include_dormant: bool = True):
         """The identity's patterns as a DataFrame (id, label, keywords, confidence, size, status,
         first_seen, last_seen, trend, ...), biggest (or most confident) first.
@@ -171,7 +230,7 @@ class PatternsMixin:
             raise InvalidInputError(f"min_confidence must be between 0 and 1, got {min_confidence!r}")
         if limit is not None and int(limit) < 0:
             raise InvalidInputError(f"limit must be >= 0, got {limit!r}")
-        ident = self.identity(identity)
+        ident = self.journal.identities.get(identity)
         sql = "SELECT * FROM patterns WHERE identity_id = ?"
         params: list = [ident.id]
         if not include_dormant:
@@ -183,7 +242,7 @@ class PatternsMixin:
         df = pd.DataFrame([self._pattern_dict(r) for r in rows], columns=[*_PATTERN_COLS, "metadata"])
         if df.empty:
             return df.drop(columns=["metadata"])
-        trends = self.pattern_trends(ident).set_index("pattern_id")["trend"]
+        trends = self.trends(ident).set_index("pattern_id")["trend"]
         df["trend"] = df["id"].map(trends)
         asc = sort in ("label", "first_seen")
         df = df.sort_values([sort, "id"], ascending=[asc, True], kind="stable").reset_index(drop=True)
@@ -201,9 +260,8 @@ class PatternsMixin:
             "updated_at": r["updated_at"], "metadata": json.loads(r["metadata"]),
         }
 
-    def pattern(self, pattern_id: str) -> dict:
-        """One pattern with all its occurrences (DataFrame: reflection_id, created_at, strength, content),
-        its evolution and trend."""
+    def get(self, pattern_id: str) -> Pattern:
+        """One pattern with its occurrences, evolution and trend (NotFoundError if there is none)."""
         import pandas as pd
 
         r = self._execute("SELECT * FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
@@ -218,7 +276,7 @@ class PatternsMixin:
         d["occurrences"] = pd.DataFrame([dict(o) for o in occ],
                                         columns=["reflection_id", "created_at", "strength", "content"])
         d["identity_id"] = r["identity_id"]
-        evo = self.pattern_evolution(r["identity_id"], patterns=[pattern_id])
+        evo = self.evolution(r["identity_id"], patterns=[pattern_id])
         d["evolution"] = evo
         from .evolution import trends_frame
 
@@ -226,9 +284,9 @@ class PatternsMixin:
         if len(t):
             d.update({k: t.iloc[0][k] for k in ("trend", "slope", "p_value")})
         d["history"] = d["metadata"].get("history", [])
-        return d
+        return Pattern(**d)
 
-    def pattern_evolution(self, identity: Any, *, period: str = "auto", patterns: Iterable[str] | None = None):
+    def evolution(self, identity: Any, *, period: str = "auto", patterns: Iterable[str] | None = None):
         """Per pattern and period: count, total reflections and share (gaps are zero rows).
 
         patterns: restrict to these pattern ids or labels. period: day, week, month, quarter or auto.
@@ -237,7 +295,7 @@ class PatternsMixin:
 
         from .evolution import evolution_frame
 
-        ident = self.identity(identity)
+        ident = self.journal.identities.get(identity)
         prow = self._execute("SELECT id, label FROM patterns WHERE identity_id = ? ORDER BY size DESC, id",
                              (ident.id,)).fetchall()
         labels = {r["id"]: r["label"] for r in prow}
@@ -267,13 +325,13 @@ class PatternsMixin:
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
 
-    def pattern_trends(self, identity: Any, *, period: str = "auto"):
+    def trends(self, identity: Any, *, period: str = "auto"):
         """One row per pattern: pattern_id, label, trend (emerging/fading/stable/recurring), slope, p_value."""
         from .evolution import trends_frame
 
-        return trends_frame(self.pattern_evolution(identity, period=period))
+        return trends_frame(self.evolution(identity, period=period))
 
-    def assign_patterns(self, reflection_ids: Iterable[str]):
+    def assign(self, reflection_ids: Iterable[str]):
         """Attach reflections to the existing active patterns of their identity without refitting.
 
         Returns reflection_id, pattern_id (None when unlike every pattern), label, strength.
@@ -299,13 +357,15 @@ class PatternsMixin:
         now = now_iso()
         writes: list[tuple] = []
         for ident_id in sorted(set(owners.values())):
-            pats = self._execute(
+            model_name = self.journal.embeddings.model_name()
+            pats = [p for p in self._execute(
                 "SELECT id, label, centroid, metadata FROM patterns WHERE identity_id = ? AND status = 'active' "
                 "AND centroid IS NOT NULL ORDER BY id", (ident_id,)).fetchall()
+                if json.loads(p["metadata"]).get("model", model_name) == model_name]
             mine = [w for w in wanted if owners[w] == ident_id]
             if not pats:
-                raise InvalidInputError("no patterns yet for this identity: run analyze_patterns first")
-            ids, E = self.embeddings(ident_id)
+                raise InvalidInputError("no patterns of this embedding model yet for this identity: run analyze first")
+            ids, E = self.journal.embeddings.matrix(ident_id)
             pos = {rid: i for i, rid in enumerate(ids)}
             X = E[[pos[w] for w in mine]].astype(np.float64)
             X /= np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
@@ -322,7 +382,7 @@ class PatternsMixin:
                 strength = round(min(max(sim, 0.0), 1.0), 5)
                 out.append({"reflection_id": rid, "pattern_id": p["id"], "label": p["label"], "strength": strength})
                 writes.append((p["id"], rid, strength))
-        with self.transaction():
+        with self.journal.transaction():
             if writes:
                 rids = [w[1] for w in writes]
                 for start in range(0, len(rids), 900):

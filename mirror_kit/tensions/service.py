@@ -1,7 +1,8 @@
-"""Journal methods for tensions (issue 8); heavy imports stay inside the methods.
+"""`journal.tensions`: two-pole axes (solitude <-> connection, ...) and where an identity stands on them.
 
-Tensions live in the `tensions` table: the five seeds with identity_id NULL and is_seed=1 (inserted on
-first use), user tensions either shared by every identity (identity_id NULL) or private to one.
+The only writer of the tables `tensions` and `tension_observations`. The five seeds live in code and are
+stored (identity_id NULL, is_seed=1) by the first write that needs them, never by a read; user tensions
+are either shared by every identity (identity_id NULL) or private to one.
 Observations (position, intensity per reflection and tension) live in `tension_observations`; a
 calibration is stored as JSON in `tensions.calibration`.
 """
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MirrorKitError, NotFoundError
 from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
+
+if TYPE_CHECKING:
+    from ..journal import Journal
 
 _DEF_COLUMNS = ["id", "name", "axis_a", "axis_b", "is_seed", "identity_id", "calibrated"]
 _TENSION_COLUMNS = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences", "spread",
@@ -40,14 +45,56 @@ class _CachingEncoder:
         return np.stack([_ANCHOR_CACHE[(self.model_name, t)] for t in texts])
 
 
-class TensionsMixin:
-    """Mixed into `mirror_kit.Journal`."""
+@dataclass
+class TensionDetail:
+    """One tension for one identity: definition, aggregates (position -1 = axis_a .. 1 = axis_b,
+    intensity 0..1), drift (per period, Mann-Kendall p-value), `evolution` DataFrame and the reflections
+    leaning most to each pole."""
+
+    id: str
+    name: str
+    axis_a: str
+    axis_b: str
+    is_seed: bool
+    definition: dict
+    calibration: dict | None
+    position: float | None = None
+    intensity: float | None = None
+    occurrences: int = 0
+    spread: float | None = None
+    n: int = 0
+    drift: float | None = None
+    p_value: float | None = None
+    direction: str = "stable"
+    evolution: Any = None
+    examples_a: list = field(default_factory=list)
+    examples_b: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k != "evolution"}
+        d["evolution"] = self.evolution
+        return d
+
+
+class Tensions:
+    """Tensions of a journal: definitions (`definitions`, `define`, `remove`, `calibrate`), analysis
+    (`analyze`, `score`) and statistics (`frame`, `evolution`, `get`, `map`)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.conn = journal.conn
+
+    def _execute(self, sql: str, params: Any = ()) -> Any:
+        return self.journal.execute(sql, params)
 
     # -- definitions ---------------------------------------------------------------------------
     def _ensure_seed_tensions(self) -> None:
-        """Insert the built-in seeds (or refresh their definitions after an upgrade); keeps calibrations."""
-        if getattr(self, "readonly", False):
-            return
+        """Store the built-in seeds (or refresh their definitions after an upgrade); keeps calibrations.
+
+        Only write paths call this: a read shows the seeds from code without storing them.
+        """
+        if self.journal.readonly:
+            raise MirrorKitError(f"{self.journal.path}: journal is open read-only; cannot store tensions")
         now = now_iso()
         rows = {r["id"]: r["definition"] for r in self._execute("SELECT id, definition FROM tensions WHERE is_seed = 1")}
         todo = []
@@ -57,7 +104,7 @@ class TensionsMixin:
                 todo.append((t, d))
         if not todo:
             return
-        with self.transaction():
+        with self.journal.transaction():
             for t, d in todo:
                 self._execute(
                     "INSERT INTO tensions (id, identity_id, name, axis_a, axis_b, definition, is_seed, created_at, "
@@ -68,18 +115,22 @@ class TensionsMixin:
                 )
 
     def _tension_rows(self, identity: Any = None) -> list[dict]:
-        """Stored tensions visible to an identity (seeds, shared, its own), seeds first."""
-        self._ensure_seed_tensions()
+        """Tensions visible to an identity (seeds, shared, its own), seeds first; seeds not stored yet
+        come from code."""
         sql = "SELECT * FROM tensions WHERE identity_id IS NULL"
         params: list = []
         if identity is not None:
             sql += " OR identity_id = ?"
-            params.append(self.identity(identity).id)
+            params.append(self.journal.identities.get(identity).id)
         rows = [dict(r) for r in self._execute(sql + " ORDER BY is_seed DESC, created_at, id", params)]
-        if not any(r["is_seed"] for r in rows):  # read-only journal that never stored its seeds
-            rows = [{"id": t.id, "identity_id": None, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b,
-                     "definition": json.dumps(t.as_dict()), "calibration": None, "is_seed": 1}
-                    for t in seed_tensions()] + rows
+        stored = {r["id"]: r for r in rows if r["is_seed"]}
+        code = []
+        for t in seed_tensions():
+            d = json.dumps(t.as_dict(), ensure_ascii=False, sort_keys=True)
+            have = stored.get(t.id)
+            code.append({"id": t.id, "identity_id": None, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b,
+                         "definition": d, "calibration": have["calibration"] if have else None, "is_seed": 1})
+        rows = code + [r for r in rows if not r["is_seed"]]
         seed_order = {t.id: i for i, t in enumerate(seed_tensions())}
         rows.sort(key=lambda r: (not r["is_seed"], seed_order.get(r["id"], 0)))
         return rows
@@ -95,7 +146,7 @@ class TensionsMixin:
         known = ", ".join(r["id"] for r in rows)
         raise NotFoundError(f"no tension {key!r}; known: {known}")
 
-    def seed_tensions(self) -> Any:
+    def seeds(self) -> Any:
         """The five built-in tensions: id, name, axis_a, axis_b, pole descriptions, anchor counts."""
         import pandas as pd
 
@@ -106,7 +157,7 @@ class TensionsMixin:
             for t in seed_tensions()
         ])
 
-    def tension_definitions(self, identity: Any = None) -> Any:
+    def definitions(self, identity: Any = None) -> Any:
         """Every tension visible to an identity (seeds, shared, its own) as a DataFrame."""
         import pandas as pd
 
@@ -114,11 +165,11 @@ class TensionsMixin:
         return pd.DataFrame([{**{k: r[k] for k in _DEF_COLUMNS[:-1]}, "calibrated": r["calibration"] is not None}
                              for r in rows], columns=_DEF_COLUMNS)
 
-    def tension_definition(self, name_or_id: str, identity: Any = None) -> Tension:
+    def definition(self, name_or_id: str, identity: Any = None) -> Tension:
         """The Tension (poles and anchors) with this id or name; `save_tensions` shares it as a file."""
         return Tension.from_dict(json.loads(self._resolve_tension(name_or_id, identity)["definition"]))
 
-    def add_tension(
+    def define(
         self, tension: Tension | Mapping | str | Path, *, identity: Any = None, replace: bool = False
     ) -> dict:
         """Store a user tension (a Tension, a mapping, or a YAML/JSON file path).
@@ -134,9 +185,9 @@ class TensionsMixin:
         elif isinstance(tension, Tension):
             t = Tension.from_dict(tension.as_dict())
         else:
-            raise InvalidInputError(f"add_tension expects a Tension, a mapping or a file path, not {type(tension).__name__}")
+            raise InvalidInputError(f"a tension must be a Tension, a mapping or a file path, not {type(tension).__name__}")
         self._ensure_seed_tensions()
-        ident_id = self._identity_id(identity)
+        ident_id = self.journal.identities.id_of(identity)
         existing = self._execute("SELECT is_seed FROM tensions WHERE id = ?", (t.id,)).fetchone()
         if existing is not None:
             if existing["is_seed"]:
@@ -145,7 +196,7 @@ class TensionsMixin:
                 raise InvalidInputError(f"tension {t.id!r} already exists (use replace=True / --replace)")
         now = now_iso()
         d = json.dumps(t.as_dict(), ensure_ascii=False, sort_keys=True)
-        with self.transaction():
+        with self.journal.transaction():
             self._execute(
                 "INSERT INTO tensions (id, identity_id, name, axis_a, axis_b, definition, calibration, is_seed, "
                 "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -157,20 +208,48 @@ class TensionsMixin:
         return {"id": t.id, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b, "identity_id": ident_id,
                 "anchors_a": len(t.a.anchors), "anchors_b": len(t.b.anchors), "replaced": existing is not None}
 
-    def remove_tension(self, name_or_id: str, identity: Any = None) -> None:
+    def remove(self, name_or_id: str, identity: Any = None) -> None:
         """Delete a user tension and its observations (seeds cannot be removed)."""
         row = self._resolve_tension(name_or_id, identity)
         if row["is_seed"]:
             raise InvalidInputError(f"tension {row['id']!r} is a built-in seed and cannot be removed")
-        with self.transaction():
+        with self.journal.transaction():
             self._execute("DELETE FROM tensions WHERE id = ?", (row["id"],))
+
+    def restore_definition(self, t: dict, *, update: bool = False) -> None:
+        """Insert (or, with `update`, overwrite) one tension row as exported; definition and calibration
+        as JSON text (inside the caller's transaction)."""
+        values = (t["name"], t["axis_a"], t["axis_b"], t["definition"], t["calibration"], int(t["is_seed"]),
+                  t["created_at"], t["updated_at"])
+        if update:
+            self._execute(
+                "UPDATE tensions SET name = ?, axis_a = ?, axis_b = ?, definition = ?, calibration = ?, "
+                "is_seed = ?, created_at = ?, updated_at = ? WHERE id = ?", (*values, t["id"]))
+        else:
+            self._execute(
+                "INSERT INTO tensions (name, axis_a, axis_b, definition, calibration, is_seed, created_at, "
+                "updated_at, id, identity_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, t["id"], t["identity_id"]))
+
+    def delete_definitions(self, where: str, params: Iterable[Any]) -> int:
+        """Delete the tensions matching a WHERE clause (their observations go with them)."""
+        return self.conn.execute(f"DELETE FROM tensions WHERE {where}", list(params)).rowcount
+
+    def restore_observations(self, rows: list[tuple]) -> None:
+        """Insert (tension_id, reflection_id, position, intensity, model, created_at) rows as exported."""
+        self.conn.executemany(
+            "INSERT INTO tension_observations (tension_id, reflection_id, position, intensity, model, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def delete_observations(self, where: str, params: Iterable[Any]) -> int:
+        return self.conn.execute(f"DELETE FROM tension_observations WHERE {where}", list(params)).rowcount
 
     # -- scoring -------------------------------------------------------------------------------
     def _tension_scorer(self, rows: list[dict]) -> Any:
         from .model import TensionScorer
 
         defs = [Tension.from_dict(json.loads(r["definition"]), f"stored tension {r['id']}") for r in rows]
-        emb = _CachingEncoder(self._embedder(None))
+        emb = _CachingEncoder(self.journal.embeddings.embedder())
         scorer = TensionScorer(defs, embedder=emb).fit()
         for r in rows:
             if r["calibration"]:
@@ -205,23 +284,22 @@ class TensionsMixin:
         )
         return len(data)
 
-    def analyze_tensions(self, identity: Any, *, tensions: Iterable[str] | None = None) -> dict:
+    def analyze(self, identity: Any, *, tensions: Iterable[str] | None = None) -> dict:
         """Score every reflection of an identity on its tensions (default: all visible) and store them.
 
         Returns a summary: reflections, tensions, observations, calibrated tensions, the most active
         tensions and the ones drifting significantly.
         """
-        ident = self.identity(identity)
-        if getattr(self, "readonly", False):
-            raise MirrorKitError(f"{self.path}: journal is open read-only; cannot store tension observations")
+        ident = self.journal.identities.get(identity)
+        self._ensure_seed_tensions()
         rows = self._select_rows(ident.id, tensions)
-        ids, X = self.embeddings(ident.id)
+        ids, X = self.journal.embeddings.matrix(ident.id)
         scorer = self._tension_scorer(rows)
         params = {"model": scorer.model_name_, "tensions": scorer.tension_ids_,
                   "calibrated": sorted(scorer.calibrations_)}
-        with self.run("tensions", ident.id, params) as info:
+        with self.journal.runs.record("tensions", ident.id, params) as info:
             frame = scorer.score_frame(X, ids)
-            with self.transaction():
+            with self.journal.transaction():
                 # Observations of deleted/edited reflections are replaced; none of another identity is touched.
                 marks = ",".join("?" * len(scorer.tension_ids_))
                 self._execute(
@@ -231,7 +309,7 @@ class TensionsMixin:
                 )
                 n = self._write_observations(frame, scorer.model_name_)
             info["counts"] = {"reflections": len(ids), "tensions": len(rows), "observations": n}
-        summary = self.tensions(ident.id) if ids else None
+        summary = self.frame(ident.id) if ids else None
         active = [] if summary is None else summary["tension_id"].head(3).tolist()
         drifting = [] if summary is None else [
             {"tension_id": r.tension_id, "direction": r.direction, "drift": round(float(r.drift), 4),
@@ -242,7 +320,7 @@ class TensionsMixin:
                 "model": scorer.model_name_, "calibrated": sorted(scorer.calibrations_),
                 "most_active": active, "drifting": drifting}
 
-    def score_tensions(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> Any:
+    def score(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> Any:
         """Score (and store) just these reflections on their identity's tensions, e.g. new entries.
 
         Returns reflection_id, tension_id, position, intensity, calibrated.
@@ -264,8 +342,9 @@ class TensionsMixin:
             X = self._embeddings_of(ident_id, rids)
             scorer = self._tension_scorer(rows)
             frame = scorer.score_frame(X, rids)
-            if not getattr(self, "readonly", False):
-                with self.transaction():
+            if not self.journal.readonly:
+                self._ensure_seed_tensions()
+                with self.journal.transaction():
                     self._write_observations(frame, scorer.model_name_)
             frames.append(frame)
         out = pd.concat(frames, ignore_index=True)
@@ -274,7 +353,7 @@ class TensionsMixin:
         return out.sort_values("_order", kind="mergesort").drop(columns="_order").reset_index(drop=True)
 
     def _embeddings_of(self, identity_id: str, reflection_ids: Sequence[str]) -> Any:
-        all_ids, X = self.embeddings(identity_id)
+        all_ids, X = self.journal.embeddings.matrix(identity_id)
         pos = {rid: i for i, rid in enumerate(all_ids)}
         missing = [r for r in reflection_ids if r not in pos]
         if missing:
@@ -282,7 +361,7 @@ class TensionsMixin:
         return X[[pos[r] for r in reflection_ids]]
 
     # -- calibration ---------------------------------------------------------------------------
-    def calibrate_tension(
+    def calibrate(
         self, tension: str, labels: Mapping[str, Any] | Any | str | Path, *, identity: Any = None,
         rescore: bool = True,
     ) -> dict:
@@ -297,6 +376,7 @@ class TensionsMixin:
         """
         import numpy as np
 
+        self._ensure_seed_tensions()
         row = self._resolve_tension(tension, identity)
         t = Tension.from_dict(json.loads(row["definition"]))
         pairs = _read_labels(labels)
@@ -320,7 +400,7 @@ class TensionsMixin:
         scorer = self._tension_scorer([row])
         cal = scorer.calibrate(X, np.asarray(y), row["id"])
         cal["labelled_at"] = now_iso()
-        with self.transaction():
+        with self.journal.transaction():
             self._execute("UPDATE tensions SET calibration = ?, updated_at = ? WHERE id = ?",
                           (json.dumps(cal), now_iso(), row["id"]))
         rescored = 0
@@ -329,8 +409,8 @@ class TensionsMixin:
                 "SELECT DISTINCT r.identity_id FROM tension_observations o JOIN reflections r "
                 "ON r.id = o.reflection_id WHERE o.tension_id = ?", (row["id"],))]
             for ident_id in idents:
-                ids, E = self.embeddings(ident_id)
-                with self.transaction():
+                ids, E = self.journal.embeddings.matrix(ident_id)
+                with self.journal.transaction():
                     rescored += self._write_observations(scorer.score_frame(E, ids), scorer.model_name_)
         return {"tension_id": row["id"], **{k: cal[k] for k in ("n_labels", "n_a", "n_b", "cv_auc",
                                                                   "zero_shot_auc", "folds", "model")},
@@ -339,14 +419,16 @@ class TensionsMixin:
     def clear_calibration(self, tension: str, identity: Any = None) -> None:
         """Forget a tension's calibration (back to zero-shot from its pole phrases)."""
         row = self._resolve_tension(tension, identity)
-        with self.transaction():
+        if not row["calibration"]:
+            return
+        with self.journal.transaction():
             self._execute("UPDATE tensions SET calibration = NULL, updated_at = ? WHERE id = ?", (now_iso(), row["id"]))
 
     # -- reading -------------------------------------------------------------------------------
     def _observations(self, identity: Any, tension_ids: Sequence[str] | None = None) -> Any:
         import pandas as pd
 
-        ident = self.identity(identity)
+        ident = self.journal.identities.get(identity)
         sql = ("SELECT o.tension_id, o.reflection_id, r.created_at, o.position, o.intensity FROM tension_observations o "
                "JOIN reflections r ON r.id = o.reflection_id WHERE r.identity_id = ?")
         params: list = [ident.id]
@@ -358,7 +440,7 @@ class TensionsMixin:
         df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
         return df
 
-    def tensions(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> Any:
+    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> Any:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
 
         Columns: tension_id, name, axis_a, axis_b, position (intensity-weighted mean, -1 = axis_a),
@@ -370,7 +452,7 @@ class TensionsMixin:
         from . import aggregate
 
         thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
-        defs = self.tension_definitions(identity)
+        defs = self.definitions(identity)
         obs = self._observations(identity)
         if obs.empty:
             return pd.DataFrame(columns=_TENSION_COLUMNS)
@@ -379,7 +461,7 @@ class TensionsMixin:
         merged = defs.merge(summary, left_on="id", right_on="tension_id").merge(trend, on="tension_id")
         return aggregate.rank_active(merged)[_TENSION_COLUMNS].reset_index(drop=True)
 
-    def tension_evolution(
+    def evolution(
         self, identity: Any, *, period: str = "auto", tensions: Iterable[str] | None = None
     ) -> Any:
         """Per tension and period: position, intensity, count (reflections), occurrences."""
@@ -388,7 +470,7 @@ class TensionsMixin:
         ids = None if tensions is None else [r["id"] for r in self._select_rows(identity, tensions)]
         return aggregate.evolution(self._observations(identity, ids), period=period)
 
-    def tension(self, name_or_id: str, identity: Any, *, period: str = "auto") -> dict:
+    def get(self, name_or_id: str, identity: Any, *, period: str = "auto") -> TensionDetail:
         """One tension for an identity: definition, aggregates, drift, `evolution` DataFrame and the
         reflections leaning most to each pole (`examples_a`, `examples_b`)."""
         from . import aggregate
@@ -414,12 +496,12 @@ class TensionsMixin:
             top = engaged.sort_values("position", ascending=asc).head(5)
             out[f"examples_{pole}"] = [
                 {"reflection_id": r.reflection_id, "position": round(float(r.position), 3),
-                 "content": self.reflection(r.reflection_id).content[:200]}
+                 "content": self.journal.reflections.get(r.reflection_id).content[:200]}
                 for r in top.itertuples() if (r.position < 0 if pole == "a" else r.position > 0)
             ]
-        return out
+        return TensionDetail(**out)
 
-    def tension_map(self, identity: Any) -> Any:
+    def map(self, identity: Any) -> Any:
         """2D map data, most active first: tension_id, name, axis_a, axis_b, position, intensity, occurrences."""
         import pandas as pd
 
@@ -429,7 +511,7 @@ class TensionsMixin:
         cols = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences"]
         if obs.empty:
             return pd.DataFrame(columns=cols)
-        return aggregate.map_data(aggregate.summarize(obs), self.tension_definitions(identity))
+        return aggregate.map_data(aggregate.summarize(obs), self.definitions(identity))
 
 
 def _calibration_info(raw: str | None) -> dict | None:

@@ -1,4 +1,5 @@
-"""Journal methods for embeddings (issue 4); heavy imports stay inside the methods."""
+"""`journal.embeddings`: one vector per (reflection, model) (table `embeddings`, rows coded in
+`mirror_kit.embedding.store`); the model is named once, by the journal's `embedding.model` setting."""
 
 from __future__ import annotations
 
@@ -7,23 +8,40 @@ import sys
 import time
 from typing import Any
 
+from ..embedding import store as emb_store
 from ..errors import MirrorKitError
-from . import store as emb_store
+from ._base import Collection
 
 # Journal setting that picks the model when `model=None` (else DEFAULT_MODEL).
 MODEL_SETTING = "embedding.model"
 _WRITE_CHUNK = 1024  # texts encoded and committed together: an interrupted run keeps what it finished
 
 
-class EmbeddingMixin:
-    """Mixed into `mirror_kit.Journal`."""
+class Embeddings(Collection):
+    """Stored vectors: `embed` computes the missing ones, `matrix` reads them, `model_name` names the model."""
+
+    def configured_model(self) -> str | None:
+        """The model the journal's `embedding.model` setting names (None: the default model)."""
+        return self.journal.settings.get(MODEL_SETTING) or None
+
+    def model_name(self, model: str | os.PathLike | None = None) -> str:
+        """The canonical name of `model` (default: the journal's setting), without loading it.
+
+        Every analysis (patterns, tensions, figures) keys its results by this name, so results of
+        two models are never mixed.
+        """
+        from ..embedding.model import resolve_model
+
+        return resolve_model(model if model is not None else self.configured_model())[0]
+
+    def embedder(self, model: str | os.PathLike | None = None) -> Any:
+        """The loaded encoder of `model` (default: the journal's setting); loads the transformer."""
+        return self._embedder(model)
 
     def _embedder(self, model: str | os.PathLike | None):
-        from .model import get_embedder
+        from ..embedding.model import get_embedder
 
-        if model is None:
-            model = self.get_setting(MODEL_SETTING) or None
-        return get_embedder(model)
+        return get_embedder(model if model is not None else self.configured_model())
 
     def embed(
         self,
@@ -41,14 +59,14 @@ class EmbeddingMixin:
         Returns {model, total, embedded, cached, seconds}.
         """
         t0 = time.perf_counter()
-        ident_id = self._identity_id(identity)
-        if getattr(self, "readonly", False):
-            raise MirrorKitError(f"{self.path}: journal is open read-only; cannot store embeddings")
+        ident_id = self.journal.identities.id_of(identity)
+        if self.journal.readonly:
+            raise MirrorKitError(f"{self.journal.path}: journal is open read-only; cannot store embeddings")
         emb = self._embedder(model)
         total = emb_store.count(self.conn, ident_id)
         todo = emb_store.stale(self.conn, ident_id, emb.model_name)
         params = {"model": emb.model_name, "precision": emb.resolved_precision, "window": emb.window}
-        with self.run("embed", identity, params) as info:
+        with self.journal.runs.record("embed", identity, params) as info:
             show = progress if progress is not None else (len(todo) > 256 and sys.stderr.isatty())
             bar = None
             if show and todo:
@@ -59,7 +77,7 @@ class EmbeddingMixin:
                 for start in range(0, len(todo), _WRITE_CHUNK):
                     part = todo[start:start + _WRITE_CHUNK]
                     vecs = _encode_unique(emb, [c for _, c, _ in part])
-                    with self.transaction():
+                    with self.journal.transaction():
                         emb_store.write(
                             self.conn, emb.model_name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
                         )
@@ -79,18 +97,18 @@ class EmbeddingMixin:
             info["metadata"] = {"dim": emb.dim, "seconds": summary["seconds"]}
         return summary
 
-    def embeddings(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> tuple[list[str], Any]:
+    def matrix(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> tuple[list[str], Any]:
         """(reflection ids, float32 matrix of L2-normalised rows) in chronological order.
 
         Missing or outdated vectors are computed first (and stored, unless the journal is read-only).
         """
         import numpy as np
 
-        from .model import resolve_model
+        from ..embedding.model import resolve_model
 
-        ident_id = self._identity_id(identity)
+        ident_id = self.journal.identities.id_of(identity)
         if model is None:
-            model = self.get_setting(MODEL_SETTING) or None
+            model = self.configured_model()
         # Resolve the name without loading the transformer: when every vector is stored, none is needed.
         model_name, _ = resolve_model(model)
         ids, hashes, stored = emb_store.read(self.conn, ident_id, model_name)
@@ -98,7 +116,7 @@ class EmbeddingMixin:
         if stored and not missing:
             return ids, emb_store.from_blobs([s[2] for s in stored], stored[0][1])
         emb = self._embedder(model)
-        if not getattr(self, "readonly", False):
+        if not self.journal.readonly:
             self.embed(identity, model=model, progress=False)
             ids, hashes, stored = emb_store.read(self.conn, ident_id, emb.model_name)
             missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]

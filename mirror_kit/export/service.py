@@ -1,4 +1,5 @@
-"""Journal methods for export, backup and restore (issue 5); heavy imports stay inside the methods."""
+"""`journal.exports`: the JSON export, the Markdown folder and the ZIP backup of a journal, each read
+from one consistent snapshot; `verify_backup` and `restore` work on files without a journal."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..journal import Journal
 
 
 @contextlib.contextmanager
@@ -22,10 +26,13 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
 
 
-class ExportMixin:
-    """Mixed into `mirror_kit.Journal`."""
+class Exports:
+    """Exports of a journal: `json`, `markdown`, `backup` (reads only; the journal is not changed)."""
 
-    def export_json(self, out: str | Path, identity: str | None = None, passphrase: str | None = None) -> dict:
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def json(self, out: str | Path, identity: str | None = None, passphrase: str | None = None) -> dict:
         """Write the `mirror_os_export_v1` JSON export (streamed; mode 0600; atomic).
 
         identity: only this identity (nothing of the others); default all.
@@ -36,37 +43,29 @@ class ExportMixin:
         from .files import atomic_private_file
         from .jsonfmt import write_export
 
-        iid = self._identity_id(identity)
+        iid = self.journal.identities.id_of(identity)
         out = Path(out).expanduser()
         out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_private_file(out) as fh, read_snapshot(self.conn):
+        with atomic_private_file(out) as fh, read_snapshot(self.journal.conn):
             sink = EncryptingWriter(fh, passphrase) if passphrase else fh
-            counts = write_export(self.conn, sink, identity_id=iid, exported_at=now_iso())
+            counts = write_export(self.journal.conn, sink, identity_id=iid, exported_at=now_iso())
             if passphrase:
                 sink.close()
         return {"path": str(out), "counts": counts, "encrypted": bool(passphrase), "bytes": out.stat().st_size}
 
-    def export_markdown(self, out_dir: str | Path, identity: str | None = None) -> dict:
+    def markdown(self, out_dir: str | Path, identity: str | None = None) -> dict:
         """Write a readable Markdown folder per identity (README, reflections, patterns, tensions)."""
         from .markdown import write_markdown
 
-        iid = self._identity_id(identity)
-        with read_snapshot(self.conn):
-            return write_markdown(self, Path(out_dir).expanduser(), identity_id=iid)
+        iid = self.journal.identities.id_of(identity)
+        with read_snapshot(self.journal.conn):
+            return write_markdown(self.journal, Path(out_dir).expanduser(), identity_id=iid)
 
     def backup(self, out: str | Path, passphrase: str | None = None) -> dict:
         """A ZIP with a consistent database snapshot, the JSON export and checksummed metadata."""
         from .backup import create_backup
 
-        return create_backup(self.conn, Path(out).expanduser(), passphrase=passphrase)
-
-    def import_export(self, path: str | Path, *, mode: str = "merge", identity: str | None = None,
-                      dry_run: bool = False, passphrase: str | None = None, on_conflict: str = "ours") -> dict:
-        """Import a `mirror_os_export_v1` file (see `mirror_kit.export.importer.import_export_file`)."""
-        from .importer import import_export_file
-
-        return import_export_file(self, path, mode=mode, identity=identity, dry_run=dry_run,
-                                  passphrase=passphrase, on_conflict=on_conflict)
+        return create_backup(self.journal.conn, Path(out).expanduser(), passphrase=passphrase)
 
 
 def verify_backup(path: str | Path, passphrase: str | None = None) -> dict[str, Any]:
