@@ -123,7 +123,7 @@ class VaultInfo:
     def __init__(self, vault: Path | None):
         self.daily_folder = ""
         self.daily_rx = None
-        self.templates = "Templates"
+        self.templates = ["Templates"]
         if vault is None:
             return
         daily = _json_file(vault / ".obsidian" / "daily-notes.json")
@@ -133,7 +133,7 @@ class VaultInfo:
             self.daily_rx = moment_regex(fmt)
         templates = _json_file(vault / ".obsidian" / "templates.json")
         if templates.get("folder"):
-            self.templates = str(templates["folder"]).strip("/")
+            self.templates.append(str(templates["folder"]).strip("/"))
 
     def daily_date(self, rel: str) -> datetime | None:
         if self.daily_rx is None:
@@ -148,7 +148,7 @@ class VaultInfo:
     def non_journal(self, rel: str) -> str | None:
         """Why a file is not a journal note (template, drawing, canvas), or None."""
         low = rel.lower()
-        if self.templates and (low + "/").startswith(self.templates.lower() + "/"):
+        if any(low.startswith(t.lower() + "/") for t in self.templates if t):
             return "template"
         if low.endswith(".excalidraw.md") or low.endswith(".excalidraw"):
             return "drawing"
