@@ -90,6 +90,8 @@ def check_instant(value: Any, tz: str | None = None) -> str | None:
     years 1..9999 (`9999-12-31T23:30-05:00` is in year 10000 in UTC)."""
     if value is None or isinstance(value, str):
         return None
+    if isinstance(value, date) and 1 < value.year < 9999:
+        return None  # no offset or zone can move it out of range (fast path: checked per entry)
     from ..timeutil import to_utc
 
     try:
