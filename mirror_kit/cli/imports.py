@@ -24,6 +24,10 @@ from .common import emit, json_option, main, pass_ctx
 @click.option("--encoding", metavar="NAME", help="Text encoding (default: detected; e.g. utf-16, cp1252).")
 @click.option("--default-date", metavar="DATE", help="Date for entries without one (else they are rejected).")
 @click.option("--tz", metavar="ZONE", help="Time zone of dates without one (e.g. Europe/Paris; default UTC).")
+@click.option("--dayfirst/--monthfirst", "dayfirst", default=None,
+              help="Read `03/01/2024`-style dates day-first (or month-first) when no value in the column tells.")
+@click.option("--date-format", metavar="FORMAT", help="strptime format of the dates (e.g. '%d/%m/%Y %H:%M').")
+@click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead outside the imported folder.")
 @click.option("--skip-bad", is_flag=True, help="Import the good entries and report the bad ones.")
 @click.option("--dry-run", is_flag=True, help="Report what would happen without writing anything.")
 @click.option("--mode", type=click.Choice(["merge", "replace"]),
@@ -35,7 +39,7 @@ from .common import emit, json_option, main, pass_ctx
 @json_option
 @pass_ctx
 def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title_column, tags_column,
-            encoding, default_date, tz, skip_bad, dry_run, mode, passphrase, on_conflict, as_json):
+            encoding, default_date, tz, dayfirst, date_format, follow_links, skip_bad, dry_run, mode, passphrase, on_conflict, as_json):
     """Import a journal from PATH into the journal file; importing again adds only what is new.
 
     PATH is a folder of .txt/.md notes, a CSV/TSV file, a jrnl JSON export or journal file, a Day
@@ -59,7 +63,7 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
         text_column=text_column, date_column=date_column, id_column=id_column, title_column=title_column,
         tags_column=tags_column, encoding=encoding, default_date=default_date, tz=tz, skip_bad=skip_bad,
         dry_run=dry_run, progress=None if sys.stderr.isatty() else False, mode=mode, passphrase=passphrase,
-        on_conflict=on_conflict,
+        on_conflict=on_conflict, dayfirst=dayfirst, date_format=date_format, follow_links=follow_links or None,
     )
     if as_json:
         emit(summary, True)

@@ -17,7 +17,8 @@ ENCRYPTED_MAGIC = b"MKENC1"
 # Options only the mirror_kit export format (issue 5) understands.
 MIRROR_OPTIONS = ("mode", "passphrase", "on_conflict")
 OPTIONS = ("text_column", "date_column", "id_column", "title_column", "tags_column", "encoding",
-           "default_date", "tz", "skip_bad", "dry_run", "progress") + MIRROR_OPTIONS
+           "default_date", "tz", "skip_bad", "dry_run", "progress",
+           "dayfirst", "date_format", "follow_links") + MIRROR_OPTIONS
 
 
 def _is_mirror_export(path: Path) -> bool:
@@ -36,7 +37,9 @@ def detect_format(path: Path) -> str:
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file or directory")
     if path.is_dir():
-        return "text"
+        from .jrnl import folder_journal_files
+
+        return "jrnl" if folder_journal_files(path) else "text"
     suffix = path.suffix.lower()
     if suffix == ".zip":
         return "dayone"
@@ -51,7 +54,10 @@ def detect_format(path: Path) -> str:
     if head.startswith(ENCRYPTED_MAGIC):
         return "mirror"
     from .common import check_binary, decode_bytes
+    from .jrnl import encrypted_kind
 
+    if encrypted_kind(head):
+        return "jrnl"  # whose reader refuses it with the way to export it
     check_binary(head, path.name)
     if suffix == ".json" or head.lstrip().startswith(b"{"):
         if _is_mirror_export(path):
@@ -113,7 +119,8 @@ def run_import(journal: Any, path: str | Path, identity: str | None, format: str
     store_entries(journal, summary.identity, items, summary, source=ctx.source,
                   skip_bad=bool(options.get("skip_bad")), dry_run=bool(options.get("dry_run")),
                   progress=options.get("progress"))
-    summary.warnings = ctx.warnings
+    summary.warnings = ctx.warnings + summary.warnings
+    summary.skipped_files = ctx.skipped_files
     return summary.as_dict()
 
 
@@ -165,9 +172,14 @@ class Imports:
             encoding (else detected); default_date (for entries without a date); tz (time zone of
             naive dates, default UTC); skip_bad (store the good entries, list the bad ones; default:
             any bad entry aborts and nothing is written); dry_run (report only); progress (True,
-            False, None = a bar on terminals); mode/passphrase/on_conflict (mirror exports only).
+            False, None = a bar on terminals); mode/passphrase/on_conflict (mirror exports only);
+            dayfirst (True/False: day/month order of `03/01/2024`-style dates when no value proves
+            it); date_format (strptime format of the dates); follow_links (follow symbolic links
+            leading outside the imported folder).
         Summary keys: format, path, identity, source, dry_run, total, added, updated, skipped
-        (duplicates), rejected (list of {file, line or entry, reason}), warnings.
+        (duplicates), skipped_empty (entries without text), skipped_files (templates, drawings,
+        plugin files), conflicts (updates not applied: the new text shares almost nothing with
+        the stored one), rejected (list of {file, line or entry, reason}), warnings.
         Raises InvalidInputError naming file and line/entry; nothing is written then.
         """
         return run_import(self.journal, path, identity, format, **options)

@@ -53,10 +53,31 @@ class Context:
         self.warnings: list[str] = []
         # Set by the reader before it yields: what (source, source_id) pairs are keyed on.
         self.source: str = ""
+        # Files the reader recognised as not journal entries (templates, drawings, plugin files).
+        self.skipped_files = 0
+        self._default: Any = None
 
     def opt(self, name: str, default: Any = None) -> Any:
         value = self.options.get(name)
         return default if value is None else value
+
+    def default_date(self) -> Any:
+        """`default_date` read strictly (a datetime or date), or None; raises InvalidInputError naming
+        the option when it cannot be read."""
+        raw = self.options.get("default_date")
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, date):
+            return raw
+        if self._default is None:
+            from .dates import parse_value
+
+            try:
+                self._default = parse_value(str(raw), dayfirst=self.options.get("dayfirst"),
+                                            date_format=self.options.get("date_format"))
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"--default-date: {exc}") from exc
+        return self._default
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -226,11 +247,32 @@ def open_zip(path: Path) -> zipfile.ZipFile:
         raise InvalidInputError(f"{path}: not a ZIP archive or truncated ({exc})") from exc
     except OSError as exc:
         raise InvalidInputError(f"{path}: cannot read the archive ({exc})") from exc
+    _utf8_names(zf)
     bad = [i.filename for i in zf.infolist() if not safe_member_name(i.filename)]
     if bad:
         zf.close()
         raise InvalidInputError(f"{path}: refusing unsafe member path {bad[0]!r} (absolute or '..')")
     return zf
+
+
+def _utf8_names(zf: zipfile.ZipFile) -> None:
+    """Member names stored without the UTF-8 flag (macOS Archive Utility, many Windows tools) are
+    read as cp437 by zipfile; when their bytes are valid UTF-8 that is what they are."""
+    for info in zf.infolist():
+        if info.flag_bits & 0x800:
+            continue
+        try:
+            raw = info.filename.encode("cp437")
+        except UnicodeEncodeError:
+            continue
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # really cp437
+        if name != info.filename:
+            zf.NameToInfo.pop(info.filename, None)
+            info.filename = name
+            zf.NameToInfo[name] = info
 
 
 def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path) -> bytes:
@@ -271,3 +313,12 @@ def split_tags(value: str) -> list[str]:
         if sep in value:
             return [t.strip() for t in value.split(sep) if t.strip()]
     return [t for t in value.replace("#", " ").split() if t]
+
+
+@dataclass
+class Skipped:
+    """A part of the source with nothing to read (photo-only entry, mood-only row, empty note): not an
+    error, counted as `skipped_empty`."""
+
+    where: dict
+    reason: str = "no text"

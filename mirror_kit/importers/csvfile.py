@@ -3,8 +3,11 @@
 Columns are chosen with the `*_column` options or guessed from the header; the id column becomes
 the source id and every other column goes into the reflection's metadata. Encodings: UTF-8 with or
 without BOM, UTF-16, Windows-1252/Latin-1 (detected, or `encoding=`). Delimiters `,` `;` tab `|`.
-Dates: ISO-8601 and common human formats. A row without a date is rejected unless `default_date`
-is given; a file without any date column needs `default_date` (never silently "now").
+Dates: ISO-8601 and common human formats, one day/month order per column (proved by a value such
+as `31/12/2023`, else `dayfirst=`/`date_format=` is required). A row without a date is rejected
+unless `default_date` is given; a file without any date column needs `default_date` (never
+silently "now"). A row without text is skipped and counted. A quote that never closes is an error
+naming its line. Daylio exports are recognised by their header (see `daylio`).
 
 HappyDB / CL-Aff (`hmid, moment, concepts, agency, social, ...`) is recognised by its header: hmid
 is the source id, moment the text, concepts the tags, the other columns metadata. It has no dates:
@@ -17,11 +20,13 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from ..timeutil import parse_datetime
-from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, decode_bytes, read_bytes, split_tags
+from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, Skipped, decode_bytes, read_bytes, split_tags
+from .dates import DateColumn, RawDate, settle_dates
+from .daylio import daylio_rows, is_daylio
 
 DELIMITERS = ",;\t|"
 TEXT_GUESSES = ("text", "content", "body", "entry", "moment", "note", "notes", "journal", "message",
@@ -75,14 +80,50 @@ def _unique_header(row: list[str]) -> list[str]:
     return out
 
 
-def _lines(text: str) -> Iterator[str]:
-    """Lines with their endings, lazily (io.StringIO would hold a second, 4-bytes-per-character copy)."""
-    start, n = 0, len(text)
-    while start < n:
-        end = text.find("\n", start)
+class _Lines:
+    """Lines with their endings, lazily (io.StringIO would hold a second, 4-bytes-per-character copy);
+    `pos` is the offset after the last line handed out, so a row's raw text can be found again."""
+
+    def __init__(self, text: str):
+        self.text, self.pos = text, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        n = len(self.text)
+        if self.pos >= n:
+            raise StopIteration
+        end = self.text.find("\n", self.pos)
         end = n if end < 0 else end + 1
-        yield text[start:end]
-        start = end
+        line = self.text[self.pos:end]
+        self.pos = end
+        return line
+
+
+def unclosed_quote_line(text: str, delimiter: str, first_line: int) -> int | None:
+    """The line where a quoted field opens and never closes in `text` (raw rows starting at
+    `first_line`), or None when every quote closes. Python's csv module, non-strict, silently ends
+    such a field at the end of the file, swallowing all later rows into it."""
+    in_quote, at_field_start, line, opened = False, True, first_line, 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if in_quote:
+            if ch == '"':
+                if i + 1 < n and text[i + 1] == '"':
+                    i += 1
+                else:
+                    in_quote = False
+            elif ch == "\n":
+                line += 1
+        elif ch == '"' and at_field_start:
+            in_quote, opened = True, line
+        elif ch == "\n":
+            line += 1
+        at_field_start = not in_quote and ch in (delimiter, "\n", "\r")
+        i += 1
+    return opened if in_quote else None
 
 
 def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
@@ -99,15 +140,20 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     delimiter = sniff_delimiter(text)
     # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error.
     csv.field_size_limit(min(sys.maxsize, MAX_ENTRY_CHARS * 8))
-    reader = csv.reader(_lines(text), delimiter=delimiter)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header_row = next(reader)
     except csv.Error as exc:
         raise InvalidInputError(f"{name}: line 1: cannot read the header ({exc})") from exc
     header = _unique_header(header_row)
     cols = {h.lower() for h in header}
+    if is_daylio(header) and not ctx.opt("text_column"):
+        ctx.source = "daylio"
+        return settle_dates(_checked(daylio_rows(reader, header, name, ctx), lines, text, delimiter, name))
     happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")
-    ctx.source = "happydb" if happydb else f"csv:{name}"
+    # The key of a row is its id column, not the file name: a newer export of the same diary under
+    # another name updates the rows it shares with the older one.
     text_i = _pick(header, ctx.opt("text_column") or ("moment" if happydb else None), TEXT_GUESSES, "text")
     if text_i is None:
         raise InvalidInputError(
@@ -117,10 +163,11 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     id_i = _pick(header, ctx.opt("id_column") or ("hmid" if happydb else None), ID_GUESSES, "id")
     title_i = _pick(header, ctx.opt("title_column"), TITLE_GUESSES, "title")
     tags_i = _pick(header, ctx.opt("tags_column") or ("concepts" if happydb else None), TAGS_GUESSES, "tags")
-    default_date = ctx.opt("default_date")
+    ctx.source = "happydb" if happydb else ("csv:" + header[id_i].strip().lower() if id_i is not None else "csv")
+    default_date = ctx.default_date()
     if date_i is None and default_date is None:
         if happydb:
-            default_date = HAPPYDB_DATE
+            default_date = date.fromisoformat(HAPPYDB_DATE)
             ctx.warn(
                 f"{name}: HappyDB has no dates; every moment is dated {HAPPYDB_DATE}, the start of its "
                 "collection period (28 Mar - 16 Jun 2017). Pass --default-date to choose another."
@@ -131,15 +178,46 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
                 "or date every row with --default-date YYYY-MM-DD"
             )
     elif date_i is None:
-        ctx.warn(f"{name}: no date column; every row is dated {default_date} (--default-date)")
+        ctx.warn(f"{name}: no date column; every row is dated {ctx.opt('default_date')} (--default-date)")
     used = {text_i, date_i, id_i, title_i, tags_i}
     meta_cols = [(i, h) for i, h in enumerate(header) if i not in used]
-    return _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
-                 default_date, ctx.opt("tz"))
+    column = None
+    if date_i is not None:
+        column = DateColumn(f"{name}: column {header[date_i]!r}", ctx.opt("dayfirst"), ctx.opt("date_format"),
+                            f"column {header[date_i]!r}")
+    rows = _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
+                 default_date, ctx.opt("tz"), column)
+    return settle_dates(_checked(rows, lines, text, delimiter, name))
+
+
+def _checked(rows: Iterator, lines: _Lines, text: str, delimiter: str, name: str) -> Iterator:
+    """`rows`, then an error if the file ended inside a quoted field (the csv module would have
+    quietly made the rest of the file one field of the last row)."""
+    last = None
+    for item in rows:
+        yield item
+        last = item
+    if last is not None and "line" in last.where and lines.pos >= len(text):
+        start = _line_offset(text, last.where["line"])
+        opened = unclosed_quote_line(text[start:], delimiter, last.where["line"])
+        if opened is not None:
+            raise InvalidInputError(
+                f"{name}: line {opened}: a quoted field opens here and is never closed (a stray '\"'?); "
+                "the rest of the file would be read as part of it"
+            )
+
+
+def _line_offset(text: str, line: int) -> int:
+    pos = 0
+    for _ in range(line - 1):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return len(text)
+    return pos
 
 
 def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
-          default_date, tz) -> Iterator[Entry | Rejection]:
+          default_date, tz, column: DateColumn | None) -> Iterator[Entry | Rejection | Skipped]:
     width = len(header)
     prev_line = reader.line_num
     while True:
@@ -162,15 +240,10 @@ def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i
             row = row + [""] * (width - len(row))
         content = row[text_i]
         if not content.strip():
-            yield Rejection(where, f"empty text in column {header[text_i]!r}")
+            yield Skipped(where, f"empty text in column {header[text_i]!r}")
             continue
         if date_i is not None and row[date_i].strip():
-            raw = row[date_i].strip()
-            try:
-                created = parse_datetime(raw)
-            except InvalidInputError:
-                yield Rejection(where, f"cannot read date {raw!r} in column {header[date_i]!r}")
-                continue
+            created = RawDate(row[date_i].strip(), column, f"line {start}")
         elif default_date is not None:
             created = default_date
         else:

@@ -2,8 +2,10 @@
 
 Each entry's `uuid` is its source id; `creationDate` (UTC) and `timeZone` give the date; the text
 loses Day One's Markdown backslash escapes (`\\.` -> `.`) and its `![](dayone-moment://ID)` media
-lines, which are kept in metadata (`media`, with the archive member when present) together with
+links of every kind (photos, videos, audios, PDFs; any case), which are kept in metadata (`media`:
+kind, identifier, md5 and the real file name in the archive, e.g. `audios/<md5>.m4a`) together with
 the journal name, `starred`, `location`, `weather`, `modifiedDate` and the creation device.
+An entry without text once its media links are removed is skipped and counted as without text.
 A bare `Journal.json` (an unzipped export) works too.
 """
 
@@ -15,22 +17,35 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from ..errors import InvalidInputError
-from ..timeutil import parse_datetime, resolve_tz
+from ..timeutil import resolve_tz
 from .common import (
     Context,
     Entry,
     Rejection,
+    Skipped,
     decode_bytes,
     load_entries_json,
     open_zip,
     read_bytes,
     read_member,
 )
+from .dates import parse_value
 
 SOURCE = "dayone"
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_MOMENT = re.compile(r"!\[[^\]]*\]\(dayone-moment:/{1,2}(?:[a-z]+/)?([A-Za-z0-9-]+)\)")
+# Media links in any case and form Day One writes: `![](dayone-moment://ID)`,
+# `![](dayone-moment:/pdfAttachment/ID)`, `[](dayone-moment:/audio/ID)`, or a bare link.
+_MOMENT = re.compile(
+    r"!?\[[^\]\n]*\]\(\s*dayone-moment:/{1,3}(?:[a-z]+/)?([a-z0-9-]+)\s*\)|dayone-moment:/{1,3}(?:[a-z]+/)?[a-z0-9-]+",
+    re.I,
+)
 MEDIA_KEYS = {"photos": "photos", "videos": "videos", "audios": "audios", "pdfAttachments": "pdfs"}
+KIND = {"photos": "photo", "videos": "video", "audios": "audio", "pdfAttachments": "pdf"}
+# The extension Day One gives each kind's files when the entry does not say (audio `format` is the
+# codec, and AAC audio is written as `.m4a`).
+DEFAULT_EXT = {"photos": "jpeg", "videos": "mov", "audios": "m4a", "pdfAttachments": "pdf"}
+AUDIO_EXT = {"aac": "m4a", "mp4a": "m4a", "m4a": "m4a", "mp3": "mp3", "wav": "wav", "caf": "caf",
+             "opus": "opus", "ogg": "ogg"}
 ENTRY_KEYS_IN_METADATA = {"location": "location", "weather": "weather", "modifiedDate": "modified_at",
                           "creationDevice": "creation_device", "isPinned": "pinned", "isAllDay": "all_day",
                           "duration": "duration"}
@@ -80,21 +95,41 @@ def read_dayone(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     return _entries(docs, members, path.name, ctx)
 
 
-def _media(entry: dict, members: set[str]) -> list[dict]:
+def member_index(members: set[str]) -> dict[tuple[str, str], str]:
+    """(folder, md5) -> the member's real name (`audios/<md5>.m4a`), whatever its extension."""
+    index = {}
+    for name in members:
+        p = PurePosixPath(name)
+        if len(p.parts) >= 2:
+            index[(p.parts[-2].lower(), p.stem.lower())] = name
+    return index
+
+
+def _media(entry: dict, index: dict[tuple[str, str], str]) -> list[dict]:
+    """Every attachment of an entry, each with its kind and its file name in the export."""
     out = []
     for key, folder in MEDIA_KEYS.items():
         for m in entry.get(key) or []:
             if not isinstance(m, dict):
                 continue
-            item = {"kind": key.rstrip("s") if key != "pdfAttachments" else "pdf",
-                    **{k: m[k] for k in ("identifier", "md5", "type") if k in m}}
+            item = {"kind": KIND[key],
+                    **{k: m[k] for k in ("identifier", "md5", "type", "format", "duration", "filename")
+                       if m.get(k) is not None}}
             if m.get("md5"):
-                item["file"] = f"{folder}/{m['md5']}.{m.get('type') or 'jpeg'}"
+                md5 = str(m["md5"])
+                real = index.get((folder, md5.lower()))
+                if real is None:
+                    ext = str(m.get("type") or "").lower()
+                    if key == "audios":
+                        ext = AUDIO_EXT.get(str(m.get("format") or ext).lower(), ext) or DEFAULT_EXT[key]
+                    real = f"{folder}/{md5}.{ext or DEFAULT_EXT[key]}"
+                item["file"] = real
             out.append(item)
     return out
 
 
 def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx: Context):
+    index = member_index(members)
     for journal_name, doc in docs:
         version = (doc.get("metadata") or {}).get("version")
         for i, e in enumerate(doc["entries"], 1):
@@ -112,9 +147,9 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
                 yield Rejection(where, "missing 'creationDate'")
                 continue
             try:
-                created = parse_datetime(str(e["creationDate"]))
-            except InvalidInputError:
-                yield Rejection(where, f"cannot read creationDate {e['creationDate']!r}")
+                created = parse_value(str(e["creationDate"]))
+            except InvalidInputError as exc:
+                yield Rejection(where, str(exc).replace("cannot read date", "cannot read creationDate", 1))
                 continue
             tz = e.get("timeZone") or None
             if tz:
@@ -133,7 +168,7 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
             for key, target in ENTRY_KEYS_IN_METADATA.items():
                 if e.get(key) is not None:
                     meta[target] = e[key]
-            media = _media(e, members)
+            media = _media(e, index)
             if media:
                 meta["media"] = media
                 # Whether the file is in this archive is a property of the export, not of the entry:
@@ -141,6 +176,9 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
                 missing = [m["file"] for m in media if "file" in m and members and m["file"] not in members]
                 if missing:
                     ctx.warn(f"{where['file']}: entry {uuid}: media not in the archive: {', '.join(missing)}")
+            if not text:
+                yield Skipped(where, "no text (photo-only or empty entry)")
+                continue
             yield Entry(
                 content=text, created_at=created, where=where, title=m.group(1) if m else None,
                 tags=[str(t) for t in e.get("tags") or []], source_id=str(uuid), tz=tz, metadata=meta,

@@ -1,9 +1,16 @@
 """jrnl (jrnl.sh): its JSON export (`jrnl --format json`) and its plain-text journal file.
 
-jrnl has no entry ids; an entry is keyed by its timestamp to the minute (what both forms share),
-with `#2`, `#3` for entries written in the same minute, so the JSON export and the text file of the
-same journal deduplicate against each other and an edited entry updates its reflection. The text is
+jrnl has no entry ids; an entry is keyed by its journal (the file name without extension, or the
+folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
+forms share), with `#2`, `#3` for entries written in the same minute. So the JSON export and the
+text file of the same journal deduplicate against each other, an edited entry updates its
+reflection, and two journals (`personal`, `work`) never overwrite each other. The text is
 `title` + newline + `body`; `@tags`/`#tags` become tags (lower case, without the symbol).
+
+A folder journal (`YYYY/MM/DD.txt` files, several entries per file) is read file by file. The
+timestamps of one file are read in one day/month order (proved by a value, else `dayfirst=` /
+`date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
+`JRNLv3`) are refused with the hint to export them with `jrnl --format json`.
 """
 
 from __future__ import annotations
@@ -15,8 +22,38 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 from .common import Context, Entry, Rejection, decode_bytes, load_entries_json, read_bytes
+from .dates import DateColumn
 
 SOURCE = "jrnl"
+ENCRYPTED_HINT = ("an encrypted jrnl journal; mirror_kit cannot read it: export it in clear with "
+                  "`jrnl <journal> --format json --file export.json` and import that file")
+_FOLDER_FILE = re.compile(r"^\d{4}/\d{2}/\d{2}\.txt$")
+
+
+def encrypted_kind(head: bytes) -> str | None:
+    """'v2' or 'v3' when the bytes start like an encrypted jrnl journal, else None."""
+    if head.startswith(b"JRNLv"):
+        return "v3"
+    if head.lstrip().startswith(b"gAAAAA") and re.fullmatch(rb"[A-Za-z0-9_=\-\s]+", head[:4096]):
+        return "v2"
+    return None
+
+
+def folder_journal_files(path: Path) -> list[Path]:
+    """The day files of a jrnl folder journal (`YYYY/MM/DD.txt`), or [] when `path` is not one."""
+    if not path.is_dir():
+        return []
+    from .walk import walk_files
+
+    files, _ = walk_files(path)
+    days = [f for f in files if _FOLDER_FILE.match(f.relative_to(path).as_posix())]
+    if not days or len(days) != len([f for f in files if f.suffix.lower() in (".txt", ".md")]):
+        return []
+    try:
+        head = days[0].read_bytes()[:4096].decode("utf-8", "replace")
+    except OSError:
+        return []
+    return days if looks_like_text_journal(head) else []
 _DATE_BLOB = re.compile(r"(?:^|\n)\[([^\]\n]+)\] ")
 _TAG = re.compile(r"(?<!\S)([#@][-+*#/\w]+)")
 
@@ -58,6 +95,7 @@ class _Keys:
 
 
 def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, keys: _Keys, tz) -> Entry:
+    """One jrnl entry (seconds dropped: the key is the minute both jrnl forms share)."""
     title, body = title.strip(), body.strip("\n").rstrip()
     content = title + ("\n" + body if body else "")
     when = when.replace(second=0, microsecond=0)
@@ -70,13 +108,23 @@ def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, ke
 def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     """Entries of a jrnl JSON export or plain-text journal file (told apart by content)."""
     name = path.name
+    if path.is_dir():
+        days = folder_journal_files(path)
+        if not days:
+            raise InvalidInputError(f"{path}: not a jrnl folder journal (expected YYYY/MM/DD.txt day files)")
+        ctx.source = f"{SOURCE}:{path.resolve().name}"
+        return _folder_entries(path, days, ctx)
+    data = read_bytes(path)
+    kind = encrypted_kind(data[:4096])
+    if kind:
+        raise InvalidInputError(f"{name}: {ENCRYPTED_HINT} (jrnl {kind} encryption)")
     try:
-        text, _ = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
+        text, _ = decode_bytes(data, name, ctx.opt("encoding"))
     except InvalidInputError as exc:
         if "binary" not in str(exc):
             raise
-        raise InvalidInputError(f"{exc} (an encrypted jrnl journal? export it with `jrnl --format json`)") from exc
-    ctx.source = SOURCE
+        raise InvalidInputError(f"{exc} (if this is {ENCRYPTED_HINT})") from exc
+    ctx.source = f"{SOURCE}:{path.stem}"
     if text.lstrip().startswith("{"):
         return _from_json(text, name, ctx)
     if looks_like_text_journal(text):
@@ -113,18 +161,36 @@ def _json_entries(entries: list, name: str, tz) -> Iterator[Entry | Rejection]:
                      where, keys, tz)
 
 
-def _from_text(text: str, name: str, ctx: Context) -> Iterator[Entry | Rejection]:
-    text = text.replace("\r\n", "\n")
-    starts = []
-    for m in _DATE_BLOB.finditer(text):
-        when = _parse_stamp(m.group(1))
-        if when is not None:
-            starts.append((m, when))
-    return _text_entries(text, starts, name, ctx.opt("tz"))
-
-
-def _text_entries(text: str, starts: list, name: str, tz) -> Iterator[Entry | Rejection]:
+def _folder_entries(root: Path, days: list[Path], ctx: Context) -> Iterator[Entry | Rejection]:
     keys = _Keys()
+    for f in days:
+        rel = f.relative_to(root).as_posix()
+        text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
+        yield from _from_text(text, rel, ctx, keys)
+
+
+def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of one jrnl text file; its timestamps share one day/month order."""
+    text = text.replace("\r\n", "\n")
+    found = [m for m in _DATE_BLOB.finditer(text) if _parse_stamp(m.group(1)) is not None]
+    column = DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    undecided, line, prev = None, 1, 0
+    for m in found:
+        line, prev = line + text.count("\n", prev, m.start()), m.start()
+        if not column.observe(m.group(1), f"line {line}") and undecided is None:
+            undecided = (m.group(1), line)
+    if undecided and column.order is None:
+        raise column.unresolved(len(found), f"line {undecided[1]} ({undecided[0]!r})")
+    starts: list = []
+    for m in found:
+        try:
+            starts.append((m, column.parse(m.group(1))))
+        except InvalidInputError as exc:
+            starts.append((m, exc))
+    return _text_entries(text, starts, name, ctx.opt("tz"), keys or _Keys())
+
+
+def _text_entries(text: str, starts: list, name: str, tz, keys: _Keys) -> Iterator[Entry | Rejection]:
     head = text[: starts[0][0].start()] if starts else text
     if head.strip():
         yield Rejection({"file": name, "line": 1}, "text before the first '[date] title' line")
@@ -132,6 +198,9 @@ def _text_entries(text: str, starts: list, name: str, tz) -> Iterator[Entry | Re
         end = starts[i + 1][0].start() if i + 1 < len(starts) else len(text)
         raw = text[m.end():end]
         line = text.count("\n", 0, m.start()) + (1 if m.group(0).startswith("\n") else 0) + 1
+        if isinstance(when, InvalidInputError):
+            yield Rejection({"file": name, "line": line}, str(when))
+            continue
         first, _, body = raw.partition("\n")
         starred = first.strip().endswith("*")
         if starred:

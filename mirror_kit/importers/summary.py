@@ -16,6 +16,9 @@ class ImportSummary:
     added: int = 0
     updated: int = 0
     skipped: int = 0
+    skipped_empty: int = 0
+    skipped_files: int = 0
+    conflicts: int = 0
     rejected: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -29,8 +32,11 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"{verb} {summary.get('path')} ({summary.get('format')}) into {summary.get('identity')!r}: "
         f"{summary.get('added', 0)} added, {summary.get('updated', 0)} updated, "
-        f"{summary.get('skipped', 0)} skipped as duplicates, {len(summary.get('rejected') or [])} rejected"
+        f"{summary.get('skipped', 0)} skipped as duplicates, {len(summary.get('rejected') or [])} rejected, "
+        f"{summary.get('skipped_empty', 0)} without text skipped, {summary.get('conflicts', 0)} conflicts"
     ]
+    if summary.get("skipped_files"):
+        lines[0] += f", {summary['skipped_files']} non-journal files skipped"
     for r in summary.get("rejected") or []:
         place = ": ".join(
             str(x) for x in (r.get("file"), f"line {r['line']}" if "line" in r else None,

@@ -1,21 +1,37 @@
 """Text and Markdown folders: one entry per `.txt`/`.md` file (Obsidian vaults, daily-note folders).
 
-The date comes from YAML front matter (`date:`), else the file name (`2025-03-14.md`,
-`2025-03-14 evening.md`, `20250314.md`), else the file's modification time (with a warning).
+The date comes from YAML front matter (`date:`), else the vault's daily-note format
+(`.obsidian/daily-notes.json`, moment.js tokens), else the path (`2025-03-14.md`, `2023-Jan-01.md`,
+`2024/06/01.txt`, `2023/January/05.md`), else the file's modification time (with a warning).
+Templates (`.obsidian/templates.json` or `Templates/`), Excalidraw drawings, canvases and plugin
+files are skipped and counted; empty notes are counted as without text.
 Tags come from front matter `tags:` and `#tags` in the text; the title from front matter `title:` or
-a first `# heading`. The file's path inside the folder is its source id, so an edited file updates
-its reflection.
+a first `# heading`. The file's path inside the vault (or the imported folder) is its source id,
+so an edited file updates its reflection.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
+import yaml
+
 from ..errors import InvalidInputError
-from .common import Context, Entry, Rejection, decode_bytes
+from .common import Context, Entry, Rejection, Skipped, decode_bytes
+from .dates import (
+    DateColumn,
+    RawDate,
+    date_from_moment,
+    date_from_path,
+    moment_regex,
+    settle_dates,
+    utc_from_timestamp,
+)
+from .walk import walk_files
 
 EXTENSIONS = (".txt", ".md", ".markdown")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -27,46 +43,36 @@ DATE_KEYS = ("date", "created", "created_at", "datetime", "creation_date")
 TAG_KEYS = ("tags", "tag", "keywords")
 
 
-def list_files(root: Path) -> list[Path]:
+def list_files(root: Path, follow_links: bool = False) -> list[Path]:
     """Journal files under root (sorted, hidden folders such as `.obsidian` and `.git` skipped)."""
     if root.is_file():
         return [root]
-    out = []
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if p.is_file() and p.suffix.lower() in EXTENSIONS:
-            out.append(p)
-    return out
+    files, _ = walk_files(root, follow_links)
+    return [p for p in files if p.suffix.lower() in EXTENSIONS]
+
+
+class _DateKeepingLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: `date: 2024-02-30` stays a string we check and name,
+    instead of a ValueError from deep inside the YAML library."""
+
+
+_DateKeepingLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def split_front_matter(text: str, name: str) -> tuple[dict, str]:
     m = _FRONT_MATTER.match(text)
     if not m:
         return {}, text
-    import yaml
-
     try:
-        data = yaml.safe_load(m.group(1) or "") or {}
+        data = yaml.load(m.group(1) or "", Loader=_DateKeepingLoader) or {}  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from exc
     if not isinstance(data, dict):
         raise InvalidInputError("front matter is not a YAML mapping")
     return data, text[m.end():]
-
-
-def date_from_name(stem: str) -> datetime | None:
-    m = _NAME_DATE.search(stem)
-    if not m:
-        return None
-    y, mo, d, hh, mm = m.groups()
-    try:
-        if hh is not None and int(hh) < 24 and int(mm) < 60:
-            return datetime(int(y), int(mo), int(d), int(hh), int(mm))
-        return datetime(int(y), int(mo), int(d), 12, 0)
-    except ValueError:
-        return None
 
 
 def hashtags(text: str) -> list[str]:
@@ -93,35 +99,104 @@ def _jsonable(value):
     return value
 
 
-def parse_file(path: Path, rel: str, ctx: Context) -> Entry:
+def find_vault(path: Path) -> Path | None:
+    """The Obsidian vault holding `path` (the nearest folder up with a `.obsidian` folder), or None."""
+    here = (path if path.is_dir() else path.parent).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".obsidian").is_dir():
+            return folder
+    return None
+
+
+def _json_file(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class VaultInfo:
+    """What the vault's settings say about its files: the daily-note folder and moment.js format,
+    the templates folder."""
+
+    def __init__(self, vault: Path | None):
+        self.daily_folder = ""
+        self.daily_rx = None
+        self.templates = ["Templates"]
+        if vault is None:
+            return
+        daily = _json_file(vault / ".obsidian" / "daily-notes.json")
+        fmt = str(daily.get("format") or "").strip()
+        if fmt:
+            self.daily_folder = str(daily.get("folder") or "").strip("/")
+            self.daily_rx = moment_regex(fmt)
+        templates = _json_file(vault / ".obsidian" / "templates.json")
+        if templates.get("folder"):
+            self.templates.append(str(templates["folder"]).strip("/"))
+
+    def daily_date(self, rel: str) -> datetime | None:
+        if self.daily_rx is None:
+            return None
+        inner = rel
+        if self.daily_folder:
+            if not rel.startswith(self.daily_folder + "/"):
+                return None
+            inner = rel[len(self.daily_folder) + 1:]
+        return date_from_moment(self.daily_rx, re.sub(r"\.[^./]+$", "", inner))
+
+    def non_journal(self, rel: str) -> str | None:
+        """Why a file is not a journal note (template, drawing, canvas), or None."""
+        low = rel.lower()
+        if any(low.startswith(t.lower() + "/") for t in self.templates if t):
+            return "template"
+        if low.endswith(".excalidraw.md") or low.endswith(".excalidraw"):
+            return "drawing"
+        if low.endswith(".canvas"):
+            return "canvas"
+        return None
+
+
+def _front_date(value, column: DateColumn, rel: str):
+    """The front matter date as a value to store, or a RawDate waiting for the vault's date order."""
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise InvalidInputError(f"front matter date {value!r} is a number, not a date")
+    return RawDate(str(value), column, rel)
+
+
+def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None,
+               column: DateColumn | None = None) -> Entry | Skipped:
     where = {"file": rel}
+    info = info or VaultInfo(None)
+    column = column or DateColumn("front matter", ctx.opt("dayfirst"), ctx.opt("date_format"), "front matter date")
     data = path.read_bytes()
-    if not data:
-        raise InvalidInputError("file is empty")
+    if not data.strip():
+        return Skipped(where, "empty note")
     text, enc = decode_bytes(data, rel, ctx.opt("encoding"))
     if enc not in ("utf-8", "utf-8-sig", ctx.opt("encoding")):
         ctx.warn(f"{rel}: not UTF-8, read as {enc}")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fm, body = split_front_matter(text, rel)
+    if not body.strip():
+        return Skipped(where, "note without text")
     created = None
     for key in DATE_KEYS:
         if fm.get(key):
-            created = fm[key]
+            created = _front_date(fm[key], column, rel)
             break
-    if isinstance(created, date | datetime):
-        pass
-    elif created is not None:
-        created = str(created)
     if created is None:
-        created = date_from_name(path.stem)
+        created = info.daily_date(rel) or date_from_path(tuple(rel.split("/")))
     if created is None:
-        if ctx.opt("default_date"):
-            created = ctx.opt("default_date")
-            ctx.warn(f"{rel}: no date in front matter or file name; used --default-date {created}")
+        default = ctx.default_date()
+        if default is not None:
+            created = default
+            ctx.warn(f"{rel}: no date in front matter, path or file name; used --default-date {ctx.opt('default_date')}")
         else:
-            created = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(microsecond=0)
+            created = utc_from_timestamp(path.stat().st_mtime)
             ctx.warn(
-                f"{rel}: no date in front matter or file name; used the file's modification time "
+                f"{rel}: no date in front matter, path or file name; used the file's modification time "
                 f"{created.strftime('%Y-%m-%dT%H:%M:%SZ')}"
             )
     title = fm.get("title")
@@ -140,23 +215,57 @@ def parse_file(path: Path, rel: str, ctx: Context) -> Entry:
     )
 
 
-def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
-    """Entries of a folder (or of one file) of text/Markdown notes."""
+def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipped]:
+    """Entries of a folder (or of one file) of text/Markdown notes.
+
+    Inside an Obsidian vault (a `.obsidian` folder here or above) the key of a note is its path
+    relative to the vault root, so a note imported alone and the same note imported with its vault
+    are one entry; elsewhere it is the path relative to the imported folder.
+    """
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file or directory")
-    files = list_files(path)
-    if path.is_dir() and not files:
-        raise InvalidInputError(f"{path}: no .txt or .md files in this folder")
-    root = path if path.is_dir() else path.parent
-    ctx.source = f"text:{root.resolve().name}"
-    return _entries(files, root, ctx)
-
-
-def _entries(files: list[Path], root: Path, ctx: Context) -> Iterator[Entry | Rejection]:
+    vault = find_vault(path)
+    follow = bool(ctx.opt("follow_links"))
+    if path.is_dir():
+        files, outside = walk_files(path, follow)
+        for name in outside:
+            ctx.warn(f"{name}: symbolic link leading outside {path.name}/ not followed (use --follow-links)")
+    else:
+        files = [path]
+    root = vault or (path if path.is_dir() else path.parent)
+    root_real = root.resolve()
+    info = VaultInfo(vault)
+    notes, other = [], 0
     for f in files:
-        rel = f.relative_to(root).as_posix()
         try:
-            yield parse_file(f, rel, ctx)
+            rel = f.resolve().relative_to(root_real).as_posix() if vault else f.relative_to(root).as_posix()
+        except ValueError:  # reached through a followed link: keyed where it was found
+            rel = f.relative_to(path if path.is_dir() else path.parent).as_posix()
+        if info.non_journal(rel):
+            other += 1
+        elif f.suffix.lower() in EXTENSIONS:
+            notes.append((f, rel))
+    if vault is not None and path.is_dir() and path.resolve() == vault:
+        plugins = vault / ".obsidian" / "plugins"
+        if plugins.is_dir():
+            other += sum(1 for p in plugins.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
+    if other:
+        ctx.warn(f"{other} non-journal file(s) skipped (templates, drawings, canvases, plugin files)")
+    ctx.skipped_files = other
+    if path.is_dir() and not notes:
+        raise InvalidInputError(f"{path}: no .txt or .md files in this folder")
+    ctx.source = f"text:{root_real.name if vault else root.resolve().name}"
+    column = DateColumn(f"{path.name}: front matter dates", ctx.opt("dayfirst"), ctx.opt("date_format"),
+                        "front matter date")
+    return settle_dates(_entries(notes, ctx, info, column))
+
+
+def _entries(notes: list[tuple[Path, str]], ctx: Context, info: VaultInfo,
+             column: DateColumn) -> Iterator[Entry | Rejection | Skipped]:
+    for f, rel in notes:
+        try:
+            yield parse_file(f, rel, ctx, info, column)
         except InvalidInputError as exc:
             yield Rejection({"file": rel}, str(exc).removeprefix(f"{rel}: "))
-
+        except OSError as exc:
+            yield Rejection({"file": rel}, f"cannot read ({exc.strerror or exc})")

@@ -14,7 +14,8 @@ from typing import Any
 from ..collections.identities import identity_id_for
 from ..collections.reflections import fingerprint
 from ..errors import InvalidInputError
-from .common import MAX_ENTRY_CHARS, Entry, Rejection, where_text
+from .common import MAX_ENTRY_CHARS, Entry, Rejection, Skipped, where_text
+from .guard import check_dates, unrelated_update
 from .summary import ImportSummary
 
 _CHUNK = 5000
@@ -29,7 +30,7 @@ def _reject_entry(entry: Entry) -> str | None:
         return "entry contains NUL bytes (binary data?)"
     if entry.created_at is None or entry.created_at == "":
         return "no date (give one with --default-date)"
-    return None
+    return check_dates(entry)
 
 
 def _progress(items: Iterable, progress: bool | None, desc: str) -> Iterable:
@@ -103,6 +104,9 @@ def store_entries(
             if isinstance(item, Rejection):
                 reject(item.where, item.reason)
                 continue
+            if isinstance(item, Skipped) or not str(item.content or "").strip():
+                summary.skipped_empty += 1
+                continue
             reason = _reject_entry(item)
             if reason:
                 reject(item.where, reason)
@@ -128,6 +132,8 @@ def store_entries(
             if known is not None:
                 if fingerprint(row) == known[1]:
                     summary.skipped += 1
+                elif unrelated_update(journal, known[0], row, item.where, summary):
+                    continue
                 else:
                     summary.updated += 1
                     updates.append(row)

@@ -1,0 +1,328 @@
+"""Reading dates out of imported files without guessing: one date order per file or CSV column,
+no part of a date taken from the clock, and every instant checked to fit the store (years 1..9999
+in UTC).
+
+`DateColumn` reads the values of one column (or one file): ISO and year-first values are read as
+they are; `12/03/2024`-style values wait until some value of the same column proves the order
+(a first field over 12, or the `dd.mm.yyyy` dot form), and a column that never proves it is refused
+with a hint to pass `dayfirst=` or `date_format=`. Also here: dates in folder paths and file names
+(`2024/06/01.txt`, `Daily/2023/03/05.md`, `2023-Jan-01`, `January/`) and Obsidian's moment.js
+daily-note format (`YYYY/MMMM/YYYY-MMM-DD`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ..errors import InvalidInputError
+
+# `31/12/2023`, `3.1.2024 08:00`, `12-03-2024`: day and month fields first, order unknown.
+_NUMERIC = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
+# Two defaults that differ in every date field: a field that comes back different was missing.
+_DEFAULT_A = datetime(2000, 1, 1)
+_DEFAULT_B = datetime(2001, 2, 2)
+_ISO_SHAPE = re.compile(r"^\s*[+-]?\d{4,}-\d{1,2}-\d{1,2}")
+
+ORDER_HINT = "pass --dayfirst (or --monthfirst) or --date-format FORMAT (e.g. %d/%m/%Y %H:%M)"
+
+
+def _order_of(raw: str) -> str | None:
+    """'dmy', 'mdy', 'ambiguous' for day/month-first values; None for anything else (ISO, names)."""
+    m = _NUMERIC.match(raw)
+    if not m:
+        return None
+    a, sep, b = int(m.group(1)), m.group(2), int(m.group(3))
+    if a > 12 and b <= 12:
+        return "dmy"
+    if b > 12 and a <= 12:
+        return "mdy"
+    if a > 12 and b > 12:
+        return "invalid"
+    # Nobody writes month-first with dots: `03.01.2024` is the German/Russian day-first form.
+    return "dmy" if sep == "." else "ambiguous"
+
+
+def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | None = None) -> datetime | date:
+    """One date value, read exactly: `date_format` (strptime) when given, else ISO-8601, else
+    dateutil with the given order. A value lacking year, month or day is refused (never filled in
+    from today); an impossible day (`2024-02-30`) is refused by name.
+
+    A bare ISO day (`2024-03-14`) comes back as a `date` (stored as its noon, like a date object).
+    Raises InvalidInputError with the reason.
+    """
+    s = str(raw).strip()
+    if not s:
+        raise InvalidInputError("empty date")
+    if date_format:
+        try:
+            return datetime.strptime(s, date_format)
+        except ValueError as exc:
+            raise InvalidInputError(f"date {s!r} does not match --date-format {date_format!r} ({exc})") from exc
+    if len(s) == 10 and s[4] == "-":
+        try:
+            return date.fromisoformat(s)
+        except ValueError as exc:
+            raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+    try:
+        return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
+    except ValueError as exc:
+        if _ISO_SHAPE.match(s) and re.match(r"^\s*\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?(?:Z|[+-]\d{2}:?\d{2})?\s*$", s):
+            raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+    from dateutil import parser as du
+
+    try:
+        a = du.parse(s, default=_DEFAULT_A, dayfirst=bool(dayfirst))
+        b = du.parse(s, default=_DEFAULT_B, dayfirst=bool(dayfirst))
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInputError(f"cannot read date {s!r}") from exc
+    missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))
+               if x != y]
+    if missing:
+        raise InvalidInputError(f"date {s!r} has no {' or '.join(missing)} (it is never taken from today)")
+    return a
+
+
+def check_instant(value: Any, tz: str | None = None) -> str | None:
+    """Why `value` (read in `tz` when naive) cannot be stored, or None: the UTC instant must fall in
+    years 1..9999 (`9999-12-31T23:30-05:00` is in year 10000 in UTC)."""
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, date) and 1 < value.year < 9999:
+        return None  # no offset or zone can move it out of range (fast path: checked per entry)
+    from ..timeutil import to_utc
+
+    try:
+        to_utc(value, tz)
+    except InvalidInputError as exc:
+        return str(exc)
+    except (OverflowError, ValueError):
+        shown = value.isoformat() if isinstance(value, date) else repr(value)
+        return f"date {shown} is outside years 1..9999 once converted to UTC"
+    return None
+
+
+class DateColumn:
+    """The values of one date column (or one file's timestamps), read in a single date order.
+
+    `read(raw)` returns a datetime, or None while the order is still unknown (the caller keeps the
+    value and asks `read` again after `order` is set); `resolve()` at the end raises when the order
+    never became known. `name` is used in messages (`diary.csv: column 'Date'`).
+    """
+
+    def __init__(self, name: str, dayfirst: bool | None = None, date_format: str | None = None,
+                 label: str = "date"):
+        self.name = name
+        self.label = label
+        self.date_format = date_format
+        self.order: str | None = None if dayfirst is None else ("dmy" if dayfirst else "mdy")
+        self.given = dayfirst is not None or bool(date_format)
+        self.proof: str | None = None
+        self.pending = 0
+
+    def observe(self, raw: str, place: str) -> bool:
+        """Record what `raw` says about the order; False when its order is not known yet.
+
+        Raises InvalidInputError when the column mixes proven day-first and month-first values.
+        """
+        if self.given:
+            return True
+        kind = _order_of(raw)
+        if kind in (None, "invalid"):
+            return True
+        if kind == "ambiguous":
+            return self.order is not None
+        if self.order is None:
+            self.order, self.proof = kind, f"{place} ({raw.strip()!r})"
+        elif self.order != kind:
+            first = "day-first" if self.order == "dmy" else "month-first"
+            raise InvalidInputError(
+                f"{self.name}: mixes date orders: {self.proof} is {first} but {place} ({raw.strip()!r}) "
+                f"is not; {ORDER_HINT}"
+            )
+        return True
+
+    def parse(self, raw: str) -> datetime:
+        """The value in the column's order (call after `observe` returned True or `order` is set)."""
+        return parse_value(raw, dayfirst=self.order == "dmy", date_format=self.date_format)
+
+    def unresolved(self, count: int, first_place: str) -> InvalidInputError:
+        """The error for a column whose day/month order nothing proved."""
+        return InvalidInputError(
+            f"{self.name}: {count} date(s) such as {first_place} could be day-first or month-first and no "
+            f"value in the column tells which; {ORDER_HINT}"
+        )
+
+
+# --- dates in paths -------------------------------------------------------------------------------
+
+MONTHS = {m: i for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"), 1)}
+_MONTH_ABBR = {name[:3]: i for name, i in MONTHS.items()}
+_MONTH_WORD = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
+              r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_NAME_YMD = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[ T_-]+(\d{2})[:.hH-]?(\d{2}))?(?!\d)")
+_NAME_Y_MON_D = re.compile(r"(?<!\d)(\d{4})[-_. ]?(" + _MONTH_WORD + r")[-_. ]?(\d{1,2})(?!\d)", re.I)
+_NAME_D_MON_Y = re.compile(r"(?<!\d)(\d{1,2})[-_. ]?(" + _MONTH_WORD + r")[-_. ]?(\d{4})(?!\d)", re.I)
+
+
+def month_number(word: str) -> int | None:
+    """1..12 for an English month name or abbreviation (`March`, `mar`, `Sept`), else None."""
+    w = word.strip().lower()
+    if not re.fullmatch(_MONTH_WORD, w):
+        return None
+    return MONTHS.get(w) or _MONTH_ABBR[w[:3]]
+
+
+def _mk(y: int, mo: int, d: int, hh: int | None = None, mm: int | None = None) -> datetime | None:
+    try:
+        if hh is not None and mm is not None and hh < 24 and mm < 60:
+            return datetime(y, mo, d, hh, mm)
+        return datetime(y, mo, d, 12, 0)
+    except ValueError:
+        return None
+
+
+def date_from_name(stem: str) -> datetime | None:
+    """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`."""
+    m = _NAME_YMD.search(stem)
+    if m:
+        y, mo, d, hh, mm = m.groups()
+        return _mk(int(y), int(mo), int(d), int(hh) if hh else None, int(mm) if mm else None)
+    m = _NAME_Y_MON_D.search(stem)
+    if m:
+        mo = month_number(m.group(2))
+        return _mk(int(m.group(1)), mo, int(m.group(3))) if mo else None
+    m = _NAME_D_MON_Y.search(stem)
+    if m:
+        mo = month_number(m.group(2))
+        return _mk(int(m.group(3)), mo, int(m.group(1))) if mo else None
+    return None
+
+
+def date_from_path(parts: tuple[str, ...]) -> datetime | None:
+    """A date spread over folders and file name: `2024/06/01.txt`, `Daily/2023/03/05.md`,
+    `2023/January/05.md`, `2023/03/2023-03-05 notes.md`. Parts are the path relative to the imported
+    root, file name last (with its extension)."""
+    if not parts:
+        return None
+    stem = re.sub(r"\.[^.]+$", "", parts[-1])
+    found = date_from_name(stem)
+    if found:
+        return found
+    folders = list(parts[:-1])
+    # A day number as the file name under .../YYYY/MM (or a month name) folders.
+    m = re.fullmatch(r"(\d{1,2})(?:[ _-].*)?", stem)
+    if m and len(folders) >= 2:
+        y, mo = folders[-2], folders[-1]
+        month = int(mo) if re.fullmatch(r"\d{1,2}", mo) else month_number(mo)
+        if re.fullmatch(r"\d{4}", y) and month:
+            return _mk(int(y), month, int(m.group(1)))
+    return None
+
+
+# moment.js tokens Obsidian daily-note formats use, longest first.
+_MOMENT_TOKENS = [
+    ("YYYY", r"(?P<Y>\d{4})"), ("YY", r"(?P<y>\d{2})"), ("MMMM", r"(?P<MMMM>[A-Za-z]+)"),
+    ("MMM", r"(?P<MMM>[A-Za-z]{3})"), ("MM", r"(?P<M>\d{2})"), ("M", r"(?P<M>\d{1,2})"),
+    ("DDDD", r"\d{3}"), ("DD", r"(?P<D>\d{2})"), ("Do", r"(?P<D>\d{1,2})(?:st|nd|rd|th)"),
+    ("D", r"(?P<D>\d{1,2})"), ("dddd", r"[A-Za-z]+"), ("ddd", r"[A-Za-z]{3}"), ("dd", r"[A-Za-z]{2}"),
+    ("HH", r"(?P<H>\d{2})"), ("H", r"(?P<H>\d{1,2})"), ("mm", r"(?P<m>\d{2})"), ("ww", r"\d{2}"),
+    ("w", r"\d{1,2}"), ("gggg", r"\d{4}"), ("GGGG", r"\d{4}"), ("WW", r"\d{2}"), ("W", r"\d{1,2}"),
+    ("Q", r"\d"), ("E", r"\d"), ("e", r"\d"), ("A", r"(?:AM|PM)"), ("a", r"(?:am|pm)"),
+]
+
+
+def moment_regex(fmt: str) -> re.Pattern:
+    """A regex for paths written with a moment.js format (`YYYY/MMMM/YYYY-MMM-DD`); `[text]` is literal.
+    A token that appears twice (YYYY in folder and name) must match the same text."""
+    out, i, used = [], 0, set()
+    while i < len(fmt):
+        if fmt[i] == "[":
+            j = fmt.find("]", i)
+            j = len(fmt) if j < 0 else j
+            out.append(re.escape(fmt[i + 1:j]))
+            i = j + 1
+            continue
+        for tok, rx in _MOMENT_TOKENS:
+            if fmt.startswith(tok, i):
+                g = re.search(r"\?P<(\w+)>", rx)
+                if g and g.group(1) in used:
+                    rx = f"(?P={g.group(1)})"
+                elif g:
+                    used.add(g.group(1))
+                out.append(rx)
+                i += len(tok)
+                break
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$", re.I)
+
+
+def date_from_moment(rx: re.Pattern, rel_no_ext: str) -> datetime | None:
+    """The date in `rel_no_ext` (path inside the daily-notes folder, no extension) under `rx`."""
+    m = rx.match(rel_no_ext)
+    if not m:
+        return None
+    g = m.groupdict()
+    year = int(g["Y"]) if g.get("Y") else (2000 + int(g["y"]) if g.get("y") else None)
+    month = int(g["M"]) if g.get("M") else month_number(g.get("MMMM") or g.get("MMM") or "")
+    day = int(g["D"]) if g.get("D") else None
+    if not (year and month and day):
+        return None
+    return _mk(year, month, day, int(g["H"]) if g.get("H") else None, int(g["m"]) if g.get("m") else None)
+
+
+def utc_from_timestamp(ts: float) -> datetime:
+    """A file time as an aware UTC datetime, to the second."""
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(ts)))
+
+
+class RawDate:
+    """A date value whose reading waits for its column's order (see `settle_dates`)."""
+
+    __slots__ = ("raw", "column", "place")
+
+    def __init__(self, raw: str, column: DateColumn, place: str):
+        self.raw, self.column, self.place = raw, column, place
+
+
+def settle_dates(items: Iterator[Any]) -> Iterator[Any]:
+    """Entries whose `created_at` is a RawDate, read in their column's order as soon as it is known.
+
+    Entries are yielded as they come while the order is known (or not needed); ambiguous ones wait
+    until a later value of the same column proves it. A value that cannot be read becomes a
+    Rejection; a column left ambiguous at the end raises InvalidInputError (one line, with the hint).
+    """
+    from .common import Rejection
+
+    waiting: dict[int, tuple[DateColumn, list]] = {}
+
+    def finish(item: Any) -> Any:
+        rd = item.created_at
+        try:
+            item.created_at = rd.column.parse(rd.raw)
+        except InvalidInputError as exc:
+            return Rejection(item.where, f"{exc} in {rd.column.label}")
+        return item
+
+    for item in items:
+        rd = getattr(item, "created_at", None)
+        if not isinstance(rd, RawDate):
+            yield item
+            continue
+        col = rd.column
+        if not col.observe(rd.raw, rd.place):
+            waiting.setdefault(id(col), (col, []))[1].append(item)
+            continue
+        yield finish(item)
+        if id(col) in waiting:
+            for w in waiting.pop(id(col))[1]:
+                yield finish(w)
+    for col, held in waiting.values():
+        first = held[0].created_at
+        raise col.unresolved(len(held), f"{first.place} ({first.raw.strip()!r})")
