@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from ..process_state import limited_csv_reader
 from ..timeutil import parse_datetime
 from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, decode_bytes, read_bytes, split_tags
 
@@ -97,9 +98,9 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     if "\r" in text and "\n" not in text:  # classic Mac line endings
         text = text.replace("\r", "\n")
     delimiter = sniff_delimiter(text)
-    # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error.
-    csv.field_size_limit(min(sys.maxsize, MAX_ENTRY_CHARS * 8))
-    reader = csv.reader(_lines(text), delimiter=delimiter)
+    # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error;
+    # raised only while each row is parsed (the limit is process-wide).
+    reader = limited_csv_reader(_lines(text), field_limit=min(sys.maxsize, MAX_ENTRY_CHARS * 8), delimiter=delimiter)
     try:
         header_row = next(reader)
     except csv.Error as exc:
