@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import MirrorKitError
 from ..process_state import scoped_env, torch_threads
+from ..secrets import redact_url
 
 ENV_BASE_URL = "MIRROR_KIT_LLM_BASE_URL"
 ENV_MODEL = "MIRROR_KIT_LLM_MODEL"
@@ -131,7 +132,7 @@ class OpenAICompatibleLLM(LLM):
         return self.base_url.rstrip("/") + "/chat/completions"
 
     def describe(self) -> dict:
-        return {"adapter": type(self).__name__, "model": self.model, "base_url": self.base_url}
+        return {"adapter": type(self).__name__, "model": self.model, "base_url": redact_url(self.base_url)}
 
     def complete(self, messages: Messages, *, max_tokens: int = 200, temperature: float = 0.0) -> Completion:
         body = json.dumps(
