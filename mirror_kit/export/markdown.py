@@ -61,6 +61,7 @@ def _zone(tz: str | None):
 
 
 def local_time(utc_iso: str, tz: str | None) -> datetime:
+    """A stored UTC ISO timestamp in the writer's zone `tz` (unchanged when the zone is unknown)."""
     dt = datetime.fromisoformat(utc_iso)
     zone = _zone(tz)
     return dt.astimezone(zone) if zone else dt
@@ -289,7 +290,13 @@ def _readme(conn, ident, n_reflections: int, patterns: list, trends: dict, tensi
 
 
 def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = None) -> dict:
-    """Write the Markdown export into `out_dir` (identity folders are replaced as a whole)."""
+    """Write the Markdown export into `out_dir` (identity folders are replaced as a whole).
+
+    Per identity: README.md, reflections.md, patterns.md, tensions.md (mode 0600). Statistics come
+    from their one definition (`tensions.aggregate`, `patterns.evolution`). Returns {path,
+    identities: {name: {folder, reflections, patterns, tensions}}}. Raises InvalidInputError when
+    out_dir is a file.
+    """
     conn = journal.conn
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidInputError(f"{out_dir} exists and is not a directory")

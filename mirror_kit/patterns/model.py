@@ -29,7 +29,10 @@ GRANULARITIES = {"coarse": 0.6, "medium": 1.0, "fine": 1.6}
 
 
 def canonical_order(X: np.ndarray, keys: list | None = None) -> np.ndarray:
-    """A permutation that depends only on the rows' content (or the given keys), not their order."""
+    """A permutation (n,) that depends only on the rows' content (or the given keys), not their order.
+
+    X: (n, d); rows are compared after rounding to 5 decimals (BLAKE2b digests); keys: (n,) ids.
+    """
     if keys is not None:
         return np.array(sorted(range(len(keys)), key=lambda i: str(keys[i])), dtype=int)
     rounded = np.round(np.asarray(X, dtype=np.float64), 5)
@@ -45,6 +48,9 @@ def _normalize(X: np.ndarray) -> np.ndarray:
 
 def cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette with cosine distance for L2-normalised rows, in O(n k d) via cluster sums.
+
+    X: (n, d) unit rows; labels: (n,) ints. Returns a float in [-1, 1] (-1.0 with fewer than 2
+    clusters). Source: Rousseeuw (1987); same value as sklearn.metrics.silhouette_score(metric="cosine").
 
     Mean similarity of x to a cluster is x . sum(cluster) / size (minus x itself for its own).
     Singletons score 0, as in scikit-learn.
@@ -70,7 +76,7 @@ def cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _knee(xs: list[int], ys: list[float]) -> int:
-    """Kneedle: the point farthest above the chord from the first to the last point."""
+    """Kneedle (Satopaa et al. 2011): index of the point farthest above the chord from first to last."""
     if len(xs) <= 2:
         return int(np.argmax(ys))
     x = (np.asarray(xs, float) - xs[0]) / max(xs[-1] - xs[0], 1)

@@ -35,7 +35,9 @@ def weighted_position(pos: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 
 
 def summarize(obs: Any, *, threshold: float = DEFAULT_THRESHOLD) -> Any:
-    """Per tension: position (intensity-weighted mean), intensity (mean), occurrences, spread, n."""
+    """The one definition of a tension's aggregates: per tension, position (intensity-weighted mean,
+    -1 pole a .. +1 pole b), intensity (mean, 0..1), occurrences (rows with intensity >= threshold),
+    spread (weighted standard deviation of positions) and n (observations)."""
     import pandas as pd
 
     rows = []
@@ -86,7 +88,8 @@ def drift(evo: Any, *, alpha: float = ALPHA) -> Any:
     """Per tension: Mann-Kendall on the period mean positions (empty periods skipped) with Sen's slope.
 
     drift is the slope in position units per period (sign: towards pole b if > 0); direction is
-    `towards_b`, `towards_a` or `stable` (not significant at alpha).
+    `towards_b`, `towards_a` or `stable` (not significant at alpha, `drift_direction`).
+    Sources: Mann (1945) / Kendall (1975) test, Sen (1968) slope (`mirror_kit.timeseries.mann_kendall`).
     """
     import pandas as pd
 

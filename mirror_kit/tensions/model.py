@@ -152,7 +152,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
 
     # -- scoring -------------------------------------------------------------------------------
     def raw_scores(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """(zero-shot score in cosine units, top-k anchor similarity) of each row for one tension."""
+        """(score, closeness), each (n,): zero-shot lean towards pole b in cosine units, and the mean
+        top-k anchor similarity. Raises ModelNotFittedError, InvalidInputError (bad X), KeyError (tension)."""
         X = self._check(X)
         A, B = self.anchors_[tension_id]
         sa, sb = X @ A.T, X @ B.T
@@ -167,7 +168,7 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         return score, closeness
 
     def decision(self, X: Any, tension_id: str) -> np.ndarray:
-        """Unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale."""
+        """(n,) unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale."""
         X = self._check(X)
         cal = self.calibrations_.get(tension_id)
         if cal is not None:
@@ -177,7 +178,7 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         return self.raw_scores(X, tension_id)[0] / self.position_scale
 
     def position_intensity(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Position in [-1, 1] and intensity in [0, 1] of each row on one tension."""
+        """(position, intensity), each (n,): position in [-1, 1] (tanh of the lean) and intensity in [0, 1]."""
         X = self._check(X)
         score, closeness = self.raw_scores(X, tension_id)
         if tension_id in self.calibrations_:
@@ -202,7 +203,10 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         return np.array([f"{tid}__{what}" for tid in self.tension_ids_ for what in ("position", "intensity")])
 
     def score_frame(self, X: Any, reflection_ids: Sequence[str] | None = None) -> Any:
-        """Long DataFrame: reflection_id, tension_id, position, intensity, calibrated."""
+        """Long DataFrame (n * n_tensions rows): reflection_id, tension_id, position, intensity, calibrated.
+
+        Raises InvalidInputError when the ids do not match the rows.
+        """
         import pandas as pd
 
         X = self._check(X)
@@ -225,6 +229,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
 
         Returns (and applies) the calibration dict: coef, intercept, n_labels, cv_auc (held-out ROC AUC
         of the calibrated axis), zero_shot_auc (of the uncalibrated one on the same rows), folds.
+        X: (n, d); y: (n,). Raises InvalidInputError for an unknown tension, labels other than 0/1,
+        a length mismatch or labels for only one pole.
         """
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import StratifiedKFold
