@@ -17,7 +17,11 @@ _FREQ = {"day": "D", "week": "W-MON", "month": "M", "quarter": "Q"}
 
 
 def choose_period(first, last) -> str:
-    """The finest period that gives at most ~60 points over [first, last]."""
+    """The period used everywhere for `auto`: the finest that gives at most ~60 points over [first, last].
+
+    first, last: anything pandas.Timestamp accepts. Returns "day" (<= 60 days), "week" (<= 420),
+    "month" (<= 1860) or "quarter".
+    """
     import pandas as pd
 
     span_days = max((pd.Timestamp(last) - pd.Timestamp(first)).days, 0) + 1
@@ -31,7 +35,10 @@ def choose_period(first, last) -> str:
 
 
 def resolve_period(period: str | None, dates) -> str:
-    """Validate a period name; `auto`/None picks one from the dates' range."""
+    """Validate a period name; `auto`/None picks one from the dates' range (`choose_period`).
+
+    Raises ValueError for a name other than day, week, month, quarter or auto.
+    """
     import pandas as pd
 
     if period in (None, "auto"):
@@ -68,8 +75,11 @@ def period_range(first, last, period: str):
 def mann_kendall(values: Sequence[float]) -> dict:
     """Mann-Kendall trend test with tie correction and Sen's slope.
 
-    Returns tau, z, p_value (two-sided) and slope (Sen's, per period). With fewer than 4 points,
-    p_value is 1.0: no trend can be significant.
+    values: (n,) series in period order; NaN (empty periods) are dropped first.
+    Returns {tau, z, p_value (two-sided, normal approximation with continuity correction), slope
+    (Sen's: median of pairwise slopes, in value units per period), n}. With fewer than 4 points
+    p_value is 1.0: no trend can be significant. Sources: Mann (1945), Kendall (1975) for the test
+    and tie-corrected variance; Sen (1968) for the slope.
     """
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]

@@ -55,7 +55,7 @@ def test_markdown_export_layout_and_content(filled_journal, tmp_path):
     patterns = (root / "maya" / "patterns.md").read_text(encoding="utf-8")
     assert "- Keywords: calm, walk" in patterns and "- Confidence: 0.83" in patterns
     tensions = (root / "maya" / "tensions.md").read_text(encoding="utf-8")
-    assert "alone or with others" in tensions and "| 2024-02 | 1 | -0.80 | 0.90 |" in tensions
+    assert "alone or with others" in tensions and "| 2024-01-29 | 1 | -0.80 | 0.90 |" in tensions
 
 
 def test_reflections_md_structure_survives_hostile_entries(filled_journal, tmp_path):

@@ -100,7 +100,7 @@ def test_tiny_and_bad_inputs():
         PatternModel().fit(E, texts=["x", "y"])
     with pytest.raises(InvalidInputError, match="NaN"):
         PatternModel().fit(np.full((5, 3), np.nan))
-    with pytest.raises(InvalidInputError, match="2-D"):
+    with pytest.raises(InvalidInputError, match="2D array"):
         PatternModel().fit(np.zeros(5))
 
 

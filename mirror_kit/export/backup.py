@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..secrets import is_secret_key, redact
 from ..timeutil import now_iso
 from . import safezip
 from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
@@ -87,6 +88,34 @@ def snapshot(conn: sqlite3.Connection, target: Path) -> None:
         snap.close()
 
 
+def scrub_secrets(db_file: Path) -> int:
+    """Remove secrets (`mirror_kit.secrets.redact`) from the settings of a snapshot file, leaving no
+    trace in its free pages (secure_delete, then VACUUM). Returns how many settings changed.
+
+    A restored journal therefore lacks its API keys/tokens: set them again after a restore.
+    """
+    con = sqlite3.connect(db_file, isolation_level=None)
+    try:
+        con.execute("PRAGMA secure_delete = ON")
+        changed = 0
+        con.execute("BEGIN")
+        for key, value in con.execute("SELECT key, value FROM settings").fetchall():
+            if is_secret_key(key):
+                con.execute("DELETE FROM settings WHERE key = ?", (key,))
+                changed += 1
+                continue
+            clean = json.dumps(redact(json.loads(value)), ensure_ascii=False, separators=(",", ":"))
+            if json.loads(clean) != json.loads(value):
+                con.execute("UPDATE settings SET value = ? WHERE key = ?", (clean, key))
+                changed += 1
+        con.execute("COMMIT")
+        if changed:
+            con.execute("VACUUM")
+    finally:
+        con.close()
+    return changed
+
+
 def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str | None = None,
                   compresslevel: int = 1) -> dict[str, Any]:
     """Write the backup ZIP to `out` (atomically, mode 0600); returns its metadata."""
@@ -97,6 +126,7 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
     with private_temp_dir(out) as tmp:
         db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
         snapshot(conn, db_file)
+        scrub_secrets(db_file)
         snap = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, isolation_level=None)
         snap.row_factory = sqlite3.Row
         try:

@@ -20,6 +20,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from ..secrets import redact_settings
+
 FORMAT = "mirror_os_export_v1"
 FORMAT_PREFIX = "mirror_os_export_v"
 FORMAT_VERSION = 1
@@ -259,6 +261,6 @@ def write_export(conn: sqlite3.Connection, sink: IO, *, identity_id: str | None,
             w, "analysis_runs", (dumps(run_record(r)) for r in conn.execute(RUNS_SQL, (iid,))))
         w("}")
     settings = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM settings ORDER BY key")}
-    w(f'\n], "settings": {dumps(settings)}}}\n')
+    w(f'\n], "settings": {dumps(redact_settings(settings))}}}\n')  # never API keys, tokens, passwords
     w.flush()
     return counts

@@ -13,12 +13,13 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..tensions.aggregate import lean_phrase
 from ..timeutil import now_iso, resolve_tz
 from .files import create_private, private_temp_dir, write_private_text
 from .jsonfmt import BufferedWriter, _sorted_tags, identity_rows
@@ -60,6 +61,7 @@ def _zone(tz: str | None):
 
 
 def local_time(utc_iso: str, tz: str | None) -> datetime:
+    """A stored UTC ISO timestamp in the writer's zone `tz` (unchanged when the zone is unknown)."""
     dt = datetime.fromisoformat(utc_iso)
     zone = _zone(tz)
     return dt.astimezone(zone) if zone else dt
@@ -137,66 +139,27 @@ def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
     return n
 
 
-_PERIOD_SQL = {
-    "day": "substr(r.created_at, 1, 10)",
-    "week": "date(r.created_at, '-' || ((CAST(strftime('%w', r.created_at) AS INTEGER) + 6) % 7) || ' days')",
-    "month": "substr(r.created_at, 1, 7) || '-01'",
-    "quarter": "substr(r.created_at, 1, 5) || printf('%02d', ((CAST(substr(r.created_at, 6, 2) AS INTEGER) - 1) / 3)"
-               " * 3 + 1) || '-01'",
-}
-
-
-def _period_grid(first: date, last: date, period: str) -> list[str]:
-    out = []
-    if period in ("day", "week"):
-        step = timedelta(days=1 if period == "day" else 7)
-        d = first
-        while d <= last:
-            out.append(d.isoformat())
-            d += step
-        return out
-    months = 1 if period == "month" else 3
-    y, m = first.year, first.month
-    while (y, m) <= (last.year, last.month):
-        out.append(f"{y:04d}-{m:02d}-01")
-        m += months
-        if m > 12:
-            y, m = y + 1, m - 12
-    return out
-
-
 def pattern_trends(conn, iid: str) -> dict[str, str]:
-    """The trend of each pattern, computed in SQL + numpy: the same periods (UTC, `auto`) and the same
-    rules (`mirror_kit.patterns.evolution.classify_trend`) as `journal.pattern_trends`, without the
-    pandas frames, which would cost more than the whole Markdown export of a small journal."""
-    import numpy as np
+    """The trend of each stored pattern of an identity: {pattern_id: emerging|fading|stable|recurring}.
 
-    from ..patterns.evolution import classify_trend
+    Same periods (`auto`), shares and rules as the journal's pattern trends: the frames come from
+    `mirror_kit.patterns.evolution.evolution_frame` and `trends_frame`, read straight from SQL.
+    """
+    import pandas as pd
 
-    pids = [r[0] for r in conn.execute("SELECT id FROM patterns WHERE identity_id = ?", (iid,))]
-    first, last = conn.execute("SELECT min(created_at), max(created_at) FROM reflections WHERE identity_id = ?",
-                               (iid,)).fetchone()
-    if not pids or first is None:
+    from ..patterns.evolution import evolution_frame, trends_frame
+
+    pids = [r[0] for r in conn.execute("SELECT id FROM patterns WHERE identity_id = ? ORDER BY id", (iid,))]
+    dates = [r[0] for r in conn.execute("SELECT created_at FROM reflections WHERE identity_id = ?", (iid,))]
+    if not pids or not dates:
         return {}
-    t0, t1 = datetime.fromisoformat(first), datetime.fromisoformat(last)
-    span = (t1 - t0).days + 1
-    period = "day" if span <= 60 else "week" if span <= 7 * 60 else "month" if span <= 31 * 60 else "quarter"
-    key = _PERIOD_SQL[period]
-    (g0, g1), = conn.execute(f"SELECT {key.replace('r.created_at', '?')}, {key.replace('r.created_at', '?')}",
-                             (first,) * key.count("r.created_at") + (last,) * key.count("r.created_at"))
-    grid = _period_grid(date.fromisoformat(g0), date.fromisoformat(g1), period)
-    index = {p: i for i, p in enumerate(grid)}
-    totals = np.zeros(len(grid))
-    for k, n in conn.execute(f"SELECT {key}, count(*) FROM reflections r WHERE r.identity_id = ? GROUP BY 1", (iid,)):
-        totals[index[k]] = n
-    counts = {pid: np.zeros(len(grid)) for pid in pids}
-    for pid, k, n in conn.execute(
-            f"SELECT o.pattern_id, {key}, count(*) FROM pattern_occurrences o JOIN reflections r ON r.id = o.reflection_id "
-            "JOIN patterns p ON p.id = o.pattern_id WHERE p.identity_id = ? AND r.identity_id = ? GROUP BY 1, 2",
-            (iid, iid)):
-        counts[pid][index[k]] = n
-    share = {pid: np.where(totals > 0, c / np.where(totals > 0, totals, 1), 0.0) for pid, c in counts.items()}
-    return {pid: classify_trend(share[pid], counts[pid], totals)["trend"] for pid in pids}
+    occ = pd.DataFrame(conn.execute(
+        "SELECT o.pattern_id, r.created_at FROM pattern_occurrences o JOIN reflections r ON r.id = o.reflection_id "
+        "JOIN patterns p ON p.id = o.pattern_id WHERE p.identity_id = ? AND r.identity_id = ?", (iid, iid)).fetchall(),
+        columns=["pattern_id", "created_at"])
+    occ["created_at"] = pd.to_datetime(occ["created_at"], utc=True)
+    trends = trends_frame(evolution_frame(occ, dates, "auto", {pid: pid for pid in pids}))
+    return dict(zip(trends["pattern_id"], trends["trend"], strict=True))
 
 
 def _trends(journal: Any, iid: str, pattern_rows: list) -> dict[str, str]:
@@ -204,7 +167,7 @@ def _trends(journal: Any, iid: str, pattern_rows: list) -> dict[str, str]:
     if pattern_rows:
         try:
             out.update(pattern_trends(journal.conn, iid))
-        except ImportError:  # numpy missing: the stored status is still informative
+        except ImportError:  # numpy/pandas missing: the stored status is still informative
             pass
     return out
 
@@ -232,32 +195,50 @@ def _patterns_md(conn, iid: str, name: str, rows: list, trends: dict, path: Path
     write_private_text(path, "\n".join(lines).rstrip() + "\n")
 
 
-# as the tensions API reports it: the intensity-weighted mean position (-1 = first pole, +1 = second)
-_WEIGHTED = "CASE WHEN sum(o.intensity) > 0 THEN sum(o.position * o.intensity) / sum(o.intensity) ELSE avg(o.position) END"
+def _observations(conn, iid: str) -> Any:
+    """The identity's tension observations as the long frame `mirror_kit.tensions.aggregate` takes."""
+    import pandas as pd
+
+    from ..tensions.aggregate import OBSERVATION_COLUMNS
+
+    obs = pd.DataFrame(conn.execute(
+        "SELECT o.tension_id, o.reflection_id, r.created_at, o.position, o.intensity FROM tension_observations o "
+        "JOIN reflections r ON r.id = o.reflection_id WHERE r.identity_id = ? ORDER BY r.created_at, o.reflection_id",
+        (iid,)).fetchall(), columns=OBSERVATION_COLUMNS)
+    obs["created_at"] = pd.to_datetime(obs["created_at"], utc=True)
+    return obs
 
 
-def _tension_rows(conn, iid: str) -> list:
-    return conn.execute(
-        "SELECT t.id, t.name, t.axis_a, t.axis_b, t.definition, count(*) AS n, "
-        f"{_WEIGHTED} AS position, "
-        "avg(o.intensity) AS intensity FROM tension_observations o JOIN reflections r ON r.id = o.reflection_id "
-        "JOIN tensions t ON t.id = o.tension_id WHERE r.identity_id = ? GROUP BY t.id "
-        "ORDER BY avg(o.intensity) DESC, t.id", (iid,)).fetchall()
+def _tension_rows(conn, iid: str) -> tuple[list[dict], Any]:
+    """(tensions most active first as `aggregate.ranked_summary` ranks them, with their definition;
+    the observations frame)."""
+    from ..tensions.aggregate import ranked_summary
+
+    obs = _observations(conn, iid)
+    if obs.empty:
+        return [], obs
+    defs = [dict(r) for r in conn.execute("SELECT id, name, axis_a, axis_b, definition FROM tensions")]
+    ranked = ranked_summary(obs, defs)
+    definition = {d["id"]: d["definition"] for d in defs}
+    return [{**r, "definition": definition.get(r["tension_id"])} for r in ranked.to_dict("records")], obs
 
 
 def _lean(t) -> str:
-    pos = t["position"]
-    if abs(pos) < 0.1:
-        return "balanced"
-    return f"leans toward {md_inline(t['axis_b'] if pos > 0 else t['axis_a'])}"
+    return lean_phrase(t["position"], md_inline(t["axis_a"]), md_inline(t["axis_b"]))
 
 
-def _tensions_md(conn, iid: str, name: str, rows: list, path: Path) -> None:
+def _tensions_md(conn, iid: str, name: str, rows: list, obs: Any, path: Path) -> None:
+    from ..tensions.aggregate import evolution
+    from ..timeseries import resolve_period
+
     lines = [f"# Tensions of {md_inline(name)}", "",
              "Two-pole axes the reflections were scored on: position -1 is the first pole, +1 the second "
-             "(intensity-weighted mean); intensity 0 to 1. Strongest (most intense) first.", ""]
+             "(intensity-weighted mean); intensity 0 to 1. Most active (most engaged reflections, then most "
+             "intense) first.", ""]
     if not rows:
         lines.append("(no tensions observed yet: run `mirror-kit analyze` first)")
+    period = resolve_period("auto", obs["created_at"]) if len(obs) else "month"
+    evo = evolution(obs, period=period) if len(obs) else None
     for t in rows:
         desc = json.loads(t["definition"] or "{}").get("description")
         lines += [f"## {md_inline(t['name'])}: {md_inline(t['axis_a'])} / {md_inline(t['axis_b'])}", ""]
@@ -265,12 +246,10 @@ def _tensions_md(conn, iid: str, name: str, rows: list, path: Path) -> None:
             lines += [md_text(str(desc)), ""]
         lines += [f"- Observations: {t['n']}", f"- Position (intensity-weighted): {t['position']:+.2f} ({_lean(t)})",
                   f"- Mean intensity: {t['intensity']:.2f}", "",
-                  "| Month | Reflections | Position | Intensity |", "|---|---:|---:|---:|"]
-        for month, n, pos, inten in conn.execute(
-            f"SELECT substr(r.created_at, 1, 7), count(*), {_WEIGHTED}, avg(o.intensity) FROM tension_observations o "
-            "JOIN reflections r ON r.id = o.reflection_id WHERE o.tension_id = ? AND r.identity_id = ? "
-            "GROUP BY 1 ORDER BY 1", (t["id"], iid)):
-            lines.append(f"| {month} | {n} | {pos:+.2f} | {inten:.2f} |")
+                  f"| {period.capitalize()} starting | Reflections | Position | Intensity |", "|---|---:|---:|---:|"]
+        mine = evo[(evo["tension_id"] == t["tension_id"]) & (evo["count"] > 0)]
+        for r in mine.itertuples():
+            lines.append(f"| {r.period:%Y-%m-%d} | {r.count} | {r.position:+.2f} | {r.intensity:.2f} |")
         lines.append("")
     write_private_text(path, "\n".join(lines).rstrip() + "\n")
 
@@ -311,7 +290,13 @@ def _readme(conn, ident, n_reflections: int, patterns: list, trends: dict, tensi
 
 
 def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = None) -> dict:
-    """Write the Markdown export into `out_dir` (identity folders are replaced as a whole)."""
+    """Write the Markdown export into `out_dir` (identity folders are replaced as a whole).
+
+    Per identity: README.md, reflections.md, patterns.md, tensions.md (mode 0600). Statistics come
+    from their one definition (`tensions.aggregate`, `patterns.evolution`). Returns {path,
+    identities: {name: {folder, reflections, patterns, tensions}}}. Raises InvalidInputError when
+    out_dir is a file.
+    """
     conn = journal.conn
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidInputError(f"{out_dir} exists and is not a directory")
@@ -329,9 +314,9 @@ def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = Non
             patterns = conn.execute("SELECT * FROM patterns WHERE identity_id = ? ORDER BY size DESC, id",
                                     (iid,)).fetchall()
             trends = _trends(journal, iid, patterns)
-            tensions = _tension_rows(conn, iid)
+            tensions, observations = _tension_rows(conn, iid)
             _patterns_md(conn, iid, name, patterns, trends, d / "patterns.md")
-            _tensions_md(conn, iid, name, tensions, d / "tensions.md")
+            _tensions_md(conn, iid, name, tensions, observations, d / "tensions.md")
             _readme(conn, ident, n, patterns, trends, tensions, d / "README.md")
             built.append(slug)
             result["identities"][name] = {"folder": str(out_dir / slug), "reflections": n,

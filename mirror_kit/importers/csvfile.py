@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from ..process_state import limited_csv_reader
 from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, Skipped, decode_bytes, read_bytes, split_tags
 from .dates import DateColumn, RawDate, settle_dates
 from .daylio import daylio_rows, is_daylio
@@ -138,10 +139,10 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     if "\r" in text and "\n" not in text:  # classic Mac line endings
         text = text.replace("\r", "\n")
     delimiter = sniff_delimiter(text)
-    # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error.
-    csv.field_size_limit(min(sys.maxsize, MAX_ENTRY_CHARS * 8))
+    # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error;
+    # raised only while each row is parsed (the limit is process-wide).
     lines = _Lines(text)
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = limited_csv_reader(lines, field_limit=min(sys.maxsize, MAX_ENTRY_CHARS * 8), delimiter=delimiter)
     try:
         header_row = next(reader)
     except csv.Error as exc:

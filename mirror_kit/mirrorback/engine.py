@@ -111,26 +111,39 @@ class MirrorbackEngine:
             "ORDER BY po.strength IS NULL, po.strength DESC, p.size DESC, p.id LIMIT 5",
             (reflection.id, reflection.identity_id),
         ).fetchall()
-        tensions = conn.execute(
-            "SELECT t.id, t.name, t.axis_a, t.axis_b, avg(o.position) AS position, avg(o.intensity) AS intensity, "
-            "max(CASE WHEN o.reflection_id = ? THEN o.position END) AS here, count(*) AS n "
-            "FROM tension_observations o JOIN tensions t ON t.id = o.tension_id "
-            "JOIN reflections r ON r.id = o.reflection_id WHERE r.identity_id = ? "
-            "GROUP BY t.id ORDER BY (here IS NULL), avg(o.intensity) DESC, t.id LIMIT 5",
-            (reflection.id, reflection.identity_id),
-        ).fetchall()
+        tensions = self._tension_context(reflection)
         return {
             "recent": [{"created_at": r[0], "excerpt": _excerpt(r[1])} for r in reversed(recent)],
             "patterns": [
                 {"id": p[0], "label": p[1], "keywords": _json_list(p[2])[:6], "this_reflection": p[3] is not None}
                 for p in patterns
             ],
-            "tensions": [
-                {"id": t[0], "name": t[1], "axis_a": t[2], "axis_b": t[3], "position": round(t[4], 2),
-                 "intensity": round(t[5], 2), "this_reflection": None if t[6] is None else round(t[6], 2)}
-                for t in tensions
-            ],
+            "tensions": tensions,
         }
+
+    def _tension_context(self, reflection: Reflection, limit: int = 5) -> list[dict]:
+        """The writer's tensions as every view reports them (`aggregate.ranked_summary`: intensity-weighted
+        position, most active first), those this reflection was scored on first, with its own position."""
+        import pandas as pd
+
+        from ..tensions.aggregate import OBSERVATION_COLUMNS, ranked_summary
+
+        conn = self.journal.conn
+        obs = pd.DataFrame(conn.execute(
+            "SELECT o.tension_id, o.reflection_id, r.created_at, o.position, o.intensity FROM tension_observations o "
+            "JOIN reflections r ON r.id = o.reflection_id WHERE r.identity_id = ?", (reflection.identity_id,),
+        ).fetchall(), columns=OBSERVATION_COLUMNS)
+        if obs.empty:
+            return []
+        defs = [dict(r) for r in conn.execute("SELECT id, name, axis_a, axis_b FROM tensions")]
+        ranked = ranked_summary(obs, defs)
+        here = dict(zip(*obs.loc[obs["reflection_id"] == reflection.id, ["tension_id", "position"]].T.to_numpy(),
+                        strict=True))
+        rows = sorted(ranked.to_dict("records"), key=lambda t: (t["tension_id"] not in here, t["rank"]))[:limit]
+        return [{"id": t["tension_id"], "name": t["name"], "axis_a": t["axis_a"], "axis_b": t["axis_b"],
+                 "position": round(float(t["position"]), 2), "intensity": round(float(t["intensity"]), 2),
+                 "this_reflection": round(float(here[t["tension_id"]]), 2) if t["tension_id"] in here else None}
+                for t in rows]
 
     def messages(self, reflection: Reflection, context: dict) -> list[dict[str, str]]:
         """The chat messages for the first attempt."""

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MirrorKitError
+from ..process_state import scoped_env, torch_threads
+from ..secrets import redact_url
 
 ENV_BASE_URL = "MIRROR_KIT_LLM_BASE_URL"
 ENV_MODEL = "MIRROR_KIT_LLM_MODEL"
@@ -130,7 +132,7 @@ class OpenAICompatibleLLM(LLM):
         return self.base_url.rstrip("/") + "/chat/completions"
 
     def describe(self) -> dict:
-        return {"adapter": type(self).__name__, "model": self.model, "base_url": self.base_url}
+        return {"adapter": type(self).__name__, "model": self.model, "base_url": redact_url(self.base_url)}
 
     def complete(self, messages: Messages, *, max_tokens: int = 200, temperature: float = 0.0) -> Completion:
         body = json.dumps(
@@ -270,21 +272,24 @@ class LocalLLM(LLM):
     def _load(self) -> tuple[Any, Any]:
         key = (str(self.path), self.gguf_file)
         if key not in _LOCAL_CACHE:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import torch
-            import transformers
-
-            kw: dict[str, Any] = {"local_files_only": True}
-            if self.gguf_file:
-                kw["gguf_file"] = self.gguf_file
-            try:
-                tok = transformers.AutoTokenizer.from_pretrained(str(self.path), **kw)
-                model = transformers.AutoModelForCausalLM.from_pretrained(str(self.path), dtype=torch.float32, **kw)
-            except (OSError, ValueError, ImportError) as exc:
-                raise LLMError(f"cannot load the local model from {self.path}: {exc}") from exc
-            model.eval()
-            _LOCAL_CACHE[key] = (tok, model)
+            with scoped_env(HF_HUB_OFFLINE="1"):  # never a download, and no lasting change
+                _LOCAL_CACHE[key] = self._load_offline()
         return _LOCAL_CACHE[key]
+
+    def _load_offline(self) -> tuple[Any, Any]:
+        import torch
+        import transformers
+
+        kw: dict[str, Any] = {"local_files_only": True}
+        if self.gguf_file:
+            kw["gguf_file"] = self.gguf_file
+        try:
+            tok = transformers.AutoTokenizer.from_pretrained(str(self.path), **kw)
+            model = transformers.AutoModelForCausalLM.from_pretrained(str(self.path), dtype=torch.float32, **kw)
+        except (OSError, ValueError, ImportError) as exc:
+            raise LLMError(f"cannot load the local model from {self.path}: {exc}") from exc
+        model.eval()
+        return tok, model
 
     def _prompt_ids(self, tok: Any, messages: Messages) -> Any:
         if getattr(tok, "chat_template", None):
@@ -299,25 +304,24 @@ class LocalLLM(LLM):
 
         t0 = time.perf_counter()
         tok, model = self._load()
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        ids = self._prompt_ids(tok, messages)
-        new_tokens = self.max_new_tokens or max_tokens
-        window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
-        if window and ids.shape[1] + new_tokens > window:
-            raise LLMError(
-                f"prompt of {ids.shape[1]} tokens plus {new_tokens} new ones exceeds the context window of "
-                f"{self.name} ({window} tokens); use a smaller context_size or a larger model"
-            )
-        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        with torch.inference_mode():
-            out = model.generate(
-                ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=new_tokens,
-                do_sample=False,
-                pad_token_id=pad,
-            )
+        with torch_threads(self.threads):  # the caller's thread count comes back afterwards
+            ids = self._prompt_ids(tok, messages)
+            new_tokens = self.max_new_tokens or max_tokens
+            window = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+            if window and ids.shape[1] + new_tokens > window:
+                raise LLMError(
+                    f"prompt of {ids.shape[1]} tokens plus {new_tokens} new ones exceeds the context window of "
+                    f"{self.name} ({window} tokens); use a smaller context_size or a larger model"
+                )
+            pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+            with torch.inference_mode():
+                out = model.generate(
+                    ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=new_tokens,
+                    do_sample=False,
+                    pad_token_id=pad,
+                )
         new = out[0][ids.shape[1]:]
         text = tok.decode(new, skip_special_tokens=True).strip()
         return Completion(

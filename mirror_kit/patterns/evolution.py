@@ -25,10 +25,15 @@ TRENDS = ("emerging", "fading", "stable", "recurring")
 
 
 def evolution_frame(occurrences, reflection_dates, period: str = "auto", labels: dict | None = None):
-    """Counts and shares per pattern and period, zero-filled over the reflections' whole range.
+    """The one definition of a pattern's share per period: counts and shares, zero-filled over the
+    reflections' whole range.
 
     occurrences: DataFrame with pattern_id, created_at (one row per pattern occurrence).
     reflection_dates: the created_at of every reflection of the identity (the denominators).
+    period: day/week/month/quarter or auto (`mirror_kit.timeseries.choose_period`).
+    labels: {pattern_id: label}; its keys also fix which patterns get rows (default: those that occur).
+    Returns a long DataFrame pattern_id, label, period (tz-naive UTC start), count, total, share in
+    [0, 1] (count / total, 0 for a period without reflections). Raises ValueError for a bad period.
     """
     import pandas as pd
 
@@ -68,6 +73,9 @@ def _bursts(active: np.ndarray, min_gap: int = 2) -> int:
 
 def classify_trend(share, counts=None, totals=None, *, alpha: float = 0.05, min_change: float = 0.5) -> dict:
     """Trend of one share series: {trend, slope, p_value, tau}. See the module docstring for the rules.
+
+    share, counts, totals: (n,) per period in time order. slope is in share units per period.
+    Sources: Mann-Kendall test and Sen's slope (`mirror_kit.timeseries.mann_kendall`).
 
     min_change: a monotonic trend must also matter, not only be significant: Sen's slope over the
     whole span must change the share by at least this fraction of its mean (a flat theme whose
@@ -125,7 +133,9 @@ def classify_trend(share, counts=None, totals=None, *, alpha: float = 0.05, min_
 
 
 def trends_frame(evolution, *, alpha: float = 0.05):
-    """One row per pattern: pattern_id, label, trend, slope, p_value, tau, periods."""
+    """The one definition of pattern trends: one row per pattern of an `evolution_frame` with
+    pattern_id, label, trend (emerging/fading/stable/recurring, `classify_trend`), slope, p_value,
+    tau, periods."""
     import pandas as pd
 
     rows = []

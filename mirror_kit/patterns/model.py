@@ -21,12 +21,18 @@ import hashlib
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+
+from ..estimators import require_fitted, reset_fitted, validated
 
 GRANULARITIES = {"coarse": 0.6, "medium": 1.0, "fine": 1.6}
 
 
 def canonical_order(X: np.ndarray, keys: list | None = None) -> np.ndarray:
-    """A permutation that depends only on the rows' content (or the given keys), not their order."""
+    """A permutation (n,) that depends only on the rows' content (or the given keys), not their order.
+
+    X: (n, d); rows are compared after rounding to 5 decimals (BLAKE2b digests); keys: (n,) ids.
+    """
     if keys is not None:
         return np.array(sorted(range(len(keys)), key=lambda i: str(keys[i])), dtype=int)
     rounded = np.round(np.asarray(X, dtype=np.float64), 5)
@@ -42,6 +48,9 @@ def _normalize(X: np.ndarray) -> np.ndarray:
 
 def cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     """Mean silhouette with cosine distance for L2-normalised rows, in O(n k d) via cluster sums.
+
+    X: (n, d) unit rows; labels: (n,) ints. Returns a float in [-1, 1] (-1.0 with fewer than 2
+    clusters). Source: Rousseeuw (1987); same value as sklearn.metrics.silhouette_score(metric="cosine").
 
     Mean similarity of x to a cluster is x . sum(cluster) / size (minus x itself for its own).
     Singletons score 0, as in scikit-learn.
@@ -67,7 +76,7 @@ def cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _knee(xs: list[int], ys: list[float]) -> int:
-    """Kneedle: the point farthest above the chord from the first to the last point."""
+    """Kneedle (Satopaa et al. 2011): index of the point farthest above the chord from first to last."""
     if len(xs) <= 2:
         return int(np.argmax(ys))
     x = (np.asarray(xs, float) - xs[0]) / max(xs[-1] - xs[0], 1)
@@ -80,8 +89,15 @@ def _knee(xs: list[int], ys: list[float]) -> int:
     return int(np.argmax(y - chord))
 
 
-class PatternModel:
-    """Cluster reflection embeddings into patterns (scikit-learn conventions).
+class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Cluster reflection embeddings into patterns: a scikit-learn clusterer and transformer.
+
+    Input: an (n, d) float matrix of embeddings (any d; cosine geometry, rows are L2-normalised).
+    Learned: labels_ (n,) int, -1 unassigned; strengths_ (n,) in [0, 1]; cluster_centers_
+    (n_patterns_, d) unit vectors in the input space; patterns_ DataFrame; pca_/scale_ of the
+    reducer; outlier_threshold_ (cosine); info_ dict. `transform` gives cosine similarities
+    (n, n_patterns_). Sources: silhouette (Rousseeuw 1987), Kneedle knee (Satopaa et al. 2011),
+    consensus/stability by Jaccard matching (Hennig 2007), class-based TF-IDF keywords (BERTopic).
 
     n_patterns: ask for this many clusters (before merging near-duplicates); None chooses.
     granularity: "coarse", "medium" or "fine" (or a float multiplier) scaling the chosen number.
@@ -95,6 +111,9 @@ class PatternModel:
         the median similarity (None: assign every point).
     max_patterns: upper end of the searched k.
     n_jobs: threads for the numeric libraries during fit (None: their default).
+
+    Raises InvalidInputError for empty/NaN/non-2-D input or mismatched texts/dates/ids lengths, and
+    ModelNotFittedError (an sklearn NotFittedError) when transform/predict run before fit.
     """
 
     def __init__(
@@ -133,10 +152,13 @@ class PatternModel:
     # -- stages ---------------------------------------------------------------------------------
     def _reduce_fit(self, E: np.ndarray) -> np.ndarray:
         if self.reducer == "none":
-            self._pca = None
             return _normalize(E)
         if self.reducer is not None:
-            return _normalize(np.asarray(self.reducer.fit_transform(E), dtype=np.float64))
+            # Fit a clone: the reducer given as a parameter stays unfitted (scikit-learn convention).
+            from sklearn.base import clone
+
+            self.reducer_ = clone(self.reducer)
+            return _normalize(np.asarray(self.reducer_.fit_transform(E), dtype=np.float64))
         from sklearn.decomposition import PCA
 
         d = int(min(self.n_components, E.shape[1], max(E.shape[0] - 1, 1)))
@@ -144,15 +166,15 @@ class PatternModel:
                   random_state=self.random_state)
         Z = pca.fit_transform(E)
         scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-12)) ** 0.5
-        self._pca, self._scale = pca, scale
+        self.pca_, self.scale_ = pca, scale
         return _normalize(Z / scale)
 
     def _reduce(self, E: np.ndarray) -> np.ndarray:
         if self.reducer == "none":
             return _normalize(E)
         if self.reducer is not None:
-            return _normalize(np.asarray(self.reducer.transform(E), dtype=np.float64))
-        return _normalize(self._pca.transform(E) / self._scale)
+            return _normalize(np.asarray(self.reducer_.transform(E), dtype=np.float64))
+        return _normalize(self.pca_.transform(E) / self.scale_)
 
     def _kmeans(self, k: int, seed: int, n: int):
         from sklearn.cluster import KMeans, MiniBatchKMeans
@@ -193,29 +215,29 @@ class PatternModel:
         return k, {"grid": grid, "silhouette": [round(s, 4) for s in sils]}
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, embeddings, texts: list[str] | None = None, dates=None, ids: list | None = None) -> PatternModel:
-        """Learn patterns from an (n, d) embedding matrix; texts give keywords/labels, dates first/last seen.
+    def fit(self, X: Any, y: Any = None, texts: list[str] | None = None, dates: Any = None,
+            ids: list | None = None) -> PatternModel:
+        """Learn patterns from an (n, d) embedding matrix X; returns self. y is ignored.
 
-        ids: optional stable ids of the rows (their order defines the canonical order).
+        texts (n,) give keywords/labels; dates (n,) first/last seen; ids (n,) stable row ids (their
+        order defines the canonical order). Everything learned by an earlier fit is discarded first.
+        Raises InvalidInputError for bad shapes/values.
         """
         import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime so the limit below reaches it)
         from threadpoolctl import threadpool_limits
 
         # Many short KMeans runs: OpenMP/BLAS thread teams cost more than they give, and on a busy
         # machine their spin-waiting makes a 1 s fit take 30 s.
+        reset_fitted(self)
         with threadpool_limits(limits=self.n_jobs):
-            return self._fit(embeddings, texts, dates, ids)
+            return self._fit(X, texts, dates, ids)
 
     def _fit(self, embeddings, texts, dates, ids) -> PatternModel:
         from sklearn.metrics import adjusted_rand_score
 
         from ..errors import InvalidInputError
 
-        E = np.asarray(embeddings, dtype=np.float64)
-        if E.ndim != 2 or E.shape[0] == 0:
-            raise InvalidInputError(f"embeddings must be a non-empty 2-D matrix, got shape {E.shape}")
-        if not np.isfinite(E).all():
-            raise InvalidInputError("embeddings contain NaN or infinite values")
+        E = validated(self, embeddings, reset=True)
         n = E.shape[0]
         for name, seq in (("texts", texts), ("dates", dates), ("ids", ids)):
             if seq is not None and len(seq) != n:
@@ -230,11 +252,13 @@ class PatternModel:
             labels = np.zeros(n, dtype=int)
             stability = np.ones(1)
             X = Ec
-            self._pca = None
         else:
             X = self._reduce_fit(Ec)
             if self.clusterer is not None:
-                labels = np.asarray(self.clusterer.fit_predict(X), dtype=int)
+                from sklearn.base import clone
+
+                self.clusterer_ = clone(self.clusterer)
+                labels = np.asarray(self.clusterer_.fit_predict(X), dtype=int)
                 stability = None
             else:
                 if self.n_patterns is not None:
@@ -253,7 +277,7 @@ class PatternModel:
                 labels = runs[best]
                 stability = self._stability(labels, [r for i, r in enumerate(runs) if i != best])
                 if self.merge_threshold is not None and self.n_patterns is None:
-                    labels, stability = self._merge(X, labels, stability)
+                    labels, stability, info["merged"] = self._merge(X, labels, stability)
         labels, stability = self._relabel(labels, stability)
         k = int(labels.max()) + 1 if (labels >= 0).any() else 0
 
@@ -295,17 +319,23 @@ class PatternModel:
                                         [ids[i] for i in order] if ids is not None else [int(i) for i in order])
         return self
 
-    def fit_predict(self, embeddings, texts=None, dates=None, ids=None) -> np.ndarray:
-        return self.fit(embeddings, texts=texts, dates=dates, ids=ids).labels_
+    def fit_predict(self, X: Any, y: Any = None, texts: list[str] | None = None, dates: Any = None,
+                    ids: list | None = None) -> np.ndarray:
+        """Fit and return labels_ (n,), -1 for unassigned rows."""
+        return self.fit(X, texts=texts, dates=dates, ids=ids).labels_
 
-    def transform(self, embeddings) -> np.ndarray:
-        """Cosine similarity of each row to each pattern centroid, shape (n, n_patterns)."""
-        E = _normalize(np.asarray(embeddings, dtype=np.float64))
+    def transform(self, X: Any) -> np.ndarray:
+        """Cosine similarity of each row to each pattern centroid, shape (n, n_patterns_).
+
+        Raises ModelNotFittedError before fit, InvalidInputError for a width other than fit's.
+        """
+        require_fitted(self, "cluster_centers_")
+        E = _normalize(validated(self, X, reset=False))
         return E @ self.cluster_centers_.T.astype(np.float64)
 
-    def predict(self, embeddings) -> np.ndarray:
-        """Nearest pattern for new rows (-1 when below the outlier threshold learned in fit)."""
-        S = self.transform(embeddings)
+    def predict(self, X: Any) -> np.ndarray:
+        """Nearest pattern (n,) for new rows, -1 when below the outlier threshold learned in fit."""
+        S = self.transform(X)
         if S.shape[1] == 0:
             return np.full(S.shape[0], -1)
         lab = S.argmax(1)
@@ -335,7 +365,7 @@ class PatternModel:
 
         k = int(labels.max()) + 1
         if k < 3:
-            return labels, stability
+            return labels, stability, 0
         C = _normalize(np.array([X[labels == c].mean(0) for c in range(k)]))
         coh = np.array([max(float((X[labels == c] @ C[c]).mean()), 1e-6) for c in range(k)])
         R = (C @ C.T) / np.sqrt(np.outer(coh, coh))
@@ -344,12 +374,11 @@ class PatternModel:
         Z = linkage(squareform(D, checks=False), "average")
         groups = fcluster(Z, 1 - self.merge_threshold, "distance") - 1
         if groups.max() + 1 == k:
-            return labels, stability
+            return labels, stability, 0
         sizes = np.bincount(labels, minlength=k)
         new_stab = np.array([np.average(stability[groups == g], weights=sizes[groups == g])
                              for g in range(groups.max() + 1)])
-        self.info_merged = int(k - (groups.max() + 1))
-        return groups[labels], new_stab
+        return groups[labels], new_stab, int(k - (groups.max() + 1))
 
     @staticmethod
     def _relabel(labels, stability):

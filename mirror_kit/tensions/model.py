@@ -22,15 +22,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..errors import InvalidInputError
+from ..estimators import require_fitted, reset_fitted, validated
 from .definition import Tension, seed_tensions
 
 CALIBRATION_METHOD = "anchor_prior_logreg"
 
 
-class TensionScorer:
-    """Score embedded reflections on tensions (scikit-learn style: `fit`, then `transform`).
+class TensionScorer(TransformerMixin, BaseEstimator):
+    """Score embedded reflections on tensions: a scikit-learn transformer (`fit`, then `transform`).
+
+    Input: (n, d) embeddings from the same model as `embedder` (d = its width). Output of
+    `transform`: (n, 2 * n_tensions) float, position in [-1, 1] and intensity in [0, 1] per tension.
+    Learned: tensions_, tension_ids_, anchors_ {id: (A (na, d), B (nb, d)) unit vectors},
+    model_name_, n_features_in_, calibrations_ {id: dict}. Sources: zero-shot scoring against
+    anchor phrases follows embedding-based concept axes (semantic projection, Grand et al. 2022);
+    calibration is L2-regularised logistic regression (scikit-learn) with anchors as weighted
+    pseudo-labels; held-out separation is ROC AUC over stratified k-fold.
 
     tensions: Tension objects (default: the five seeds).
     embedder: object with `.encode(list[str])` and `.model_name` used for the anchor phrases; default
@@ -41,6 +51,11 @@ class TensionScorer:
     intensity_range: (low, high) anchor similarity mapped to intensity 0 and 1.
     anchor_weight: weight of each anchor phrase as a pseudo-label in calibration.
     C: inverse regularisation of the calibration's logistic regression.
+    cv: folds (at most) of the calibration's cross-validated AUC.
+    random_state: seed of the calibration's folds and solver.
+
+    Raises InvalidInputError for no tensions, embeddings of another width or a calibration made
+    for another model/anchors; ModelNotFittedError (an sklearn NotFittedError) before fit.
     """
 
     def __init__(
@@ -70,7 +85,11 @@ class TensionScorer:
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any = None, y: Any = None) -> TensionScorer:
-        """Embed the anchor phrases of every tension. X (the reflections) is only checked for its width."""
+        """Embed the anchor phrases of every tension; returns self. X (n, d) is only checked for its width.
+
+        Everything learned by an earlier fit (calibrations added by `calibrate` too) is discarded first.
+        """
+        reset_fitted(self)
         tensions = list(self.tensions) if self.tensions is not None else seed_tensions()
         if not tensions:
             raise InvalidInputError("TensionScorer needs at least one tension")
@@ -94,25 +113,33 @@ class TensionScorer:
         self.anchors_ = {t.id: (vecs[s:m], vecs[m:e]) for t, (s, m, e) in zip(tensions, spans, strict=True)}
         self.n_features_in_ = vecs.shape[1]
         if X is not None:
-            self._check(X)
+            validated(self, X, reset=False, dtype=np.float32,
+                      name=f"embeddings must be a (n, {self.n_features_in_}) matrix from the anchors' model")
         self.calibrations_ = {}
         for tid, cal in (self.calibrations or {}).items():
             if tid in self.anchors_ and cal:
-                self._check_calibration(tid, cal)
-                self.calibrations_[tid] = cal
+                self.apply_calibration(tid, cal)
         return self
 
     def _check(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "anchors_"):
-            raise InvalidInputError("TensionScorer is not fitted: call fit() first")
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or (X.shape[0] and X.shape[1] != self.n_features_in_):
-            raise InvalidInputError(
-                f"embeddings must be a (n, {self.n_features_in_}) matrix from the anchors' model; got shape {X.shape}"
-            )
-        return X
+        require_fitted(self, "anchors_")
+        if getattr(X, "ndim", None) == 2 and X.shape[0] == 0 and X.shape[1] in (0, self.n_features_in_):
+            return np.zeros((0, self.n_features_in_), dtype=np.float32)  # nothing to score is not an error
+        return validated(self, X, reset=False, dtype=np.float32,
+                         name=f"embeddings must be a (n, {self.n_features_in_}) matrix from the anchors' model")
 
-    def _check_calibration(self, tid: str, cal: dict) -> None:
+    def apply_calibration(self, tension_id: str, calibration: dict) -> None:
+        """Use a stored calibration dict (from `calibrate`) for one tension in later transforms.
+
+        Raises InvalidInputError when it was made for another model, other anchor phrases, or an
+        embedding width other than this scorer's.
+        """
+        require_fitted(self, "anchors_")
+        self.check_calibration(tension_id, calibration)
+        self.calibrations_[tension_id] = calibration
+
+    def check_calibration(self, tid: str, cal: dict) -> None:
+        """Raise InvalidInputError unless `cal` is usable by this fitted scorer for tension `tid`."""
         coef = cal.get("coef")
         if cal.get("method") != CALIBRATION_METHOD or not isinstance(coef, list) or len(coef) != self.n_features_in_:
             raise InvalidInputError(f"calibration of tension {tid!r} is not usable by this scorer/model")
@@ -125,7 +152,8 @@ class TensionScorer:
 
     # -- scoring -------------------------------------------------------------------------------
     def raw_scores(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """(zero-shot score in cosine units, top-k anchor similarity) of each row for one tension."""
+        """(score, closeness), each (n,): zero-shot lean towards pole b in cosine units, and the mean
+        top-k anchor similarity. Raises ModelNotFittedError, InvalidInputError (bad X), KeyError (tension)."""
         X = self._check(X)
         A, B = self.anchors_[tension_id]
         sa, sb = X @ A.T, X @ B.T
@@ -140,7 +168,7 @@ class TensionScorer:
         return score, closeness
 
     def decision(self, X: Any, tension_id: str) -> np.ndarray:
-        """Unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale."""
+        """(n,) unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale."""
         X = self._check(X)
         cal = self.calibrations_.get(tension_id)
         if cal is not None:
@@ -150,7 +178,7 @@ class TensionScorer:
         return self.raw_scores(X, tension_id)[0] / self.position_scale
 
     def position_intensity(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Position in [-1, 1] and intensity in [0, 1] of each row on one tension."""
+        """(position, intensity), each (n,): position in [-1, 1] (tanh of the lean) and intensity in [0, 1]."""
         X = self._check(X)
         score, closeness = self.raw_scores(X, tension_id)
         if tension_id in self.calibrations_:
@@ -169,14 +197,16 @@ class TensionScorer:
             cols.extend(self.position_intensity(X, tid))
         return np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))
 
-    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
-        return self.fit(X, y).transform(X)
-
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of `transform`'s 2 * n_tensions columns: "<tension_id>__position", "<tension_id>__intensity"."""
+        require_fitted(self, "tension_ids_")
         return np.array([f"{tid}__{what}" for tid in self.tension_ids_ for what in ("position", "intensity")])
 
     def score_frame(self, X: Any, reflection_ids: Sequence[str] | None = None) -> Any:
-        """Long DataFrame: reflection_id, tension_id, position, intensity, calibrated."""
+        """Long DataFrame (n * n_tensions rows): reflection_id, tension_id, position, intensity, calibrated.
+
+        Raises InvalidInputError when the ids do not match the rows.
+        """
         import pandas as pd
 
         X = self._check(X)
@@ -199,6 +229,8 @@ class TensionScorer:
 
         Returns (and applies) the calibration dict: coef, intercept, n_labels, cv_auc (held-out ROC AUC
         of the calibrated axis), zero_shot_auc (of the uncalibrated one on the same rows), folds.
+        X: (n, d); y: (n,). Raises InvalidInputError for an unknown tension, labels other than 0/1,
+        a length mismatch or labels for only one pole.
         """
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import StratifiedKFold

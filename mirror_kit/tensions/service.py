@@ -255,10 +255,9 @@ class Tensions:
             if r["calibration"]:
                 cal = json.loads(r["calibration"])
                 try:
-                    scorer._check_calibration(r["id"], cal)
+                    scorer.apply_calibration(r["id"], cal)
                 except InvalidInputError:
                     continue  # made with another model or other anchors: zero-shot until recalibrated
-                scorer.calibrations_[r["id"]] = cal
         return scorer
 
     def _select_rows(self, identity: Any, tensions: Iterable[str] | None) -> list[dict]:

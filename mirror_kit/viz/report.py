@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..tensions.aggregate import lean_phrase
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -123,14 +124,14 @@ class ReportContext:
             return "<p>No tension scores in this range (run <code>mirror-kit analyze --identity NAME</code>).</p>"
         items = []
         for r in t.head(5).itertuples():
-            lean = r.axis_b if r.position > 0 else r.axis_a
+            leaning = lean_phrase(r.position, str(r.axis_a), str(r.axis_b))
             drift = ""
             if r.direction in ("towards_a", "towards_b"):
                 pole = r.axis_a if r.direction == "towards_a" else r.axis_b
                 p = "p < 0.001" if r.p_value < 0.001 else f"p = {r.p_value:.3f}"
                 drift = f"; <b>drifting towards {html.escape(str(pole))}</b> ({p})"
             items.append(f"<li><b>{html.escape(str(r.name))}</b> ({html.escape(str(r.axis_a))} ↔ "
-                         f"{html.escape(str(r.axis_b))}): leans {html.escape(str(lean))} ({r.position:+.2f}), "
+                         f"{html.escape(str(r.axis_b))}): {html.escape(str(leaning))} ({r.position:+.2f}), "
                          f"intensity {r.intensity:.2f}, {r.occurrences} engaged reflections{drift}</li>")
         drifting = t[t["direction"].isin(["towards_a", "towards_b"])]
         lead = (f"<p>Strongest tension: <b>{html.escape(str(t['name'].iloc[0]))}</b>. "

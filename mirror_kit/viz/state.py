@@ -252,11 +252,14 @@ class ExplorerState:
         return trends_frame(evo[self._periods_in_range(evo["period"])])
 
     def tension_drift(self) -> pd.DataFrame:
-        """Per tension: drift (Sen's slope per period), p_value and direction over the date range."""
+        """Per tension: drift (Sen's slope per period), p_value and direction over the date range.
+
+        Same test and labels as the journal's `tensions` (`mirror_kit.tensions.aggregate.drift`).
+        """
         import numpy as np
         import pandas as pd
 
-        from ..timeseries import mann_kendall
+        from ..tensions.aggregate import drift
 
         cols = ["tension_id", "drift", "p_value", "direction"]
         t = self.data.tensions
@@ -265,45 +268,24 @@ class ExplorerState:
         evo = self.data.tension_evolution
         if not len(evo):
             return pd.DataFrame(columns=cols)
-        evo = evo[self._periods_in_range(evo["period"])]
-        rows = []
-        for tid, g in evo.groupby("tension_id", sort=False):
-            mk = mann_kendall(g.sort_values("period")["position"].dropna().to_numpy(float))
-            sig = mk["p_value"] == mk["p_value"] and mk["p_value"] < 0.05 and mk["slope"] != 0
-            rows.append({"tension_id": tid, "drift": mk["slope"], "p_value": mk["p_value"],
-                         "direction": ("towards_b" if mk["slope"] > 0 else "towards_a") if sig else "stable"})
-        out = pd.DataFrame(rows, columns=cols)
+        out = drift(evo[self._periods_in_range(evo["period"])])[cols]
         out["drift"] = out["drift"].astype(float).replace([np.inf, -np.inf], np.nan)
         return out
 
     def tension_summary(self) -> pd.DataFrame:
-        """Per tension in the date range: name, poles, position (intensity-weighted), intensity, occurrences."""
-        import numpy as np
+        """Per tension in the date range, most active first (`aggregate.ranked_summary`): tension_id,
+        name, axis_a, axis_b, position (intensity-weighted), intensity, occurrences."""
         import pandas as pd
+
+        from ..tensions.aggregate import ranked_summary
 
         cols = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences"]
         obs = self.data.observations
         if not len(obs):
             return pd.DataFrame(columns=cols)
         obs = obs[self._in_range(obs["created_at"])]
-        defs = self.data.tensions
-        rows = []
-        for tid, g in obs.groupby("tension_id", sort=False):
-            w = g["intensity"].to_numpy(float)
-            pos = g["position"].to_numpy(float)
-            wt = w if w.sum() > 1e-12 else np.ones_like(w)
-            d = defs[defs["tension_id"] == tid]
-            rows.append({
-                "tension_id": tid,
-                "name": d["name"].iloc[0] if len(d) else tid,
-                "axis_a": d["axis_a"].iloc[0] if len(d) else "a",
-                "axis_b": d["axis_b"].iloc[0] if len(d) else "b",
-                "position": float(np.average(pos, weights=wt)), "intensity": float(w.mean()),
-                "occurrences": int((w >= 0.5).sum()),
-            })
-        out = pd.DataFrame(rows, columns=cols)
-        return out.sort_values(["occurrences", "intensity", "tension_id"], ascending=[False, False, True],
-                               kind="stable").reset_index(drop=True)
+        defs = self.data.tensions.rename(columns={"tension_id": "id"}) if len(self.data.tensions) else []
+        return ranked_summary(obs, defs)[cols].reset_index(drop=True)
 
     def tension_options(self) -> list[tuple[str, str]]:
         t = self.data.tensions
