@@ -21,7 +21,7 @@ COMMANDS = walk(group)
 IDS = [" ".join(p) or "mirror-kit" for p, _ in COMMANDS]
 
 
-def test_the_tree_has_the_issue_2_commands():
+def test_the_tree_has_the_store_commands():
     names = set(IDS)
     for expected in ("init", "migrate status", "migrate up", "migrate down", "migrate history", "migrate verify",
                      "identity add", "identity list", "add", "stats", "demo"):

@@ -1,5 +1,5 @@
 """`mirror-kit import`: summary output, errors as one line, dry-run, format detection and the
-dispatch of mirror_kit exports to the export importer (issue 5)."""
+dispatch of mirror_kit exports to the export importer."""
 
 from __future__ import annotations
 

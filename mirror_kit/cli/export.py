@@ -1,4 +1,4 @@
-"""CLI: `export json|markdown`, `backup` (+ `backup verify`) and `restore` (issue 5)."""
+"""CLI: `export json|markdown`, `backup` (+ `backup verify`) and `restore`."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from ..secrets import is_secret_key
 from ..timeutil import now_iso
 from ._base import Collection
 
+
 def is_secret(key: str) -> bool:
     """True when a setting's key names a secret (see `mirror_kit.secrets`); such settings are never
     written into an export, report or log."""

@@ -1,4 +1,4 @@
-"""Embeddings (issue 4): a local, offline transformer sentence encoder and the journal's stored vectors.
+"""Embeddings: a local, offline transformer sentence encoder and the journal's stored vectors.
 
 >>> from mirror_kit.embedding import Embedder
 >>> Embedder().encode(["a quiet walk by the river"]).shape

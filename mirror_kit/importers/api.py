@@ -14,7 +14,7 @@ MIRROR_FORMAT = "mirror_os_export_v1"
 # A passphrase-encrypted mirror_kit export (mirror_kit.export.crypto.MAGIC); kept here so detection
 # does not import the crypto module.
 ENCRYPTED_MAGIC = b"MKENC1"
-# Options only the mirror_kit export format (issue 5) understands.
+# Options only the mirror_kit export format understands.
 MIRROR_OPTIONS = ("mode", "passphrase", "on_conflict")
 OPTIONS = ("text_column", "date_column", "id_column", "title_column", "tags_column", "encoding",
            "default_date", "tz", "skip_bad", "dry_run", "progress",

@@ -1,4 +1,4 @@
-"""Mirrorbacks (issue 6): short replies that mirror a reflection back, written by a language model,
+"""Mirrorbacks: short replies that mirror a reflection back, written by a language model,
 checked against an editable constitution and stored with their validation result.
 
 >>> from mirror_kit.mirrorback import validate, OpenAICompatibleLLM

@@ -1,7 +1,7 @@
 """Patterns: recurring themes found by clustering reflection embeddings.
 
-`PatternModel` (in `model.py`) is the scikit-learn-style estimator; the journal methods live in
-`api.py`; keywords, stable ids and evolution in their own modules. Imported lazily so that
+`PatternModel` (in `model.py`) is the scikit-learn-style estimator; `journal.patterns` lives in
+`service.py`; keywords, stable ids and evolution in their own modules. Imported lazily so that
 `import mirror_kit` does not pull in numpy and scikit-learn.
 """
 

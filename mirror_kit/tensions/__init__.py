@@ -1,8 +1,8 @@
 """Tensions: two-pole axes (e.g. solitude <-> connection) that reflections are scored on.
 
 `TensionScorer` (in `model.py`) is the scikit-learn-style estimator; definitions and the five seeds
-in `definition.py` / `seeds.yaml`; aggregation and drift in `aggregate.py`; the journal methods in
-`api.py`. Imported lazily so that `import mirror_kit` stays light.
+in `definition.py` / `seeds.yaml`; aggregation and drift in `aggregate.py`; `journal.tensions` in
+`service.py`. Imported lazily so that `import mirror_kit` stays light.
 """
 
 from __future__ import annotations

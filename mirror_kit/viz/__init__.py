@@ -1,1 +1,1 @@
-"""figures, explorer and reports (issue 9)."""
+"""Plotly figures (`plots`), the Explorer dashboard (`explorer`) and offline HTML reports (`report`); `service.py` is `journal.viz`."""

@@ -1,4 +1,4 @@
-"""Session fixtures for anything built on embeddings (issue 4): the default `embedder`, and
+"""Session fixtures for anything built on embeddings: the default `embedder`, and
 `happydb_embeddings` -> (df, E) for the HappyDB corpus, cached on disk across runs and xdist workers."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fixtures for pattern tests (issue 7): a sample journal embedded once per session, copied per test."""
+"""Fixtures for pattern tests: a sample journal embedded once per session, copied per test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures and helpers for the store, migrator and CLI tests (issue 2)."""
+"""Fixtures and helpers for the store, migrator and CLI tests."""
 
 from __future__ import annotations
 

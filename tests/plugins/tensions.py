@@ -1,4 +1,4 @@
-"""Fixtures for tensions (issue 8): the sample journal with its embeddings computed once (kept in
+"""Fixtures for tensions: the sample journal with its embeddings computed once (kept in
 pytest's cache dir across runs and xdist workers), and per-test writable copies analysed for tensions."""
 
 from __future__ import annotations

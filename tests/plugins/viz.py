@@ -1,4 +1,4 @@
-"""Fixtures for figures, explorer, notebooks and reports (issue 9).
+"""Fixtures for figures, explorer, notebooks and reports.
 
 The sample journal, loaded and fully analysed (`journal.analyze` per identity, a few minutes on a
 busy CPU), is built once into pytest's cache dir, keyed by a hash of the sample data, the migrations
