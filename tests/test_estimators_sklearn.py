@@ -26,6 +26,9 @@ class HashEmbedder:
 
     model_name = "hash-test"
 
+    def __repr__(self) -> str:  # stable test ids across pytest-xdist workers (no memory address)
+        return "HashEmbedder()"
+
     def encode(self, texts):
         rows = [np.frombuffer(hashlib.sha256(t.encode()).digest(), dtype=np.uint8)[:DIM] for t in texts]
         return np.asarray(rows, dtype=np.float32) - 127.5

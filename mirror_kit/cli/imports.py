@@ -57,7 +57,9 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
     from ..importers.api import run_import
     from ..importers.summary import format_summary
 
-    journal = ctx.journal(create=not dry_run)
+    # A dry run is a read: other formats plan on a read-only connection. A mirror_kit export's dry
+    # run applies the plan inside a transaction it rolls back, which needs a writable connection.
+    journal = ctx.journal(create=not dry_run, readonly=dry_run and not _is_mirror(path, fmt))
     summary = run_import(
         journal, path, identity, fmt,
         text_column=text_column, date_column=date_column, id_column=id_column, title_column=title_column,
@@ -71,3 +73,17 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
         click.echo(format_summary(summary))
     else:
         emit(summary, True)
+
+
+def _is_mirror(path: str, fmt: str) -> bool:
+    if fmt != "auto":
+        return fmt == "mirror"
+    from pathlib import Path
+
+    from ..errors import MirrorKitError
+    from ..importers.api import detect_format
+
+    try:
+        return detect_format(Path(path).expanduser()) == "mirror"
+    except MirrorKitError:
+        return False

@@ -41,7 +41,7 @@ def list_patterns(ctx, identity, min_confidence, limit, sort, active, as_json) -
 
     Example: mirror-kit patterns list --identity maya --sort confidence --limit 5
     """
-    df = ctx.journal(readonly=False).patterns.frame(
+    df = ctx.journal(readonly=True).patterns.frame(
         _require(identity), min_confidence=min_confidence, limit=limit, sort=sort, include_dormant=not active)
     if as_json:
         emit(_records(df), True)
@@ -94,7 +94,7 @@ def evolution(ctx, identity, period, pattern_ids, as_json) -> None:
 
     Example: mirror-kit patterns evolution --identity maya --period month --json
     """
-    j = ctx.journal()
+    j = ctx.journal(readonly=True)
     evo = j.patterns.evolution(_require(identity), period=period, patterns=list(pattern_ids) or None)
     from ..patterns.evolution import trends_frame
 

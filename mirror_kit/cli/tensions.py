@@ -131,7 +131,7 @@ def defs_cmd(ctx, identity, as_json) -> None:
 
     Example: mirror-kit tensions defs --identity maya
     """
-    rows = _records(ctx.journal().tensions.definitions(identity))
+    rows = _records(ctx.journal(readonly=True).tensions.definitions(identity))
     emit(rows, True) if as_json else table(rows)
 
 
