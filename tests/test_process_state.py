@@ -32,7 +32,7 @@ def test_model_load_embedding_and_csv_import_restore_process_state(tmp_path):
         path = sys.argv[1]
         with mirror_kit.open(path + "/j.db") as j:
             j.identities.add("maya")
-            res = j.import_csv(path + "/in.csv", "maya")
+            res = j.imports.run(path + "/in.csv", "maya", "csv")
         after = (dict(os.environ), torch.get_num_threads(), csv.field_size_limit())
         changed = sorted(k for k in set(before[0]) | set(after[0]) if before[0].get(k) != after[0].get(k))
         print(json.dumps({"changed_env": changed, "threads": after[1], "limit": after[2],

@@ -97,6 +97,19 @@ class Embeddings(Collection):
             info["metadata"] = {"dim": emb.dim, "seconds": summary["seconds"]}
         return summary
 
+    def stored(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> tuple[list[str], Any]:
+        """(reflection ids, float32 matrix) of the current stored vectors of `model` (default: the
+        journal's), chronological; reflections without one are left out. Never loads the model, so
+        figures and reports show exactly what `analyze` computed."""
+        import numpy as np
+
+        ident_id = self.journal.identities.id_of(identity)
+        ids, hashes, stored = emb_store.read(self.conn, ident_id, self.model_name(model))
+        keep = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is not None and s[0] == h]
+        if not keep:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [ids[i] for i in keep], emb_store.from_blobs([stored[i][2] for i in keep], stored[keep[0]][1])
+
     def matrix(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> tuple[list[str], Any]:
         """(reflection ids, float32 matrix of L2-normalised rows) in chronological order.
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ..records import to_json
-from ..secrets import is_secret_key
+from ..secrets import is_secret_key, redact
 from ..timeutil import now_iso
 from ._base import Collection
 
@@ -67,3 +69,31 @@ class Settings(Collection):
         """Every setting as a dict; `secrets=False` leaves out keys that name a secret."""
         return {k: json.loads(v) for k, v in self._execute("SELECT key, value FROM settings ORDER BY key")
                 if secrets or not is_secret(k)}
+
+
+def scrub_secrets(db_file: Path) -> int:
+    """Remove secrets (`mirror_kit.secrets.redact`) from the settings of a snapshot file, leaving no
+    trace in its free pages (secure_delete, then VACUUM). Returns how many settings changed.
+
+    A restored journal therefore lacks its API keys/tokens: set them again after a restore.
+    """
+    con = sqlite3.connect(db_file, isolation_level=None)
+    try:
+        con.execute("PRAGMA secure_delete = ON")
+        changed = 0
+        con.execute("BEGIN")
+        for key, value in con.execute("SELECT key, value FROM settings").fetchall():
+            if is_secret_key(key):
+                con.execute("DELETE FROM settings WHERE key = ?", (key,))
+                changed += 1
+                continue
+            clean = json.dumps(redact(json.loads(value)), ensure_ascii=False, separators=(",", ":"))
+            if json.loads(clean) != json.loads(value):
+                con.execute("UPDATE settings SET value = ? WHERE key = ?", (clean, key))
+                changed += 1
+        con.execute("COMMIT")
+        if changed:
+            con.execute("VACUUM")
+    finally:
+        con.close()
+    return changed

@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ..collections.settings import scrub_secrets
 from ..errors import InvalidInputError, MirrorKitError
-from ..secrets import is_secret_key, redact
 from ..timeutil import now_iso
 from . import safezip
 from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
@@ -86,34 +86,6 @@ def snapshot(conn: sqlite3.Connection, target: Path) -> None:
         snap.execute("PRAGMA journal_mode = DELETE")  # self-contained: no -wal file needed next to it
     finally:
         snap.close()
-
-
-def scrub_secrets(db_file: Path) -> int:
-    """Remove secrets (`mirror_kit.secrets.redact`) from the settings of a snapshot file, leaving no
-    trace in its free pages (secure_delete, then VACUUM). Returns how many settings changed.
-
-    A restored journal therefore lacks its API keys/tokens: set them again after a restore.
-    """
-    con = sqlite3.connect(db_file, isolation_level=None)
-    try:
-        con.execute("PRAGMA secure_delete = ON")
-        changed = 0
-        con.execute("BEGIN")
-        for key, value in con.execute("SELECT key, value FROM settings").fetchall():
-            if is_secret_key(key):
-                con.execute("DELETE FROM settings WHERE key = ?", (key,))
-                changed += 1
-                continue
-            clean = json.dumps(redact(json.loads(value)), ensure_ascii=False, separators=(",", ":"))
-            if json.loads(clean) != json.loads(value):
-                con.execute("UPDATE settings SET value = ? WHERE key = ?", (clean, key))
-                changed += 1
-        con.execute("COMMIT")
-        if changed:
-            con.execute("VACUUM")
-    finally:
-        con.close()
-    return changed
 
 
 def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str | None = None,

@@ -32,25 +32,9 @@ def _ts(value: Any, *, end: bool = False):
 
 
 def stored_embeddings(journal: Any, identity: str) -> tuple[list[str], Any]:
-    """(reflection ids, matrix) of the identity's current stored vectors, chronological, without loading
-    a model (the explorer and reports only show what `analyze` computed; `journal.embeddings` would
-    load the transformer just to check). Uses the model with the most current vectors."""
-    import numpy as np
-
-    ident = journal.identities.get(identity)
-    row = journal.conn.execute(
-        "SELECT e.model, count(*) AS n FROM embeddings e JOIN reflections r ON r.id = e.reflection_id "
-        "WHERE r.identity_id = ? AND e.content_hash = r.content_hash GROUP BY e.model ORDER BY n DESC, e.model "
-        "LIMIT 1", (ident.id,)).fetchone()
-    if row is None:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    rows = journal.conn.execute(
-        "SELECT r.id, e.dim, e.vector FROM embeddings e JOIN reflections r ON r.id = e.reflection_id "
-        "WHERE r.identity_id = ? AND e.model = ? AND e.content_hash = r.content_hash ORDER BY r.created_at, r.id",
-        (ident.id, row[0])).fetchall()
-    dim = rows[0][1]
-    E = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), dim)
-    return [r[0] for r in rows], E
+    """(reflection ids, matrix) of the identity's current stored vectors of the journal's model,
+    chronological, without loading the model (see `Embeddings.stored`)."""
+    return journal.embeddings.stored(identity)
 
 
 @dataclass

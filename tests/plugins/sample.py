@@ -14,7 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # What the cached journals depend on: the data, the schema and the analysis code.
 _KEY_FILES = ("data/sample_journal.jsonl", "migrations", "mirror_kit/sample", "mirror_kit/embedding",
-              "mirror_kit/patterns", "mirror_kit/tensions", "mirror_kit/store.py", "mirror_kit/timeseries.py",
+              "mirror_kit/patterns", "mirror_kit/tensions", "mirror_kit/collections", "mirror_kit/records.py",
+              "mirror_kit/timeseries.py",
               "mirror_kit/journal.py")
 STAGES = ("embedded", "analysed")
 
