@@ -58,34 +58,31 @@ class BodyLimit:
                 if n > self.limit:
                     await too_big(scope, receive, send)
                     return
-        seen = 0
+        seen, over, replaced = 0, False, False
 
         async def counted() -> dict:
-            nonlocal seen
+            nonlocal seen, over
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:
-                    raise _TooBig
+                    # End the body here: the app fails on what it got, and its answer is replaced below.
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return msg
 
-        started = False
-
-        async def tracked_send(msg: dict) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
+        async def guarded_send(msg: dict) -> None:
+            nonlocal replaced
+            if over:
+                if not replaced and msg["type"] == "http.response.start":
+                    replaced = True
+                    await too_big(scope, receive, send)
+                return
             await send(msg)
 
-        try:
-            await self.app(scope, counted, tracked_send)
-        except _TooBig:
-            if not started:
-                await too_big(scope, receive, send)
+        await self.app(scope, counted, guarded_send)
 
 
-class _TooBig(Exception):
-    pass
 
 
 class SecurityHeaders:
