@@ -32,7 +32,7 @@ def make_served(path: Path) -> ServedJournal:
         ids = {}
         for name in ("maya", "sam"):
             iid = j.identities.get(name).id
-            one = lambda sql: j.execute(sql, (iid,)).fetchone()[0]  # noqa: E731
+            one = lambda sql, iid=iid: j.execute(sql, (iid,)).fetchone()[0]  # noqa: E731
             ids[name] = {
                 "identity_id": iid,
                 "reflection": one("SELECT id FROM reflections WHERE identity_id = ? ORDER BY created_at LIMIT 1"),
