@@ -29,6 +29,7 @@ from .collections import (
     Settings,
     Tags,
     Threads,
+    Tokens,
 )
 from .errors import InvalidInputError, MirrorKitError
 from .export.service import Exports
@@ -119,6 +120,10 @@ class Journal:
     @cached_property
     def mirrorbacks(self) -> Mirrorbacks:
         return Mirrorbacks(self)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens(self)
 
     # -- services ------------------------------------------------------------------------------
     @cached_property

@@ -10,6 +10,7 @@
 | `Runs` | analysis_runs |
 | `Embeddings` | embeddings (rows coded by `mirror_kit.embedding.store`) |
 | `Mirrorbacks` | mirrorbacks |
+| `Tokens` | api_tokens |
 
 Patterns and tensions tables belong to their services (`mirror_kit.patterns.service`,
 `mirror_kit.tensions.service`).
@@ -23,5 +24,6 @@ from .runs import Runs
 from .settings import Settings
 from .tags import Tags
 from .threads import Threads
+from .tokens import Tokens
 
-__all__ = ["Embeddings", "Identities", "Mirrorbacks", "Reflections", "Runs", "Settings", "Tags", "Threads"]
+__all__ = ["Embeddings", "Identities", "Mirrorbacks", "Reflections", "Runs", "Settings", "Tags", "Threads", "Tokens"]

@@ -340,3 +340,50 @@ class Reflections(Collection):
             n = self.delete_rows("id = ?", [reflection_id])
         if not n:
             raise NotFoundError(f"no reflection with id {reflection_id!r}")
+
+    def search(
+        self,
+        identity: str | Identity | None = None,
+        since: datetime | date | str | None = None,
+        until: datetime | date | str | None = None,
+        *,
+        tag: str | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        after: tuple[str, str] | None = None,
+    ) -> list[Reflection]:
+        """One page of reflections in chronological order, for paging through a large journal.
+
+        text: case-insensitive substring of the content or title. after: the (created_at, id) of the
+        last reflection of the previous page (keyset paging: each page costs the same however deep).
+        """
+        where, params = [], []
+        if identity is not None:
+            where.append("r.identity_id = ?")
+            params.append(self.journal.identities.get(identity).id)
+        if since is not None:
+            where.append("r.created_at >= ?")
+            params.append(bound_iso(since))
+        if until is not None:
+            where.append("r.created_at <= ?")
+            params.append(bound_iso(until, end=True))
+        if tag is not None:
+            where.append(
+                "r.id IN (SELECT rt.reflection_id FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
+                "WHERE t.name = ?)"
+            )
+            params.append(tag.lstrip("#"))
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(r.content LIKE ? ESCAPE '\\' OR r.title LIKE ? ESCAPE '\\')")
+            params += [pattern, pattern]
+        if after is not None:
+            where.append("(r.created_at > ? OR (r.created_at = ? AND r.id > ?))")
+            params += [after[0], after[0], after[1]]
+        sql = "SELECT r.* FROM reflections r"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY r.created_at, r.id LIMIT {max(0, int(limit))}"
+        rows = self._execute(sql, params).fetchall()
+        tags = self.journal.tags.of([r["id"] for r in rows])
+        return [self.decode(r, tags[r["id"]]) for r in rows]
