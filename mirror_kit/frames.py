@@ -12,10 +12,13 @@ import sqlite3
 import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError, MirrorKitError
 from .timeutil import ISO_FORMAT, bound_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The seed tensions: the overview always has a column for each, empty until scored.
 TIMESTAMP_DTYPE = "datetime64[us, UTC]"
@@ -252,7 +255,7 @@ class Frames:
         identity: Any = None,
         since: datetime | date | str | None = None,
         until: datetime | date | str | None = None,
-    ) -> Any:
+    ) -> pd.DataFrame:
         """A typed pandas DataFrame of one kind of record.
 
         name: reflections, tags, patterns, occurrences, tensions, observations, runs, embeddings,
@@ -288,7 +291,7 @@ class Frames:
             df = self._with_tags(df, where, params)
         return df
 
-    def names(self) -> Any:
+    def names(self) -> pd.DataFrame:
         """DataFrame (name, row) of the frame names `journal.frame(name)` accepts, with what one row is."""
         import pandas as pd
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import db
 from .collections import (
@@ -39,6 +39,9 @@ from .migrate import Migrator
 from .patterns.service import Patterns
 from .tensions.service import Tensions
 from .viz.service import Viz
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Journal:
@@ -152,7 +155,7 @@ class Journal:
 
     # -- queries -------------------------------------------------------------------------------
     def frame(self, name: str, identity: Any = None, since: datetime | date | str | None = None,
-              until: datetime | date | str | None = None) -> Any:
+              until: datetime | date | str | None = None) -> pd.DataFrame:
         """A typed pandas DataFrame of one kind of record (see `frame_names()`); reads only.
 
         identity: name or id (None: every identity); since/until bound the reflection time (a bare
@@ -160,7 +163,7 @@ class Journal:
         """
         return self.frames.frame(name, identity, since, until)
 
-    def frame_names(self) -> Any:
+    def frame_names(self) -> pd.DataFrame:
         """DataFrame (name, row): the frames `frame(name)` accepts and what one row is."""
         return self.frames.names()
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import stable_id
 from ..records import Identity, to_json
 from ..timeutil import format_utc, now_iso, parse_utc
 from ._base import Collection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def identity_id_for(name: str) -> str:
@@ -88,6 +91,6 @@ class Identities(Collection):
     def __contains__(self, name_or_id: object) -> bool:
         return isinstance(name_or_id, str) and self.find(name_or_id) is not None
 
-    def frame(self) -> Any:
+    def frame(self) -> pd.DataFrame:
         """DataFrame of identities: id, name, created_at (UTC), metadata."""
         return self.journal.frame("identities")

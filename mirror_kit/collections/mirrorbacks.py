@@ -10,12 +10,15 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ids import random_id
 from ..records import Identity, Mirrorback, to_json
 from ..timeutil import format_utc, now_iso, parse_utc, to_utc
 from ._base import Collection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PENDING_COLUMNS = ["reflection_id", "created_at", "mirrorback_id", "valid", "attempts", "violations", "crisis",
                    "model", "content"]
@@ -92,7 +95,7 @@ class Mirrorbacks(Collection):
             for r in rows
         ]
 
-    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> Any:
+    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> pd.DataFrame:
         return self.journal.frame("mirrorbacks", identity, since, until)
 
     def generate(self, reflection_id: str, *, llm: Any = None, max_retries: int = 2, **engine_options: Any):

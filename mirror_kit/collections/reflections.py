@@ -12,7 +12,7 @@ import numbers
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import content_hash, normalize_text, stable_id
@@ -20,6 +20,9 @@ from ..records import Identity, Reflection, to_json
 from ..timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
 from ._base import Collection
 from .tags import clean_tags, tag_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VISIBILITIES = ("private", "shared", "public")
 UPDATABLE = frozenset({
@@ -306,7 +309,7 @@ class Reflections(Collection):
     def __iter__(self) -> Iterator[Reflection]:
         return iter(self.rows())
 
-    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> Any:
+    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> pd.DataFrame:
         """DataFrame, one row per reflection: tz-aware UTC timestamps, identity name, tags as lists."""
         return self.journal.frame("reflections", identity, since, until)
 

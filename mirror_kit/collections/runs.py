@@ -6,13 +6,16 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
 from ..ids import random_id
 from ..records import Identity, to_json
 from ..timeutil import now_iso
 from ._base import Collection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Runs(Collection):
@@ -94,5 +97,5 @@ class Runs(Collection):
             out.append(d)
         return out
 
-    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> Any:
+    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> pd.DataFrame:
         return self.journal.frame("runs", identity, since, until)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import Collection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def tag_key(tag: str) -> str:
@@ -90,7 +93,7 @@ class Tags(Collection):
                 out[rid].append(name)
         return out
 
-    def counts(self, identity: Any = None) -> Any:
+    def counts(self, identity: Any = None) -> pd.DataFrame:
         """DataFrame (tag, reflections): how many reflections carry each tag, most used first."""
         import pandas as pd
 
@@ -106,6 +109,6 @@ class Tags(Collection):
         rows = [(r[0], r[1]) for r in self._execute(sql, params)]
         return pd.DataFrame(rows, columns=["tag", "reflections"])
 
-    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> Any:
+    def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> pd.DataFrame:
         """DataFrame with one row per (reflection, tag)."""
         return self.journal.frame("tags", identity, since, until)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import random_id
 from ..records import Identity, Thread, to_json
 from ..timeutil import now_iso, parse_utc
 from ._base import Collection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Threads(Collection):
@@ -81,5 +84,5 @@ class Threads(Collection):
     def __iter__(self) -> Iterator[Thread]:
         return iter(self.rows())
 
-    def frame(self, identity: Any = None) -> Any:
+    def frame(self, identity: Any = None) -> pd.DataFrame:
         return self.journal.frame("threads", identity)

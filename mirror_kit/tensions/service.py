@@ -20,6 +20,8 @@ from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..journal import Journal
 
 _DEF_COLUMNS = ["id", "name", "axis_a", "axis_b", "is_seed", "identity_id", "calibrated"]
@@ -146,7 +148,7 @@ class Tensions:
         known = ", ".join(r["id"] for r in rows)
         raise NotFoundError(f"no tension {key!r}; known: {known}")
 
-    def seeds(self) -> Any:
+    def seeds(self) -> pd.DataFrame:
         """The five built-in tensions: id, name, axis_a, axis_b, pole descriptions, anchor counts."""
         import pandas as pd
 
@@ -157,7 +159,7 @@ class Tensions:
             for t in seed_tensions()
         ])
 
-    def definitions(self, identity: Any = None) -> Any:
+    def definitions(self, identity: Any = None) -> pd.DataFrame:
         """Every tension visible to an identity (seeds, shared, its own) as a DataFrame."""
         import pandas as pd
 
@@ -319,7 +321,7 @@ class Tensions:
                 "model": scorer.model_name_, "calibrated": sorted(scorer.calibrations_),
                 "most_active": active, "drifting": drifting}
 
-    def score(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> Any:
+    def score(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> pd.DataFrame:
         """Score (and store) just these reflections on their identity's tensions, e.g. new entries.
 
         Returns reflection_id, tension_id, position, intensity, calibrated.
@@ -439,7 +441,7 @@ class Tensions:
         df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
         return df
 
-    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> Any:
+    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> pd.DataFrame:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
 
         Columns: tension_id, name, axis_a, axis_b, position (intensity-weighted mean, -1 = axis_a),
@@ -462,7 +464,7 @@ class Tensions:
 
     def evolution(
         self, identity: Any, *, period: str = "auto", tensions: Iterable[str] | None = None
-    ) -> Any:
+    ) -> pd.DataFrame:
         """Per tension and period: position, intensity, count (reflections), occurrences."""
         from . import aggregate
 
@@ -500,7 +502,7 @@ class Tensions:
             ]
         return TensionDetail(**out)
 
-    def map(self, identity: Any) -> Any:
+    def map(self, identity: Any) -> pd.DataFrame:
         """2D map data, most active first: tension_id, name, axis_a, axis_b, position, intensity, occurrences."""
         import pandas as pd
 

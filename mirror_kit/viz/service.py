@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from ..journal import Journal
 
 
@@ -39,7 +41,7 @@ class Viz:
         return Explorer(self.journal, identity, **kw)
 
     def pattern_evolution(self, identity: Any, *, period: str = "auto", patterns: Any = None, top: int = 8,
-                               stacked: bool = True) -> Any:
+                               stacked: bool = True) -> go.Figure:
         """Share of each period's reflections per pattern (top N or the chosen ids/labels), trends marked."""
         from . import plots
 
@@ -52,7 +54,7 @@ class Viz:
         trends = self.journal.patterns.trends(identity, period=period) if len(evo) else None
         return plots.pattern_evolution(evo, trends, patterns=ids, top=top, stacked=stacked)
 
-    def pattern(self, pattern_id: str) -> Any:
+    def pattern(self, pattern_id: str) -> go.Figure:
         """One pattern: keywords, representative reflections and timeline."""
         from . import plots
 
@@ -70,20 +72,20 @@ class Viz:
                      "keyword_weight": "share of the pattern's reflections using it"}
         return plots.pattern_detail(p, p.get("evolution"))
 
-    def tension_evolution(self, identity: Any, *, period: str = "auto", tensions: Any = None) -> Any:
+    def tension_evolution(self, identity: Any, *, period: str = "auto", tensions: Any = None) -> go.Figure:
         """Position over time with an intensity band, one panel per tension."""
         from . import plots
 
         evo = self.journal.tensions.evolution(identity, period=period, tensions=tensions)
         return plots.tension_evolution(evo, self.journal.tensions.frame(identity, period=period))
 
-    def tension_map(self, identity: Any) -> Any:
+    def tension_map(self, identity: Any) -> go.Figure:
         """Each tension at (position, intensity), sized by occurrences."""
         from . import plots
 
         return plots.tension_map(self.journal.tensions.map(identity))
 
-    def tension_scatter(self, identity: Any, tension: str) -> Any:
+    def tension_scatter(self, identity: Any, tension: str) -> go.Figure:
         """Every reflection's position on one tension over time, coloured by intensity."""
         from . import plots
 
@@ -93,7 +95,7 @@ class Viz:
         obs = obs.merge(refl, left_on="reflection_id", right_on="id", how="left")
         return plots.tension_scatter(obs, tension=tid)
 
-    def reflection_map(self, identity: Any, *, since: Any = None, until: Any = None) -> Any:
+    def reflection_map(self, identity: Any, *, since: Any = None, until: Any = None) -> go.Figure:
         """Every embedded reflection at a deterministic 2D projection, coloured by pattern."""
         from .state import ExplorerState
 
