@@ -23,6 +23,7 @@ OWNERS = {
     "pattern_occurrences": "patterns/service.py",
     "tensions": "tensions/service.py",
     "tension_observations": "tensions/service.py",
+    "api_tokens": "collections/tokens.py",
     "schema_migrations": "migrate.py",
 }
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|(?<!DO\s)UPDATE|DELETE\s+FROM)\s+([A-Za-z_{][\w{}]*)")
