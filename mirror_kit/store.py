@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import db
+from . import db, textnorm
 from .errors import InvalidInputError, NotFoundError, UnknownIdentityError
 from .ids import content_hash, normalize_text, random_id, stable_id
 from .timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
@@ -102,16 +102,7 @@ def _finite(value: Any) -> Any:
 
 
 def _clean_tags(tags: Iterable[str] | None) -> list[str]:
-    out: list[str] = []
-    seen: set[str] = set()
-    if isinstance(tags, str):
-        tags = [tags]
-    for t in tags or ():
-        t = str(t).strip().lstrip("#").strip()
-        if t and t.lower() not in seen:
-            seen.add(t.lower())
-            out.append(t)
-    return out
+    return textnorm.clean_tags(tags)  # one tag-identity rule for the whole package
 
 
 class Store:
@@ -265,12 +256,7 @@ class Store:
         return f"cannot store reflections: {exc}; nothing was stored"
 
     def _attach_tags(self, pairs: list[tuple[str, str]]) -> None:
-        self.conn.executemany("INSERT OR IGNORE INTO tags (name) VALUES (?)", [(t,) for t in {p[1] for p in pairs}])
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) "
-            "SELECT ?, id FROM tags WHERE name = ?",
-            pairs,
-        )
+        textnorm.attach_tags(self.conn, pairs)
 
     def add_reflection(
         self,
@@ -381,9 +367,9 @@ class Store:
         if tag is not None:
             where.append(
                 "r.id IN (SELECT rt.reflection_id FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-                "WHERE t.name = ?)"
+                "WHERE t.id = ?)"
             )
-            params.append(tag.lstrip("#"))
+            params.append(next(iter(textnorm.tag_ids(self.conn, [tag], create=False).values()), -1))
         sql = "SELECT r.* FROM reflections r"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -442,9 +428,8 @@ class Store:
         with self.transaction():
             for t in _clean_tags(tags):
                 self._execute(
-                    "DELETE FROM reflection_tags WHERE reflection_id = ? AND tag_id = "
-                    "(SELECT id FROM tags WHERE name = ?)",
-                    (reflection_id, t),
+                    "DELETE FROM reflection_tags WHERE reflection_id = ? AND tag_id = ?",
+                    (reflection_id, next(iter(textnorm.tag_ids(self.conn, [t], create=False).values()), -1)),
                 )
         return self.reflection(reflection_id).tags
 

@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import content_hash
 from ..store import _clean_tags
+from ..textnorm import tag_key
 from ..timeutil import now_iso, resolve_tz
 from . import crypto
 from .jsonfmt import (
@@ -175,6 +176,11 @@ def _check_links(ident: dict, base: str, own: set[str], fail) -> None:
 # -- canonical forms (same shape as the exporter writes, so equal content compares equal) -----------
 def _tagkey(tags: list[str]) -> list[str]:
     return sorted(tags, key=nocase)
+
+
+def _by_tag_key(record: dict) -> dict:
+    """The record with its tags compared by identity (textnorm.tag_key), not spelling."""
+    return {**record, "tags": sorted(tag_key(t) for t in record.get("tags") or [])}
 
 
 def _canon_reflection(r: dict) -> dict:
@@ -366,7 +372,7 @@ class _Importer:
                 "SELECT t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id WHERE rt.reflection_id = ?",
                 (x["id"],))]
             have = reflection_record(row, _tagkey(tags))
-            if have == x:
+            if _by_tag_key(have) == _by_tag_key(x):
                 self.r.add("reflections", "unchanged")
             elif self.theirs:
                 changed.append(x)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..ids import stable_id
+from ..textnorm import attach_tags, tag_key
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, where_text
 from .summary import ImportSummary
 
@@ -35,7 +36,7 @@ def _reject_entry(entry: Entry) -> str | None:
 def _fingerprint(row: dict) -> tuple:
     return (
         row["content_hash"], row["title"], row["created_at"], row["tz"], row["metadata"],
-        tuple(sorted(t.lower() for t in row["_tags"])),
+        tuple(sorted(tag_key(t) for t in row["_tags"])),
     )
 
 
@@ -91,7 +92,7 @@ def store_entries(
             hashes.add(r["content_hash"])
             if r["source"] == source and r["source_id"] is not None:
                 fp = (r["content_hash"], r["title"], r["created_at"], r["tz"], r["metadata"],
-                      tuple(sorted(t.lower() for t in tags.get(r["id"], []))))
+                      tuple(sorted(tag_key(t) for t in tags.get(r["id"], []))))
                 by_sid[r["source_id"]] = (r["id"], fp)
 
     new_rows: list[dict] = []
@@ -191,23 +192,7 @@ def _insert(journal: Any, rows: list[dict]) -> None:
 
 
 def _attach_tags(journal: Any, pairs: list[tuple[str, str]]) -> None:
-    if not pairs:
-        return
-    names = sorted({t for _, t in pairs})
-    journal.conn.executemany("INSERT OR IGNORE INTO tags (name) VALUES (?)", [(t,) for t in names])
-    ids: dict[str, int] = {}
-    lowered = sorted({t.lower() for t in names})
-    for start in range(0, len(lowered), 900):
-        chunk = lowered[start:start + 900]
-        # tags.name is COLLATE NOCASE: `Family` finds the stored `family`.
-        for tid, tname in journal.conn.execute(
-            f"SELECT id, name FROM tags WHERE name IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            ids[tname.lower()] = tid
-    journal.conn.executemany(
-        "INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)",
-        [(rid, ids[t.lower()]) for rid, t in pairs],
-    )
+    attach_tags(journal.conn, pairs)
 
 
 def _apply_updates(journal: Any, rows: list[dict]) -> None:
