@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..safefiles import private_mkdir
+
 
 @contextlib.contextmanager
 def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -38,7 +40,7 @@ class ExportMixin:
 
         iid = self._identity_id(identity)
         out = Path(out).expanduser()
-        out.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(out.parent)
         with atomic_private_file(out) as fh, read_snapshot(self.conn):
             sink = EncryptingWriter(fh, passphrase) if passphrase else fh
             counts = write_export(self.conn, sink, identity_id=iid, exported_at=now_iso())

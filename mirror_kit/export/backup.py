@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..safefiles import private_mkdir
 from ..timeutil import now_iso
 from . import safezip
 from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
@@ -93,7 +94,7 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
     out = Path(out)
     if out.is_dir():
         raise InvalidInputError(f"{out} is a directory; give a file name such as backup.zip")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out.parent)
     with private_temp_dir(out) as tmp:
         db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
         snapshot(conn, db_file)
@@ -238,7 +239,7 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
         raise InvalidInputError(f"{to} is a directory; give the new journal's file name")
     if to.exists() and not force:
         raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
-    to.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(to.parent)
     tmp = temp_sibling(to)
     zf = safezip.open_zip(p, passphrase=passphrase)
     try:
