@@ -11,14 +11,15 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MirrorKitError
-from ..safefiles import private_mkdir
+from ..safefiles import make_journal_private, private_mkdir
 from ..timeutil import now_iso
-from . import safezip
+from . import backupcheck, safezip
 from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
 from .jsonfmt import FORMAT, write_export
 
@@ -213,6 +214,17 @@ def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
                 break
         if not head.lstrip().startswith(b'{"format": "' + FORMAT.encode()):
             raise _fail(p, f"{JSON_MEMBER} is not a {FORMAT} export")
+    # Checksums can be recomputed by whoever edits the archive: check what the members say, too.
+    conn = sqlite3.connect(f"file:{db_out}?mode=ro", uri=True, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        backupcheck.check_database(conn, schema_version, f"{p}: {DB_MEMBER}")
+        if JSON_MEMBER in meta["members"]:
+            backupcheck.check_export(zf, JSON_MEMBER, p, conn)
+    except sqlite3.DatabaseError as exc:
+        raise _fail(p, f"{DB_MEMBER} is not a readable SQLite database ({exc})") from exc
+    finally:
+        conn.close()
     return {"counts": counts, "schema_version": schema_version}
 
 
@@ -226,6 +238,43 @@ def verify_backup(path: str | Path, *, passphrase: str | None = None) -> dict[st
         checked = _check(zf, p, meta, Path(tmp) / DB_MEMBER)
     return {"path": str(p), "ok": True, "created_at": meta.get("created_at"), "encrypted": meta.get("encrypted"),
             "format_version": meta["format_version"], "members": sorted(meta["members"]), **checked}
+
+
+def _restore_into_live(src: Path, to: Path) -> bool:
+    """Copy `src` over the existing SQLite file `to` with SQLite's backup API; False if `to` is not SQLite.
+
+    Replacing the file under a program that holds it open would leave that program writing into the
+    old (unlinked) file or mixing its -wal with the new pages; through the backup API SQLite takes
+    the write lock, waits for other writers and every open connection reads the restored content.
+    """
+    from ..db import BUSY_TIMEOUT_MS, translate
+
+    with open(to, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            return False
+    from ..errors import JournalLockedError
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+
+    def give_up_when_busy_too_long(status: int, remaining: int, total: int) -> None:
+        # sqlite3.backup retries a busy target forever; a writer that never lets go must end in one line
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise JournalLockedError(f"{to} is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s); "
+                                     "it was not changed, close the other program and retry")
+
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(to, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            source.backup(target, pages=256, progress=give_up_when_busy_too_long)
+        except sqlite3.Error as exc:
+            raise translate(exc, to) from exc
+        finally:
+            target.close()
+    finally:
+        source.close()
+    make_journal_private(to)
+    return True
 
 
 def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase: str | None = None) -> dict:
@@ -248,10 +297,13 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
             checked = _check(zf, p, meta, tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL next to the new file would corrupt it
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{to}{suffix}")
-        os.replace(tmp, to)
+        if to.exists() and _restore_into_live(tmp, to):
+            pass  # another program may hold `to` open: it now sees the restored pages through SQLite
+        else:
+            for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL next to the new file would corrupt it
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{to}{suffix}")
+            os.replace(tmp, to)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
