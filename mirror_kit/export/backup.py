@@ -233,7 +233,8 @@ def verify_backup(path: str | Path, *, passphrase: str | None = None) -> dict[st
     integrity and row counts. Returns a summary; raises BackupError (naming the problem) otherwise."""
     p = Path(path)
     zf = safezip.open_zip(p, passphrase=passphrase)
-    with zf, tempfile.TemporaryDirectory(prefix="mirror-kit-verify-") as tmp:
+    scratch = Path(tempfile.gettempdir()) / "mirror-kit-verify"
+    with zf, private_temp_dir(scratch) as tmp:  # named by process id: a killed verify's copy is swept later
         meta = _read_metadata(zf, p)
         checked = _check(zf, p, meta, Path(tmp) / DB_MEMBER)
     return {"path": str(p), "ok": True, "created_at": meta.get("created_at"), "encrypted": meta.get("encrypted"),

@@ -202,7 +202,10 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
     private_mkdir(out.parent)
     params = {"journal_path": str(Path(journal.path).resolve()), "identity": ident.name, "period": period,
               "since": since, "until": until}
-    with tempfile.TemporaryDirectory(prefix="mirror_kit_report_") as tmp:
+    from ..export.files import private_temp_dir
+
+    # the executed notebook quotes the journal: a 0700 folder named by process id, swept if we are killed
+    with private_temp_dir(Path(tempfile.gettempdir()) / "mirror-kit-report") as tmp:
         executed = Path(tmp) / "report.ipynb"
         try:
             pm.execute_notebook(str(TEMPLATE), str(executed), parameters=params, kernel_name=kernel_name,
