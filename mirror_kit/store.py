@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import db, textnorm
+from . import db, limits, textnorm
 from .errors import InvalidInputError, NotFoundError, UnknownIdentityError
 from .ids import content_hash, normalize_text, random_id, stable_id
 from .timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
@@ -210,7 +210,7 @@ class Store:
             "identity_id": identity_id,
             "created_at": created_iso,
             "tz": tz,
-            "title": rec.get("title"),
+            "title": limits.check_title(rec.get("title"), where),
             "content": content,
             "source": rec.get("source"),
             "source_id": None if rec.get("source_id") is None else str(rec.get("source_id")),
@@ -220,7 +220,7 @@ class Store:
             "metadata": _json(rec.get("metadata") or {}, f"{where}: field 'metadata'"),
             "updated_at": rec.get("updated_at") and format_utc(to_utc(rec["updated_at"])[0]) or now_iso(),
             "language": rec.get("language"),
-            "_tags": _clean_tags(rec.get("tags")),
+            "_tags": limits.check_tags(_clean_tags(rec.get("tags")), where),
         }
 
     def _insert_rows(self, rows: list[dict], first_index: int | None = None) -> None:

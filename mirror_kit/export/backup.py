@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..limits import loads_json
 from ..safefiles import make_journal_private, private_mkdir
 from ..timeutil import now_iso
 from . import backupcheck, safezip
@@ -153,10 +154,11 @@ def _fail(p: Path, msg: str) -> BackupError:
 def _read_metadata(zf: zipfile.ZipFile, p: Path) -> dict:
     if META_MEMBER not in zf.namelist():
         raise _fail(p, f"not a mirror_kit backup ({META_MEMBER} is missing)")
+    raw = safezip.read_member(zf, META_MEMBER, p, max_size=1 << 20)
     try:
-        meta = json.loads(safezip.read_member(zf, META_MEMBER, p, max_size=1 << 20))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(p, f"{META_MEMBER} is not valid JSON ({exc})") from exc
+        meta = loads_json(raw, f"{p}: {META_MEMBER}")
+    except InvalidInputError as exc:
+        raise _fail(p, f"{META_MEMBER} is not valid JSON ({str(exc).split(': ', 2)[-1]})") from exc
     if not isinstance(meta, dict) or meta.get("format") != BACKUP_FORMAT:
         raise _fail(p, f"not a mirror_kit backup ({META_MEMBER} has format {meta.get('format')!r})"
                     if isinstance(meta, dict) else f"{META_MEMBER} is not an object")
@@ -172,6 +174,12 @@ def _read_metadata(zf: zipfile.ZipFile, p: Path) -> dict:
     for name, info in members.items():
         if not isinstance(info, dict) or not isinstance(info.get("sha256"), str):
             raise _fail(p, f"{META_MEMBER}: member {name!r} has no sha256")
+    counts = meta.get("counts")
+    if counts is not None and not (isinstance(counts, dict) and all(
+            isinstance(k, str) and type(v) is int for k, v in counts.items())):
+        raise _fail(p, f"{META_MEMBER}: field 'counts' must map table names to row counts")
+    if not isinstance(meta.get("schema_version", 0), int):
+        raise _fail(p, f"{META_MEMBER}: field 'schema_version' must be a whole number")
     unexpected = sorted(set(zf.namelist()) - set(members) - {META_MEMBER})
     if unexpected:
         raise _fail(p, f"unexpected member(s) not listed in {META_MEMBER}: {', '.join(unexpected)}")

@@ -8,13 +8,13 @@ archive can recompute them, so a restore must not trust anything the migrations 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MigrationError
+from ..limits import loads_json
 from . import safezip
 
 
@@ -71,10 +71,7 @@ def check_export(zf: zipfile.ZipFile, name: str, p: Path, conn: sqlite3.Connecti
     from .validation import validate
 
     where = f"{p}: {name}"
-    try:
-        doc = json.loads(safezip.read_member(zf, name, p))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidInputError(f"{where}: not valid JSON ({type(exc).__name__})") from exc
+    doc = loads_json(safezip.read_member(zf, name, p), where)
     validate(doc, source=where)
     _check_semantics(doc, Path(where))
     stored: dict[str, Any] = {

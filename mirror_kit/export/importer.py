@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import content_hash
+from ..limits import check_depth
 from ..store import _clean_tags
 from ..textnorm import tag_key
 from ..timeutil import now_iso, resolve_tz
@@ -82,6 +83,9 @@ def load_document(path: str | Path, passphrase: str | None = None) -> dict:
         raise InvalidInputError(f"{p}: not UTF-8 text (byte {exc.start}); is it encrypted or binary?") from exc
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{p}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise InvalidInputError(f"{p}: JSON nested too deeply; refusing it") from exc
+    check_depth(doc, str(p))
     if not isinstance(doc, dict):
         raise InvalidInputError(f"{p}: not a {FORMAT} export (the top level is not an object)")
     fmt = doc.get("format")

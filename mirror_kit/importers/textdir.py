@@ -45,12 +45,9 @@ def split_front_matter(text: str, name: str) -> tuple[dict, str]:
     m = _FRONT_MATTER.match(text)
     if not m:
         return {}, text
-    import yaml
+    from ..limits import safe_yaml_load
 
-    try:
-        data = yaml.safe_load(m.group(1) or "") or {}
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from exc
+    data = safe_yaml_load(m.group(1) or "", "front matter") or {}
     if not isinstance(data, dict):
         raise InvalidInputError("front matter is not a YAML mapping")
     return data, text[m.end():]
