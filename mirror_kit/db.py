@@ -105,6 +105,8 @@ def translate(
             f"{where}the journal is locked by another process (waited {waited:g} s); "
             "close other programs using it and retry"
         )
+    if "disk is full" in msg or "disk I/O error" in msg:
+        return MirrorKitError(f"{where}cannot write: {msg} (free some space and retry; nothing was changed)")
     if "unable to open database" in msg:
         return JournalNotFoundError(f"{where}cannot open the journal file ({msg})")
     if "readonly" in msg:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from . import db
+from . import db, runrecovery
 from .embedding.api import EmbeddingMixin
 from .errors import MirrorKitError
 from .export.api import ExportMixin
@@ -89,6 +89,8 @@ def open_journal(
             migrator.up()
         elif migrator.current_version() == 0:
             raise MirrorKitError(f"{p} has no mirror_kit schema (run `mirror-kit migrate up`)")
+        if not readonly:
+            runrecovery.mark_interrupted(conn)  # runs whose process was killed stay 'running' otherwise
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise db.translate(exc, p) from exc

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from . import db, limits, textnorm
+from . import db, limits, runrecovery, textnorm
 from .errors import InvalidInputError, NotFoundError, UnknownIdentityError
 from .ids import content_hash, normalize_text, random_id, stable_id
 from .timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
@@ -579,9 +579,9 @@ class Store:
         outer = self.conn.in_transaction
         with self.transaction():
             self._execute(
-                "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, status) "
-                "VALUES (?, ?, ?, ?, ?, 'running')",
-                (rid, ident_id, kind, _json(parameters, "parameters"), started),
+                "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, status, metadata) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (rid, ident_id, kind, _json(parameters, "parameters"), started, runrecovery.owner_metadata()),
             )
         status, error = "ok", None
         try:

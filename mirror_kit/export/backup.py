@@ -81,11 +81,19 @@ def snapshot(conn: sqlite3.Connection, target: Path) -> None:
         dst = sqlite3.connect(target)
         try:
             conn.backup(dst)
+        except sqlite3.Error as exc:  # a full disk, mostly: one line naming where
+            from ..db import translate
+
+            raise translate(exc, target.parent) from exc
         finally:
             dst.close()
     snap = sqlite3.connect(target, isolation_level=None)
     try:
         snap.execute("PRAGMA journal_mode = DELETE")  # self-contained: no -wal file needed next to it
+    except sqlite3.Error as exc:
+        from ..db import translate
+
+        raise translate(exc, target.parent) from exc
     finally:
         snap.close()
 
@@ -99,7 +107,10 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
     private_mkdir(out.parent)
     with private_temp_dir(out) as tmp:
         db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
-        snapshot(conn, db_file)
+        try:
+            snapshot(conn, db_file)
+        except MirrorKitError as exc:  # name the backup the user asked for, not our staging folder
+            raise MirrorKitError(f"{out}: {str(exc).split(': ', 1)[-1]}") from exc
         snap = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, isolation_level=None)
         snap.row_factory = sqlite3.Row
         try:
@@ -200,9 +211,12 @@ def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
     try:
         conn = sqlite3.connect(f"file:{db_out}?mode=ro", uri=True, isolation_level=None)
         try:
-            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if result != "ok":
-                raise _fail(p, f"{DB_MEMBER} fails SQLite's integrity check: {result}")
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check(100)")]
+            if rows != ["ok"]:
+                # SQLite can list thousands of damaged pages: one line with the first few
+                lines = [ln for r in rows for ln in str(r).splitlines() if not ln.startswith("***")]
+                more = f" (and {len(lines) - 3}{'+' if len(rows) >= 100 else ''} more)" if len(lines) > 3 else ""
+                raise _fail(p, f"{DB_MEMBER} fails SQLite's integrity check: {'; '.join(lines[:3])}{more}")
             counts, schema_version = _counts(conn), _schema_version(conn)
         finally:
             conn.close()
