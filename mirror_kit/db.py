@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import JournalLockedError, JournalNotFoundError, MirrorKitError, NotAJournalError
+from .safefiles import create_private_file, make_journal_private, private_mkdir
 
 BUSY_TIMEOUT_MS = 5000
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -47,7 +48,10 @@ def connect(
             raise JournalNotFoundError(f"journal {p} does not exist (create it with `mirror-kit init {p}`)")
         check_sqlite_file(p)
         if create and not p.exists():
-            p.parent.mkdir(parents=True, exist_ok=True)
+            private_mkdir(p.parent)
+            create_private_file(p)  # SQLite gives -wal/-shm/-journal the main file's mode: 0600 too
+        elif not readonly:
+            make_journal_private(p)  # a journal made by an older version or under a loose umask
     try:
         if readonly and not memory and not _writable(p):
             # mode=ro cannot clean up the -wal/-shm files it needs, so only when we must.
@@ -63,6 +67,7 @@ def connect(
             if _may_switch_to_wal(conn):
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            make_journal_private(p)
         conn.row_factory = sqlite3.Row
         return conn
     except sqlite3.DatabaseError as exc:
@@ -100,6 +105,8 @@ def translate(
             f"{where}the journal is locked by another process (waited {waited:g} s); "
             "close other programs using it and retry"
         )
+    if "disk is full" in msg or "disk I/O error" in msg:
+        return MirrorKitError(f"{where}cannot write: {msg} (free some space and retry; nothing was changed)")
     if "unable to open database" in msg:
         return JournalNotFoundError(f"{where}cannot open the journal file ({msg})")
     if "readonly" in msg:

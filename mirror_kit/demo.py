@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .safefiles import private_mkdir
+
 
 def describe(name: str, summary: dict, poles: dict[str, tuple[str, str]] | None = None) -> str:
     """One readable line per analysed identity (the full summary is returned as data).
@@ -32,7 +34,7 @@ def run_demo(out: Path, *, quick: bool = False, echo: Callable[[str], None] = pr
     from .journal import open_journal
     from .sample import load_sample
 
-    out.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out)
     db_path = out / "sample.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)

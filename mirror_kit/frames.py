@@ -396,10 +396,24 @@ class Frames:
 
 def run_sql_rows(journal: Any, query: str, *, limit: int | None = None) -> tuple[list[str], list[tuple], bool]:
     """(columns, rows, truncated) of a query, for the CLI."""
+    import duckdb
+
+    from .sqlview import SQLError
+
     rel = journal.sql(query)
     if rel is None:  # a statement without a result
         return [], [], False
     columns = list(rel.columns)
-    rows = rel.fetchmany(limit + 1) if limit is not None else rel.fetchall()
+    # DuckDB hands TIMESTAMP WITH TIME ZONE to Python through pytz (not a dependency): print it as text.
+    if any(str(t) == "TIMESTAMP WITH TIME ZONE" for t in rel.types):
+        rel = rel.project(", ".join(
+            f'CAST("{c.replace(chr(34), chr(34) * 2)}" AS VARCHAR)' if str(t) == "TIMESTAMP WITH TIME ZONE"
+            else f'"{c.replace(chr(34), chr(34) * 2)}"'
+            for c, t in zip(columns, rel.types, strict=True)
+        ))
+    try:  # the query runs here (relations are lazy): conversion and runtime errors surface now
+        rows = rel.fetchmany(limit + 1) if limit is not None else rel.fetchall()
+    except duckdb.Error as exc:
+        raise SQLError(f"{journal.path}: {str(exc).splitlines()[0]}") from exc
     truncated = limit is not None and len(rows) > limit
     return columns, rows[:limit] if limit is not None else rows, truncated

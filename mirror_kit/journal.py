@@ -31,6 +31,7 @@ from .collections import (
     Threads,
     Tokens,
 )
+from .collections.runs import mark_interrupted
 from .errors import InvalidInputError, MirrorKitError
 from .export.service import Exports
 from .frames import Frames
@@ -229,6 +230,8 @@ def open_journal(
             migrator.up()
         elif migrator.current_version() == 0:
             raise MirrorKitError(f"{p} has no mirror_kit schema (run `mirror-kit migrate up`)")
+        if not readonly:
+            mark_interrupted(conn)  # runs whose process was killed stay 'running' otherwise
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise db.translate(exc, p) from exc

@@ -163,6 +163,7 @@ class Migrator:
         self.directory = Path(directory) if directory else default_migrations_dir()
         self.migrations = discover(self.directory)
         self.path = path
+        self.backup_path: Path | None = None  # written by a forced destructive `down`
 
     # -- reading -----------------------------------------------------------------------------
     def _has_history(self, conn: sqlite3.Connection | None = None) -> bool:
@@ -269,15 +270,92 @@ class Migrator:
         todo = [m for m in self.migrations if cur < m.version <= target]
         return self._run(todo, "up", dry_run)
 
-    def down(self, steps: int = 1, *, dry_run: bool = False) -> list[Step]:
-        """Roll back the last `steps` applied migrations."""
+    def down(self, steps: int = 1, *, dry_run: bool = False, force: bool = False) -> list[Step]:
+        """Roll back the last `steps` applied migrations.
+
+        A rollback that would drop tables or columns (the initial migration drops everything) is
+        refused with MigrationError unless `force`; with `force` a full copy of the journal is first
+        written beside it (SQLite backup API, owner-only) and its path left in `self.backup_path`.
+        """
         self.check()
         if steps < 0:
             raise MigrationError("steps must be >= 0")
         applied = [r["version"] for r in self.applied()]
         by_version = {m.version: m for m in self.migrations}
-        todo = [by_version[v] for v in reversed(applied)][:steps]
+        todo = [by_version[v] for v in reversed(dict.fromkeys(applied))][:steps]
+        self.backup_path = None
+        if todo and not dry_run:
+            lost = self.would_drop(todo)
+            if lost and not force:
+                where = f"{self.path}: " if self.path else ""
+                shown = ", ".join(lost[:6]) + (", ..." if len(lost) > 6 else "")
+                raise MigrationError(
+                    f"{where}rolling back {', '.join(f'{m.version:04d}' for m in todo)} would drop {shown} "
+                    "with their data; nothing was changed (add --force to do it anyway after a backup copy "
+                    "is written next to the journal)"
+                )
+            if lost:
+                try:  # fail on a locked journal before writing a backup nobody will need
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.OperationalError as exc:
+                    raise translate(exc, self.path) from exc
+                self.backup_path = self._backup_before_down(todo[-1].version)
         return self._run(todo, "down", dry_run)
+
+    def would_drop(self, todo: list[Migration]) -> list[str]:
+        """Tables and `table.column`s that rolling back `todo` removes (found on a schema-only copy)."""
+        scratch = sqlite3.connect(":memory:", isolation_level=None)
+        scratch.row_factory = sqlite3.Row
+        try:
+            # Tables first, then what hangs off them; sqlite_* tables are created by SQLite itself.
+            for _, sql in sorted(
+                ((r["type"], r["sql"]) for r in self.conn.execute(
+                    "SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")),
+                key=lambda t: (t[0] != "table", t[0] == "trigger"),
+            ):
+                scratch.execute(sql)
+            scratch.executemany(  # the history decides which migration is current
+                "INSERT INTO schema_migrations (id, version, name, checksum, applied_at, execution_ms, "
+                "rolled_back_at, rollback_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [tuple(r) for r in self.conn.execute(
+                    "SELECT id, version, name, checksum, applied_at, execution_ms, rolled_back_at, rollback_ms "
+                    "FROM schema_migrations")],
+            )
+            before = _columns(scratch)
+            for mig in todo:
+                self._apply(scratch, mig, "down")
+            after = _columns(scratch)
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+        finally:
+            scratch.close()
+        lost = []
+        for table, cols in before.items():
+            if table == "schema_migrations":
+                continue
+            if table not in after:
+                lost.append(table)
+            else:
+                lost += [f"{table}.{c}" for c in cols if c not in after[table]]
+        return lost
+
+    def _backup_before_down(self, version: int) -> Path:
+        """A consistent copy of the journal beside it, named after the rollback target and time."""
+        from .safefiles import private_backup_copy
+
+        if not self.path or self.path == ":memory:":
+            raise MigrationError("a forced rollback needs a journal file to back up first")
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        src = Path(self.path)
+        for n in range(1, 1000):  # two forced rollbacks in one second get distinct names
+            dst = src.with_name(f"{src.name}.before-down-{version - 1:04d}-{stamp}{'' if n == 1 else f'-{n}'}.db")
+            try:
+                private_backup_copy(self.conn, dst)
+                return dst
+            except FileExistsError:
+                continue
+        raise MigrationError(f"{self.path}: could not name a backup file beside the journal")
 
     def _run(self, todo: list[Migration], direction: str, dry_run: bool) -> list[Step]:
         if not todo:
@@ -286,7 +364,9 @@ class Migrator:
             return self._dry_run(todo, direction)
         steps = []
         for mig in todo:
-            steps.append(self._apply(self.conn, mig, direction))
+            step = self._apply(self.conn, mig, direction)
+            if step is not None:
+                steps.append(step)
         return steps
 
     def _dry_run(self, todo: list[Migration], direction: str) -> list[Step]:
@@ -296,14 +376,15 @@ class Migrator:
             self.conn.backup(scratch)
             scratch.row_factory = sqlite3.Row
             scratch.execute("PRAGMA foreign_keys = ON")  # as on the real file, so _apply restores the same
-            steps = [self._apply(scratch, m, direction) for m in todo]
+            steps = [st for st in (self._apply(scratch, m, direction) for m in todo) if st is not None]
         finally:
             scratch.close()
         for s in steps:
             s.dry_run = True
         return steps
 
-    def _apply(self, conn: sqlite3.Connection, mig: Migration, direction: str) -> Step:
+    def _apply(self, conn: sqlite3.Connection, mig: Migration, direction: str) -> Step | None:
+        """Run one migration in one IMMEDIATE transaction; None when another process already applied it."""
         sql = mig.up_sql() if direction == "up" else mig.down_sql()
         label = f"{mig.filename if direction == 'up' else (mig.down_path.name if mig.down_path else mig.name)}"
         fk_was_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
@@ -315,6 +396,18 @@ class Migrator:
             conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_was_on else 'OFF'}")
             raise translate(exc, self.path) from exc
         try:
+            # Re-read the version inside the write lock: another process may have migrated the file
+            # between our planning and this lock (applying a migration twice breaks rows).
+            cur = self.current_version(conn)
+            if direction == "up" and cur >= mig.version:
+                conn.execute("ROLLBACK")
+                conn.execute(f"PRAGMA foreign_keys = {'ON' if fk_was_on else 'OFF'}")
+                return None
+            if direction == "down" and cur != mig.version:
+                raise MigrationError(
+                    f"{self.path or 'the journal'}: the schema changed while waiting for the lock (now at "
+                    f"{cur:04d}, expected {mig.version:04d}); nothing was rolled back, check `migrate status`"
+                )
             conn.execute(HISTORY_DDL)
             for i, stmt in enumerate(split_sql(sql), 1):
                 if _TX_CONTROL_RE.match(_strip_leading_comments(stmt)):
@@ -371,9 +464,12 @@ class Migrator:
         """Integrity report: integrity_check, foreign_key_check, orphaned rows, migration checksums."""
         t0 = time.perf_counter()
         report: dict = {"ok": True, "problems": []}
-        integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall()]
+        integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check(100)").fetchall()]
         if integrity != ["ok"]:
-            report["problems"] += [f"integrity_check: {m}" for m in integrity]
+            lines = [ln for r in integrity for ln in str(r).splitlines() if not ln.startswith("***")]
+            report["problems"] += [f"integrity_check: {m}" for m in lines[:5]]
+            if len(lines) > 5:  # thousands of damaged pages would bury everything else
+                report["problems"].append(f"integrity_check: ... and {len(lines) - 5} more (at most 100 listed)")
         for row in self.conn.execute("PRAGMA foreign_key_check").fetchall():
             report["problems"].append(
                 f"foreign_key_check: {row[0]} rowid {row[1]} references missing {row[2]}"
@@ -386,11 +482,30 @@ class Migrator:
             self.check()
         except MigrationError as exc:
             report["problems"].append(f"migrations: {exc}")
+        report["problems"] += self._history_problems()
         report["schema_version"] = self.current_version()
         report["latest"] = self.latest
         report["ok"] = not report["problems"]
         report["ms"] = round((time.perf_counter() - t0) * 1000, 3)
         return report
+
+    def _history_problems(self) -> list[str]:
+        """A version applied again while its earlier application was still in force (two writers raced)."""
+        if not self._has_history():
+            return []
+        out = []
+        live: dict[int, sqlite3.Row] = {}
+        for r in self.conn.execute(
+            "SELECT id, version, name, applied_at, rolled_back_at FROM schema_migrations ORDER BY id"
+        ):
+            prev = live.get(r["version"])
+            if prev is not None and (prev["rolled_back_at"] is None or prev["rolled_back_at"] > r["applied_at"]):
+                out.append(
+                    f"migrations: {r['version']:04d}_{r['name']} was applied twice without a rollback in between "
+                    f"(at {prev['applied_at']} and {r['applied_at']}); rows may have lost columns, restore a backup"
+                )
+            live[r["version"]] = r
+        return out
 
     def _orphans(self) -> dict[str, int]:
         """Rows whose parent is gone, counted per link (written while foreign keys were off, e.g. by
@@ -425,3 +540,10 @@ class Migrator:
             if base in tables:
                 out[name] = self.conn.execute(sql).fetchone()[0]
         return out
+
+
+def _columns(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """{table: [column, ...]} of every ordinary table."""
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {n: [c[1] for c in conn.execute(f'PRAGMA table_info("{n}")')] for n in names}

@@ -9,10 +9,19 @@ Fallback, when the extension cannot load (other DuckDB version, missing wheel, u
 each table is read with sqlite3 into a pandas frame and registered under its own name. That copies the
 journal into memory and is refreshed only when the journal changed, so it is a correctness fallback,
 not the fast path; `backend` says which one is active.
+
+Read-only by construction, in two layers. (1) Only SELECT statements run: each statement is parsed by
+DuckDB first, anything else (ATTACH, DETACH, COPY, INSTALL, LOAD, SET, PRAGMA, EXPORT, CALL, ...) is
+refused, and so are the functions that would open another file or run SQL given as a string (the
+sqlite scanner's own `sqlite_scan`/`sqlite_attach`/`sqlite_query`, `query`, ...), because the scanner
+opens files through SQLite itself, past DuckDB's file-system switch. (2) Once the journal is attached,
+`enable_external_access` is switched off and the configuration locked, so DuckDB's own readers and
+writers (read_csv, read_text, COPY TO, extension downloads) cannot touch the file system or the network.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import warnings
@@ -24,6 +33,13 @@ from .errors import MirrorKitError
 SCHEMA = "journal"
 # Force the fallback (for debugging or platforms where the extension misbehaves).
 FALLBACK_ENV = "MIRROR_KIT_SQL_FALLBACK"
+# Functions a SELECT may not call: they open files through SQLite (not DuckDB's file system, so the
+# external-access switch does not cover them) or run SQL passed as a string (which the parse check
+# below cannot see into).
+_DENIED_FUNCTIONS = frozenset({
+    "sqlite_scan", "sqlite_attach", "sqlite_query", "query", "query_table",
+    "json_execute_serialized_sql", "json_deserialize_sql",
+})
 
 
 class SQLError(MirrorKitError):
@@ -80,10 +96,16 @@ class SQLView:
                 RuntimeWarning,
                 stacklevel=3,
             )
+        # From here on DuckDB may not open files, fetch extensions or change these settings back.
+        for setting in ("enable_external_access = false", "autoinstall_known_extensions = false",
+                        "autoload_known_extensions = false", "allow_community_extensions = false",
+                        "lock_configuration = true"):
+            self.con.execute(f"SET {setting}")
 
     def query(self, sql: str, params: Any = None) -> Any:
         import duckdb
 
+        self._check_read_only(sql)
         if self.backend == "pandas":
             self._refresh()
         try:
@@ -93,6 +115,31 @@ class SQLView:
             if "read-only" in msg or "read only" in msg:
                 msg = f"the journal is read-only in journal.sql ({msg})"
             raise SQLError(f"{self.path}: {msg}") from exc
+
+    def _check_read_only(self, sql: str) -> None:
+        """Refuse anything but SELECT statements that call no file-opening or SQL-running function."""
+        import duckdb
+
+        try:
+            statements = self.con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise SQLError(f"{self.path}: {str(exc).splitlines()[0]}") from exc
+        if not statements:
+            raise SQLError(f"{self.path}: empty query")
+        for stmt in statements:
+            if stmt.type != duckdb.StatementType.SELECT:
+                kind = stmt.type.name.replace("_", " ")
+                raise SQLError(f"{self.path}: the journal is read-only in journal.sql: only SELECT queries run "
+                               f"here, not {kind}")
+            tree = self.con.execute("SELECT json_serialize_sql(?)", [stmt.query]).fetchone()[0]
+            parsed = json.loads(tree)
+            if parsed.get("error"):
+                raise SQLError(f"{self.path}: {parsed.get('error_message', 'query not understood')}")
+            called = _function_names(parsed)
+            denied = sorted(called & _DENIED_FUNCTIONS)
+            if denied:
+                raise SQLError(f"{self.path}: the journal is read-only in journal.sql: {denied[0]}() may not "
+                               "be called (it opens other files or runs other statements)")
 
     def _refresh(self) -> None:
         """(Fallback) re-register the tables when the journal changed since the last query."""
@@ -120,6 +167,22 @@ class SQLView:
             self.con.close()
         except Exception:
             pass
+
+
+def _function_names(node: Any) -> set[str]:
+    """Every function name called anywhere in a parsed statement (DuckDB's JSON syntax tree)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            name = cur.get("function_name")
+            if isinstance(name, str):
+                found.add(name.lower())
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+    return found
 
 
 def _quote(s: str) -> str:

@@ -87,11 +87,11 @@ def test_migrate_status_up_down_history_verify(tmp_path):
                                "pending: 0002_reflections_checks, 0003_reflections_language"]
     assert run_cli("migrate", "up", cwd=tmp_path).stdout.count("applied") == 2
     assert run_cli("migrate", "up", cwd=tmp_path).stdout.strip() == "nothing to do"
-    p = run_cli("migrate", "down", "2", cwd=tmp_path)
-    assert [ln.split(" (")[0] for ln in p.stdout.splitlines()] == [
+    p = run_cli("migrate", "down", "2", "--force", cwd=tmp_path)
+    assert [ln.split(" (")[0] for ln in p.stdout.splitlines()[1:]] == [
         "rolled back 0003_reflections_language", "rolled back 0002_reflections_checks"]
     assert json.loads(run_cli("migrate", "status", "--json", cwd=tmp_path).stdout)["current"] == 1
-    assert run_cli("migrate", "down", cwd=tmp_path).returncode == 0  # default: one step
+    assert run_cli("migrate", "down", "--force", cwd=tmp_path).returncode == 0  # default: one step
     assert json.loads(run_cli("migrate", "status", "--json", cwd=tmp_path).stdout)["current"] == 0
     run_cli("migrate", "up", cwd=tmp_path)
     hist = json.loads(run_cli("migrate", "history", "--json", cwd=tmp_path).stdout)
@@ -111,7 +111,7 @@ def test_migrate_dry_runs_show_sql_and_leave_the_file_byte_identical(tmp_path, c
     assert "would roll back 0003_reflections_language" in p.stdout and "DROP COLUMN language" in p.stdout
     assert "CREATE TABLE reflections_old" in p.stdout and "the journal was not changed" in p.stdout
     assert snapshot(closed_journal) == before
-    run_cli("--db", str(closed_journal), "migrate", "down", "2", cwd=tmp_path)
+    run_cli("--db", str(closed_journal), "migrate", "down", "2", "--force", cwd=tmp_path)
     before = snapshot(closed_journal)
     p = run_cli("--db", str(closed_journal), "migrate", "up", "--dry-run", cwd=tmp_path)
     assert "would apply 0002_reflections_checks" in p.stdout and "CREATE TABLE reflections_new" in p.stdout
@@ -209,7 +209,7 @@ def test_a_locked_journal_gives_one_clear_line(tmp_path, closed_journal, monkeyp
     holder = sqlite3.connect(closed_journal, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        for command in (["add", "-i", "maya", "blocked"], ["identity", "add", "zoe"], ["migrate", "down"]):
+        for command in (["add", "-i", "maya", "blocked"], ["identity", "add", "zoe"], ["migrate", "down", "--force"]):
             assert cli.main(["--db", str(closed_journal), *command]) == 1
             err = capsys.readouterr().err.strip().splitlines()
             assert len(err) == 1 and err[0].startswith("error: "), err

@@ -260,8 +260,8 @@ def test_sql_without_network(journal, monkeypatch):
         "('autoinstall_known_extensions', 'autoload_known_extensions')"
     ).fetchall())
     assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
-    loaded = journal.sql("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'")
-    assert loaded.fetchone()[0] is True
+    # duckdb_extensions() lists the extension folder, which the locked-down connection may not read
+    assert journal.frames.sql_backend == "sqlite_scanner"
 
 
 @pytest.mark.parametrize("how", ["env", "broken_extension"])

@@ -54,7 +54,7 @@ def test_store_migrate_import_and_export_work_without_heavy_packages(tmp_path):
             ["--db", db, "add", "--identity", "maya", "--date", "2025-03-15", "A quiet evening."],
             ["--db", db, "import", {str(notes)!r}, "--identity", "maya"],
             ["--db", db, "stats"],
-            ["--db", db, "migrate", "down", "1"],
+            ["--db", db, "migrate", "down", "1", "--force"],
             ["--db", db, "migrate", "up"],
             ["--db", db, "migrate", "verify"],
             ["--db", db, "export", "json", "--out", {str(tmp_path / "out.json")!r}],

@@ -80,7 +80,7 @@ def test_status_up_to_a_target_and_history(journal_path):
 
 def test_down_rolls_back_n_steps_and_history_keeps_the_rollback(journal):
     m = journal.migrator
-    steps = m.down(2)
+    steps = m.down(2, force=True)
     assert [(s.version, s.direction) for s in steps] == [(3, "down"), (2, "down")]
     assert m.current_version() == 1
     cols = journal.reflections.columns
@@ -90,11 +90,11 @@ def test_down_rolls_back_n_steps_and_history_keeps_the_rollback(journal):
     assert [(h["version"], h["rolled_back"]) for h in hist] == [
         (1, False), (2, True), (3, True), (2, False), (3, False)]
     assert all(h["rollback_ms"] > 0 for h in hist if h["rolled_back"])
-    assert m.down(0) == []
+    assert m.down(0, force=True) == []
 
 
 def test_down_to_zero_and_up_again_recreates_an_empty_schema(journal):
-    journal.migrator.down(LATEST)
+    journal.migrator.down(LATEST, force=True)
     tables = {r[0] for r in journal.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables - {"sqlite_sequence"} == {"schema_migrations"}
     journal.migrator.up()
@@ -109,7 +109,7 @@ def test_table_rebuild_preserves_every_row_and_child_through_up_down_and_up_agai
     refl_before = dump(c, "reflections", drop=("updated_at", "language"))
     assert all(before[t] for t in CHILD_TABLES)
     for _ in range(2):
-        j.migrator.down(2)  # 0003 column drop, then the 0002 table rebuild back to the 0001 shape
+        j.migrator.down(2, force=True)  # 0003 column drop, then the 0002 table rebuild back to the 0001 shape
         assert j.migrator.current_version() == 1
         assert dump(c, "reflections") == refl_before
         assert {t: dump(c, t) for t in before} == before, "a child row was lost: cascade on rebuild?"
@@ -147,7 +147,7 @@ def test_dry_run_down_and_up_show_the_sql_succeed_and_leave_the_file_byte_identi
 
     # From version 1 the up dry run shows 0002 and 0003 and still changes nothing.
     with mirror_kit.open(path) as j:
-        j.migrator.down(2)
+        j.migrator.down(2, force=True)
     before = snapshot(path)
     conn = connect(path, create=False)
     up = Migrator(conn).up(dry_run=True)
@@ -224,7 +224,7 @@ def test_a_newer_schema_is_refused_and_never_modified(tmp_path, closed_journal):
         with pytest.raises(SchemaTooNewError, match="schema is at version 7 .*only knows up to 3.*0007_from_the_future"):
             mirror_kit.open(closed_journal, **kwargs)
     conn = connect(closed_journal, create=False)
-    for action in (lambda m: m.up(), lambda m: m.down(1), lambda m: m.status()):
+    for action in (lambda m: m.up(), lambda m: m.down(1, force=True), lambda m: m.status()):
         with pytest.raises(SchemaTooNewError):
             action(Migrator(conn))
     conn.close()
@@ -300,7 +300,7 @@ def test_a_migration_with_a_trigger_and_semicolons_in_strings_and_comments_appli
         j.identities.add("maya")
         assert [r[0] for r in j.conn.execute("SELECT what FROM audit ORDER BY rowid")] == [
             "created; ok", "identity added; maya"]
-        j.migrator.down(1)
+        j.migrator.down(1, force=True)
         assert j.conn.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'audit%'").fetchone()[0] == 0
 
 
@@ -308,7 +308,7 @@ def test_a_migration_without_a_down_file_cannot_be_rolled_back(tmp_path, migrati
     (migrations_copy / "0004_oneway.up.sql").write_text("CREATE TABLE oneway (a);")
     with mirror_kit.open(tmp_path / "j.db", migrations_dir=migrations_copy) as j:
         with pytest.raises(MigrationError, match="0004_oneway.up.sql has no .down.sql"):
-            j.migrator.down(1)
+            j.migrator.down(1, force=True)
         assert j.migrator.current_version() == 4
 
 

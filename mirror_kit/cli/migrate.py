@@ -72,13 +72,20 @@ def up(ctx, target: int | None, dry_run: bool) -> None:
 @migrate.command("down")
 @click.argument("steps", required=False, default=1, type=int)
 @click.option("--dry-run", is_flag=True, help="Show the SQL and prove it succeeds, without changing the file.")
+@click.option("--force", is_flag=True,
+              help="Roll back even when tables or columns (and their data) are dropped; a backup copy is "
+                   "written next to the journal first.")
 @pass_ctx
-def down(ctx, steps: int, dry_run: bool) -> None:
+def down(ctx, steps: int, dry_run: bool, force: bool) -> None:
     """Roll back the last STEPS migrations (default 1).
 
+    A rollback that drops tables or columns is refused unless --force.
     Example: mirror-kit migrate down 1 --dry-run
     """
-    done = _migrator(ctx).down(steps, dry_run=dry_run)
+    m = _migrator(ctx)
+    done = m.down(steps, dry_run=dry_run, force=force)
+    if m.backup_path is not None:
+        click.echo(f"backup of the journal before the rollback: {m.backup_path}")
     _print_steps(done, dry_run, dry_run)
 
 

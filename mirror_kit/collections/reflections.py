@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import content_hash, normalize_text, stable_id
+from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
+from ..textnorm import clean_tags, tag_key
 from ..timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
 from ._base import Collection
-from .tags import clean_tags, tag_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +90,7 @@ class Reflections(Collection):
             "identity_id": identity_id,
             "created_at": created_iso,
             "tz": tz,
-            "title": rec.get("title"),
+            "title": check_title(rec.get("title"), where),
             "content": content,
             "source": rec.get("source"),
             "source_id": source_id,
@@ -99,7 +100,7 @@ class Reflections(Collection):
             "metadata": to_json(rec.get("metadata") or {}, f"{where}: field 'metadata'"),
             "updated_at": updated,
             "language": rec.get("language"),
-            "_tags": clean_tags(rec.get("tags")),
+            "_tags": check_tags(clean_tags(rec.get("tags")), where),
         }
 
     def decode(self, r: sqlite3.Row, tags: list[str]) -> Reflection:
@@ -291,11 +292,8 @@ class Reflections(Collection):
             where.append("r.created_at <= ?")
             params.append(bound_iso(until, end=True))
         if tag is not None:
-            where.append(
-                "r.id IN (SELECT rt.reflection_id FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-                "WHERE t.name = ?)"
-            )
-            params.append(tag.lstrip("#"))
+            where.append("r.id IN (SELECT rt.reflection_id FROM reflection_tags rt WHERE rt.tag_id = ?)")
+            params.append(self.journal.tags.id_of(tag) or -1)
         sql = "SELECT r.* FROM reflections r"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -371,11 +369,8 @@ class Reflections(Collection):
             where.append("r.created_at <= ?")
             params.append(bound_iso(until, end=True))
         if tag is not None:
-            where.append(
-                "r.id IN (SELECT rt.reflection_id FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-                "WHERE t.name = ?)"
-            )
-            params.append(tag.lstrip("#"))
+            where.append("r.id IN (SELECT rt.reflection_id FROM reflection_tags rt WHERE rt.tag_id = ?)")
+            params.append(self.journal.tags.id_of(tag) or -1)
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(r.content LIKE ? ESCAPE '\\' OR r.title LIKE ? ESCAPE '\\')")

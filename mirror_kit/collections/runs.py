@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInputError
 from ..ids import random_id
 from ..records import Identity, to_json
+from ..runrecovery import interrupted, owner_metadata
 from ..timeutil import now_iso
 from ._base import Collection
 
@@ -40,9 +42,9 @@ class Runs(Collection):
         outer = conn.in_transaction
         with self.journal.transaction():
             self._execute(
-                "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, status) "
-                "VALUES (?, ?, ?, ?, ?, 'running')",
-                (rid, ident_id, kind, to_json(parameters, "parameters"), started),
+                "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, status, metadata) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (rid, ident_id, kind, to_json(parameters, "parameters"), started, owner_metadata()),
             )
         status, error = "ok", None
         try:
@@ -99,3 +101,31 @@ class Runs(Collection):
 
     def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> pd.DataFrame:
         return self.journal.frame("runs", identity, since, until)
+
+
+def mark_interrupted(conn: sqlite3.Connection) -> int:
+    """Mark `running` runs whose process is gone as failed ('interrupted: ...'); returns how many.
+
+    Called on every writable open. Never raises for a busy or read-only journal (the next open tries
+    again).
+    """
+    try:
+        rows = conn.execute(
+            "SELECT id, started_at, metadata FROM analysis_runs WHERE status = 'running'").fetchall()
+    except sqlite3.Error:
+        return 0
+    dead = interrupted([tuple(r) for r in rows])
+    if not dead:
+        return 0
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "UPDATE analysis_runs SET status = 'failed', error = ? WHERE id = ? AND status = 'running'",
+            [(why, rid) for rid, why in dead],
+        )
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return 0
+    return len(dead)

@@ -5,53 +5,55 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..limits import check_tags
+from ..textnorm import clean_tags, tag_display, tag_key
 from ._base import Collection
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def tag_key(tag: str) -> str:
-    """The key two spellings of one tag share (`Walk` and `walk` are one tag)."""
-    return tag.lower()
-
-
-def clean_tags(tags: Iterable[str] | str | None) -> list[str]:
-    """Tags as stored: stripped, without a leading `#`, empty ones dropped, one per key (first spelling kept)."""
-    out: list[str] = []
-    seen: set[str] = set()
-    if isinstance(tags, str):
-        tags = [tags]
-    for t in tags or ():
-        t = str(t).strip().lstrip("#").strip()
-        if t and tag_key(t) not in seen:
-            seen.add(tag_key(t))
-            out.append(t)
-    return out
-
-
 class Tags(Collection):
     """Tag a reflection (`add`, `remove`), count tags (`counts`), and the bulk link writer used by imports."""
+
+    def ids(self, names: Iterable[str], *, create: bool = True) -> dict[str, int]:
+        """{tag_key: tags.id} for `names`, inserting missing tags under their first spelling when `create`.
+
+        Tag identity is `mirror_kit.textnorm.tag_key` (NFC + case-fold): SQLite's NOCASE folds ASCII only.
+        Reads every stored tag once (one row per distinct tag, a small table); an older journal may hold
+        two spellings of one key, the oldest row wins.
+        """
+        wanted: dict[str, str] = {}
+        for n in names:
+            shown = tag_display(n)
+            if shown:
+                wanted.setdefault(tag_key(shown), shown)
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
+        for tid, stored in self.conn.execute("SELECT id, name FROM tags ORDER BY id"):
+            k = tag_key(stored)
+            if k in wanted and k not in found:
+                found[k] = tid
+        if create:
+            for k, shown in wanted.items():
+                if k not in found:
+                    found[k] = self.conn.execute("INSERT INTO tags (name) VALUES (?)", (shown,)).lastrowid
+        return found
+
+    def id_of(self, name: str) -> int | None:
+        """The id of the tag `name` (any spelling of it), or None; never creates one."""
+        return self.ids([name], create=False).get(tag_key(name))
 
     def attach(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Link (reflection id, tag) pairs, creating tags as needed; call inside a transaction."""
         pairs = list(pairs)
         if not pairs:
             return
-        names = sorted({t for _, t in pairs})
-        self.conn.executemany("INSERT OR IGNORE INTO tags (name) VALUES (?)", [(t,) for t in names])
-        ids: dict[str, int] = {}
-        keys = sorted({tag_key(t) for t in names} | set(names))
-        for start in range(0, len(keys), 900):
-            chunk = keys[start:start + 900]
-            # tags.name is COLLATE NOCASE: `Family` finds the stored `family`.
-            for tid, tname in self.conn.execute(
-                f"SELECT id, name FROM tags WHERE name IN ({','.join('?' * len(chunk))})", chunk
-            ):
-                ids[tag_key(tname)] = tid
+        ids = self.ids([t for _, t in pairs])
         self.conn.executemany(
             "INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)",
-            [(rid, ids[tag_key(t)]) for rid, t in pairs],
+            [(rid, ids[tag_key(t)]) for rid, t in pairs if tag_key(t) in ids],
         )
 
     def replace(self, pairs_by_reflection: dict[str, list[str]]) -> None:
@@ -65,7 +67,7 @@ class Tags(Collection):
         self.journal.reflections.get(reflection_id)
         self._writable()
         with self.journal.transaction():
-            self.attach((reflection_id, t) for t in clean_tags(tags))
+            self.attach((reflection_id, t) for t in check_tags(clean_tags(tags), f"reflection {reflection_id}"))
         return self.journal.reflections.get(reflection_id).tags
 
     def remove(self, reflection_id: str, *tags: str) -> list[str]:
@@ -73,11 +75,8 @@ class Tags(Collection):
         self._writable()
         with self.journal.transaction():
             for t in clean_tags(tags):
-                self._execute(
-                    "DELETE FROM reflection_tags WHERE reflection_id = ? AND tag_id = "
-                    "(SELECT id FROM tags WHERE name = ?)",
-                    (reflection_id, t),
-                )
+                self._execute("DELETE FROM reflection_tags WHERE reflection_id = ? AND tag_id = ?",
+                              (reflection_id, self.id_of(t) or -1))
         return self.journal.reflections.get(reflection_id).tags
 
     def of(self, reflection_ids: list[str]) -> dict[str, list[str]]:

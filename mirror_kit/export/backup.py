@@ -11,14 +11,17 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from ..collections.settings import scrub_secrets
 from ..errors import InvalidInputError, MirrorKitError
+from ..limits import loads_json
+from ..safefiles import make_journal_private, private_mkdir
 from ..timeutil import now_iso
-from . import safezip
+from . import backupcheck, safezip
 from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
 from .jsonfmt import FORMAT, write_export
 
@@ -79,11 +82,19 @@ def snapshot(conn: sqlite3.Connection, target: Path) -> None:
         dst = sqlite3.connect(target)
         try:
             conn.backup(dst)
+        except sqlite3.Error as exc:  # a full disk, mostly: one line naming where
+            from ..db import translate
+
+            raise translate(exc, target.parent) from exc
         finally:
             dst.close()
     snap = sqlite3.connect(target, isolation_level=None)
     try:
         snap.execute("PRAGMA journal_mode = DELETE")  # self-contained: no -wal file needed next to it
+    except sqlite3.Error as exc:
+        from ..db import translate
+
+        raise translate(exc, target.parent) from exc
     finally:
         snap.close()
 
@@ -94,10 +105,13 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
     out = Path(out)
     if out.is_dir():
         raise InvalidInputError(f"{out} is a directory; give a file name such as backup.zip")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out.parent)
     with private_temp_dir(out) as tmp:
         db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
-        snapshot(conn, db_file)
+        try:
+            snapshot(conn, db_file)
+        except MirrorKitError as exc:  # name the backup the user asked for, not our staging folder
+            raise MirrorKitError(f"{out}: {str(exc).split(': ', 1)[-1]}") from exc
         scrub_secrets(db_file)
         snap = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, isolation_level=None)
         snap.row_factory = sqlite3.Row
@@ -153,10 +167,11 @@ def _fail(p: Path, msg: str) -> BackupError:
 def _read_metadata(zf: zipfile.ZipFile, p: Path) -> dict:
     if META_MEMBER not in zf.namelist():
         raise _fail(p, f"not a mirror_kit backup ({META_MEMBER} is missing)")
+    raw = safezip.read_member(zf, META_MEMBER, p, max_size=1 << 20)
     try:
-        meta = json.loads(safezip.read_member(zf, META_MEMBER, p, max_size=1 << 20))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(p, f"{META_MEMBER} is not valid JSON ({exc})") from exc
+        meta = loads_json(raw, f"{p}: {META_MEMBER}")
+    except InvalidInputError as exc:
+        raise _fail(p, f"{META_MEMBER} is not valid JSON ({str(exc).split(': ', 2)[-1]})") from exc
     if not isinstance(meta, dict) or meta.get("format") != BACKUP_FORMAT:
         raise _fail(p, f"not a mirror_kit backup ({META_MEMBER} has format {meta.get('format')!r})"
                     if isinstance(meta, dict) else f"{META_MEMBER} is not an object")
@@ -172,6 +187,12 @@ def _read_metadata(zf: zipfile.ZipFile, p: Path) -> dict:
     for name, info in members.items():
         if not isinstance(info, dict) or not isinstance(info.get("sha256"), str):
             raise _fail(p, f"{META_MEMBER}: member {name!r} has no sha256")
+    counts = meta.get("counts")
+    if counts is not None and not (isinstance(counts, dict) and all(
+            isinstance(k, str) and type(v) is int for k, v in counts.items())):
+        raise _fail(p, f"{META_MEMBER}: field 'counts' must map table names to row counts")
+    if not isinstance(meta.get("schema_version", 0), int):
+        raise _fail(p, f"{META_MEMBER}: field 'schema_version' must be a whole number")
     unexpected = sorted(set(zf.namelist()) - set(members) - {META_MEMBER})
     if unexpected:
         raise _fail(p, f"unexpected member(s) not listed in {META_MEMBER}: {', '.join(unexpected)}")
@@ -192,9 +213,12 @@ def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
     try:
         conn = sqlite3.connect(f"file:{db_out}?mode=ro", uri=True, isolation_level=None)
         try:
-            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if result != "ok":
-                raise _fail(p, f"{DB_MEMBER} fails SQLite's integrity check: {result}")
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check(100)")]
+            if rows != ["ok"]:
+                # SQLite can list thousands of damaged pages: one line with the first few
+                lines = [ln for r in rows for ln in str(r).splitlines() if not ln.startswith("***")]
+                more = f" (and {len(lines) - 3}{'+' if len(rows) >= 100 else ''} more)" if len(lines) > 3 else ""
+                raise _fail(p, f"{DB_MEMBER} fails SQLite's integrity check: {'; '.join(lines[:3])}{more}")
             counts, schema_version = _counts(conn), _schema_version(conn)
         finally:
             conn.close()
@@ -214,6 +238,17 @@ def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
                 break
         if not head.lstrip().startswith(b'{"format": "' + FORMAT.encode()):
             raise _fail(p, f"{JSON_MEMBER} is not a {FORMAT} export")
+    # Checksums can be recomputed by whoever edits the archive: check what the members say, too.
+    conn = sqlite3.connect(f"file:{db_out}?mode=ro", uri=True, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        backupcheck.check_database(conn, schema_version, f"{p}: {DB_MEMBER}")
+        if JSON_MEMBER in meta["members"]:
+            backupcheck.check_export(zf, JSON_MEMBER, p, conn)
+    except sqlite3.DatabaseError as exc:
+        raise _fail(p, f"{DB_MEMBER} is not a readable SQLite database ({exc})") from exc
+    finally:
+        conn.close()
     return {"counts": counts, "schema_version": schema_version}
 
 
@@ -222,11 +257,49 @@ def verify_backup(path: str | Path, *, passphrase: str | None = None) -> dict[st
     integrity and row counts. Returns a summary; raises BackupError (naming the problem) otherwise."""
     p = Path(path)
     zf = safezip.open_zip(p, passphrase=passphrase)
-    with zf, tempfile.TemporaryDirectory(prefix="mirror-kit-verify-") as tmp:
+    scratch = Path(tempfile.gettempdir()) / "mirror-kit-verify"
+    with zf, private_temp_dir(scratch) as tmp:  # named by process id: a killed verify's copy is swept later
         meta = _read_metadata(zf, p)
         checked = _check(zf, p, meta, Path(tmp) / DB_MEMBER)
     return {"path": str(p), "ok": True, "created_at": meta.get("created_at"), "encrypted": meta.get("encrypted"),
             "format_version": meta["format_version"], "members": sorted(meta["members"]), **checked}
+
+
+def _restore_into_live(src: Path, to: Path) -> bool:
+    """Copy `src` over the existing SQLite file `to` with SQLite's backup API; False if `to` is not SQLite.
+
+    Replacing the file under a program that holds it open would leave that program writing into the
+    old (unlinked) file or mixing its -wal with the new pages; through the backup API SQLite takes
+    the write lock, waits for other writers and every open connection reads the restored content.
+    """
+    from ..db import BUSY_TIMEOUT_MS, translate
+
+    with open(to, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            return False
+    from ..errors import JournalLockedError
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+
+    def give_up_when_busy_too_long(status: int, remaining: int, total: int) -> None:
+        # sqlite3.backup retries a busy target forever; a writer that never lets go must end in one line
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise JournalLockedError(f"{to} is locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s); "
+                                     "it was not changed, close the other program and retry")
+
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(to, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            source.backup(target, pages=256, progress=give_up_when_busy_too_long)
+        except sqlite3.Error as exc:
+            raise translate(exc, to) from exc
+        finally:
+            target.close()
+    finally:
+        source.close()
+    make_journal_private(to)
+    return True
 
 
 def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase: str | None = None) -> dict:
@@ -240,7 +313,7 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
         raise InvalidInputError(f"{to} is a directory; give the new journal's file name")
     if to.exists() and not force:
         raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
-    to.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(to.parent)
     tmp = temp_sibling(to)
     zf = safezip.open_zip(p, passphrase=passphrase)
     try:
@@ -249,10 +322,13 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
             checked = _check(zf, p, meta, tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL next to the new file would corrupt it
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{to}{suffix}")
-        os.replace(tmp, to)
+        if to.exists() and _restore_into_live(tmp, to):
+            pass  # another program may hold `to` open: it now sees the restored pages through SQLite
+        else:
+            for suffix in ("-wal", "-shm", "-journal"):  # a stale WAL next to the new file would corrupt it
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{to}{suffix}")
+            os.replace(tmp, to)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -39,8 +39,9 @@ def _key(passphrase: str, salt: bytes, n_log2: int, r: int, p: int) -> bytes:
     _, Scrypt, _ = _require()
     if not passphrase:
         raise InvalidInputError("the passphrase must not be empty")
-    if not (10 <= n_log2 <= 22 and 1 <= r <= 32 and 1 <= p <= 16):
-        raise InvalidInputError("encrypted file: unsupported key-derivation parameters")
+    from ..limits import check_scrypt
+
+    check_scrypt(n_log2, r, p, "encrypted file")
     return Scrypt(salt=salt, length=32, n=2**n_log2, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
@@ -92,6 +93,9 @@ def decrypt(fh: IO[bytes], passphrase: str | None, *, name: str = "file") -> byt
     if not passphrase:
         raise InvalidInputError(f"{name} is encrypted: give the passphrase (--passphrase or $MIRROR_KIT_PASSPHRASE)")
     salt, params, prefix = header[6:22], header[22:25], header[25:32]
+    from ..limits import check_scrypt
+
+    check_scrypt(*params, name)  # before deriving: the header is not authenticated yet
     aead = AESGCM(_key(passphrase, salt, *params))
     out = bytearray()
     counter = 0

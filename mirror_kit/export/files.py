@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -15,9 +16,56 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 
 
+# `.NAME.tmp-PID-HEX` (a file) or `.NAME.tmp-PID-HEX.d` (a folder): the writer's process id is in the
+# name so a later run can tell the leftovers of a killed run (process gone) from work in progress.
+_STAGING_RE = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}(\.d)?$")
+
+
 def temp_sibling(path: Path, suffix: str = "") -> Path:
-    """A unique hidden name next to `path` (same filesystem, so the final rename is atomic)."""
-    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}{suffix}")
+    """A unique hidden name next to `path` (same filesystem, so the final rename is atomic).
+
+    Leftovers of killed runs in that folder (they may hold a clear-text copy of a journal that was
+    being encrypted) are removed first.
+    """
+    sweep_stale_staging(path.parent)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_stale_staging(folder: Path) -> list[Path]:
+    """Remove our staging files and folders in `folder` whose writing process no longer runs.
+
+    Only entries owned by this user and named by `temp_sibling` are touched; returns what was removed.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for e in entries:
+        m = _STAGING_RE.match(e.name)
+        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        try:
+            if e.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+            removed.append(Path(e.path))
+        except OSError:
+            continue
+    return removed
 
 
 def create_private(path: Path) -> int:

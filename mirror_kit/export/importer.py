@@ -29,9 +29,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..collections.tags import clean_tags as _clean_tags
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import content_hash
+from ..limits import check_depth
+from ..textnorm import clean_tags as _clean_tags
+from ..textnorm import tag_key
 from ..timeutil import now_iso, resolve_tz
 from . import crypto
 from .jsonfmt import (
@@ -81,6 +83,9 @@ def load_document(path: str | Path, passphrase: str | None = None) -> dict:
         raise InvalidInputError(f"{p}: not UTF-8 text (byte {exc.start}); is it encrypted or binary?") from exc
     except json.JSONDecodeError as exc:
         raise InvalidInputError(f"{p}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise InvalidInputError(f"{p}: JSON nested too deeply; refusing it") from exc
+    check_depth(doc, str(p))
     if not isinstance(doc, dict):
         raise InvalidInputError(f"{p}: not a {FORMAT} export (the top level is not an object)")
     fmt = doc.get("format")
@@ -175,6 +180,11 @@ def _check_links(ident: dict, base: str, own: set[str], fail) -> None:
 # -- canonical forms (same shape as the exporter writes, so equal content compares equal) -----------
 def _tagkey(tags: list[str]) -> list[str]:
     return sorted(tags, key=nocase)
+
+
+def _by_tag_key(record: dict) -> dict:
+    """The record with its tags compared by identity (textnorm.tag_key), not spelling."""
+    return {**record, "tags": sorted(tag_key(t) for t in record.get("tags") or [])}
 
 
 def _canon_reflection(r: dict) -> dict:
@@ -367,7 +377,7 @@ class _Importer:
                 "SELECT t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id WHERE rt.reflection_id = ?",
                 (x["id"],))]
             have = reflection_record(row, _tagkey(tags))
-            if have == x:
+            if _by_tag_key(have) == _by_tag_key(x):
                 self.r.add("reflections", "unchanged")
             elif self.theirs:
                 changed.append(x)

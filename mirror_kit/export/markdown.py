@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..safefiles import private_mkdir
 from ..tensions.aggregate import lean_phrase
 from ..timeutil import now_iso, resolve_tz
 from .files import create_private, private_temp_dir, write_private_text
@@ -300,7 +301,7 @@ def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = Non
     conn = journal.conn
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidInputError(f"{out_dir} exists and is not a directory")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out_dir.parent)
     result: dict[str, Any] = {"path": str(out_dir), "identities": {}}
     with private_temp_dir(out_dir) as tmp:
         taken: set[str] = set()

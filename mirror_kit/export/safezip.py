@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from .. import limits
 from ..errors import InvalidInputError
 
 READ_CHUNK = 1 << 20
@@ -43,8 +44,8 @@ class Limits:
     max_total_size: int = 32 * 1024**3
     # Deflate tops out near 1032:1; real journals and JSON compress 3-20x. Small members are exempt
     # (a 4 KiB page of zeros compresses far better than that and is harmless).
-    max_ratio: float = 200.0
-    ratio_exempt_below: int = 1 << 20
+    max_ratio: float = limits.ZIP_MAX_RATIO
+    ratio_exempt_below: int = limits.ZIP_RATIO_EXEMPT_BELOW
 
 
 DEFAULT_LIMITS = Limits()

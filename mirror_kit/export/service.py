@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..journal import Journal
 
+from ..safefiles import private_mkdir
+
 
 @contextlib.contextmanager
 def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -45,7 +47,7 @@ class Exports:
 
         iid = self.journal.identities.id_of(identity)
         out = Path(out).expanduser()
-        out.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(out.parent)
         with atomic_private_file(out) as fh, read_snapshot(self.journal.conn):
             sink = EncryptingWriter(fh, passphrase) if passphrase else fh
             counts = write_export(self.journal.conn, sink, identity_id=iid, exported_at=now_iso())

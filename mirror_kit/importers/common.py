@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -236,22 +235,22 @@ def safe_member_name(name: str) -> bool:
 
 
 def open_zip(path: Path) -> zipfile.ZipFile:
-    """A ZIP archive whose member paths are all safe; refuses non-ZIP, truncated and hostile archives."""
+    """A ZIP archive whose member paths are all safe; refuses non-ZIP, truncated and hostile archives.
+
+    The same checks as backups (export/safezip.py): names, symlinks, member count, declared sizes and
+    compression ratio (ZIP bombs), with a member limit that leaves room for Day One's photos.
+    """
+    from .. import limits
+    from ..export import safezip
+
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise InvalidInputError(f"{path}: file is empty")
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise InvalidInputError(f"{path}: not a ZIP archive or truncated ({exc})") from exc
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read the archive ({exc})") from exc
+    zf = safezip.open_zip(path, limits=safezip.Limits(
+        max_members=limits.ZIP_MAX_MEMBERS, max_member_size=MAX_ZIP_MEMBER_BYTES,
+        max_total_size=MAX_FILE_BYTES * 8))
     _utf8_names(zf)
-    bad = [i.filename for i in zf.infolist() if not safe_member_name(i.filename)]
-    if bad:
-        zf.close()
-        raise InvalidInputError(f"{path}: refusing unsafe member path {bad[0]!r} (absolute or '..')")
     return zf
 
 
@@ -282,23 +281,18 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path) -> by
             f"{archive}: member {info.filename!r} is {info.file_size:,} bytes, over the "
             f"{MAX_ZIP_MEMBER_BYTES:,}-byte limit"
         )
-    try:
-        with zf.open(info) as fh:
-            data = fh.read(MAX_ZIP_MEMBER_BYTES + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise InvalidInputError(f"{archive}: member {info.filename!r} is damaged or truncated ({exc})") from exc
-    if len(data) > MAX_ZIP_MEMBER_BYTES:
-        raise InvalidInputError(f"{archive}: member {info.filename!r} is larger than it declares")
-    return data
+    from ..export import safezip
+
+    # chunked, refusing more bytes than declared: a lying header cannot make us inflate gigabytes
+    return safezip.read_member(zf, info.filename, archive, max_size=MAX_ZIP_MEMBER_BYTES)
 
 
 def load_entries_json(text: str, name: str, what: str) -> dict:
     """A JSON document whose top level has an `entries` list (jrnl and Day One exports); `what` names
     the expected format in the error."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{name}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    from ..limits import loads_json
+
+    doc = loads_json(text, name)
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
         raise InvalidInputError(f"{name}: not a {what} (no top-level 'entries' list)")
     return doc

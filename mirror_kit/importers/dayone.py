@@ -154,9 +154,13 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
             tz = e.get("timeZone") or None
             if tz:
                 try:
+                    if not isinstance(tz, str):  # newer exports nest it: {"identifier": ...}
+                        tz = tz.get("identifier") if isinstance(tz, dict) else None
+                        if not isinstance(tz, str):
+                            raise InvalidInputError("not a zone name")
                     resolve_tz(tz)
                 except InvalidInputError:
-                    ctx.warn(f"{where['file']}: entry {uuid}: unknown timeZone {tz!r}, dropped")
+                    ctx.warn(f"{where['file']}: entry {uuid}: unknown timeZone {e.get('timeZone')!r}, dropped")
                     tz = None
             text = _MOMENT.sub("", unescape(str(e.get("text") or "")))
             text = re.sub(r"\n{3,}", "\n\n", text).strip()

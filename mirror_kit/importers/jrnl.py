@@ -78,7 +78,7 @@ def looks_like_text_journal(text: str) -> bool:
 
 
 def _tags(text: str) -> list[str]:
-    return [t[1:].lower() for t in _TAG.findall(text)]
+    return [t[1:] for t in _TAG.findall(text)]  # spelling kept; tag identity is textnorm.tag_key
 
 
 class _Keys:

@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
-
 from ..errors import InvalidInputError
 from .common import Context, Entry, Rejection, Skipped, decode_bytes
 from .dates import (
@@ -51,25 +49,13 @@ def list_files(root: Path, follow_links: bool = False) -> list[Path]:
     return [p for p in files if p.suffix.lower() in EXTENSIONS]
 
 
-class _DateKeepingLoader(yaml.SafeLoader):
-    """YAML without implicit timestamps: `date: 2024-02-30` stays a string we check and name,
-    instead of a ValueError from deep inside the YAML library."""
-
-
-_DateKeepingLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def split_front_matter(text: str, name: str) -> tuple[dict, str]:
     m = _FRONT_MATTER.match(text)
     if not m:
         return {}, text
-    try:
-        data = yaml.load(m.group(1) or "", Loader=_DateKeepingLoader) or {}  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from exc
+    from ..limits import safe_yaml_load
+
+    data = safe_yaml_load(m.group(1) or "", "front matter", timestamps=False) or {}
     if not isinstance(data, dict):
         raise InvalidInputError("front matter is not a YAML mapping")
     return data, text[m.end():]

@@ -97,12 +97,9 @@ def _slug(text: str) -> str:
 
 
 def _parse(text: str, where: str) -> Any:
-    import yaml
+    from ..limits import safe_yaml_load
 
-    try:
-        return yaml.safe_load(text)  # YAML is a superset of JSON
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{where}: not valid YAML/JSON: {exc}") from exc
+    return safe_yaml_load(text, where, "not valid YAML/JSON")  # YAML is a superset of JSON
 
 
 def load_tensions(path: str | Path) -> list[Tension]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MirrorKitError
+from ..safefiles import private_mkdir, private_open
 from ..tensions.aggregate import lean_phrase
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,10 +200,13 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
     out = Path(out_path).expanduser()
     if out.is_dir():
         raise InvalidInputError(f"{out}: is a directory; give a file name like report.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out.parent)
     params = {"journal_path": str(Path(journal.path).resolve()), "identity": ident.name, "period": period,
               "since": since, "until": until}
-    with tempfile.TemporaryDirectory(prefix="mirror_kit_report_") as tmp:
+    from ..export.files import private_temp_dir
+
+    # the executed notebook quotes the journal: a 0700 folder named by process id, swept if we are killed
+    with private_temp_dir(Path(tempfile.gettempdir()) / "mirror-kit-report") as tmp:
         executed = Path(tmp) / "report.ipynb"
         try:
             pm.execute_notebook(str(TEMPLATE), str(executed), parameters=params, kernel_name=kernel_name,
@@ -217,7 +221,8 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
     page = notebook_to_html(nb, f"Journal report: {ident.name}")
     tmp_out = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        tmp_out.write_text(page, encoding="utf-8")
+        with private_open(tmp_out, "w", encoding="utf-8") as fh:  # the report quotes the journal: 0600
+            fh.write(page)
         os.replace(tmp_out, out)
     finally:
         tmp_out.unlink(missing_ok=True)

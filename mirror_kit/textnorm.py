@@ -1,0 +1,38 @@
+"""Tag identity: one Unicode-aware rule for every place a tag is compared, stored or looked up.
+
+Two spellings are the same tag when their keys are equal: NFC-normalised, then Unicode case-folded
+(so `Été`, `ÉTÉ`, `e\u0301te\u0301` and `été` are one tag; `Straße` and `STRASSE` too). The journal
+stores the first spelling it saw (NFC) as the tag's display name and never re-cases it later.
+SQLite's NOCASE collation folds ASCII only, so lookups go through `journal.tags.ids`, not `name = ?`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+
+def tag_key(name: str) -> str:
+    """The identity of a tag: NFC, case-folded, NFC again (folding can decompose), '#' and blanks stripped."""
+    text = unicodedata.normalize("NFC", str(name)).strip().lstrip("#").strip()
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+def tag_display(name: str) -> str:
+    """The spelling stored for a new tag: NFC, '#' and surrounding blanks removed, case kept."""
+    return unicodedata.normalize("NFC", str(name)).strip().lstrip("#").strip()
+
+
+def clean_tags(tags: Iterable[str] | str | None) -> list[str]:
+    """Display forms of `tags` in order, empty ones dropped, one per key (the first spelling wins)."""
+    if isinstance(tags, str):
+        tags = [tags]
+    out: list[str] = []
+    seen: set[str] = set()
+    for t in tags or ():
+        shown = tag_display(t)
+        key = tag_key(shown)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(shown)
+    return out
