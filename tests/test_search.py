@@ -149,7 +149,7 @@ def test_cli_search_prints_id_date_score_and_snippet_and_changes_nothing(sample_
     assert lines[0].split()[:4] == ["id", "date", "score", "why"] and len(lines) == 4
     rid, day = lines[1].split()[:2]
     assert themes[rid] == "race_training" and day[:2] == "20" and "[" in lines[1]
-    p = run_cli("--db", str(sample_copy), "search", 'NEAR("half', "-i", "maya", "--json", "--since", "2025-01-01",
+    p = run_cli("--db", str(sample_copy), "search", 'NEAR("half', "-i", "maya", "--json", "--since", "2025-01-01", "--mode", "text",
                 cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)
