@@ -193,6 +193,16 @@ class Journal:
         ).fetchall()
         return [dict(r) for r in rows]
 
+    def search(self, query: str | None = None, *, identity: Any = None, k: int = 10,
+               since: datetime | date | str | None = None, until: datetime | date | str | None = None,
+               tag: str | None = None, like: str | None = None, mode: str = "hybrid") -> Any:
+        """Reflections matching `query` by words and meaning (or like the reflection `like`), best first;
+        reads only. See `mirror_kit.search.Search.run` for the columns and errors."""
+        from .search import search_service
+
+        return search_service(self).run(query, identity=identity, k=k, since=since, until=until, tag=tag,
+                                        like=like, mode=mode)
+
     def analyze(self, identity: str, *, random_state: int = 0) -> dict:
         """The whole analysis for an identity: embeddings, then patterns, then tensions.
 

@@ -308,10 +308,14 @@ class Migrator:
         scratch = sqlite3.connect(":memory:", isolation_level=None)
         scratch.row_factory = sqlite3.Row
         try:
-            # Tables first, then what hangs off them; sqlite_* tables are created by SQLite itself.
+            # Tables first, then what hangs off them; sqlite_* tables are created by SQLite itself, and
+            # the shadow tables of a virtual table (FTS5's `<name>_data`, ...) by its CREATE VIRTUAL TABLE.
+            rows = self.conn.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+            shadows = _shadow_tables(rows)
             for _, sql in sorted(
-                ((r["type"], r["sql"]) for r in self.conn.execute(
-                    "SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")),
+                ((r["type"], r["sql"]) for r in rows if r["name"] not in shadows),
                 key=lambda t: (t[0] != "table", t[0] == "trigger"),
             ):
                 scratch.execute(sql)
@@ -331,8 +335,10 @@ class Migrator:
         finally:
             scratch.close()
         lost = []
+        derived = DERIVED_TABLES | _shadow_tables(list(self.conn.execute("SELECT type, name, sql FROM sqlite_master"))) | {
+            r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")}
         for table, cols in before.items():
-            if table == "schema_migrations":
+            if table == "schema_migrations" or table in derived:  # indexes rebuilt from the data, not data
                 continue
             if table not in after:
                 lost.append(table)
@@ -540,6 +546,18 @@ class Migrator:
             if base in tables:
                 out[name] = self.conn.execute(sql).fetchone()[0]
         return out
+
+
+# Tables whose rows are rebuilt from the reflections (a search index's bookkeeping): dropping them on a
+# rollback loses nothing the user wrote.
+DERIVED_TABLES = frozenset({"search_docs"})
+
+
+def _shadow_tables(rows: list) -> set[str]:
+    """Names of the tables SQLite keeps for virtual tables (FTS5: `<name>_data`, `_idx`, `_content`,
+    `_docsize`, `_config`), from sqlite_master rows (type, name, sql)."""
+    virtual = [r[1] for r in rows if (r[2] or "").upper().startswith("CREATE VIRTUAL TABLE")]
+    return {r[1] for r in rows if r[0] == "table" and any(r[1].startswith(f"{v}_") for v in virtual)}
 
 
 def _columns(conn: sqlite3.Connection) -> dict[str, list[str]]:

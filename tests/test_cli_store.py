@@ -12,6 +12,10 @@ import mirror_kit
 from mirror_kit import cli, db
 from tests.plugins.store import assert_one_line_error, run_cli, snapshot
 
+# The packaged migrations, oldest first (names without .up.sql); counts below follow them.
+MIGRATIONS = sorted(p.name[:-len(".up.sql")] for p in (Path(__file__).resolve().parents[1] / "migrations").glob("*.up.sql"))
+LATEST = len(MIGRATIONS)
+
 
 def rows(path: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(path)
@@ -25,17 +29,17 @@ def rows(path: Path, sql: str) -> list[tuple]:
 def test_db_option_then_env_var_then_mirror_db_in_the_current_folder(tmp_path):
     p = run_cli("--db", "by-option.db", "init", cwd=tmp_path, db_env="by-env.db")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "created by-option.db (schema version 3)"
+    assert p.stdout.strip() == f"created by-option.db (schema version {LATEST})"
     assert run_cli("identity", "add", "maya", cwd=tmp_path, db_env="by-env.db").returncode == 0
     assert run_cli("identity", "add", "sam", cwd=tmp_path).returncode == 0
     assert rows(tmp_path / "by-env.db", "SELECT name FROM identities") == [("maya",)]
     assert rows(tmp_path / "mirror.db", "SELECT name FROM identities") == [("sam",)]
     assert rows(tmp_path / "by-option.db", "SELECT name FROM identities") == []
     p = run_cli("init", "sub/dir/named.db", cwd=tmp_path, db_env="ignored.db")
-    assert p.stdout.strip() == "created sub/dir/named.db (schema version 3)"
+    assert p.stdout.strip() == f"created sub/dir/named.db (schema version {LATEST})"
     assert not (tmp_path / "ignored.db").exists()
     p = run_cli("init", cwd=tmp_path)
-    assert p.stdout.strip() == "opened mirror.db (schema version 3)"
+    assert p.stdout.strip() == f"opened mirror.db (schema version {LATEST})"
 
 
 # -- identities, add, stats ------------------------------------------------------------------------
@@ -83,35 +87,35 @@ def test_migrate_status_up_down_history_verify(tmp_path):
     p = run_cli("migrate", "up", "1", cwd=tmp_path)  # `up` on a missing file creates it
     assert p.returncode == 0 and p.stdout.startswith("applied 0001_initial")
     st = run_cli("migrate", "status", cwd=tmp_path).stdout
-    assert st.splitlines() == ["current: 0001", "latest:  0003",
-                               "pending: 0002_reflections_checks, 0003_reflections_language"]
-    assert run_cli("migrate", "up", cwd=tmp_path).stdout.count("applied") == 2
+    assert st.splitlines() == ["current: 0001", f"latest:  {LATEST:04d}", "pending: " + ", ".join(MIGRATIONS[1:])]
+    assert run_cli("migrate", "up", cwd=tmp_path).stdout.count("applied") == LATEST - 1
     assert run_cli("migrate", "up", cwd=tmp_path).stdout.strip() == "nothing to do"
-    p = run_cli("migrate", "down", "2", "--force", cwd=tmp_path)
-    assert [ln.split(" (")[0] for ln in p.stdout.splitlines()[1:]] == [
-        "rolled back 0003_reflections_language", "rolled back 0002_reflections_checks"]
+    p = run_cli("migrate", "down", str(LATEST - 1), "--force", cwd=tmp_path)
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("backup of the journal before the rollback: ")  # 0003 drops a column
+    assert [ln.split(" (")[0] for ln in lines[1:]] == [f"rolled back {m}" for m in reversed(MIGRATIONS[1:])]
     assert json.loads(run_cli("migrate", "status", "--json", cwd=tmp_path).stdout)["current"] == 1
     assert run_cli("migrate", "down", "--force", cwd=tmp_path).returncode == 0  # default: one step
     assert json.loads(run_cli("migrate", "status", "--json", cwd=tmp_path).stdout)["current"] == 0
     run_cli("migrate", "up", cwd=tmp_path)
     hist = json.loads(run_cli("migrate", "history", "--json", cwd=tmp_path).stdout)
     assert [(h["version"], h["rolled_back"]) for h in hist] == [
-        (1, True), (2, True), (3, True), (1, False), (2, False), (3, False)]
+        *[(v, True) for v in range(1, LATEST + 1)], *[(v, False) for v in range(1, LATEST + 1)]]
     text = run_cli("migrate", "history", cwd=tmp_path).stdout.splitlines()
     assert text[0].split() == ["version", "name", "applied_at", "execution_ms", "rolled_back", "rolled_back_at"]
     p = run_cli("migrate", "verify", cwd=tmp_path)
-    assert p.returncode == 0 and p.stdout.startswith("ok: schema 0003/0003")
+    assert p.returncode == 0 and p.stdout.startswith(f"ok: schema {LATEST:04d}/{LATEST:04d}")
     assert json.loads(run_cli("migrate", "verify", "--json", cwd=tmp_path).stdout)["ok"] is True
 
 
 def test_migrate_dry_runs_show_sql_and_leave_the_file_byte_identical(tmp_path, closed_journal):
     before = snapshot(closed_journal)
-    p = run_cli("--db", str(closed_journal), "migrate", "down", "2", "--dry-run", cwd=tmp_path)
+    p = run_cli("--db", str(closed_journal), "migrate", "down", str(LATEST - 1), "--dry-run", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert "would roll back 0003_reflections_language" in p.stdout and "DROP COLUMN language" in p.stdout
     assert "CREATE TABLE reflections_old" in p.stdout and "the journal was not changed" in p.stdout
     assert snapshot(closed_journal) == before
-    run_cli("--db", str(closed_journal), "migrate", "down", "2", "--force", cwd=tmp_path)
+    run_cli("--db", str(closed_journal), "migrate", "down", str(LATEST - 1), "--force", cwd=tmp_path)
     before = snapshot(closed_journal)
     p = run_cli("--db", str(closed_journal), "migrate", "up", "--dry-run", cwd=tmp_path)
     assert "would apply 0002_reflections_checks" in p.stdout and "CREATE TABLE reflections_new" in p.stdout
@@ -129,7 +133,7 @@ def test_migrate_verify_exits_1_and_lists_the_problems(tmp_path, closed_journal)
     p = run_cli("--db", str(closed_journal), "migrate", "verify", cwd=tmp_path)
     assert_one_line_error(p, "verify found 6 problem(s)")  # 5 foreign_key_check + 1 orphan count
     assert "problem: orphans: 5 row(s) in reflections(identity)" in p.stdout
-    assert p.stdout.splitlines()[-1].startswith("FAILED: schema 0003/0003")
+    assert p.stdout.splitlines()[-1].startswith(f"FAILED: schema {LATEST:04d}/{LATEST:04d}")
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -166,13 +170,14 @@ def test_unknown_identity_names_it_lists_the_known_ones_and_writes_nothing(tmp_p
 def test_a_newer_schema_is_refused_by_every_command_and_not_modified(tmp_path, closed_journal):
     raw = sqlite3.connect(closed_journal, isolation_level=None)
     raw.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at, execution_ms) "
-                "VALUES (4, 'future', 'x', '2030-01-01T00:00:00Z', 1)")
+                "VALUES (?, 'future', 'x', '2030-01-01T00:00:00Z', 1)", (LATEST + 1,))
     raw.close()
     before = snapshot(closed_journal)
     for command in (["stats"], ["init"], ["migrate", "up"], ["migrate", "down"], ["migrate", "status"],
                     ["add", "-i", "maya", "x"], ["identity", "add", "z"]):
         p = run_cli("--db", str(closed_journal), *command, cwd=tmp_path)
-        assert_one_line_error(p, "schema is at version 4", "only knows up to 3", "upgrade mirror_kit")
+        assert_one_line_error(p, f"schema is at version {LATEST + 1}", f"only knows up to {LATEST}",
+                              "upgrade mirror_kit")
     assert snapshot(closed_journal) == before
 
 

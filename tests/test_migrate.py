@@ -19,7 +19,9 @@ from mirror_kit.errors import (
 from mirror_kit.migrate import Migrator, discover
 from tests.plugins.store import snapshot
 
-LATEST = 3
+MIGRATIONS = sorted(p.name[:-len(".up.sql")] for p in (Path(__file__).resolve().parents[1] / "migrations").glob("*.up.sql"))
+LATEST = len(MIGRATIONS)
+NEXT = f"{LATEST + 1:04d}"  # the version a test's own extra migration takes
 CHILD_TABLES = ("reflection_tags", "thread_reflections", "mirrorbacks", "pattern_occurrences",
                 "tension_observations", "embeddings")
 
@@ -62,33 +64,33 @@ def test_status_up_to_a_target_and_history(journal_path):
     conn = connect(journal_path)
     m = Migrator(conn)
     s = m.status()
-    assert (s.current, s.latest, [x.version for x in s.pending]) == (0, LATEST, [1, 2, 3])
+    assert (s.current, s.latest, [x.version for x in s.pending]) == (0, LATEST, list(range(1, LATEST + 1)))
     assert [st.version for st in m.up(2)] == [1, 2]
-    assert m.status().as_dict() == {"current": 2, "latest": LATEST, "pending": ["0003_reflections_language"]}
-    assert [st.version for st in m.up()] == [3]
+    assert m.status().as_dict() == {"current": 2, "latest": LATEST, "pending": MIGRATIONS[2:]}
+    assert [st.version for st in m.up()] == list(range(3, LATEST + 1))
     assert m.up() == []
     with pytest.raises(MigrationError, match="no migration 0009"):
         m.up(9)
-    with pytest.raises(MigrationError, match="already at version 0003"):
+    with pytest.raises(MigrationError, match=f"already at version {LATEST:04d}"):
         m.up(1)
     hist = m.history()
     assert [(h["version"], h["name"], h["rolled_back"]) for h in hist] == [
-        (1, "initial", False), (2, "reflections_checks", False), (3, "reflections_language", False)]
+        (int(m[:4]), m[5:], False) for m in MIGRATIONS]
     assert all(h["execution_ms"] > 0 and h["applied_at"].endswith("Z") for h in hist)
     conn.close()
 
 
 def test_down_rolls_back_n_steps_and_history_keeps_the_rollback(journal):
     m = journal.migrator
-    steps = m.down(2, force=True)
-    assert [(s.version, s.direction) for s in steps] == [(3, "down"), (2, "down")]
+    steps = m.down(LATEST - 1, force=True)
+    assert [(s.version, s.direction) for s in steps] == [(v, "down") for v in range(LATEST, 1, -1)]
     assert m.current_version() == 1
     cols = journal.reflections.columns
     assert "language" not in cols and "updated_at" not in cols
     m.up()
     hist = m.history()
     assert [(h["version"], h["rolled_back"]) for h in hist] == [
-        (1, False), (2, True), (3, True), (2, False), (3, False)]
+        (1, False), *[(v, True) for v in range(2, LATEST + 1)], *[(v, False) for v in range(2, LATEST + 1)]]
     assert all(h["rollback_ms"] > 0 for h in hist if h["rolled_back"])
     assert m.down(0, force=True) == []
 
@@ -109,7 +111,7 @@ def test_table_rebuild_preserves_every_row_and_child_through_up_down_and_up_agai
     refl_before = dump(c, "reflections", drop=("updated_at", "language"))
     assert all(before[t] for t in CHILD_TABLES)
     for _ in range(2):
-        j.migrator.down(2, force=True)  # 0003 column drop, then the 0002 table rebuild back to the 0001 shape
+        j.migrator.down(LATEST - 1, force=True)  # newer steps, 0003 column drop, then the 0002 table rebuild back to the 0001 shape
         assert j.migrator.current_version() == 1
         assert dump(c, "reflections") == refl_before
         assert {t: dump(c, t) for t in before} == before, "a child row was lost: cascade on rebuild?"
@@ -135,9 +137,9 @@ def test_dry_run_down_and_up_show_the_sql_succeed_and_leave_the_file_byte_identi
     before = snapshot(path)
     conn = connect(path, create=False)
     m = Migrator(conn, path=str(path))
-    down = m.down(2, dry_run=True)
-    assert [(s.version, s.direction, s.dry_run) for s in down] == [(3, "down", True), (2, "down", True)]
-    assert "DROP COLUMN language" in down[0].sql and "CREATE TABLE reflections_old" in down[1].sql
+    down = m.down(LATEST - 1, dry_run=True)
+    assert [(s.version, s.direction, s.dry_run) for s in down] == [(v, "down", True) for v in range(LATEST, 1, -1)]
+    assert "DROP COLUMN language" in down[-2].sql and "CREATE TABLE reflections_old" in down[-1].sql
     m.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # anything written would now be in the main file
     during = snapshot(path)
     assert during["db"] == before["db"] and during["-wal"] == b""
@@ -147,23 +149,23 @@ def test_dry_run_down_and_up_show_the_sql_succeed_and_leave_the_file_byte_identi
 
     # From version 1 the up dry run shows 0002 and 0003 and still changes nothing.
     with mirror_kit.open(path) as j:
-        j.migrator.down(2, force=True)
+        j.migrator.down(LATEST - 1, force=True)
     before = snapshot(path)
     conn = connect(path, create=False)
     up = Migrator(conn).up(dry_run=True)
-    assert [s.version for s in up] == [2, 3] and "CREATE TABLE reflections_new" in up[0].sql
+    assert [s.version for s in up] == list(range(2, LATEST + 1)) and "CREATE TABLE reflections_new" in up[0].sql
     assert Migrator(conn).current_version() == 1
     conn.close()
     assert snapshot(path) == before
 
 
 def test_dry_run_reports_a_failure_without_touching_the_file(tmp_path, migrations_copy):
-    (migrations_copy / "0004_bad.up.sql").write_text("CREATE TABLE extra (x);\nINSERT INTO nowhere VALUES (1);\n")
+    (migrations_copy / f"{NEXT}_bad.up.sql").write_text("CREATE TABLE extra (x);\nINSERT INTO nowhere VALUES (1);\n")
     path = tmp_path / "j.db"
     populated(path).close()
     before = snapshot(path)
     conn = connect(path, create=False)
-    with pytest.raises(MigrationError, match=r"0004_bad.up.sql failed at statement 2 \(no such table: nowhere\)"):
+    with pytest.raises(MigrationError, match=rf"{NEXT}_bad.up.sql failed at statement 2 \(no such table: nowhere\)"):
         Migrator(conn, migrations_copy).up(dry_run=True)
     conn.close()
     assert snapshot(path) == before
@@ -221,7 +223,7 @@ def test_a_newer_schema_is_refused_and_never_modified(tmp_path, closed_journal):
     conn.close()
     before = snapshot(closed_journal)
     for kwargs in ({}, {"readonly": True}):
-        with pytest.raises(SchemaTooNewError, match="schema is at version 7 .*only knows up to 3.*0007_from_the_future"):
+        with pytest.raises(SchemaTooNewError, match=f"schema is at version 7 .*only knows up to {LATEST}.*0007_from_the_future"):
             mirror_kit.open(closed_journal, **kwargs)
     conn = connect(closed_journal, create=False)
     for action in (lambda m: m.up(), lambda m: m.down(1, force=True), lambda m: m.status()):
@@ -244,18 +246,18 @@ def test_a_sqlite_file_of_another_program_is_refused_unchanged(tmp_path):
 
 
 def test_a_migration_failing_halfway_leaves_schema_history_and_bytes_as_they_were(tmp_path, migrations_copy):
-    (migrations_copy / "0004_halfway.up.sql").write_text(
+    (migrations_copy / f"{NEXT}_halfway.up.sql").write_text(
         "CREATE TABLE extra (x INTEGER);\nINSERT INTO extra VALUES (1);\n"
         "UPDATE reflections SET title = 'changed';\nINSERT INTO missing_table VALUES (1);\n"
     )
-    (migrations_copy / "0004_halfway.down.sql").write_text("DROP TABLE extra;\n")
+    (migrations_copy / f"{NEXT}_halfway.down.sql").write_text("DROP TABLE extra;\n")
     path = tmp_path / "j.db"
     mirror_kit.open(path).close()  # at 0003 with the shipped migrations
     with mirror_kit.open(path) as j:
         j.identities.add("maya")
         j.reflections.add("maya", "keep my title", title="original")
     before = snapshot(path)
-    with pytest.raises(MigrationError, match=r"0004_halfway.up.sql failed at statement 4 .*Nothing was changed"):
+    with pytest.raises(MigrationError, match=rf"{NEXT}_halfway.up.sql failed at statement 4 .*Nothing was changed"):
         mirror_kit.open(path, migrations_dir=migrations_copy)
     assert snapshot(path) == before
     with mirror_kit.open(path, readonly=True) as j:
@@ -266,27 +268,27 @@ def test_a_migration_failing_halfway_leaves_schema_history_and_bytes_as_they_wer
 
 
 def test_foreign_key_check_before_commit_refuses_a_migration_that_orphans_rows(tmp_path, migrations_copy):
-    (migrations_copy / "0004_drop_people.up.sql").write_text("DELETE FROM identities WHERE name = 'maya';\n")
+    (migrations_copy / f"{NEXT}_drop_people.up.sql").write_text("DELETE FROM identities WHERE name = 'maya';\n")
     path = tmp_path / "j.db"
     populated(path).close()
     before = snapshot(path)
-    with pytest.raises(MigrationError, match=r"0004_drop_people.up.sql would break \d+ foreign key"):
+    with pytest.raises(MigrationError, match=rf"{NEXT}_drop_people.up.sql would break \d+ foreign key"):
         mirror_kit.open(path, migrations_dir=migrations_copy)
     assert snapshot(path) == before
 
 
 def test_a_migration_that_manages_its_own_transaction_is_refused(tmp_path, migrations_copy):
-    (migrations_copy / "0004_tx.up.sql").write_text("-- sneaky\nBEGIN;\nCREATE TABLE t (a);\nCOMMIT;\n")
+    (migrations_copy / f"{NEXT}_tx.up.sql").write_text("-- sneaky\nBEGIN;\nCREATE TABLE t (a);\nCOMMIT;\n")
     path = tmp_path / "j.db"
     mirror_kit.open(path).close()
     before = snapshot(path)
-    with pytest.raises(MigrationError, match="0004_tx.up.sql: statement 1 controls transactions"):
+    with pytest.raises(MigrationError, match=f"{NEXT}_tx.up.sql: statement 1 controls transactions"):
         mirror_kit.open(path, migrations_dir=migrations_copy)
     assert snapshot(path) == before
 
 
 def test_a_migration_with_a_trigger_and_semicolons_in_strings_and_comments_applies(tmp_path, migrations_copy):
-    (migrations_copy / "0004_audit.up.sql").write_text(
+    (migrations_copy / f"{NEXT}_audit.up.sql").write_text(
         "-- an audit table; note the semicolons in comments and strings\n"
         "CREATE TABLE audit (what TEXT);\n"
         "/* block comment; still a comment */\n"
@@ -295,7 +297,7 @@ def test_a_migration_with_a_trigger_and_semicolons_in_strings_and_comments_appli
         "END;\n"
         "INSERT INTO audit VALUES ('created; ok')"
     )
-    (migrations_copy / "0004_audit.down.sql").write_text("DROP TRIGGER audit_identities;\nDROP TABLE audit;\n")
+    (migrations_copy / f"{NEXT}_audit.down.sql").write_text("DROP TRIGGER audit_identities;\nDROP TABLE audit;\n")
     with mirror_kit.open(tmp_path / "j.db", migrations_dir=migrations_copy) as j:
         j.identities.add("maya")
         assert [r[0] for r in j.conn.execute("SELECT what FROM audit ORDER BY rowid")] == [
@@ -305,11 +307,11 @@ def test_a_migration_with_a_trigger_and_semicolons_in_strings_and_comments_appli
 
 
 def test_a_migration_without_a_down_file_cannot_be_rolled_back(tmp_path, migrations_copy):
-    (migrations_copy / "0004_oneway.up.sql").write_text("CREATE TABLE oneway (a);")
+    (migrations_copy / f"{NEXT}_oneway.up.sql").write_text("CREATE TABLE oneway (a);")
     with mirror_kit.open(tmp_path / "j.db", migrations_dir=migrations_copy) as j:
-        with pytest.raises(MigrationError, match="0004_oneway.up.sql has no .down.sql"):
+        with pytest.raises(MigrationError, match=f"{NEXT}_oneway.up.sql has no .down.sql"):
             j.migrator.down(1, force=True)
-        assert j.migrator.current_version() == 4
+        assert j.migrator.current_version() == LATEST + 1
 
 
 def test_badly_named_or_duplicate_migration_files_are_refused_by_name(migrations_copy):

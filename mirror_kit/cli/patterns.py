@@ -107,3 +107,16 @@ def evolution(ctx, identity, period, pattern_ids, as_json) -> None:
     click.echo("")
     table([{**r, "slope": f"{r['slope']:+.4f}", "p_value": f"{r['p_value']:.3f}"} for r in _records(trends)],
           ["pattern_id", "label", "trend", "slope", "p_value"])
+
+
+@patterns.command("rename")
+@click.argument("pattern_id")
+@click.argument("name")
+@pass_ctx
+def rename_pattern(ctx, pattern_id, name) -> None:
+    """Give a pattern your own name; it is kept when patterns are analysed again ("" restores the computed one).
+
+    Example: mirror-kit patterns rename p_1a2b3c4d5e6f7a8b "Marathon training"
+    """
+    label = ctx.journal(readonly=False).patterns.rename(pattern_id, name)
+    click.echo(f"{pattern_id}  {label}")

@@ -120,6 +120,7 @@ class Patterns:
                 model = PatternModel(n_patterns=n_patterns, random_state=random_state, **model_params)
                 model.fit(E, texts=texts, dates=dates, ids=ids)
                 k = model.n_patterns_
+                self._name_patterns(model, texts)
             t_fit = time.perf_counter() - t1
             labels = model.labels_ if model is not None else np.zeros(0, int)
             members = [[ids[i] for i in np.flatnonzero(labels == c)] for c in range(k)]
@@ -182,6 +183,10 @@ class Patterns:
         else:
             meta = {}
         history = (meta.get("history") or []) + [entry]
+        # a name the user gave wins over the computed one, through every re-analysis
+        meta["auto_label"] = values["label"]
+        if meta.get("user_label"):
+            values["label"] = meta["user_label"]
         meta.update({"history": history[-50:], "model": model_name, "threshold": float(threshold),
                      "cohesion": row.get("cohesion"), "stability": row.get("stability")})
         values["metadata"] = json.dumps(meta, default=str)
@@ -195,6 +200,51 @@ class Patterns:
                 f"INSERT INTO patterns ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                 [pid, identity_id, *values.values(), "active", now, now],
             )
+
+    def _name_patterns(self, model: Any, texts: list[str]) -> None:
+        """Replace the keyword labels of a fitted model by phrase names (`labels.phrase_labels`)."""
+        from .labels import phrase_labels
+
+        if not model.n_patterns_:
+            return
+        emb = self.journal.embeddings.embedder()
+        names = phrase_labels(texts, model.labels_, model.cluster_centers_,
+                              lambda xs: emb.encode(xs, progress=False))
+        for c, name in enumerate(names):
+            if name:
+                model.patterns_.at[c, "label"] = name
+
+    def rename(self, pattern_id: str, name: str | None) -> str:
+        """Give a pattern a name of one's own; it is kept through every later `analyze`.
+
+        name: 1-80 characters on one line; None or "" goes back to the computed name.
+        Returns the label now shown. Raises NotFoundError, InvalidInputError, MirrorKitError (read-only).
+        """
+        from ..errors import MirrorKitError
+
+        if self.journal.readonly:
+            raise MirrorKitError(f"{self.journal.path} is open read-only; cannot rename a pattern")
+        r = self._execute("SELECT metadata FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
+        if r is None:
+            raise NotFoundError(f"no pattern with id {pattern_id!r}")
+        if name is not None and not isinstance(name, str):
+            raise InvalidInputError(f"a pattern name must be text, got {type(name).__name__}")
+        clean = " ".join((name or "").split())
+        if name and "\n" in name.strip():
+            raise InvalidInputError("a pattern name must be one line")
+        if len(clean) > 80:
+            raise InvalidInputError(f"a pattern name must be at most 80 characters, got {len(clean)}")
+        meta = json.loads(r["metadata"])
+        if clean:
+            meta["user_label"] = clean
+        else:
+            meta.pop("user_label", None)
+        label = clean or meta.get("auto_label") or self._execute(
+            "SELECT label FROM patterns WHERE id = ?", (pattern_id,)).fetchone()[0]
+        with self.journal.transaction():
+            self._execute("UPDATE patterns SET label = ?, metadata = ?, updated_at = ? WHERE id = ?",
+                          (label, json.dumps(meta, default=str), now_iso(), pattern_id))
+        return label
 
     def restore(self, identity_id: str, x: dict) -> None:
         """Insert one pattern row as exported, with its occurrences (inside the caller's transaction);

@@ -1,0 +1,44 @@
+"""CLI: `mirror-kit search`: find reflections by words and meaning (a read; the journal is not changed)."""
+
+from __future__ import annotations
+
+import click
+
+from .common import emit, json_option, main, pass_ctx, table
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--identity", "-i", metavar="NAME", required=True, help="Identity (person) name or id.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
+@click.option("--since", metavar="DATE", help="Only reflections from this date (YYYY-MM-DD) on.")
+@click.option("--until", metavar="DATE", help="Only reflections up to this date (YYYY-MM-DD, inclusive).")
+@click.option("--tag", metavar="TAG", help="Only reflections with this tag.")
+@click.option("--like", metavar="REFLECTION_ID", help="Reflections like this one instead of a QUERY.")
+@click.option("--mode", type=click.Choice(["hybrid", "text", "meaning"]), default="hybrid", show_default=True,
+              help="Rank by words and meaning fused, by words only (BM25) or by meaning only.")
+@json_option
+@pass_ctx
+def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> None:
+    """Find reflections by their words and their meaning: id, date, score and a snippet, best first.
+
+    Word matches come from the journal's full-text index, meaning from the stored embeddings; the two
+    rankings are fused by reciprocal rank fusion. Any text is accepted as it is typed.
+
+    Example: mirror-kit search "race training" --identity maya --k 5 --since 2025-01-01
+    """
+    if (query is None) == (like is None):
+        raise click.UsageError("give a QUERY or --like REFLECTION_ID")
+    df = ctx.journal(readonly=True).search(query, identity=identity, k=k, since=since, until=until, tag=tag,
+                                           like=like, mode=mode)
+    if as_json:
+        import json
+
+        emit(json.loads(df.to_json(orient="records")), True)
+        return
+    if df.empty:
+        click.echo("no matching reflections")
+        return
+    table([{"id": r.reflection_id, "date": str(r.created_at)[:10], "score": f"{r.score:.4f}",
+            "why": r.why, "snippet": r.snippet[:90]} for r in df.itertuples()],
+          ["id", "date", "score", "why", "snippet"])
