@@ -24,6 +24,7 @@ OWNERS = {
     "tensions": "tensions/service.py",
     "tension_observations": "tensions/service.py",
     "api_tokens": "collections/tokens.py",
+    "commons_objects": "commons/replica.py",
     "schema_migrations": "migrate.py",
 }
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|(?<!DO\s)UPDATE|DELETE\s+FROM)\s+([A-Za-z_{][\w{}]*)")
