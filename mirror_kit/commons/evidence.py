@@ -1,8 +1,8 @@
 """Evidence for a tension proposal, measured on the proposer's own journal: numbers only, never text.
 
-For the proposer's identity, every embedded reflection is scored with the current definition (`before`)
-and the proposed one (`after`): how many reflections change side (the sign of their position), the
-drift (Sen's slope per period, Mann-Kendall p-value) before and after, and, when the proposer passes
+For the proposer's identity, every reflection with a stored embedding is scored with the current
+definition (`before`) and the proposed one (`after`): how many reflections change side (the sign of
+their position), the drift (Sen's slope per period, Mann-Kendall p-value) before and after, and, when the proposer passes
 labelled reflections, the ROC AUC of each definition on them.
 """
 
@@ -31,7 +31,7 @@ def tension_evidence(journal: Journal, identity_id: str, before: dict | None, af
     from ..tensions.model import TensionScorer
     from ..tensions.service import _CachingEncoder, _label_value, _read_labels
 
-    ids, X = journal.embeddings.matrix(identity_id)
+    ids, X = journal.embeddings.stored(identity_id)
     if not ids:
         return {"note": "no embedded reflections in the proposer's journal: evidence omitted"}
     created = dict(journal.execute("SELECT id, created_at FROM reflections WHERE identity_id = ?", (identity_id,))

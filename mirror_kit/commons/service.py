@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CommonsIntegrityError, InvalidInputError, MirrorKitError, NotFoundError
 from ..tensions.definition import SEED_IDS, Tension, load_tension, seed_tensions
-from ..timeutil import now_iso
 from . import keys
 from .policy import Policy
 from .records import canonical, content_hash, open_object, seal
 from .replica import Replica
 from .store import FolderStore
-from .versions import CHOICES, KINDS, History, Version, derive, diff
+from .versions import CHOICES, KINDS, History, Version, derive, diff, stamp
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +59,7 @@ def init_commons(path: str | Path, policy: Policy | dict | str | Path | None = N
     else:
         pol = Policy.from_dict(policy)
     genesis = {"type": "genesis", "format": 1, "policy": pol.as_dict(), "definitions": genesis_definitions(),
-               "created_at": now_iso(), "nonce": _secrets.token_hex(8)}
+               "created_at": stamp(), "nonce": _secrets.token_hex(8)}
     store = FolderStore.create(path, seal(genesis),
                                "# The policy of this Commons (a copy: the genesis object is what counts).\n"
                                + yaml.safe_dump(pol.as_dict(), sort_keys=False))
@@ -168,7 +167,7 @@ class Commons:
                     raise InvalidInputError(f"the name {ident.name!r} already belongs to another key in this "
                                             "Commons; use another identity name")
                 self.replica.add(seal({"type": "member", "handle": ident.name, "key": pub,
-                                       "created_at": now_iso()}, priv))
+                                       "created_at": stamp()}, priv))
         return priv, pub
 
     def _add_signed(self, record: dict, priv: Any) -> str:
@@ -222,7 +221,7 @@ class Commons:
         evidence = None
         if kind == "tension":
             ident = self.journal.identities.get(identity)
-            if self.journal.embeddings.matrix(ident.id)[0]:
+            if self.journal.embeddings.stored(ident.id)[0]:  # stored only: proposing never embeds
                 from .evidence import tension_evidence
 
                 evidence = tension_evidence(self.journal, ident.id, current, content, labels)
@@ -230,7 +229,7 @@ class Commons:
                 evidence = {"note": "no embedded reflections in the proposer's journal: evidence omitted"}
         record = {"type": "proposal", "kind": kind, "action": action, "target": target,
                   "title": str(title).strip(), "rationale": str(rationale or "").strip(), "author": pub,
-                  "base": head.hash, "content": content, "evidence": evidence, "created_at": now_iso()}
+                  "base": head.hash, "content": content, "evidence": evidence, "created_at": stamp()}
         pid = self._add_signed(record, priv)
         return {"id": pid, "kind": kind, "action": action, "target": target, "base": head.hash,
                 "base_version": head.number, "evidence": evidence}
@@ -248,15 +247,15 @@ class Commons:
             raise InvalidInputError(f"vote must be one of {', '.join(CHOICES)}, not {choice!r}")
         history = self.history()
         p = self._proposal(proposal, history)
-        if p["status"] != "open":
-            raise InvalidInputError(f"proposal {p['id'][:12]} is {p['status']}; voting is closed")
         name = self.journal.identities.get(identity).name
         if not history.policy.may_vote(name):
             raise InvalidInputError(f"{name!r} may not vote in this Commons (voters: "
                                     f"{', '.join(history.policy.voters)})")
+        if p["status"] != "open":
+            raise InvalidInputError(f"proposal {p['id'][:12]} is {p['status']}; voting is closed")
         priv, pub = self._signer(identity)
         vid = self._add_signed({"type": "vote", "proposal": p["id"], "choice": choice,
-                                "comment": str(comment or ""), "voter": pub, "created_at": now_iso()}, priv)
+                                "comment": str(comment or ""), "voter": pub, "created_at": stamp()}, priv)
         return {"id": vid, "proposal": p["id"], "choice": choice, "voter": name}
 
     def withdraw(self, proposal: str, identity: Any) -> dict:
@@ -265,7 +264,7 @@ class Commons:
         priv, pub = self._signer(identity)
         if p["author"] != self.journal.identities.get(identity).name:
             raise InvalidInputError(f"only the author ({p['author']}) may withdraw proposal {p['id'][:12]}")
-        self._add_signed({"type": "withdraw", "proposal": p["id"], "author": pub, "created_at": now_iso()}, priv)
+        self._add_signed({"type": "withdraw", "proposal": p["id"], "author": pub, "created_at": stamp()}, priv)
         return {"id": p["id"], "status": "withdrawn"}
 
     def proposals(self, status: str | None = None) -> pd.DataFrame:

@@ -16,16 +16,25 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..timeutil import format_utc, parse_utc
 from .policy import Policy
 from .records import canonical, content_hash
 
 KINDS = {"tension": "tensions", "principle": "principles"}
 ACTIONS = ("add", "amend", "retire")
 CHOICES = ("yes", "no", "abstain")
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # microseconds: two votes of one person in a second keep their order
+
+
+def stamp(dt: datetime | None = None) -> str:
+    """A record's time: UTC ISO-8601 with microseconds."""
+    return (dt or datetime.now(UTC)).astimezone(UTC).strftime(STAMP_FORMAT)
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def definitions_hash(definitions: dict) -> str:
@@ -148,7 +157,7 @@ def derive(genesis: dict, records: dict[str, dict], now: datetime) -> History:
         tally = {c: sum(1 for v in current.values() if v["choice"] == c) for c in CHOICES}
         p = {"id": pid, "kind": r.get("kind"), "action": r.get("action"), "target": r.get("target"),
              "title": r.get("title", ""), "rationale": r.get("rationale", ""), "author": members[r["author"]],
-             "base": r.get("base"), "created_at": r.get("created_at"), "closes_at": format_utc(close),
+             "base": r.get("base"), "created_at": r.get("created_at"), "closes_at": stamp(close),
              "evidence": r.get("evidence"), **tally,
              "votes": {members[k]: {"choice": v["choice"], "comment": v.get("comment", "")}
                        for k, v in sorted(current.items(), key=lambda kv: members[kv[0]])}}
@@ -177,7 +186,7 @@ def derive(genesis: dict, records: dict[str, dict], now: datetime) -> History:
             p["status"], p["note"] = "conflicted", why
             continue
         versions.append(Version(head.number + 1, definitions_hash(new), new, p["id"], p["title"],
-                                format_utc(p["_close"])))
+                                stamp(p["_close"])))
         p["version"] = head.number + 1
     for p in proposals:
         del p["_close"]
@@ -191,7 +200,7 @@ def derive(genesis: dict, records: dict[str, dict], now: datetime) -> History:
 
 def _time(record: dict) -> datetime | None:
     try:
-        return parse_utc(str(record.get("created_at")))
+        return parse_stamp(str(record.get("created_at")))
     except (ValueError, TypeError):
         return None
 
