@@ -160,7 +160,8 @@ def withdraw_cmd(ctx, proposal_id, identity) -> None:
 
 
 @commons.command("proposals")
-@click.option("--status", type=click.Choice(["open", "accepted", "rejected", "withdrawn", "conflicted"]))
+@click.option("--status", type=click.Choice(["open", "accepted", "rejected", "withdrawn", "conflicted"]),
+              help="Only proposals with this status.")
 @json_option
 @pass_ctx
 def proposals_cmd(ctx, status, as_json) -> None:
