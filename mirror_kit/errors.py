@@ -47,3 +47,7 @@ class NotFoundError(MirrorKitError, KeyError):
 
 class InvalidInputError(MirrorKitError, ValueError):
     """Input that cannot be stored: names the file, row or field that is wrong."""
+
+
+class CommonsIntegrityError(MirrorKitError):
+    """A Commons object whose bytes, hash or signature do not check out (tampered or corrupt): refused."""

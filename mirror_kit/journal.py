@@ -44,6 +44,8 @@ from .viz.service import Viz
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .commons.service import Commons
+
 
 class Journal:
     """One journal file: collections (`identities`, `reflections`, `tags`, `threads`, `settings`, `runs`,
@@ -149,6 +151,12 @@ class Journal:
     @cached_property
     def viz(self) -> Viz:
         return Viz(self)
+
+    @cached_property
+    def commons(self) -> Commons:
+        from .commons.service import Commons
+
+        return Commons(self)
 
     @cached_property
     def frames(self) -> Frames:

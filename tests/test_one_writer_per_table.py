@@ -24,8 +24,11 @@ OWNERS = {
     "tensions": "tensions/service.py",
     "tension_observations": "tensions/service.py",
     "api_tokens": "collections/tokens.py",
+    "commons_objects": "commons/replica.py",
     "schema_migrations": "migrate.py",
 }
+# Kept in step with `reflections` by triggers of the search migration: no Python code writes them.
+TRIGGER_MAINTAINED = {"search_docs"}
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|(?<!DO\s)UPDATE|DELETE\s+FROM)\s+([A-Za-z_{][\w{}]*)")
 
 
@@ -56,4 +59,4 @@ def test_every_journal_table_has_an_owner():
     sql = "\n".join(p.read_text() for p in sorted((ROOT.parent / "migrations").glob("*.up.sql")))
     tables = set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", sql))
     tables = {t for t in tables if not t.endswith("_new") and not t.startswith("_")}
-    assert tables - set(OWNERS) == set()
+    assert tables - set(OWNERS) - TRIGGER_MAINTAINED == set()

@@ -27,8 +27,8 @@ def _count(path: Path, sql: str = "SELECT count(*) FROM reflections") -> int:
 
 def test_migrate_down_past_the_initial_migration_is_refused_without_force(tmp_path, closed_journal):
     before = snapshot(closed_journal)
-    p = run_cli("--db", str(closed_journal), "migrate", "down", "3", cwd=tmp_path)
-    assert_one_line_error(p, "would drop", "reflections", "--force")
+    p = run_cli("--db", str(closed_journal), "migrate", "down", str(LATEST), cwd=tmp_path)
+    assert_one_line_error(p, "would drop", "identities", "--force")
     assert snapshot(closed_journal) == before
     assert not list(tmp_path.glob("*.before-down-*"))
 

@@ -100,7 +100,7 @@ class Tensions:
         now = now_iso()
         rows = {r["id"]: r["definition"] for r in self._execute("SELECT id, definition FROM tensions WHERE is_seed = 1")}
         todo = []
-        for t in seed_tensions():
+        for t in self._seeds():
             d = json.dumps(t.as_dict(), ensure_ascii=False, sort_keys=True)
             if rows.get(t.id) != d:
                 todo.append((t, d))
@@ -127,7 +127,7 @@ class Tensions:
         rows = [dict(r) for r in self._execute(sql + " ORDER BY is_seed DESC, created_at, id", params)]
         stored = {r["id"]: r for r in rows if r["is_seed"]}
         code = []
-        for t in seed_tensions():
+        for t in self._seeds():
             d = json.dumps(t.as_dict(), ensure_ascii=False, sort_keys=True)
             have = stored.get(t.id)
             code.append({"id": t.id, "identity_id": None, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b,
@@ -136,6 +136,11 @@ class Tensions:
         seed_order = {t.id: i for i, t in enumerate(seed_tensions())}
         rows.sort(key=lambda r: (not r["is_seed"], seed_order.get(r["id"], 0)))
         return rows
+
+    def _seeds(self) -> list[Tension]:
+        # A pinned Commons version may amend seeds (setting written by mirror_kit.commons): it wins over code.
+        over = self.journal.settings.get("definitions.seed_overrides") or {}
+        return [Tension.from_dict(over[t.id], f"pinned seed {t.id}") if t.id in over else t for t in seed_tensions()]
 
     def _resolve_tension(self, name_or_id: str, identity: Any = None) -> dict:
         rows = self._tension_rows(identity)
@@ -297,7 +302,8 @@ class Tensions:
         ids, X = self.journal.embeddings.matrix(ident.id)
         scorer = self._tension_scorer(rows)
         params = {"model": scorer.model_name_, "tensions": scorer.tension_ids_,
-                  "calibrated": sorted(scorer.calibrations_)}
+                  "calibrated": sorted(scorer.calibrations_),
+                  "definitions": self.journal.settings.get("definitions.version")}  # pinned Commons version
         with self.journal.runs.record("tensions", ident.id, params) as info:
             frame = scorer.score_frame(X, ids)
             with self.journal.transaction():

@@ -1,0 +1,1 @@
+DROP TABLE commons_objects;
