@@ -13,7 +13,7 @@ from mirror_kit.timeutil import format_utc
 
 def test_json_export_and_text_file_are_the_same_journal(journal, jrnl_journal, tmp_path):
     # Named after its journal (journal.txt), as the key of a jrnl entry is journal name + minute.
-    export = jrnl_journal.exports.json(tmp_path / "journal.json")
+    export = jrnl_journal.export_json(tmp_path / "journal.json")
     assert json.loads(export.read_text())["entries"]  # really written by jrnl
     assert detect_format(export) == "jrnl"
     assert detect_format(jrnl_journal.file) == "jrnl"
@@ -45,7 +45,7 @@ def test_edit_in_jrnl_updates_the_reflection(journal, jrnl_journal, tmp_path):
     jrnl_journal.edit("2024-03-01", "s/river/sea/")
     # Body lines that start with a bracket are not new entries (jrnl agrees: its export has 5 entries).
     jrnl_journal.edit("2024-04-10", "s/like this./like this.\\n[1] tea\\n[2] a book/")
-    export = jrnl_journal.exports.json(_mkdir(tmp_path / "after") / "journal.json")
+    export = jrnl_journal.export_json(_mkdir(tmp_path / "after") / "journal.json")
     assert len(json.loads(export.read_text())["entries"]) == 5
     s = journal.imports.run(export, "maya")
     assert (s["added"], s["updated"], s["skipped"]) == (0, 2, 3)
@@ -64,7 +64,7 @@ def test_wrong_format_and_broken_exports(journal, jrnl_journal, tmp_path):
     csv_file.write_text("date,text\n2024-01-01,hello\n", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="notes.csv: not a jrnl JSON export or jrnl journal file"):
         journal.imports.run(csv_file, "maya", format="jrnl")
-    export = jrnl_journal.exports.json(tmp_path / "export.json")
+    export = jrnl_journal.export_json(tmp_path / "export.json")
     truncated = tmp_path / "truncated.json"
     truncated.write_text(export.read_text()[:-40], encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"truncated.json: line \d+: invalid JSON"):

@@ -61,7 +61,7 @@ def test_two_real_jrnl_journals_exported_by_jrnl_do_not_overwrite(journal, tmp_p
         j.config.write_text(j.config.read_text().replace(str(j.root / "journal.txt"), str(j.file)))
         j.write(f"2024-03-01 09:00: {title} Details of {name}.")
         j.write(f"2024-03-02 09:00: Second {name} day. More about {name}.")
-        exports[name] = j.exports.json(tmp_path / f"{name}.json")
+        exports[name] = j.export_json(tmp_path / f"{name}.json")
     assert journal.imports.run(exports["personal"], "maya")["added"] == 2
     assert journal.imports.run(exports["work"], "maya")["added"] == 2
     assert len(journal.reflections.rows("maya")) == 4

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -129,9 +130,15 @@ def test_typed_text_with_fts_operators_never_raises(journal):
         journal.search(identity="maya")
 
 
+def _before_search(migrator) -> None:
+    """Roll back to the schema just before the search migration (and whatever came after it)."""
+    version = next(int(p.name[:4]) for p in (Path(__file__).resolve().parents[1] / "migrations").glob("*_search.up.sql"))
+    migrator.down(migrator.current_version() - version + 1, force=True)
+
+
 def test_migration_indexes_existing_reflections_and_down_removes_the_index(journal):
     journal.identities.add("maya")
-    journal.migrator.down(1)
+    _before_search(journal.migrator)
     assert journal.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE '%fts%' OR name = 'search_docs' "
                            "OR name LIKE 'reflections_search_%'").fetchone()[0] == 0
     rid = journal.reflections.add("maya", "Long run along the river at an easy pace.", "2024-03-01").id
@@ -163,7 +170,7 @@ def test_cli_search_prints_id_date_score_and_snippet_and_changes_nothing(sample_
 
 def test_search_on_an_older_read_only_journal_falls_back_to_meaning(sample_copy):
     with mirror_kit.open(sample_copy) as j:
-        j.migrator.down(1)
+        _before_search(j.migrator)
     raw = sqlite3.connect(sample_copy)
     assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'reflections_fts'").fetchone()[0] == 0
     raw.close()

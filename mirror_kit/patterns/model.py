@@ -204,9 +204,11 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
             sils.append(float(np.mean(vals)))
         # A real interior maximum (the silhouette clearly drops after it) is the answer; on big corpora
         # the silhouette keeps creeping up as themes split, so take the knee of the curve instead.
+        # A short grid (a corpus of a few dozen entries, capped at ~sqrt(n) patterns) has no creep to
+        # guard against: its maximum is the answer, where a knee of 3-5 points would pick k=2.
         best = int(np.argmax(sils))
         after = sils[best + 1:]
-        if not after or min(after) > sils[best] - 0.1 * abs(sils[best]):
+        if len(grid) >= 6 and (not after or min(after) > sils[best] - 0.1 * abs(sils[best])):
             best = _knee(grid, sils)
         k = grid[best]
         g = GRANULARITIES.get(self.granularity, self.granularity) if isinstance(self.granularity, str) else float(
