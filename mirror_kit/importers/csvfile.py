@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from ..limits import MAX_CSV_COLUMNS
 from ..timeutil import parse_datetime
 from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, decode_bytes, read_bytes, split_tags
 
@@ -66,11 +67,15 @@ def _pick(header: list[str], given: str | None, guesses: tuple[str, ...], what: 
 
 def _unique_header(row: list[str]) -> list[str]:
     out: list[str] = []
+    taken: set[str] = set()  # a set and per-name counters: linear even for thousands of equal names
+    next_n: dict[str, int] = {}
     for i, h in enumerate(row):
         name = h.strip() or f"column_{i + 1}"
-        base, n = name, 2
-        while name in out:
+        base, n = name, next_n.get(name, 2)
+        while name in taken:
             name, n = f"{base}_{n}", n + 1
+        next_n[base] = n
+        taken.add(name)
         out.append(name)
     return out
 
@@ -104,6 +109,8 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         header_row = next(reader)
     except csv.Error as exc:
         raise InvalidInputError(f"{name}: line 1: cannot read the header ({exc})") from exc
+    if len(header_row) > MAX_CSV_COLUMNS:
+        raise InvalidInputError(f"{name}: line 1: {len(header_row):,} columns, over the limit of {MAX_CSV_COLUMNS:,}")
     header = _unique_header(header_row)
     cols = {h.lower() for h in header}
     happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")

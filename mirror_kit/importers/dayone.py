@@ -96,7 +96,8 @@ def _media(entry: dict, members: set[str]) -> list[dict]:
 
 def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx: Context):
     for journal_name, doc in docs:
-        version = (doc.get("metadata") or {}).get("version")
+        meta_block = doc.get("metadata")
+        version = meta_block.get("version") if isinstance(meta_block, dict) else None
         for i, e in enumerate(doc["entries"], 1):
             where = {"file": f"{archive}:{journal_name}.json", "entry": i}
             if not isinstance(e, dict):
@@ -147,5 +148,5 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
                     ctx.warn(f"{where['file']}: entry {uuid}: media not in the archive: {', '.join(missing)}")
             yield Entry(
                 content=text, created_at=created, where=where, title=m.group(1) if m else None,
-                tags=[str(t) for t in e.get("tags") or []], source_id=str(uuid), tz=tz, metadata=meta,
+                tags=[str(t) for t in e["tags"]] if isinstance(e.get("tags"), list) else [], source_id=str(uuid), tz=tz, metadata=meta,
             )
