@@ -34,8 +34,8 @@ def resolve_tz(name: str | None) -> tzinfo | None:
         return timezone(sign * delta)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInputError(f"unknown time zone {name!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
+        raise InvalidInputError(f"unknown time zone {name[:60]!r}") from exc
 
 
 def tz_name(tz: tzinfo | None, when: datetime | None = None) -> str | None:
