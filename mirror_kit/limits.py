@@ -22,6 +22,7 @@ MAX_YAML_NODES = 100_000     # scalars + collections after alias expansion
 MAX_TAG_CHARS = 200
 MAX_TAGS_PER_REFLECTION = 1000
 MAX_TITLE_CHARS = 2000
+MAX_CSV_COLUMNS = 2000       # a header row; real exports have a few dozen
 
 # -- archives (see export/safezip.py for how they are applied) --------------------------------------
 ZIP_MAX_MEMBERS = 10_000     # Day One keeps photos next to the JSON
@@ -125,8 +126,9 @@ def safe_yaml_load(text: str, name: str, invalid: str = "invalid YAML", *, times
             k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
             for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
         }
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the reader refuses non-printable characters right here
         data = loader.get_single_data()
     except InvalidInputError:
         raise
@@ -137,7 +139,8 @@ def safe_yaml_load(text: str, name: str, invalid: str = "invalid YAML", *, times
     except (ValueError, OverflowError) as exc:  # a well-formed but impossible value, e.g. a +25:00 offset
         raise InvalidInputError(f"{name}: {invalid}: {str(exc).splitlines()[0][:120]}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     _count_expanded(data, name)
     return data
 

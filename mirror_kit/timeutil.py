@@ -34,8 +34,8 @@ def resolve_tz(name: str | None) -> tzinfo | None:
         return timezone(sign * delta)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInputError(f"unknown time zone {name!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
+        raise InvalidInputError(f"unknown time zone {name[:60]!r}") from exc
 
 
 def tz_name(tz: tzinfo | None, when: datetime | None = None) -> str | None:
@@ -74,7 +74,10 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     else:
         local = value
         zname = tz if tz else tz_name(value.tzinfo, value)
-    return local.astimezone(UTC).replace(microsecond=0), zname
+    try:
+        return local.astimezone(UTC).replace(microsecond=0), zname
+    except (ValueError, OverflowError) as exc:  # e.g. a parsed offset of 24 h or more, or year 1 minus a day
+        raise InvalidInputError(f"cannot convert {value.replace(tzinfo=None).isoformat()} (offset out of range) to UTC ({str(exc).split('.')[0]})") from exc
 
 
 def _bare_date(text: str) -> date | None:

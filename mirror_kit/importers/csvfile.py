@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from ..limits import MAX_CSV_COLUMNS
 from ..process_state import limited_csv_reader
 from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, Skipped, decode_bytes, read_bytes, split_tags
 from .dates import DateColumn, RawDate, settle_dates
@@ -72,11 +73,15 @@ def _pick(header: list[str], given: str | None, guesses: tuple[str, ...], what: 
 
 def _unique_header(row: list[str]) -> list[str]:
     out: list[str] = []
+    taken: set[str] = set()  # a set and per-name counters: linear even for thousands of equal names
+    next_n: dict[str, int] = {}
     for i, h in enumerate(row):
         name = h.strip() or f"column_{i + 1}"
-        base, n = name, 2
-        while name in out:
+        base, n = name, next_n.get(name, 2)
+        while name in taken:
             name, n = f"{base}_{n}", n + 1
+        next_n[base] = n
+        taken.add(name)
         out.append(name)
     return out
 
@@ -147,6 +152,8 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         header_row = next(reader)
     except csv.Error as exc:
         raise InvalidInputError(f"{name}: line 1: cannot read the header ({exc})") from exc
+    if len(header_row) > MAX_CSV_COLUMNS:
+        raise InvalidInputError(f"{name}: line 1: {len(header_row):,} columns, over the limit of {MAX_CSV_COLUMNS:,}")
     header = _unique_header(header_row)
     cols = {h.lower() for h in header}
     if is_daylio(header) and not ctx.opt("text_column"):

@@ -131,7 +131,8 @@ def _media(entry: dict, index: dict[tuple[str, str], str]) -> list[dict]:
 def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx: Context):
     index = member_index(members)
     for journal_name, doc in docs:
-        version = (doc.get("metadata") or {}).get("version")
+        meta_block = doc.get("metadata")
+        version = meta_block.get("version") if isinstance(meta_block, dict) else None
         for i, e in enumerate(doc["entries"], 1):
             where = {"file": f"{archive}:{journal_name}.json", "entry": i}
             if not isinstance(e, dict):
@@ -185,5 +186,5 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
                 continue
             yield Entry(
                 content=text, created_at=created, where=where, title=m.group(1) if m else None,
-                tags=[str(t) for t in e.get("tags") or []], source_id=str(uuid), tz=tz, metadata=meta,
+                tags=[str(t) for t in e["tags"]] if isinstance(e.get("tags"), list) else [], source_id=str(uuid), tz=tz, metadata=meta,
             )
