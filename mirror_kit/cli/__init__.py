@@ -21,6 +21,7 @@ from . import patterns as _patterns  # noqa: E402,F401  isort: skip
 from . import tensions as _tensions  # noqa: E402,F401  isort: skip
 from . import report as _report  # noqa: E402,F401  isort: skip
 from . import serve as _serve  # noqa: E402,F401  isort: skip
+from . import cohort as _cohort  # noqa: E402,F401  isort: skip
 
 
 def _hoist_db(argv: list[str]) -> list[str]:

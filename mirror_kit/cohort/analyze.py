@@ -92,7 +92,7 @@ def read_groups(path: str | os.PathLike, manifest: dict, secret: bytes | None) -
     entries = [e for src in manifest["sources"].values() for e in src["participants"]]
     ids = {e["id"] for e in entries}
     try:
-        fh = open(p, encoding="utf-8-sig", newline="")
+        fh = open(p, encoding="utf-8-sig", newline="")  # noqa: SIM115  (closed by the `with fh` below)
     except OSError as exc:
         raise CohortError(f"{p}: cannot read the participants file ({exc.strerror or exc})") from None
     out: dict[str, str] = {}
@@ -241,12 +241,11 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
                     f"FROM {src} GROUP BY 1").df()
     con.close()
     patterns = pm.patterns_.copy()
-    patterns.insert(0, "pattern", range(len(patterns)))
-    patterns = patterns.drop(columns=[c for c in ("size",) if c in patterns.columns])
+    patterns = patterns.rename(columns={"size": "sample_size"})
     patterns = patterns.merge(sizes, on="pattern", how="left").fillna({"size": 0, "participants": 0})
     for c in patterns.columns:  # lists/dicts of the one-journal description -> text, for Parquet
         if patterns[c].dtype == object:
-            patterns[c] = patterns[c].map(lambda v: v if isinstance(v, str) or v is None else str(v))
+            patterns[c] = patterns[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
     features = [f"pattern_{i}" for i in range(k)] + pos
     comparison = compare_groups(summary, groups, features) if groups is not None else None
     for name, df in (("patterns", patterns), ("participants", summary), ("trajectories", traj),
