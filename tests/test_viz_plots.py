@@ -32,15 +32,19 @@ def test_pattern_evolution_top_patterns_trends_and_dates():
     fig = plots.pattern_evolution(_evolution(), _trends(), top=3)
     assert [t.uid for t in fig.data] == ["pattern-p1", "pattern-p2", "pattern-p3"]  # by total count
     assert fig.data[0].name == "running (↑ emerging)"
-    assert fig.data[1].name == "office (↓ fading)" and fig.data[1].line.dash == "dot"
+    assert fig.data[1].name == "office (↓ fading)" and fig.data[1].marker.pattern.shape == "/"
     assert fig.layout.xaxis.type == "date" and fig.layout.yaxis.tickformat == ".0%"
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert list(fig.data[0].y) == pytest.approx([i / 20 for i in range(12)])
-    # hover shows counts of the period: customdata = (count, total, label)
-    assert tuple(fig.data[0].customdata[5]) == (5, 20, "running")
-    assert all(t.stackgroup == "share" for t in fig.data)
+    # hover shows counts of the period and a click names its own pattern and period:
+    # customdata = (count, total, label, pattern_id, period)
+    assert tuple(fig.data[0].customdata[5]) == (5, 20, "running", "p1", "2024-06-01")
+    # stacked bars, hover on the point under the cursor (a unified hover mixes the patterns of a date)
+    assert all(t.type == "bar" for t in fig.data) and fig.layout.barmode == "stack"
+    assert fig.layout.hovermode == "closest"
     lines = plots.pattern_evolution(_evolution(), _trends(), patterns=["p4", "p2"], stacked=False)
-    assert [t.uid for t in lines.data] == ["pattern-p4", "pattern-p2"] and lines.data[0].stackgroup is None
+    assert [t.uid for t in lines.data] == ["pattern-p4", "pattern-p2"] and lines.data[0].type == "scatter"
+    assert lines.data[1].line.dash == "dot" and lines.layout.hovermode == "closest"
 
 
 def test_pattern_evolution_empty_states():
