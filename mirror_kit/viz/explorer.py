@@ -49,7 +49,7 @@ class Explorer:
         self.figures: dict[str, Any] = {name: go.FigureWidget() for name in VIEWS}
         for fw in self.figures.values():
             # the widget's own config (FigureWidget draws with it, not with the renderers')
-            fw._config = plotly_config()
+            fw._config = plotly_config(legacy=True)
         self._quiet = False
         self._sync_options()
         self.redraw()

@@ -29,23 +29,30 @@ PERIOD_DAYS = {"day": 1, "week": 7, "month": 30.44, "quarter": 91.3}
 
 # Modebar buttons that would send a figure (whose hover texts are reflection snippets) to a cloud
 # service. Current plotly.js keeps only "sendDataToCloud" (hidden by default); older bundles, such
-# as the one a JupyterLab extension may ship, also have "editInChartStudio" and a "Produced with
-# Plotly" link: everything is switched off here, in the one config every view uses.
+# as one a JupyterLab or VS Code extension may ship, also have "editInChartStudio" and a "Produced
+# with Plotly" link: everything is switched off here, in the one config every view uses.
 CLOUD_BUTTONS = ("sendDataToCloud", "editInChartStudio")
 PLOTLY_CONFIG: dict = {
     "displaylogo": False,
     "showSendToCloud": False,
-    "showEditInChartStudio": False,
-    "showLink": False,
-    "linkText": "",
     "modeBarButtonsToRemove": list(CLOUD_BUTTONS),
     "responsive": True,
 }
+# Options only older plotly.js bundles read. Plotly's Python side warns about them (into the page)
+# where it checks a config (`to_html`, renderers), so they go only where a front end reads the
+# config unchecked: the notebook mimetype bundle and FigureWidget.
+LEGACY_CLOUD_OFF: dict = {"showEditInChartStudio": False, "showLink": False, "linkText": ""}
 
 
-def plotly_config(**overrides) -> dict:
-    """A copy of the config every figure is drawn with (no cloud actions); `overrides` are added."""
-    return {**PLOTLY_CONFIG, "modeBarButtonsToRemove": list(CLOUD_BUTTONS), **overrides}
+def plotly_config(*, legacy: bool = False, **overrides) -> dict:
+    """A copy of the config every figure is drawn with (no cloud actions); `overrides` are added.
+
+    legacy: also the options of older plotly.js bundles (`LEGACY_CLOUD_OFF`), for front ends that
+    pass the config to plotly.js unchecked (mimetype bundles, FigureWidget)."""
+    out = {**PLOTLY_CONFIG, "modeBarButtonsToRemove": list(CLOUD_BUTTONS)}
+    if legacy:
+        out.update(LEGACY_CLOUD_OFF)
+    return {**out, **overrides}
 
 
 def use_private_renderers() -> None:
@@ -275,7 +282,8 @@ def tension_evolution(
         if direction in ("towards_a", "towards_b") and drift == drift and drift is not None:
             pole = r.get("axis_a") if direction == "towards_a" else r.get("axis_b")
             pv = r.get("p_value", float("nan"))
-            name += f" · drifting towards {pole} ({drift:+.3f}/period, {'p<0.001' if pv < 0.001 else f'p={pv:.3f}'})"
+            # on its own line: one long title line is wider than a phone
+            name += f"<br>drifting towards {pole}, {'p<0.001' if pv < 0.001 else f'p={pv:.3f}'}"
         subtitles.append(name)
     fig = make_subplots(rows=len(ids), cols=1, shared_xaxes=True, vertical_spacing=0.35 / max(len(ids), 1),
                         subplot_titles=subtitles)
@@ -309,12 +317,12 @@ def tension_evolution(
     if len(ev):
         fig.update_xaxes(range=_date_range(ev["period"], PERIOD_DAYS.get(period or "month", 30) * 86_400_000))
     height = max(360, 110 + 190 * len(ids))
-    _layout(fig, title, height=height, showlegend=False, margin=dict(l=90, r=20, t=60, b=80))
+    _layout(fig, title, height=height, showlegend=False, margin=dict(l=90, r=20, t=70, b=110))
     # The band is not a confidence interval: say so under the chart, where every reader sees it.
     fig.add_annotation(
-        text="Line: the period's mean position between the two poles. Shaded band: as wide as the period's "
-             "mean intensity (wider = more engaged), not an uncertainty.",
-        x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top", yshift=-48, showarrow=False,
+        text="Line: the period's mean position between the two poles.<br>Shaded band: as wide as the "
+             "period's mean intensity<br>(wider = more engaged), not an uncertainty.",
+        x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top", yshift=-44, showarrow=False,
         font=dict(size=11, color="#555555"), align="left",
     )
     fig.layout.meta = {"empty": False, "period": period}
@@ -351,7 +359,7 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
         uid="tension-map", name="tensions",
     ))
     _layout(fig, title, showlegend=False)
-    fig.update_xaxes(title_text="mean position (−1 first pole … +1 second pole; poles in each label)",
+    fig.update_xaxes(title_text="mean position<br>(−1 first pole … +1 second pole)",
                      range=[-1.1, 1.1], zeroline=True, tickvals=[-1, 0, 1], ticktext=["first pole", "0", "second pole"])
     fig.update_yaxes(title_text="mean intensity (how engaged)", range=[0, max(1.0, float(m["intensity"].max()) + 0.05)])
     return fig

@@ -35,10 +35,10 @@ def show(fig: go.Figure, name: str) -> None:
 
     from IPython.display import display
 
-    config = plotly_config()
-    html_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=config)
+    html_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=plotly_config())
     # JupyterLab's plotly renderer reads `config` from the bundle: no cloud buttons there either
-    display({"application/vnd.plotly.v1+json": {**json.loads(fig.to_json()), "config": config}, "text/html": html_div,
+    bundle = {**json.loads(fig.to_json()), "config": plotly_config(legacy=True)}
+    display({"application/vnd.plotly.v1+json": bundle, "text/html": html_div,
              "text/plain": f"<figure {name}: {len(fig.data)} trace(s)>"}, raw=True)
 
 

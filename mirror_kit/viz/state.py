@@ -49,7 +49,7 @@ MIN_PER_PERIOD = 5  # median reflections per period below which shares zig-zag b
 def choose_period(dates: Any, minimum: int = MIN_PER_PERIOD) -> str:
     """The period for `auto` over these reflection dates: the finest, from the one
     `mirror_kit.timeseries.choose_period` gives for their span (at most ~60 points) up to quarter,
-    whose periods hold a median of at least `minimum` reflections.
+    that gives at least two periods holding a median of at least `minimum` reflections.
 
     When no period is that full (a short or very sparse range), the one with the fullest periods
     among those that still give two points (the finer on a tie); one instant gives `day`.
@@ -69,10 +69,11 @@ def choose_period(dates: Any, minimum: int = MIN_PER_PERIOD) -> str:
     for p in candidates:
         grid = period_range(d.min(), d.max(), p)
         counts = period_start(d, p).value_counts().reindex(grid, fill_value=0)
+        if len(grid) < 2:
+            continue  # one bar says nothing about change: a finer period, even a sparse one, does
         if counts.median() >= minimum:
             return p
-        if len(grid) >= 2:
-            medians[p] = float(counts.median())
+        medians[p] = float(counts.median())
     if not medians:
         return base
     return max(medians, key=lambda p: (medians[p], -PERIODS.index(p)))
