@@ -8,6 +8,7 @@ clicking or lasso-selecting points calls `on_points`, which shows those reflecti
 from __future__ import annotations
 
 import html
+from copy import deepcopy
 from typing import Any
 
 from .plots import plotly_config
@@ -146,6 +147,11 @@ class Explorer:
                 # figure's own height is kept
                 fw.layout.width = 600
                 fw.add_traces(list(fig.data))
+            # Traces added to a live widget travel as messages, which a saved notebook, an exported
+            # page or Voila never replays: keep the widget's stored state (what those draw from)
+            # equal to what it shows. The browser side treats these as plain state (no redraw).
+            fw._widget_data = deepcopy(fw._data)
+            fw._widget_layout = deepcopy(fw._layout)
             for trace in fw.data:
                 trace.on_click(self.on_points)
                 if name == "map":
