@@ -317,15 +317,26 @@ def test_pattern_colours_stay_the_same_in_every_view_and_filter(viz_journal):
     assert ExplorerState(viz_journal, "maya").pattern_colours() == s.pattern_colours()
 
 
-def test_period_follows_the_data_and_short_or_empty_ranges_say_so(viz_journal):
-    from mirror_kit.timeseries import period_range, period_start
+def test_sparse_periods_are_pooled_and_short_or_empty_ranges_say_so(viz_journal):
+    from mirror_kit.timeseries import period_range, period_start, resolve_period
 
     for who in ("maya", "sam"):
         s = ExplorerState(viz_journal, who)
         r = s.reflections()["created_at"]
         p = s.period_in_use()
+        assert p == resolve_period("auto", r)  # the period every other view uses: same statistics
         counts = period_start(r, p).value_counts().reindex(period_range(r.min(), r.max(), p), fill_value=0)
-        assert counts.median() >= 5, (who, p)
+        fig = s.pattern_evolution_figure()
+        window = fig.layout.meta["pooled"]
+        # a sparse journal (sam, ~4 a week) is drawn with pooled shares, each resting on >= 5 reflections
+        assert (window > 1) == (counts.median() < 5), (who, p, counts.median())
+        if window > 1:
+            assert f"pooled over {window} {p}s" in fig.layout.yaxis.title.text
+            pooled = counts.rolling(window, center=True, min_periods=1).sum()
+            assert pooled.median() >= 5
+            raw = np.array([cd[0] / cd[1] for cd in fig.data[0].customdata])
+            drawn = np.array(fig.data[0].y, dtype=float)
+            assert np.abs(np.diff(drawn)).mean() < np.abs(np.diff(raw)).mean()  # no 0-100 % zig-zag
     # less than a month: daily or weekly points, an axis in days (not milliseconds), data drawn
     s = ExplorerState(viz_journal, "sam").update(since="2025-02-03", until="2025-02-16")
     assert s.period_in_use() in ("day", "week")

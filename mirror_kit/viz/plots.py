@@ -185,6 +185,7 @@ def pattern_evolution(
         trend_of = dict(zip(trends["pattern_id"], trends["trend"], strict=False))
     colours = colours or stable_colours(sizes.index)
     period = ev.attrs.get("period")
+    window = pooling_window(ev.sort_values("period").drop_duplicates("period")["total"])
     fmt = {"day": "%d %b %Y", "week": "week of %d %b %Y", "quarter": "%b %Y (quarter)"}.get(period, "%b %Y")
     # Bars start at their period and are (almost) one period wide; the axis spans whole periods so
     # one short period still reads as dates, not as milliseconds around one instant.
@@ -201,14 +202,22 @@ def pattern_evolution(
         name = f"{label} ({TREND_MARK.get(trend, trend)})" if trend else label
         c = colours.get(str(pid), UNASSIGNED_COLOUR)
         periods = [f"{p:%Y-%m-%d}" for p in d["period"]]
+        y = d["share"]
+        if window > 1:
+            # Few reflections a period make shares jump between 0 and 100 %: draw the share of the
+            # `window` periods around each one (counts pooled), and say so on the axis.
+            full = ev[ev["pattern_id"] == pid].sort_values("period").set_index("period")
+            roll = full[["count", "total"]].rolling(window, center=True, min_periods=1).sum()
+            y = (roll["count"] / roll["total"].where(roll["total"] > 0)).reindex(d["period"]).to_numpy()
         custom = list(zip(d["count"], d["total"], [label] * len(d), [str(pid)] * len(d), periods, strict=True))
+        share = "%{y:.0%}" + (f" over {window} {period or 'period'}s" if window > 1 else "")
         hover = (f"<b>%{{customdata[2]}}</b><br>%{{x|{fmt}}}: %{{customdata[0]}} of %{{customdata[1]}} "
-                 "reflections (%{y:.0%})<br><i>click to read them</i><extra></extra>")
+                 f"reflections ({share})<br><i>click to read them</i><extra></extra>")
         if stacked:
             # Stacked bars, not stacked areas: a click lands in exactly one bar, so it names one
             # pattern and one period (an area's click goes to whichever line is nearest).
             fig.add_trace(go.Bar(
-                x=d["period"], y=d["share"], name=name, uid=f"pattern-{pid}", marker=dict(
+                x=d["period"], y=y, name=name, uid=f"pattern-{pid}", marker=dict(
                     color=c, line=dict(width=0),
                     # fading patterns hatched (as the dotted line of the line chart): not by colour alone
                     pattern=dict(shape="/" if trend == "fading" else "", fillmode="overlay", fgcolor="white")),
@@ -216,15 +225,35 @@ def pattern_evolution(
             ))
         else:
             fig.add_trace(go.Scatter(
-                x=d["period"], y=d["share"], name=name, uid=f"pattern-{pid}", mode="lines+markers",
+                x=d["period"], y=y, name=name, uid=f"pattern-{pid}", mode="lines+markers",
                 line=dict(color=c, width=2, dash="solid" if trend != "fading" else "dot"), marker=dict(size=6),
                 customdata=custom, hovertemplate=hover,
             ))
     _layout(fig, title, hovermode="closest", barmode="stack" if stacked else None, bargap=0.08)
-    fig.update_yaxes(title_text="share of the period's reflections", tickformat=".0%", rangemode="tozero")
+    pooled = f" (pooled over {window} {period or 'period'}s)" if window > 1 else ""
+    fig.update_yaxes(title_text=f"share of the reflections{pooled}", tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(title_text=f"{period or 'period'}", type="date", range=_date_range(ev["period"], step_ms))
-    fig.layout.meta = {"empty": False, "period": period}
+    fig.layout.meta = {"empty": False, "period": period, "pooled": window}
     return fig
+
+
+MIN_PER_PERIOD = 5  # median reflections a period under which a chart pools neighbouring periods
+
+
+def pooling_window(totals, minimum: int = MIN_PER_PERIOD, largest: int = 9) -> int:
+    """How many neighbouring periods a chart pools so that each point rests on a median of at least
+    `minimum` reflections: 1 (no pooling), 3, 5, ... up to `largest`.
+
+    totals: reflections per period, in time order (empty periods as 0)."""
+    import pandas as pd
+
+    t = pd.Series(list(totals), dtype=float)
+    if t.empty or t.median() >= minimum:
+        return 1
+    for w in range(3, largest + 1, 2):
+        if t.rolling(w, center=True, min_periods=1).sum().median() >= minimum:
+            return w
+    return largest
 
 
 def _date_range(periods, step_ms: float) -> list[str]:

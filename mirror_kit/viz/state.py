@@ -43,51 +43,6 @@ def stored_embeddings(journal: Any, identity: str) -> tuple[list[str], Any]:
     return journal.embeddings.stored(identity)
 
 
-MIN_PER_PERIOD = 5  # median reflections per period below which shares zig-zag between 0 and 100 %
-
-
-def choose_period(dates: Any, minimum: int = MIN_PER_PERIOD) -> str:
-    """The period for `auto` over these reflection dates: the finest, from the one
-    `mirror_kit.timeseries.choose_period` gives for their span (at most ~60 points) up to quarter,
-    that gives at least two periods holding a median of at least `minimum` reflections.
-
-    When no period is that full (a short or very sparse range), the one with the fullest periods
-    among those that still give two points (the finer on a tie); one instant gives `day`.
-    dates: reflection times (anything pandas reads). Returns day, week, month or quarter.
-    """
-    import pandas as pd
-
-    from ..timeseries import PERIODS, period_range, period_start
-    from ..timeseries import choose_period as span_period
-
-    d = pd.to_datetime(pd.Series(list(dates)), utc=True)
-    if d.empty:
-        return "month"
-    base = span_period(d.min(), d.max())
-    candidates = PERIODS[PERIODS.index(base):]
-    medians = {}
-    for p in candidates:
-        grid = period_range(d.min(), d.max(), p)
-        counts = period_start(d, p).value_counts().reindex(grid, fill_value=0)
-        if len(grid) < 2:
-            continue  # one bar says nothing about change: a finer period, even a sparse one, does
-        if counts.median() >= minimum:
-            return p
-        medians[p] = float(counts.median())
-    if not medians:
-        return base
-    return max(medians, key=lambda p: (medians[p], -PERIODS.index(p)))
-
-
-def _period_end(start: Any, period: str) -> Any:
-    """The start of the period after the one starting at `start`."""
-    import pandas as pd
-
-    offsets = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1),
-               "quarter": pd.DateOffset(months=3)}
-    return start + offsets[period]
-
-
 @dataclass
 class _Data:
     """Everything read from the journal for one identity (read once, filtered many times)."""
@@ -213,18 +168,19 @@ class ExplorerState:
 
     def period_in_use(self) -> str:
         """The period of every chart and trend of the range shown: the one set, or for `auto` the one
-        `choose_period` picks for the reflections in range."""
+        `mirror_kit.timeseries.resolve_period` picks for the reflections in range, as every other
+        view (CLI, Markdown, API) does. Sparse periods are pooled in the chart, not in the statistics."""
+        from ..errors import InvalidInputError
         from ..timeseries import resolve_period
 
-        if self.period not in (None, "auto"):
+        def compute():
+            dates = self.reflections()["created_at"] if len(self.data.reflections) else []
             try:
-                return resolve_period(self.period, [])
+                return resolve_period(self.period, dates)
             except ValueError as exc:
-                from ..errors import InvalidInputError
-
                 raise InvalidInputError(str(exc)) from exc
-        return self._memo("period", lambda: choose_period(self.reflections()["created_at"])
-                          if len(self.data.reflections) else "month")
+
+        return self._memo("period", compute)
 
     def pattern_evolution(self) -> pd.DataFrame:
         """Every pattern's count and share per period over the range shown (`evolution_frame`, the
