@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from plotly.callbacks import Points
@@ -44,7 +46,8 @@ def test_date_range_filters_every_view(viz_journal):
     assert _points(figs["map"]) == len(inside) > 0
     for fig in (figs["patterns"], figs["tensions"]):
         xs = pd.to_datetime([x for t in fig.data for x in t.x])
-        assert xs.min() >= pd.Timestamp("2025-01-01") and xs.max() <= pd.Timestamp("2025-03-31")
+        # periods start on or before `since` (the week of 1 January starts on 30 December)
+        assert xs.min() > pd.Timestamp("2025-01-01") - pd.Timedelta(days=7) and xs.max() <= pd.Timestamp("2025-03-31")
     # the tension map is recomputed over the range: occurrences can only shrink
     whole = viz_journal.tensions.map("maya").set_index("tension_id")["occurrences"]
     part = s.tension_summary().set_index("tension_id")["occurrences"]
@@ -175,3 +178,182 @@ def test_journal_figure_conveniences(viz_journal):
     rmap = j.viz.reflection_map("maya", since="2025-01-01", until="2025-01-31")
     assert sum(len(t.x) for t in rmap.data) == len(j.frame("reflections", "maya", since="2025-01-01",
                                                               until="2025-01-31"))
+
+
+def _bar_at(fig, pid: str, period: str):
+    """(trace, point index) of pattern `pid`'s bar at `period` (YYYY-MM-DD) in the evolution chart."""
+    for t in fig.data:
+        for i, cd in enumerate(t.customdata):
+            if cd[3] == pid and cd[4] == period:
+                return t, i
+    raise AssertionError(f"no bar for {pid} at {period}")
+
+
+def test_click_on_a_bar_opens_that_patterns_reflections_of_that_period(viz_journal):
+    ex = Explorer(viz_journal)
+    fig = ex.figures["patterns"]
+    assert fig.layout.hovermode == "closest" and all(t.type == "bar" for t in fig.data)
+    occ = viz_journal.frame("occurrences", "maya")
+    # two patterns drawn at the same month: each click gets its own pattern's reflections
+    a, b = (t.customdata[0][3] for t in fig.data[:2])
+    both = ({cd[4] for cd in fig.data[0].customdata if cd[0] > 0} & {cd[4] for cd in fig.data[1].customdata if cd[0] > 0})
+    period = min(both)
+    end = (pd.Timestamp(period) + pd.DateOffset(months=1)).strftime("%Y-%m-%d")
+    for pid in (a, b):
+        trace, i = _bar_at(fig, pid, period)
+        ex.on_points(trace, Points(point_inds=[i], trace_name=trace.name, trace_index=0))
+        want = occ[(occ["pattern_id"] == pid) & (occ["created_at"] >= period) & (occ["created_at"] < end)]
+        got = ex.state.selected_frame()
+        assert sorted(got["id"]) == sorted(want["reflection_id"]) and len(got) == trace.customdata[i][0] > 0
+        label = want["pattern"].iloc[0]
+        assert set(got["pattern"]) == {label}
+        assert f"{html.escape(label)} · {pd.Timestamp(period):%B %Y}" in ex.text.value
+
+
+def test_reading_panel_scrolls_pages_and_never_says_nan(viz_journal):
+    ex = Explorer(viz_journal)
+    # ipywidgets 8 layouts know `overflow`, not `overflow_y` (which is dropped): the panel scrolls
+    assert ex.text.layout.overflow == "auto" and ex.text.layout.max_height
+    assert "overflow_y" not in ex.text.layout.keys
+    pats = ex.state.patterns_frame()
+    ex.patterns.value = (pats["id"].iloc[0],)  # one pattern chosen: the others' reflections have none
+    refl = viz_journal.frame("reflections", "maya")
+    ids = list(refl["id"][:60])
+    ex.state.select(ids, "sixty")
+    ex.show_page(0)
+    assert ex.text.value.count("class='mk-reflection'") == 25 and "page 1 of 3" in ex.text.value
+    assert ex.prev_page.disabled and not ex.next_page.disabled
+    seen = []
+    for _ in range(3):
+        page = ex.text.value
+        assert "nan" not in page.replace("nancy", "")
+        seen += re.findall(r"<small>(\d{4}-\d\d-\d\d \d\d:\d\d) · ([^<]+)</small>", page)
+        ex.next_page.click()
+    assert len(seen) == 60 and ex.next_page.disabled and "page 3 of 3" in ex.text.value
+    labels = {lab for _, lab in seen}
+    assert "no pattern" in labels and labels <= {"no pattern", html.escape(pats["label"].iloc[0])}
+
+
+def test_sub_range_text_and_figures_use_the_same_statistics(viz_journal):
+    from mirror_kit.patterns.evolution import evolution_frame, trends_frame
+    from mirror_kit.tensions import aggregate
+    from mirror_kit.viz.plots import TREND_MARK
+    from mirror_kit.viz.report import ReportContext
+
+    since, until = "2025-01-01", "2025-03-31"
+    rep = ReportContext(viz_journal, "maya", since=since, until=until)
+    s, figs = rep.state, rep.figures()
+    # the range's statistics are the services' functions fed with the range's data only
+    refl = viz_journal.frame("reflections", "maya", since=since, until=until)
+    occ = viz_journal.frame("occurrences", "maya", since=since, until=until)
+    period = s.period_in_use()
+    labels = dict(zip(s.data.patterns["id"], s.data.patterns["label"], strict=True))
+    want = trends_frame(evolution_frame(occ, refl["created_at"], period=period, labels=labels))
+    got = s.pattern_trends()
+    assert dict(zip(got["pattern_id"], got["trend"], strict=True)) == dict(
+        zip(want["pattern_id"], want["trend"], strict=True))
+    # ...and they differ from the whole journal's (else this test would prove nothing)
+    whole = viz_journal.patterns.trends("maya")
+    assert dict(zip(whole["pattern_id"], whole["trend"], strict=True)) != dict(
+        zip(got["pattern_id"], got["trend"], strict=True))
+    # the text's trend per pattern is the one in the chart's legend
+    table = rep.pattern_table()
+    legend = {t.customdata[0][2]: t.name for t in figs["patterns"].data}
+    for r in table.itertuples():
+        if r.label in legend:
+            assert legend[r.label].endswith(f"({TREND_MARK[r.trend]})"), (r.label, legend[r.label], r.trend)
+    text = _visible(rep.patterns_html())
+    moving = table.loc[table["trend"].isin(["emerging", "fading"]), "label"]
+    assert ("none clearly emerging or fading" in text) == moving.empty
+    # tensions: drift in the text == drift in the chart's panel titles == aggregate.drift on the range
+    obs = viz_journal.frame("observations", "maya", since=since, until=until)
+    drift = aggregate.drift(aggregate.evolution(obs, period=period)).set_index("tension_id")["direction"]
+    ttext = _visible(rep.tensions_html())
+    items = {_visible(li).split(" (")[0].strip(): _visible(li) for li in rep.tensions_html().split("<li>")[1:]}
+    titles = " ".join(a.text for a in figs["tensions"].layout.annotations)
+    for r in rep.tension_table().head(5).itertuples():
+        assert r.direction == drift[r.tension_id]
+        drifting = r.direction in ("towards_a", "towards_b")
+        assert (f"{r.name}<br>drifting" in titles) == drifting
+        assert ("drifting towards" in items[r.name]) == drifting
+    whole_drift = viz_journal.tensions.frame("maya").set_index("tension_id")["direction"]
+    assert (whole_drift != "stable").any()
+    # the strongest tension of the text is the biggest bubble of the map
+    tm = figs["tension_map"].data[0]
+    biggest = tm.text[int(np.argmax(tm.marker.size))]
+    assert f"Strongest tension: {biggest} ." in ttext
+
+
+def _visible(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def test_pattern_colours_stay_the_same_in_every_view_and_filter(viz_journal):
+    s = ExplorerState(viz_journal, "maya")
+
+    def colours():
+        out = {}
+        for t in s.pattern_evolution_figure().data:
+            out.setdefault(t.customdata[0][2], set()).add(t.marker.color)
+        for t in s.reflection_map_figure().data:
+            if t.name != "unassigned":
+                out.setdefault(t.name, set()).add(t.marker.color)
+        return out
+
+    before = colours()
+    assert all(len(c) == 1 for c in before.values())  # the map and the chart agree
+    shown = list(before)
+    assert len({next(iter(before[lab])) for lab in shown}) == len(shown)  # distinguishable
+    s.update(since="2025-01-01", until="2025-03-31")
+    after_range = colours()
+    pats = s.patterns_frame()
+    s.update(patterns=list(pats["id"][2:4]), since=None, until=None)
+    after_choice = colours()
+    for other in (after_range, after_choice):
+        for lab, c in other.items():
+            if lab in before:
+                assert c == before[lab], lab
+    # a fresh state (a new session, a re-read journal) gives the same colours
+    assert ExplorerState(viz_journal, "maya").pattern_colours() == s.pattern_colours()
+
+
+def test_sparse_periods_are_pooled_and_short_or_empty_ranges_say_so(viz_journal):
+    from mirror_kit.timeseries import period_range, period_start, resolve_period
+
+    for who in ("maya", "sam"):
+        s = ExplorerState(viz_journal, who)
+        r = s.reflections()["created_at"]
+        p = s.period_in_use()
+        assert p == resolve_period("auto", r)  # the period every other view uses: same statistics
+        counts = period_start(r, p).value_counts().reindex(period_range(r.min(), r.max(), p), fill_value=0)
+        fig = s.pattern_evolution_figure()
+        window = fig.layout.meta["pooled"]
+        # a sparse journal (sam, ~4 a week) is drawn with pooled shares, each resting on >= 5 reflections
+        assert (window > 1) == (counts.median() < 5), (who, p, counts.median())
+        if window > 1:
+            assert f"pooled over {window} {p}s" in fig.layout.yaxis.title.text
+            pooled = counts.rolling(window, center=True, min_periods=1).sum()
+            assert pooled.median() >= 5
+            raw = np.array([cd[0] / cd[1] for cd in fig.data[0].customdata])
+            drawn = np.array(fig.data[0].y, dtype=float)
+            assert np.abs(np.diff(drawn)).mean() < np.abs(np.diff(raw)).mean()  # no 0-100 % zig-zag
+    # less than a month: daily or weekly points, an axis in days (not milliseconds), data drawn
+    s = ExplorerState(viz_journal, "sam").update(since="2025-02-03", until="2025-02-16")
+    assert s.period_in_use() in ("day", "week")
+    fig = s.pattern_evolution_figure()
+    assert not fig.layout.meta["empty"] and len(fig.data) > 0
+    lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    assert pd.Timedelta(days=7) <= hi - lo <= pd.Timedelta(days=40)
+    assert s.tension_evolution_figure().layout.meta["period"] == s.period_in_use()
+    # a range without reflections, and a reversed one: say what is empty, not "run analyze"
+    s = ExplorerState(viz_journal, "maya").update(since="2030-01-01", until="2030-02-01")
+    for name, f in s.figures().items():
+        assert f.layout.meta["empty"] and "No reflections between 2030-01-01 and 2030-02-01" in f.layout.meta[
+            "reason"], name
+        assert "analyze" not in f.layout.meta["reason"]
+    s.update(since="2025-03-01", until="2025-01-01")
+    for f in s.figures().values():
+        assert "reversed" in f.layout.meta["reason"] and "analyze" not in f.layout.meta["reason"]
+    ex = Explorer(viz_journal)
+    ex.since.value, ex.until.value = dt.date(2025, 3, 1), dt.date(2025, 1, 1)
+    assert "reversed" in ex.status.value

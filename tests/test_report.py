@@ -211,3 +211,101 @@ def test_notebooks_report_is_the_packaged_template():
         assert re.search(rf"^{name} = ", params[0].source, re.M)
     assert 'os.environ.get("MIRROR_KIT_DB", "../demo/sample.db")' in params[0].source
     assert all(not c.get("outputs") for c in shipped.cells if c.cell_type == "code")
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+WAIT_FIGURES = f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(FIGURES)}"
+
+
+@pytest.fixture(scope="module")
+def served_report(report_html):
+    from tests.plugins.viz import serve_directory
+
+    server, base = serve_directory(report_html[0].parent)
+    yield f"{base}/{report_html[0].name}"
+    server.shutdown()
+
+
+def _guarded_context(browser, leaked: list[str], **kw):
+    """A browser context where every request off the loopback is aborted and recorded (popups and
+    form posts included: the route is on the whole context)."""
+    from urllib.parse import urlparse
+
+    context = browser.new_context(accept_downloads=True, **kw)
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("data:", "blob:", "about:")) or urlparse(url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            leaked.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    return context
+
+
+def test_no_modebar_button_sends_anything_off_the_machine(served_report, browser):
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    clicked = []
+    for fid in FIGURES:
+        fig = page.locator(f"#{fid}")
+        fig.scroll_into_view_if_needed()
+        fig.hover()
+        buttons = fig.locator(".modebar-btn")
+        assert buttons.count() > 0, fid
+        for i in range(buttons.count()):
+            b = buttons.nth(i)
+            clicked.append((fid, b.get_attribute("data-title") or "", b.get_attribute("data-attr") or ""))
+            b.click(force=True)
+            page.wait_for_timeout(50)
+    page.wait_for_timeout(500)
+    context.close()
+    titles = " ".join(t for _, t, _ in clicked).lower()
+    assert "download plot" in titles and "zoom" in titles  # the buttons really were there and clicked
+    for word in ("share", "cloud", "chart studio", "edit in", "plotly", "produced with"):
+        assert word not in titles, word
+    assert leaked == []
+
+
+def test_report_embeds_the_private_config_in_every_figure(report_html):
+    page = report_html[0].read_text(encoding="utf-8")
+    configs = re.findall(r'Plotly\.newPlot\(\s*"fig-[\w-]+",\s*\[.*?\],\s*\{.*?\},\s*(\{[^{}]*\})', page, re.S)
+    assert len(configs) == len(FIGURES)
+    for raw in configs:
+        conf = json.loads(raw)
+        assert conf["displaylogo"] is False and conf["showSendToCloud"] is False
+        assert {"sendDataToCloud", "editInChartStudio"} <= set(conf["modeBarButtonsToRemove"])
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["laptop", "phone"])
+def test_report_reflows_without_clipping(served_report, browser, artifacts, size):
+    width, height = size
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    page.wait_for_timeout(300)  # responsive figures redraw to the column's width
+    boxes = page.evaluate("""() => {
+        const W = document.documentElement.clientWidth, out = [];
+        for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0 || r.right < -500) continue;  // plotly's off-screen tester
+            if (r.left < -1 || r.right > W + 1)
+                out.push(`${el.tagName}.${el.getAttribute('class') || ''} ${Math.round(r.left)}..${Math.round(r.right)}`);
+        }
+        const figs = [...document.querySelectorAll('.js-plotly-plot')].map(f => f.getBoundingClientRect().width);
+        return {W, scroll: document.documentElement.scrollWidth, out, figs};
+    }""")
+    page.screenshot(path=str(artifacts / f"report-{width}x{height}.png"), full_page=True)
+    context.close()
+    assert boxes["W"] == width and boxes["scroll"] <= width, boxes
+    assert boxes["out"] == [], boxes["out"][:10]
+    # every figure takes (nearly) the whole column: not ~60 px wide on a phone
+    assert len(boxes["figs"]) == len(FIGURES) and min(boxes["figs"]) >= 0.8 * min(width, 1100) - 60, boxes["figs"]
+    assert leaked == []

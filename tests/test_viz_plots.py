@@ -32,15 +32,19 @@ def test_pattern_evolution_top_patterns_trends_and_dates():
     fig = plots.pattern_evolution(_evolution(), _trends(), top=3)
     assert [t.uid for t in fig.data] == ["pattern-p1", "pattern-p2", "pattern-p3"]  # by total count
     assert fig.data[0].name == "running (↑ emerging)"
-    assert fig.data[1].name == "office (↓ fading)" and fig.data[1].line.dash == "dot"
+    assert fig.data[1].name == "office (↓ fading)" and fig.data[1].marker.pattern.shape == "/"
     assert fig.layout.xaxis.type == "date" and fig.layout.yaxis.tickformat == ".0%"
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert list(fig.data[0].y) == pytest.approx([i / 20 for i in range(12)])
-    # hover shows counts of the period: customdata = (count, total, label)
-    assert tuple(fig.data[0].customdata[5]) == (5, 20, "running")
-    assert all(t.stackgroup == "share" for t in fig.data)
+    # hover shows counts of the period and a click names its own pattern and period:
+    # customdata = (count, total, label, pattern_id, period)
+    assert tuple(fig.data[0].customdata[5]) == (5, 20, "running", "p1", "2024-06-01")
+    # stacked bars, hover on the point under the cursor (a unified hover mixes the patterns of a date)
+    assert all(t.type == "bar" for t in fig.data) and fig.layout.barmode == "stack"
+    assert fig.layout.hovermode == "closest"
     lines = plots.pattern_evolution(_evolution(), _trends(), patterns=["p4", "p2"], stacked=False)
-    assert [t.uid for t in lines.data] == ["pattern-p4", "pattern-p2"] and lines.data[0].stackgroup is None
+    assert [t.uid for t in lines.data] == ["pattern-p4", "pattern-p2"] and lines.data[0].type == "scatter"
+    assert lines.data[1].line.dash == "dot" and lines.layout.hovermode == "closest"
 
 
 def test_pattern_evolution_empty_states():
@@ -192,3 +196,60 @@ def test_pattern_evolution_leaves_out_periods_without_reflections():
     ev.loc[ev["period"] == ev["period"].iloc[1], ["count", "total", "share"]] = 0
     fig = plots.pattern_evolution(ev, None, patterns=["p1"])
     assert len(fig.data[0].x) == 3  # the silent month is a gap, not a 0 % share
+
+
+def test_stable_colours_come_from_the_id_and_stay_distinct():
+    ids = [f"pat-{i:03d}" for i in range(12)]
+    a = plots.stable_colours(ids)
+    assert a == plots.stable_colours(list(reversed(ids)))  # not from the order given
+    assert len(set(a.values())) == len(ids)  # no two alike while the palette has room
+    assert set(a.values()) <= set(plots.PALETTE)
+    # a pattern that does not collide keeps its colour whatever else is drawn with it
+    alone = {i: plots.stable_colours([i])[i] for i in ids}
+    assert sum(a[i] == alone[i] for i in ids) >= len(ids) // 2
+    # the evolution chart and the map take the same colours for the same patterns
+    ev = _evolution()
+    fig = plots.pattern_evolution(ev, _trends())
+    by_id = plots.stable_colours(ev["pattern_id"].unique())
+    assert {t.customdata[0][3]: t.marker.color for t in fig.data} == {p: by_id[p] for p in ("p1", "p2", "p3", "p4")}
+
+
+def test_no_figure_offers_a_cloud_action():
+    import json
+
+    import plotly.io as pio
+
+    for key in ("displaylogo", "showSendToCloud"):
+        assert plots.PLOTLY_CONFIG[key] is False
+    assert {"sendDataToCloud", "editInChartStudio"} <= set(plots.PLOTLY_CONFIG["modeBarButtonsToRemove"])
+    legacy = plots.plotly_config(legacy=True)
+    assert legacy["showLink"] is False and legacy["showEditInChartStudio"] is False and legacy["linkText"] == ""
+    # every renderer `fig.show()` can use carries the config (set once, on import)
+    for name in ("plotly_mimetype", "jupyterlab", "notebook", "vscode", "iframe"):
+        conf = pio.renderers[name].config
+        assert conf["displaylogo"] is False and "sendDataToCloud" in conf["modeBarButtonsToRemove"], name
+    # and the layout of every figure drops the buttons for front ends that ignore the config
+    figs = [plots.pattern_evolution(_evolution(), _trends()), plots.empty_figure("x"),
+            plots.tension_map(_tension_frames()[1]), plots.tension_evolution(*_tension_frames())]
+    for fig in figs:
+        assert {"sendDataToCloud", "editInChartStudio"} <= set(fig.layout.modebar.remove)
+    html_div = figs[0].to_html(include_plotlyjs=False, config=plots.plotly_config())
+    assert '"showSendToCloud": false' in html_div and '"displaylogo": false' in html_div
+    fw = go.FigureWidget(figs[0])
+    fw._config = plots.plotly_config(legacy=True)
+    assert json.loads(json.dumps(fw._config))["showLink"] is False
+
+
+def test_tension_figures_name_their_poles_and_explain_the_band():
+    evo, tens = _tension_frames()
+    fig = plots.tension_evolution(evo, tens)
+    caption = " ".join(a.text for a in fig.layout.annotations)
+    assert "not an uncertainty" in caption and "intensity" in caption
+    obs = pd.DataFrame({"tension_id": ["t1"], "reflection_id": ["a"], "position": [0.2], "intensity": [0.5],
+                        "created_at": pd.to_datetime(["2024-01-02"], utc=True), "content": ["x " * 200]})
+    sc = plots.tension_scatter(obs, tension="t1", name="Solitude / Connection", axis_a="solitude",
+                               axis_b="connection")
+    assert sc.layout.title.text == "Reflections on Solitude / Connection (solitude ↔ connection)"
+    assert list(sc.layout.yaxis.ticktext) == ["solitude", "0", "connection"]
+    # long hover text is wrapped so the label fits inside the figure
+    assert all(len(line) <= 60 for line in sc.data[0].customdata[0][1].split("<br>"))

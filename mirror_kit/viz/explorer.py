@@ -7,8 +7,11 @@ clicking or lasso-selecting points calls `on_points`, which shows those reflecti
 
 from __future__ import annotations
 
+import html
+from copy import deepcopy
 from typing import Any
 
+from .plots import plotly_config
 from .state import ExplorerState
 
 VIEWS = ("map", "patterns", "tension_map", "tensions")
@@ -37,9 +40,17 @@ class Explorer:
                                          layout=w.Layout(width="360px"))
         self.tension = w.Dropdown(options=[], description="tension", layout=w.Layout(width="360px"))
         self.status = w.HTML()
-        self.text = w.HTML(layout=w.Layout(max_height="360px", overflow_y="auto", border="1px solid #ddd",
-                                           padding="4px"))
+        # ipywidgets 8 has `overflow` (not overflow_y) on a layout: the panel scrolls inside its height
+        self.text = w.HTML(layout=w.Layout(max_height="420px", overflow="auto", border="1px solid #ddd",
+                                           padding="4px", width="100%"))
+        self.prev_page = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next_page = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.prev_page.on_click(lambda _: self.show_page(self.state.page - 1))
+        self.next_page.on_click(lambda _: self.show_page(self.state.page + 1))
         self.figures: dict[str, Any] = {name: go.FigureWidget() for name in VIEWS}
+        for fw in self.figures.values():
+            # the widget's own config (FigureWidget draws with it, not with the renderers')
+            fw._config = plotly_config(legacy=True)
         self._quiet = False
         self._sync_options()
         self.redraw()
@@ -50,11 +61,13 @@ class Explorer:
             w.HBox([self.min_confidence, self.patterns, self.tension]),
             self.status,
         ])
+        # Rows wrap: two views side by side on a wide screen, one under the other on a laptop.
+        wrap = w.Layout(flex_flow="row wrap", width="100%")
         self.widget = w.VBox([
             controls,
-            w.HBox([self.figures["map"], self.figures["patterns"]]),
-            w.HBox([self.figures["tension_map"], self.figures["tensions"]]),
-            w.HTML("<b>Selected reflections</b>"),
+            w.HBox([self.figures["map"], self.figures["patterns"]], layout=wrap),
+            w.HBox([self.figures["tension_map"], self.figures["tensions"]], layout=wrap),
+            w.HBox([w.HTML("<b>Selected reflections</b>"), self.prev_page, self.next_page]),
             self.text,
         ])
 
@@ -103,7 +116,9 @@ class Explorer:
         if uid.startswith("map-"):
             self.state.select([trace.customdata[i][0] for i in inds], f"{len(inds)} point(s) on the map")
         elif uid.startswith("pattern-"):
-            self.state.select_pattern_period(uid[len("pattern-"):], trace.x[inds[0]])
+            # the clicked bar's own pattern and period (customdata), not whatever sits at that date
+            _, _, _, pattern_id, period = trace.customdata[inds[0]][:5]
+            self.state.select_pattern_period(pattern_id, period)
         elif uid == "tension-map":
             tid = trace.customdata[inds[0]][3]
             self._quiet = True
@@ -111,7 +126,13 @@ class Explorer:
             self._quiet = False
             self.on_change({"owner": self.tension})
             return
-        self.text.value = self.state.selection_html()
+        self.show_page(0)
+
+    def show_page(self, page: int) -> None:
+        """Show one page of the selected reflections (clamped), and which way there are more."""
+        self.text.value = self.state.selection_html(page)
+        self.prev_page.disabled = self.state.page <= 0
+        self.next_page.disabled = self.state.page >= self.state.page_count() - 1
 
     # -- drawing -----------------------------------------------------------------------------------
     def redraw(self) -> None:
@@ -122,14 +143,24 @@ class Explorer:
             with fw.batch_update():
                 fw.data = ()
                 fw.layout = fig.layout
-                # two views side by side in a notebook's width; the figure's own height is kept
-                fw.layout.width = 620
+                # two views side by side in a wide notebook (the rows wrap when narrower); the
+                # figure's own height is kept
+                fw.layout.width = 600
                 fw.add_traces(list(fig.data))
+            # Traces added to a live widget travel as messages, which a saved notebook, an exported
+            # page or Voila never replays: keep the widget's stored state (what those draw from)
+            # equal to what it shows. The browser side treats these as plain state (no redraw).
+            fw._widget_data = deepcopy(fw._data)
+            fw._widget_layout = deepcopy(fw._layout)
             for trace in fw.data:
                 trace.on_click(self.on_points)
                 if name == "map":
                     trace.on_selection(self.on_points)
         n = len(self.state.reflections())
         self.status.value = (f"<small>{n} reflection{'s' if n != 1 else ''} in range · "
-                             f"{len(self.state.chosen_patterns())} pattern(s) shown</small>")
-        self.text.value = self.state.selection_html()
+                             f"{len(self.state.chosen_patterns())} pattern(s) shown · "
+                             f"one point per {self.state.period_in_use()}</small>")
+        problem = self.state.range_problem()
+        if problem:
+            self.status.value += f"<br><b>{html.escape(problem)}</b>"
+        self.show_page(self.state.page)

@@ -25,6 +25,70 @@ PALETTE = (
 UNASSIGNED_COLOUR = "#BBBBBB"
 TREND_MARK = {"emerging": "↑ emerging", "fading": "↓ fading", "stable": "→ stable", "recurring": "↻ recurring"}
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 30.44, "quarter": 91.3}
+
+# Modebar buttons that would send a figure (whose hover texts are reflection snippets) to a cloud
+# service. Current plotly.js keeps only "sendDataToCloud" (hidden by default); older bundles, such
+# as one a JupyterLab or VS Code extension may ship, also have "editInChartStudio" and a "Produced
+# with Plotly" link: everything is switched off here, in the one config every view uses.
+CLOUD_BUTTONS = ("sendDataToCloud", "editInChartStudio")
+PLOTLY_CONFIG: dict = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "modeBarButtonsToRemove": list(CLOUD_BUTTONS),
+    "responsive": True,
+}
+# Options only older plotly.js bundles read. Plotly's Python side warns about them (into the page)
+# where it checks a config (`to_html`, renderers), so they go only where a front end reads the
+# config unchecked: the notebook mimetype bundle and FigureWidget.
+LEGACY_CLOUD_OFF: dict = {"showEditInChartStudio": False, "showLink": False, "linkText": ""}
+
+
+def plotly_config(*, legacy: bool = False, **overrides) -> dict:
+    """A copy of the config every figure is drawn with (no cloud actions); `overrides` are added.
+
+    legacy: also the options of older plotly.js bundles (`LEGACY_CLOUD_OFF`), for front ends that
+    pass the config to plotly.js unchecked (mimetype bundles, FigureWidget)."""
+    out = {**PLOTLY_CONFIG, "modeBarButtonsToRemove": list(CLOUD_BUTTONS)}
+    if legacy:
+        out.update(LEGACY_CLOUD_OFF)
+    return {**out, **overrides}
+
+
+def use_private_renderers() -> None:
+    """Make `fig.show()` in any notebook front end draw with `PLOTLY_CONFIG` (no cloud actions).
+
+    Plotly's renderers each hold a config dict applied on every show; this fills it in (keeping
+    any other keys a user set). Called when this module is imported."""
+    import plotly.io as pio
+
+    for name in list(pio.renderers):
+        renderer = pio.renderers[name]
+        if isinstance(getattr(renderer, "config", None), dict):
+            renderer.config.update(plotly_config(responsive=renderer.config.get("responsive", True)))
+
+
+def stable_colours(ids, *, palette: Sequence[str] = PALETTE) -> dict[str, str]:
+    """One colour per id, derived from the id itself so it is the same in every view, filter and run.
+
+    ids: every id that can appear together (e.g. all of an identity's patterns, not only the shown
+    ones). Each id's colour is the palette entry its hash points at; when two ids hash to the same
+    colour, the one later in id order takes the next free entry, so ids shown together stay
+    distinguishable while there are no more ids than colours.
+    """
+    import hashlib
+
+    out: dict[str, str] = {}
+    used: set[int] = set()
+    n = len(palette)
+    for key in sorted(set(map(str, ids))):
+        i = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % n
+        if len(used) < n:
+            while i in used:
+                i = (i + 1) % n
+        used.add(i)
+        out[key] = palette[i]
+    return out
 
 
 def colour(i: int) -> str:
@@ -32,8 +96,8 @@ def colour(i: int) -> str:
 
 
 def tension_colours(tension_ids) -> dict[str, str]:
-    """One colour per tension, the same in every figure (by sorted id, not by rank)."""
-    return {t: colour(i) for i, t in enumerate(sorted(set(map(str, tension_ids))))}
+    """One colour per tension, the same in every figure (`stable_colours` of its id)."""
+    return stable_colours(tension_ids)
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
@@ -43,13 +107,17 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
             t.meta = t.uid
     # A fixed default height: a responsive figure in a page without a sized container grows to the window.
     kw.setdefault("height", 460)
+    # The legend goes under the plot: on the right it takes a third of a phone's width.
+    kw.setdefault("legend", dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left"))
+    kw.setdefault("margin", dict(l=60, r=20, t=60, b=50))
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left"),
         template="plotly_white",
         font=FONT,
-        margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(orientation="v", yanchor="top", y=1, x=1.02),
-        hoverlabel=dict(namelength=-1),
+        # long hover texts wrap (see `_snippet`) and align left so they stay inside the figure
+        hoverlabel=dict(namelength=-1, align="left"),
+        # also on the layout: a FigureWidget or a front end that ignores the config still drops them
+        modebar=dict(remove=list(CLOUD_BUTTONS)),
         **kw,
     )
     return fig
@@ -71,10 +139,23 @@ def empty_figure(reason: str, title: str = "") -> go.Figure:
     return fig
 
 
-def _snippet(text: str, n: int = 140) -> str:
-    t = " ".join(str(text).split())
-    t = t if len(t) <= n else t[: n - 1] + "…"
-    return html.escape(t)
+def _snippet(text: str, n: int = 140, width: int = 60) -> str:
+    """Escaped, shortened text for a hover label, wrapped at `width` characters so the label stays
+    narrow enough to fit inside the figure (a plain greedy wrap: textwrap is 5x slower at 10k points)."""
+    words = str(text).split()
+    lines, line, size, total = [], [], 0, 0
+    for w in words:
+        if total + len(w) > n - 1:
+            line.append(w[: max(n - 1 - total, 0)] + "…" if not (lines or line) else "…")
+            break
+        if line and size + 1 + len(w) > width:
+            lines.append(" ".join(line))
+            line, size = [], 0
+        line.append(w)
+        size += len(w) + (1 if size else 0)
+        total += len(w) + 1
+    lines.append(" ".join(line))
+    return "<br>".join(html.escape(x) for x in lines)
 
 
 def pattern_evolution(
@@ -84,13 +165,17 @@ def pattern_evolution(
     patterns: Sequence[str] | None = None,
     top: int = 8,
     stacked: bool = True,
+    colours: dict[str, str] | None = None,
     title: str = "How patterns evolve",
 ) -> go.Figure:
-    """Share of each period's reflections per pattern (stacked area, or lines), trends in the legend.
+    """Share of each period's reflections per pattern (stacked bars, or lines), trends in the legend.
 
     evolution: `journal.patterns.evolution(...)` (pattern_id, label, period, count, total, share).
     trends: `journal.patterns.trends(...)` (pattern_id, trend, slope, p_value), optional.
     patterns: pattern ids to show; default the `top` largest.
+    colours: {pattern_id: colour}; default `stable_colours` of every pattern in `evolution`.
+    Every point's customdata is (count, total, label, pattern_id, period as YYYY-MM-DD): a click
+    names its own pattern and period, whatever else is drawn at that date.
     """
     import plotly.graph_objects as go
 
@@ -107,8 +192,15 @@ def pattern_evolution(
     trend_of = {}
     if trends is not None and len(trends):
         trend_of = dict(zip(trends["pattern_id"], trends["trend"], strict=False))
+    colours = colours or stable_colours(sizes.index)
+    period = ev.attrs.get("period")
+    window = pooling_window(ev.sort_values("period").drop_duplicates("period")["total"])
+    fmt = {"day": "%d %b %Y", "week": "week of %d %b %Y", "quarter": "%b %Y (quarter)"}.get(period, "%b %Y")
+    # Bars start at their period and are (almost) one period wide; the axis spans whole periods so
+    # one short period still reads as dates, not as milliseconds around one instant.
+    step_ms = PERIOD_DAYS.get(period or "month", 30) * 86_400_000
     fig = go.Figure()
-    for i, pid in enumerate(chosen):
+    for pid in chosen:
         d = ev[ev["pattern_id"] == pid].sort_values("period")
         # A period without any reflection has no share (not 0 %): leave it out, the line bridges it.
         d = d[d["total"] > 0] if "total" in d else d
@@ -117,19 +209,69 @@ def pattern_evolution(
         label = str(d["label"].iloc[0])
         trend = trend_of.get(pid)
         name = f"{label} ({TREND_MARK.get(trend, trend)})" if trend else label
-        fig.add_trace(go.Scatter(
-            x=d["period"], y=d["share"], name=name, uid=f"pattern-{pid}",
-            mode="lines", line=dict(color=colour(i), width=2 if not stacked else 0.5,
-                                    dash="solid" if trend != "fading" else "dot"),
-            stackgroup="share" if stacked else None,
-            customdata=list(zip(d["count"], d["total"], [label] * len(d), strict=True)),
-            hovertemplate="<b>%{customdata[2]}</b><br>%{x|%b %Y}: %{customdata[0]} of %{customdata[1]} "
-                          "reflections (%{y:.0%})<extra></extra>",
-        ))
-    _layout(fig, title, hovermode="x unified")
-    fig.update_yaxes(title_text="share of the period's reflections", tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(title_text="period", type="date")
+        c = colours.get(str(pid), UNASSIGNED_COLOUR)
+        periods = [f"{p:%Y-%m-%d}" for p in d["period"]]
+        y = d["share"]
+        if window > 1:
+            # Few reflections a period make shares jump between 0 and 100 %: draw the share of the
+            # `window` periods around each one (counts pooled), and say so on the axis.
+            full = ev[ev["pattern_id"] == pid].sort_values("period").set_index("period")
+            roll = full[["count", "total"]].rolling(window, center=True, min_periods=1).sum()
+            y = (roll["count"] / roll["total"].where(roll["total"] > 0)).reindex(d["period"]).to_numpy()
+        custom = list(zip(d["count"], d["total"], [label] * len(d), [str(pid)] * len(d), periods, strict=True))
+        share = "%{y:.0%}" + (f" over {window} {period or 'period'}s" if window > 1 else "")
+        hover = (f"<b>%{{customdata[2]}}</b><br>%{{x|{fmt}}}: %{{customdata[0]}} of %{{customdata[1]}} "
+                 f"reflections ({share})<br><i>click to read them</i><extra></extra>")
+        if stacked:
+            # Stacked bars, not stacked areas: a click lands in exactly one bar, so it names one
+            # pattern and one period (an area's click goes to whichever line is nearest).
+            fig.add_trace(go.Bar(
+                x=d["period"], y=y, name=name, uid=f"pattern-{pid}", marker=dict(
+                    color=c, line=dict(width=0),
+                    # fading patterns hatched (as the dotted line of the line chart): not by colour alone
+                    pattern=dict(shape="/" if trend == "fading" else "", fillmode="overlay", fgcolor="white")),
+                customdata=custom, hovertemplate=hover, offset=0, width=0.92 * step_ms,
+            ))
+        else:
+            fig.add_trace(go.Scatter(
+                x=d["period"], y=y, name=name, uid=f"pattern-{pid}", mode="lines+markers",
+                line=dict(color=c, width=2, dash="solid" if trend != "fading" else "dot"), marker=dict(size=6),
+                customdata=custom, hovertemplate=hover,
+            ))
+    _layout(fig, title, hovermode="closest", barmode="stack" if stacked else None, bargap=0.08)
+    pooled = f" (pooled over {window} {period or 'period'}s)" if window > 1 else ""
+    fig.update_yaxes(title_text=f"share of the reflections{pooled}", tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title_text=f"{period or 'period'}", type="date", range=_date_range(ev["period"], step_ms))
+    fig.layout.meta = {"empty": False, "period": period, "pooled": window}
     return fig
+
+
+MIN_PER_PERIOD = 5  # median reflections a period under which a chart pools neighbouring periods
+
+
+def pooling_window(totals, minimum: int = MIN_PER_PERIOD, largest: int = 9) -> int:
+    """How many neighbouring periods a chart pools so that each point rests on a median of at least
+    `minimum` reflections: 1 (no pooling), 3, 5, ... up to `largest`.
+
+    totals: reflections per period, in time order (empty periods as 0)."""
+    import pandas as pd
+
+    t = pd.Series(list(totals), dtype=float)
+    if t.empty or t.median() >= minimum:
+        return 1
+    for w in range(3, largest + 1, 2):
+        if t.rolling(w, center=True, min_periods=1).sum().median() >= minimum:
+            return w
+    return largest
+
+
+def _date_range(periods, step_ms: float) -> list[str]:
+    """An x range from the first period's start to the last period's end (plus a margin)."""
+    import pandas as pd
+
+    p = pd.to_datetime(pd.Series(periods))
+    step = pd.Timedelta(milliseconds=step_ms)
+    return [f"{p.min() - 0.1 * step:%Y-%m-%d %H:%M}", f"{p.max() + 1.1 * step:%Y-%m-%d %H:%M}"]
 
 
 def tension_evolution(
@@ -152,6 +294,8 @@ def tension_evolution(
     if evolution is None or len(evolution) == 0:
         return empty_figure("No tension scores yet: run `mirror-kit analyze --identity NAME` first.", title)
     ev = evolution.copy()
+    period = ev.attrs.get("period")
+    fmt = {"day": "%d %b %Y", "week": "week of %d %b %Y", "quarter": "%b %Y (quarter)"}.get(period, "%b %Y")
     ids = list(dict.fromkeys(ev["tension_id"]))
     info: dict[str, dict] = {}
     if tensions is not None and len(tensions):
@@ -176,7 +320,8 @@ def tension_evolution(
         if direction in ("towards_a", "towards_b") and drift == drift and drift is not None:
             pole = r.get("axis_a") if direction == "towards_a" else r.get("axis_b")
             pv = r.get("p_value", float("nan"))
-            name += f" · drifting towards {pole} ({drift:+.3f}/period, {'p<0.001' if pv < 0.001 else f'p={pv:.3f}'})"
+            # on its own line: one long title line is wider than a phone
+            name += f"<br>drifting towards {pole}, {'p<0.001' if pv < 0.001 else f'p={pv:.3f}'}"
         subtitles.append(name)
     fig = make_subplots(rows=len(ids), cols=1, shared_xaxes=True, vertical_spacing=0.35 / max(len(ids), 1),
                         subplot_titles=subtitles)
@@ -199,15 +344,26 @@ def tension_evolution(
             x=d["period"], y=d["position"], mode="lines+markers", name=f"{name} ({a} ↔ {b})",
             line=dict(color=c, width=2), marker=dict(size=5), uid=f"tension-{tid}", showlegend=False,
             customdata=list(zip(d["intensity"], counts, strict=True)),
-            hovertemplate=f"<b>{html.escape(str(name))}</b><br>%{{x|%b %Y}}: %{{y:+.2f}} "
+            hovertemplate=f"<b>{html.escape(str(name))}</b><br>%{{x|{fmt}}}: %{{y:+.2f}} "
                           f"({html.escape(str(a))} −1 … +1 {html.escape(str(b))})"
                           "<br>intensity %{customdata[0]:.2f}, %{customdata[1]} reflections<extra></extra>",
         ), row=row, col=1)
         fig.update_yaxes(range=[-1.1, 1.1], tickvals=[-1, 0, 1], ticktext=[str(a), "0", str(b)],
                          zeroline=True, zerolinecolor="#999", row=row, col=1)
         fig.update_xaxes(type="date", row=row, col=1)
-    fig.update_xaxes(title_text="period", row=len(ids), col=1)
-    _layout(fig, title, height=max(320, 70 + 190 * len(ids)), showlegend=False)
+    fig.update_xaxes(title_text=period or "period", row=len(ids), col=1)
+    if len(ev):
+        fig.update_xaxes(range=_date_range(ev["period"], PERIOD_DAYS.get(period or "month", 30) * 86_400_000))
+    height = max(360, 110 + 190 * len(ids))
+    _layout(fig, title, height=height, showlegend=False, margin=dict(l=90, r=20, t=70, b=110))
+    # The band is not a confidence interval: say so under the chart, where every reader sees it.
+    fig.add_annotation(
+        text="Line: the period's mean position between the two poles.<br>Shaded band: as wide as the "
+             "period's mean intensity<br>(wider = more engaged), not an uncertainty.",
+        x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top", yshift=-44, showarrow=False,
+        font=dict(size=11, color="#555555"), align="left",
+    )
+    fig.layout.meta = {"empty": False, "period": period}
     return fig
 
 
@@ -241,23 +397,28 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
         uid="tension-map", name="tensions",
     ))
     _layout(fig, title, showlegend=False)
-    fig.update_xaxes(title_text="mean position (−1 first pole … +1 second pole)", range=[-1.1, 1.1], zeroline=True)
+    fig.update_xaxes(title_text="mean position<br>(−1 first pole … +1 second pole)",
+                     range=[-1.1, 1.1], zeroline=True, tickvals=[-1, 0, 1], ticktext=["first pole", "0", "second pole"])
     fig.update_yaxes(title_text="mean intensity (how engaged)", range=[0, max(1.0, float(m["intensity"].max()) + 0.05)])
     return fig
 
 
 def tension_scatter(
     observations: pd.DataFrame, *, tension: str, reflections: pd.DataFrame | None = None,
-    title: str | None = None,
+    title: str | None = None, name: str | None = None, axis_a: str | None = None, axis_b: str | None = None,
 ) -> go.Figure:
     """Every reflection's position on one tension over time, coloured by intensity.
 
     observations: `journal.frame("observations", identity)` (tension_id, reflection_id, position,
     intensity, and created_at or via `reflections`).
+    name, axis_a, axis_b: the tension's name and poles, for the title and the y axis (default: the id
+    and "−1"/"+1").
     """
     import plotly.graph_objects as go
 
-    title = title or f"Reflections on {tension}"
+    a, b = axis_a or "−1", axis_b or "+1"
+    title = title or (f"Reflections on {html.escape(name or tension)} ({html.escape(a)} ↔ {html.escape(b)})"
+                      if axis_a and axis_b else f"Reflections on {html.escape(name or tension)}")
     if observations is None or len(observations) == 0:
         return empty_figure("No tension scores yet.", title)
     o = observations[observations["tension_id"] == tension]
@@ -272,10 +433,11 @@ def tension_scatter(
         marker=dict(color=o["intensity"], colorscale="Viridis", cmin=0, cmax=1, size=7,
                     colorbar=dict(title="intensity")),
         customdata=list(zip(o["reflection_id"], text, strict=True)), uid=f"tension-scatter-{tension}",
-        hovertemplate="%{x|%Y-%m-%d}: %{y:+.2f}<br>%{customdata[1]}<extra></extra>", name=tension,
+        hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:+.2f}} ({html.escape(a)} −1 … +1 {html.escape(b)})"
+                      "<br>%{customdata[1]}<extra></extra>", name=name or tension,
     ))
     _layout(fig, title, showlegend=False)
-    fig.update_yaxes(title_text="position", range=[-1.05, 1.05])
+    fig.update_yaxes(title_text="position", range=[-1.1, 1.1], tickvals=[-1, 0, 1], ticktext=[a, "0", b])
     fig.update_xaxes(title_text="date", type="date")
     return fig
 
@@ -320,6 +482,7 @@ def reflection_map(
     *,
     labels: pd.Series | None = None,
     xy: np.ndarray | None = None,
+    colours: dict[str, str] | None = None,
     title: str = "Reflection map",
 ) -> go.Figure:
     """Every reflection as a point (a deterministic 2D projection of its embedding), coloured by pattern.
@@ -328,6 +491,7 @@ def reflection_map(
     labels: pattern label per row (None/NaN = unassigned).
     xy: a projection computed beforehand (e.g. of a whole journal, so filtering keeps points in place);
         `embeddings` is then ignored.
+    colours: {label: colour} (the pattern's stable colour); default `stable_colours` of the labels.
     """
     import numpy as np
     import pandas as pd
@@ -342,6 +506,7 @@ def reflection_map(
     df["pattern"] = df["pattern"].fillna("unassigned").astype(str)
     order = df["pattern"].value_counts(sort=True).index.tolist()
     order = [p for p in order if p != "unassigned"] + (["unassigned"] if "unassigned" in order else [])
+    colours = colours or stable_colours([p for p in order if p != "unassigned"])
     fig = go.Figure()
     dates = pd.to_datetime(df["created_at"], utc=True).dt.strftime("%Y-%m-%d")
     for i, p in enumerate(order):
@@ -349,7 +514,7 @@ def reflection_map(
         d = df[sel]
         fig.add_trace(go.Scattergl(
             x=d["x"], y=d["y"], mode="markers", name=p, uid=f"map-{i}",
-            marker=dict(size=6, opacity=0.8, color=UNASSIGNED_COLOUR if p == "unassigned" else colour(i)),
+            marker=dict(size=6, opacity=0.8, color=colours.get(p, UNASSIGNED_COLOUR)),
             customdata=np.stack([d["id"].astype(str), dates[sel], [_snippet(t) for t in d["content"]]], axis=1),
             hovertemplate="<b>%{fullData.name}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         ))
@@ -414,3 +579,6 @@ def pattern_detail(
     fig.update_yaxes(title_text="reflections", row=2, col=1)
     _layout(fig, title, showlegend=False, height=620)
     return fig
+
+
+use_private_renderers()

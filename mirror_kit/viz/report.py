@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInputError, MirrorKitError
 from ..safefiles import private_mkdir, private_open
 from ..tensions.aggregate import lean_phrase
+from .plots import plotly_config
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
 TEMPLATE = Path(__file__).with_name("report.ipynb")
 NBCONVERT_TEMPLATE = Path(__file__).with_name("report_template")
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 TIMEOUT = 600
 
 
@@ -36,8 +36,10 @@ def show(fig: go.Figure, name: str) -> None:
 
     from IPython.display import display
 
-    html_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=PLOTLY_CONFIG)
-    display({"application/vnd.plotly.v1+json": json.loads(fig.to_json()), "text/html": html_div,
+    html_div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=plotly_config())
+    # JupyterLab's plotly renderer reads `config` from the bundle: no cloud buttons there either
+    bundle = {**json.loads(fig.to_json()), "config": plotly_config(legacy=True)}
+    display({"application/vnd.plotly.v1+json": bundle, "text/html": html_div,
              "text/plain": f"<figure {name}: {len(fig.data)} trace(s)>"}, raw=True)
 
 
@@ -60,7 +62,7 @@ class ReportContext:
     def header_html(self) -> str:
         r = self.state.reflections()
         if not len(r):
-            span = "no reflections in this range"
+            span = html.escape(self.state.range_problem() or "No reflections yet").rstrip(".")
         else:
             span = f"{len(r)} reflection{'s' if len(r) != 1 else ''} from {_fmt_date(r['created_at'].min())} to {_fmt_date(r['created_at'].max())}"
         flt = []
@@ -93,7 +95,7 @@ class ReportContext:
     def patterns_html(self) -> str:
         t = self.pattern_table()
         if not len(t):
-            return "<p>No patterns in this range (run <code>mirror-kit analyze --identity NAME</code>).</p>"
+            return f"<p>{self._why_empty('patterns', len(self.state.data.patterns) > 0)}</p>"
         items = []
         for r in t.itertuples():
             mark = {"emerging": "↑ emerging", "fading": "↓ fading", "recurring": "↻ recurring",
@@ -122,7 +124,7 @@ class ReportContext:
     def tensions_html(self) -> str:
         t = self.tension_table()
         if not len(t):
-            return "<p>No tension scores in this range (run <code>mirror-kit analyze --identity NAME</code>).</p>"
+            return f"<p>{self._why_empty('tension scores', len(self.state.data.observations) > 0)}</p>"
         items = []
         for r in t.head(5).itertuples():
             leaning = lean_phrase(r.position, str(r.axis_a), str(r.axis_b))
@@ -138,6 +140,13 @@ class ReportContext:
         lead = (f"<p>Strongest tension: <b>{html.escape(str(t['name'].iloc[0]))}</b>. "
                 + (f"{len(drifting)} drifting significantly.</p>" if len(drifting) else "None drifting significantly.</p>"))
         return lead + "<ol>" + "".join(items) + "</ol>"
+
+    def _why_empty(self, what: str, analysed: bool) -> str:
+        """Why a section is empty: the range (when the journal is analysed) or the missing analysis."""
+        if analysed:
+            problem = self.state.range_problem()
+            return html.escape(problem or f"No {what} in this range.")
+        return f"No {what} in this range (run <code>mirror-kit analyze --identity NAME</code>)."
 
     def figures(self) -> dict[str, go.Figure]:
         figs = self.state.figures()

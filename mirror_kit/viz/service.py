@@ -89,11 +89,11 @@ class Viz:
         """Every reflection's position on one tension over time, coloured by intensity."""
         from . import plots
 
-        tid = self.journal.tensions.get(tension, identity).id
+        t = self.journal.tensions.get(tension, identity)
         obs = self.journal.frame("observations", identity)
         refl = self.journal.frame("reflections", identity)[["id", "content"]]
         obs = obs.merge(refl, left_on="reflection_id", right_on="id", how="left")
-        return plots.tension_scatter(obs, tension=tid)
+        return plots.tension_scatter(obs, tension=t.id, name=t.name, axis_a=t.axis_a, axis_b=t.axis_b)
 
     def reflection_map(self, identity: Any, *, since: Any = None, until: Any = None) -> go.Figure:
         """Every embedded reflection at a deterministic 2D projection, coloured by pattern."""

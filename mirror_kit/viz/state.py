@@ -14,8 +14,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import plotly.graph_objects as go
 
-SHOW_MAX = 25  # reflections whose text the selection panel prints (the rest are counted)
+SHOW_MAX = 25  # reflections a page of the selection panel prints
+NO_PATTERN = "no pattern"  # what the panel says of a reflection outside the chosen patterns
 DEFAULT_TOP = 8
+
+
+def _day(value: Any) -> str:
+    """A since/until value as YYYY-MM-DD text (as given when it is not a date)."""
+    return f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else str(value)
 
 
 def _ts(value: Any, *, end: bool = False):
@@ -51,6 +57,7 @@ class _Data:
     observations: Any
     embedding_ids: list = field(default_factory=list)
     xy: Any = None  # 2D projection of all the identity's embeddings (stable while filters change)
+    all_occurrences: Any = None  # of every pattern, dormant too (the denominators' shape as the service's)
 
 
 class ExplorerState:
@@ -78,6 +85,8 @@ class ExplorerState:
         self.tension: str | None = None
         self.selected: list[str] = []
         self.selection_title = ""
+        self.selected_labels: dict[str, str] = {}  # the clicked pattern, when a click chose the selection
+        self.page = 0  # of the selection panel, SHOW_MAX reflections a page
         self._cache: dict[str, _Data] = {}
 
     # -- data ----------------------------------------------------------------------------------
@@ -91,6 +100,7 @@ class ExplorerState:
             self.journal.identities.get(filters["identity"])
             self.identity = filters.pop("identity")
             self.patterns, self.tension, self.selected, self.selection_title = [], None, [], ""
+            self.selected_labels, self.page = {}, 0
         for k, v in filters.items():
             setattr(self, k, list(v or []) if k == "patterns" else v)
         return self
@@ -112,16 +122,14 @@ class ExplorerState:
         j, who = self.journal, self.identity
         if who is None:
             empty = pd.DataFrame()
-            return _Data(empty, empty, empty, empty, empty, empty, empty, empty)
+            return _Data(empty, empty, empty, empty, empty, empty, empty, empty, all_occurrences=empty)
         refl = j.frame("reflections", who)[["id", "created_at", "title", "content"]]
         pats = j.patterns.frame(who)
-        occ = j.frame("occurrences", who)
+        all_occ = j.frame("occurrences", who)
+        occ = all_occ
         if len(pats):
             occ = occ[occ["pattern_id"].isin(set(pats.loc[pats["status"] == "active", "id"]))]
-        evo = j.patterns.evolution(who, period=self.period) if len(pats) else pd.DataFrame()
-        trends = j.patterns.trends(who, period=self.period) if len(pats) else pd.DataFrame()
         tens = j.tensions.frame(who, period=self.period)
-        tevo = j.tensions.evolution(who, period=self.period) if len(tens) else pd.DataFrame()
         obs = j.frame("observations", who)
         ids, E = stored_embeddings(j, who)
         xy = None
@@ -129,7 +137,86 @@ class ExplorerState:
             from .plots import project_2d
 
             xy = project_2d(E)
-        return _Data(refl, pats, occ, evo, trends, tens, tevo, obs, list(ids), xy)
+        # Statistics over time are not read here: they are computed on the range shown (see
+        # `pattern_evolution`, `tension_evolution`), with the same functions the services use.
+        empty = pd.DataFrame()
+        return _Data(refl, pats, occ, empty, empty, tens, empty, obs, list(ids), xy, all_occurrences=all_occ)
+
+    def _memo(self, name: str, compute: Any) -> Any:
+        """`compute()` once per identity, range, period and statistic (filters are plain attributes)."""
+        key = (name, self.identity, str(self.since), str(self.until), self.period)
+        memo = self.__dict__.setdefault("_stats", {})
+        if key not in memo:
+            if len(memo) > 64:
+                memo.clear()
+            memo[key] = compute()
+        return memo[key]
+
+    # -- the range shown -----------------------------------------------------------------------
+    def range_problem(self) -> str | None:
+        """Why the range shows nothing (reversed, or no reflection in it), else None."""
+        lo, hi = _ts(self.since), _ts(self.until, end=True)
+        if lo is not None and hi is not None and lo > hi:
+            return f"The date range is reversed: since {_day(self.since)} is after until {_day(self.until)}."
+        if len(self.data.reflections) and not len(self.reflections()):
+            r = self.data.reflections["created_at"]
+            where = (f"between {_day(self.since)} and {_day(self.until)}" if self.since and self.until
+                     else f"since {_day(self.since)}" if self.since else f"until {_day(self.until)}")
+            return (f"No reflections {where} (this journal has reflections from {r.min():%Y-%m-%d} "
+                    f"to {r.max():%Y-%m-%d}).")
+        return None
+
+    def period_in_use(self) -> str:
+        """The period of every chart and trend of the range shown: the one set, or for `auto` the one
+        `mirror_kit.timeseries.resolve_period` picks for the reflections in range, as every other
+        view (CLI, Markdown, API) does. Sparse periods are pooled in the chart, not in the statistics."""
+        from ..errors import InvalidInputError
+        from ..timeseries import resolve_period
+
+        def compute():
+            dates = self.reflections()["created_at"] if len(self.data.reflections) else []
+            try:
+                return resolve_period(self.period, dates)
+            except ValueError as exc:
+                raise InvalidInputError(str(exc)) from exc
+
+        return self._memo("period", compute)
+
+    def pattern_evolution(self) -> pd.DataFrame:
+        """Every pattern's count and share per period over the range shown (`evolution_frame`, the
+        function behind `journal.patterns.evolution`, fed with the range's reflections only)."""
+        from ..patterns.evolution import evolution_frame
+
+        def compute():
+            import pandas as pd
+
+            p, occ, r = self.data.patterns, self.data.all_occurrences, self.reflections()
+            if not len(p) or not len(r):
+                return pd.DataFrame(columns=["pattern_id", "label", "period", "count", "total", "share"])
+            labels = dict(zip(p.sort_values(["size", "id"], ascending=[False, True])["id"],
+                              p.sort_values(["size", "id"], ascending=[False, True])["label"], strict=True))
+            occ = occ[self._in_range(occ["created_at"])] if len(occ) else occ
+            evo = evolution_frame(occ, r["created_at"], period=self.period_in_use(), labels=labels)
+            evo.attrs["period"] = self.period_in_use()
+            return evo
+
+        return self._memo("pattern_evolution", compute)
+
+    def tension_evolution(self) -> pd.DataFrame:
+        """Each tension's position, intensity and count per period over the range shown
+        (`tensions.aggregate.evolution` on the range's observations)."""
+        from ..tensions.aggregate import evolution
+
+        def compute():
+            obs = self.data.observations
+            if len(obs):
+                obs = obs[self._in_range(obs["created_at"])][
+                    ["tension_id", "reflection_id", "created_at", "position", "intensity"]]
+            evo = evolution(obs if len(obs) else obs.iloc[:0], period=self.period_in_use())
+            evo.attrs["period"] = self.period_in_use()
+            return evo
+
+        return self._memo("tension_evolution", compute)
 
     # -- filtered frames -----------------------------------------------------------------------
     def _in_range(self, times: pd.Series) -> pd.Series:
@@ -142,22 +229,6 @@ class ExplorerState:
             keep &= t >= lo
         if hi is not None:
             keep &= t <= hi
-        return keep
-
-    def _periods_in_range(self, periods: pd.Series) -> pd.Series:
-        """A period is kept when it overlaps the date range (its start is before `until`...)."""
-        import pandas as pd
-
-        p = pd.to_datetime(periods, utc=True)
-        keep = pd.Series(True, index=periods.index)
-        lo, hi = _ts(self.since), _ts(self.until, end=True)
-        if hi is not None:
-            keep &= p <= hi
-        if lo is not None and len(p):
-            # ...and it is the period containing `since` or a later one.
-            starts = sorted(p.unique())
-            first = max([s for s in starts if s <= lo], default=starts[0])
-            keep &= p >= first
         return keep
 
     def reflections(self) -> pd.DataFrame:
@@ -226,17 +297,14 @@ class ExplorerState:
         return r["id"].map(dict(zip(best["reflection_id"], best["pattern"], strict=True))).astype(object)
 
     def pattern_trends(self) -> pd.DataFrame:
-        """Trend per pattern (pattern_id, label, trend, slope, p_value) over the date range."""
-        t = self.data.pattern_trends
-        if (self.since is None and self.until is None) or not len(self.data.pattern_evolution):
-            return t
+        """Trend per pattern (pattern_id, label, trend, slope, p_value, ...) over the range shown
+        (`trends_frame`, as `journal.patterns.trends`, of `pattern_evolution`)."""
         from ..patterns.evolution import trends_frame
 
-        evo = self.data.pattern_evolution
-        return trends_frame(evo[self._periods_in_range(evo["period"])])
+        return self._memo("pattern_trends", lambda: trends_frame(self.pattern_evolution()))
 
     def tension_drift(self) -> pd.DataFrame:
-        """Per tension: drift (Sen's slope per period), p_value and direction over the date range.
+        """Per tension: drift (Sen's slope per period), p_value and direction over the range shown.
 
         Same test and labels as the journal's `tensions` (`mirror_kit.tensions.aggregate.drift`).
         """
@@ -246,15 +314,29 @@ class ExplorerState:
         from ..tensions.aggregate import drift
 
         cols = ["tension_id", "drift", "p_value", "direction"]
+
+        def compute():
+            evo = self.tension_evolution()
+            if not len(evo):
+                return pd.DataFrame(columns=cols)
+            out = drift(evo)[cols]
+            out["drift"] = out["drift"].astype(float).replace([np.inf, -np.inf], np.nan)
+            return out
+
+        return self._memo("tension_drift", compute)
+
+    def tensions_in_range(self) -> pd.DataFrame:
+        """The tension definitions with the range's drift (tension_id, name, axis_a, axis_b, drift,
+        p_value, direction), most active in range first: what the tension figures are titled with."""
         t = self.data.tensions
-        if self.since is None and self.until is None:
-            return t[cols] if len(t) else pd.DataFrame(columns=cols)
-        evo = self.data.tension_evolution
-        if not len(evo):
-            return pd.DataFrame(columns=cols)
-        out = drift(evo[self._periods_in_range(evo["period"])])[cols]
-        out["drift"] = out["drift"].astype(float).replace([np.inf, -np.inf], np.nan)
-        return out
+        if not len(t):
+            return t
+        defs = t[["tension_id", "name", "axis_a", "axis_b"]]
+        order = list(self.tension_summary()["tension_id"])
+        out = defs.merge(self.tension_drift(), on="tension_id", how="left")
+        rank = {tid: i for i, tid in enumerate(order)}
+        out = out.assign(_r=out["tension_id"].map(rank).fillna(len(rank)))
+        return out.sort_values(["_r", "tension_id"], kind="stable").drop(columns="_r").reset_index(drop=True)
 
     def tension_summary(self) -> pd.DataFrame:
         """Per tension in the date range, most active first (`aggregate.ranked_summary`): tension_id,
@@ -271,11 +353,25 @@ class ExplorerState:
         defs = self.data.tensions.rename(columns={"tension_id": "id"}) if len(self.data.tensions) else []
         return ranked_summary(obs, defs)[cols].reset_index(drop=True)
 
+    def pattern_colours(self) -> dict[str, str]:
+        """{pattern_id: colour} over all the identity's patterns (`plots.stable_colours`): the same
+        colour in every view and under every filter."""
+        from .plots import stable_colours
+
+        p = self.data.patterns
+        return stable_colours(p["id"]) if len(p) else {}
+
     def tension_options(self) -> list[tuple[str, str]]:
         t = self.data.tensions
         return [(f"{r.name} ({r.axis_a} ↔ {r.axis_b})", r.tension_id) for r in t.itertuples()] if len(t) else []
 
     # -- figures -------------------------------------------------------------------------------
+    def _empty_range_figure(self, title: str) -> go.Figure | None:
+        from .plots import empty_figure
+
+        problem = self.range_problem()
+        return empty_figure(problem, title) if problem else None
+
     def reflection_map_figure(self) -> go.Figure:
         from .plots import empty_figure, reflection_map
 
@@ -283,40 +379,55 @@ class ExplorerState:
         if d.xy is None:
             return empty_figure("No embeddings yet: run `mirror-kit analyze --identity NAME` first.",
                                 "Reflection map")
+        empty = self._empty_range_figure("Reflection map")
+        if empty is not None:
+            return empty
         r = self.reflections()
         pos = {rid: i for i, rid in enumerate(d.embedding_ids)}
         keep = r["id"].isin(pos)
         r = r[keep]
         labels = self.labels()[keep]
-        return reflection_map(r, None, labels=labels, xy=d.xy[[pos[x] for x in r["id"]]],
+        by_id = self.pattern_colours()
+        p = d.patterns
+        colours = {lab: by_id[pid] for pid, lab in zip(p["id"], p["label"], strict=True)} if len(p) else {}
+        return reflection_map(r, None, labels=labels, xy=d.xy[[pos[x] for x in r["id"]]], colours=colours,
                               title=f"Reflection map · {len(r)} reflections")
 
     def pattern_evolution_figure(self) -> go.Figure:
-        from .plots import pattern_evolution
+        from .plots import empty_figure, pattern_evolution
 
-        evo = self.data.pattern_evolution
+        title = "How patterns evolve"
+        if len(self.data.patterns):
+            empty = self._empty_range_figure(title)
+            if empty is not None:
+                return empty
+        evo = self.pattern_evolution()
         chosen = self.chosen_patterns()
         if len(evo):
-            evo = evo[self._periods_in_range(evo["period"]) & evo["pattern_id"].isin(chosen)]
+            evo = evo[evo["pattern_id"].isin(chosen)]
         if len(evo) == 0 and len(self.data.patterns):
-            from .plots import empty_figure
-
             return empty_figure("No pattern passes the filters (lower the minimum confidence or widen the dates).",
-                                "How patterns evolve")
-        return pattern_evolution(evo, self.data.pattern_trends, patterns=chosen or None, top=self.top)
+                                title)
+        return pattern_evolution(evo, self.pattern_trends(), patterns=chosen or None, top=self.top,
+                                 colours=self.pattern_colours(), title=title)
 
     def tension_map_figure(self) -> go.Figure:
         from .plots import tension_map
 
+        if len(self.data.observations):
+            empty = self._empty_range_figure("Tension map")
+            if empty is not None:
+                return empty
         return tension_map(self.tension_summary(), highlight=self.tension)
 
     def tension_evolution_figure(self) -> go.Figure:
         from .plots import tension_evolution
 
-        evo = self.data.tension_evolution
-        if len(evo):
-            evo = evo[self._periods_in_range(evo["period"])]
-        return tension_evolution(evo, self.data.tensions, tension=self.tension)
+        if len(self.data.observations):
+            empty = self._empty_range_figure("How tensions move")
+            if empty is not None:
+                return empty
+        return tension_evolution(self.tension_evolution(), self.tensions_in_range(), tension=self.tension)
 
     def figures(self) -> dict[str, go.Figure]:
         """Every view, keyed map, patterns, tension_map, tensions."""
@@ -329,29 +440,38 @@ class ExplorerState:
 
     # -- selection -----------------------------------------------------------------------------
     def select(self, reflection_ids: list[str], title: str = "") -> pd.DataFrame:
-        """Show these reflections' text; returns them (id, created_at, title, content, pattern)."""
+        """Show these reflections' text (first page); returns them (id, created_at, title, content, pattern)."""
         self.selected = list(dict.fromkeys(str(i) for i in reflection_ids))
         self.selection_title = title
+        self.selected_labels = {}
+        self.page = 0
         return self.selected_frame()
 
     def select_pattern_period(self, pattern_id: str, period: Any) -> pd.DataFrame:
-        """Select one pattern's reflections in one period (a click on the evolution chart)."""
+        """Select one pattern's reflections in one period of the charts (a click on the evolution
+        chart: the clicked bar's pattern_id and period start, from its customdata)."""
         import pandas as pd
 
-        evo = self.data.pattern_evolution
-        starts = sorted(pd.to_datetime(evo["period"], utc=True).unique()) if len(evo) else []
+        from ..timeseries import period_start
+
+        unit = self.period_in_use()
         p = pd.Timestamp(period)
-        p = p.tz_localize("UTC") if p.tzinfo is None else p.tz_convert("UTC")
-        lo = max([s for s in starts if s <= p], default=p)
-        later = [s for s in starts if s > lo]
+        p = p.tz_convert("UTC").tz_localize(None) if p.tzinfo is not None else p
+        start = period_start([p], unit).iloc[0]
         o = self.occurrences()
-        o = o[(o["pattern_id"] == pattern_id) & (o["created_at"] >= lo)]
-        if later:
-            o = o[o["created_at"] < later[0]]
-        label = o["pattern"].iloc[0] if len(o) else pattern_id
-        return self.select(list(o["reflection_id"]), f"{label} · {lo:%Y-%m-%d}")
+        o = o[o["pattern_id"] == pattern_id]
+        o = o[(period_start(o["created_at"], unit) == start).to_numpy()] if len(o) else o
+        label = (o["pattern"].iloc[0] if len(o) else
+                 dict(zip(self.data.patterns["id"], self.data.patterns["label"], strict=True)).get(
+                     pattern_id, pattern_id) if len(self.data.patterns) else pattern_id)
+        fmt = {"day": "%Y-%m-%d", "week": "week of %Y-%m-%d", "month": "%B %Y", "quarter": "quarter from %B %Y"}[unit]
+        sel = self.select(list(o["reflection_id"]), f"{label} · {start:{fmt}}")
+        self.selected_labels = dict.fromkeys(self.selected, str(label))
+        return sel
 
     def selected_frame(self) -> pd.DataFrame:
+        """The selected reflections, oldest first: id, created_at, title, content, pattern (the clicked
+        pattern, else the strongest chosen pattern, else "no pattern"; never missing)."""
         import pandas as pd
 
         r = self.data.reflections
@@ -359,22 +479,42 @@ class ExplorerState:
             return pd.DataFrame(columns=["id", "created_at", "title", "content", "pattern"])
         labels = self.labels()
         r = self.reflections().assign(pattern=labels)
-        r = r[r["id"].isin(set(self.selected))]
+        r = r[r["id"].isin(set(self.selected))].copy()
+        best = [self.selected_labels.get(i, p) for i, p in zip(r["id"], r["pattern"], strict=True)]
+        r["pattern"] = pd.Series([p if isinstance(p, str) and p else NO_PATTERN for p in best], index=r.index,
+                                 dtype=object)
         return r.sort_values(["created_at", "id"]).reset_index(drop=True)
 
-    def selection_html(self) -> str:
-        """The selected reflections as escaped HTML cards (date, pattern, title, text)."""
+    def page_count(self) -> int:
+        """Pages of the selection panel (at least 1)."""
+        return max(1, -(-len(self.selected_frame()) // SHOW_MAX))
+
+    def selection_html(self, page: int | None = None) -> str:
+        """One page of the selected reflections as escaped HTML cards (date, pattern, title, text).
+
+        page: 0-based, clamped to the pages there are; default the current `self.page`.
+        """
         df = self.selected_frame()
         if not len(df):
+            if self.selected:
+                return "<p><i>None of the selected reflections is in the current range.</i></p>"
             return "<p><i>Click or lasso-select points to read those reflections.</i></p>"
+        pages = max(1, -(-len(df) // SHOW_MAX))
+        self.page = min(max(0, self.page if page is None else int(page)), pages - 1)
+        first = self.page * SHOW_MAX
+        shown = df.iloc[first:first + SHOW_MAX]
         head = html.escape(self.selection_title) + " · " if self.selection_title else ""
-        parts = [f"<p><b>{head}{len(df)} reflection{'s' if len(df) != 1 else ''}</b></p>"]
-        for r in df.head(SHOW_MAX).itertuples():
-            meta = f"{r.created_at:%Y-%m-%d %H:%M}" + (f" · {html.escape(str(r.pattern))}" if r.pattern else "")
+        where = (f" (showing {first + 1}–{first + len(shown)}, page {self.page + 1} of {pages})"
+                 if pages > 1 else "")
+        parts = [f"<p><b>{head}{len(df)} reflection{'s' if len(df) != 1 else ''}</b>{where}</p>"]
+        colours = self.pattern_colours()
+        by_label = dict(zip(self.data.patterns["label"], self.data.patterns["id"], strict=True)) if len(
+            self.data.patterns) else {}
+        for r in shown.itertuples():
+            c = colours.get(by_label.get(r.pattern, ""), "#BBBBBB")
+            meta = f"{r.created_at:%Y-%m-%d %H:%M} · {html.escape(str(r.pattern))}"
             title = f"<b>{html.escape(str(r.title))}</b><br>" if isinstance(r.title, str) and r.title else ""
             body = html.escape(str(r.content)).replace("\n", "<br>")
             parts.append(f"<div class='mk-reflection' style='margin:0 0 10px 0;padding:6px 10px;"
-                         f"border-left:3px solid #0072B2'><small>{meta}</small><br>{title}{body}</div>")
-        if len(df) > SHOW_MAX:
-            parts.append(f"<p><i>… and {len(df) - SHOW_MAX} more.</i></p>")
+                         f"border-left:4px solid {c}'><small>{meta}</small><br>{title}{body}</div>")
         return "\n".join(parts)

@@ -74,3 +74,41 @@ def chromium() -> str:
         if path:
             return path
     pytest.fail("chromium is not installed: run `make system-deps` (apt-get install chromium)")
+
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """A headless Chromium driven by Playwright (Debian's binary; Playwright's download is never used)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the `test` extra)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """tests/artifacts/: screenshots a reviewer can look at (ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def serve_directory(directory: Path):
+    """A loopback HTTP server for `directory` (a real origin, so the network rules apply); returns
+    (server, base URL). Stop it with `server.shutdown()`."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep pytest's output clean
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
