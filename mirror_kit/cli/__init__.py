@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import click
@@ -71,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)
+        return 1
+    except sqlite3.Error as exc:  # a SQLite failure no layer below explained: still one line
+        from ..db import translate
+
+        click.echo(f"error: {translate(exc)}", err=True)
         return 1
     return rv if isinstance(rv, int) else 0
 

@@ -123,6 +123,8 @@ def backup_verify(file: str, passphrase: str | None, ask_passphrase: bool, as_js
     from ..export.service import verify_backup
 
     res = verify_backup(file, passphrase=_passphrase(passphrase, ask_passphrase, False))
+    for note in res.get("notes") or []:
+        click.echo(note, err=True)
     if as_json:
         emit(res, True)
     else:
@@ -147,6 +149,8 @@ def restore_cmd(file: str, to: str, force: bool, passphrase: str | None, ask_pas
     from ..export.service import restore
 
     res = restore(file, to, force, passphrase=_passphrase(passphrase, ask_passphrase, False))
+    for note in res.get("notes") or []:
+        click.echo(note, err=True)
     if as_json:
         emit(res, True)
     else:

@@ -20,8 +20,9 @@ from .common import emit, json_option, main, pass_ctx
 def report(ctx, identity, out, since, until, period, as_json) -> None:
     """Write an offline HTML report: patterns and their trends, the reflection map, tensions and drifts.
 
-    The report notebook runs in a local Jupyter kernel; the HTML has Plotly inline and fetches nothing,
-    so it opens anywhere without a network. Run `mirror-kit analyze --identity NAME` first.
+    The report notebook runs in a local Jupyter kernel reached through Unix sockets (no network
+    needed, not even the loopback); the HTML has Plotly inline and fetches nothing, so it opens
+    anywhere without a network. Run `mirror-kit analyze --identity NAME` first.
 
     Example: mirror-kit report --identity maya --out report.html --since 2025-01-01
     """

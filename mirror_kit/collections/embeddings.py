@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from ..analysis_writes import analysis_transaction
 from ..embedding import store as emb_store
 from ..errors import MirrorKitError
 from ._base import Collection
@@ -77,7 +78,7 @@ class Embeddings(Collection):
                 for start in range(0, len(todo), _WRITE_CHUNK):
                     part = todo[start:start + _WRITE_CHUNK]
                     vecs = _encode_unique(emb, [c for _, c, _ in part])
-                    with self.journal.transaction():
+                    with analysis_transaction(self.journal, "embedding"):
                         emb_store.write(
                             self.conn, emb.model_name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
                         )

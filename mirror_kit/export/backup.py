@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from ..errors import InvalidInputError, MirrorKitError
 from ..limits import loads_json
 from ..safefiles import make_journal_private, private_mkdir
 from ..timeutil import now_iso
-from . import backupcheck, safezip
-from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling
+from . import backupcheck, crypto, safezip
+from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling, writing_to
 from .jsonfmt import FORMAT, write_export
 
 BACKUP_FORMAT = "mirror_kit_backup"
@@ -137,27 +138,67 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
                 for name, f in ((DB_MEMBER, db_file), (JSON_MEMBER, json_file))
             },
         }
-        with atomic_private_file(out) as fh:
-            zf = _writer(fh, passphrase, compresslevel)
-            with zf:
+        def write_zip(fh) -> None:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
                 zf.write(db_file, DB_MEMBER)
                 zf.write(json_file, JSON_MEMBER)
                 zf.writestr(META_MEMBER, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+        with writing_to(out), atomic_private_file(out) as fh:
+            if not passphrase:
+                write_zip(fh)
+            else:
+                # The clear ZIP stays in the private staging folder (removed whatever happens, swept
+                # if killed); the file the user keeps is the whole archive in the export envelope.
+                clear = tmp / "backup.zip"
+                with open(create_private(clear), "wb", buffering=1 << 20) as zfh:
+                    write_zip(zfh)
+                sink = crypto.EncryptingWriter(fh, passphrase)
+                with open(clear, "rb") as src:
+                    while chunk := src.read(_HASH_CHUNK):
+                        sink.write(chunk)
+                sink.close()
     return {"path": str(out), **meta}
 
 
-def _writer(fh, passphrase: str | None, compresslevel: int) -> zipfile.ZipFile:
-    if not passphrase:
-        return zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
-    try:
-        import pyzipper
-    except ImportError as exc:  # pragma: no cover
-        raise MirrorKitError("encrypted backups need pyzipper: pip install 'mirror_kit[crypto]'") from exc
-    zf = pyzipper.AESZipFile(fh, "w", compression=pyzipper.ZIP_DEFLATED, compresslevel=compresslevel,
-                             encryption=pyzipper.WZ_AES)
-    zf.setpassword(passphrase.encode("utf-8"))
-    zf.setencryption(pyzipper.WZ_AES, nbits=256)
-    return zf
+@contextlib.contextmanager
+def open_backup(p: Path, passphrase: str | None, staging: Path) -> Iterator[tuple[zipfile.ZipFile, list[str]]]:
+    """The backup's ZIP, opened and checked, and notes for the user (an outdated encryption).
+
+    A backup in the encryption envelope is decrypted into `staging` (a private folder the caller
+    removes). Refused: a passphrase for an unencrypted backup, an encrypted one without a passphrase,
+    an encrypted JSON export given as a backup.
+    """
+    if not p.is_file():
+        raise BackupError(f"{p}: no such file")
+    with open(p, "rb") as fh:
+        head = fh.read(len(crypto.MAGIC))
+        if crypto.is_encrypted(head):
+            fh.seek(0)
+            clear = staging / "backup.zip"
+            with open(create_private(clear), "wb", buffering=1 << 20) as out:
+                crypto.decrypt_to(fh, out, passphrase, name=str(p))
+            with open(clear, "rb") as out:
+                if out.read(4) != b"PK\x03\x04":
+                    raise _fail(p, "this is an encrypted mirror_kit JSON export, not a backup: import it with "
+                                   "`mirror-kit import FILE --passphrase ...`")
+            with safezip.open_zip(clear, name=p) as zf:
+                if safezip.encrypted_members(zf):
+                    raise _fail(p, "unexpected encrypted members inside the encrypted backup")
+                yield zf, []
+            return
+    zf = safezip.open_zip(p, passphrase=passphrase)
+    with zf:
+        legacy = safezip.encrypted_members(zf)
+        notes = []
+        if legacy:
+            if not passphrase:
+                raise crypto.passphrase_needed_error(str(p))
+            notes.append(f"note: {p} uses the older ZIP encryption (PBKDF2-SHA1 with 1,000 rounds, member names "
+                         "in clear); make a new backup to protect it with scrypt and AES-256-GCM")
+        elif passphrase:
+            raise crypto.not_encrypted_error(str(p))
+        yield zf, notes
 
 
 def _fail(p: Path, msg: str) -> BackupError:
@@ -256,13 +297,14 @@ def verify_backup(path: str | Path, *, passphrase: str | None = None) -> dict[st
     """Check a backup: safe ZIP structure, metadata, SHA-256 of every member, the database's
     integrity and row counts. Returns a summary; raises BackupError (naming the problem) otherwise."""
     p = Path(path)
-    zf = safezip.open_zip(p, passphrase=passphrase)
     scratch = Path(tempfile.gettempdir()) / "mirror-kit-verify"
-    with zf, private_temp_dir(scratch) as tmp:  # named by process id: a killed verify's copy is swept later
+    # named by process id: a killed verify's copies are swept later
+    with private_temp_dir(scratch) as tmp, open_backup(p, passphrase, tmp) as (zf, notes):
         meta = _read_metadata(zf, p)
         checked = _check(zf, p, meta, Path(tmp) / DB_MEMBER)
     return {"path": str(p), "ok": True, "created_at": meta.get("created_at"), "encrypted": meta.get("encrypted"),
-            "format_version": meta["format_version"], "members": sorted(meta["members"]), **checked}
+            "format_version": meta["format_version"], "members": sorted(meta["members"]), "notes": notes,
+            **checked}
 
 
 def _restore_into_live(src: Path, to: Path) -> bool:
@@ -315,9 +357,8 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
         raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
     private_mkdir(to.parent)
     tmp = temp_sibling(to)
-    zf = safezip.open_zip(p, passphrase=passphrase)
     try:
-        with zf:
+        with private_temp_dir(to) as staging, open_backup(p, passphrase, staging) as (zf, notes):
             meta = _read_metadata(zf, p)
             checked = _check(zf, p, meta, tmp)
         with open(tmp, "rb+") as fh:
@@ -332,4 +373,4 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    return {"path": str(to), "from": str(p), "created_at": meta.get("created_at"), **checked}
+    return {"path": str(to), "from": str(p), "created_at": meta.get("created_at"), "notes": notes, **checked}

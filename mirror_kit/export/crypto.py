@@ -1,5 +1,6 @@
-"""Passphrase encryption of JSON exports: scrypt key derivation and AES-256-GCM from `cryptography`,
-in 64 KiB chunks so exports stream (no whole-file buffer).
+"""Passphrase encryption of JSON exports and of whole backup ZIPs (one envelope for both): scrypt key
+derivation and AES-256-GCM from `cryptography`, in 64 KiB chunks so files stream (no whole-file buffer).
+A backup is encrypted as a whole, so not even its member names or sizes show.
 
 Layout: `MKENC1` magic, 16-byte salt, scrypt log2(n)/r/p (3 bytes), 7-byte nonce prefix; then chunks
 of `4-byte big-endian length + ciphertext-with-tag`. Each chunk's nonce is the prefix + a 4-byte
@@ -9,6 +10,7 @@ chunk, so reordering, truncation, appending or a wrong passphrase all fail authe
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from typing import IO
@@ -84,20 +86,47 @@ class EncryptingWriter:
             self._closed = True
 
 
+def not_encrypted_error(name: str) -> InvalidInputError:
+    """The refusal when a passphrase was given for a file that is not encrypted.
+
+    Accepting it would let whoever can replace the file substitute content that nothing authenticates.
+    """
+    return InvalidInputError(
+        f"{name} is not encrypted, but a passphrase was given: refusing it (anyone could have written an "
+        "unencrypted file); run without the passphrase to read it anyway")
+
+
+def passphrase_needed_error(name: str) -> InvalidInputError:
+    """The request for a passphrase when an encrypted file was given without one."""
+    return InvalidInputError(f"{name} is encrypted: give the passphrase (--passphrase or $MIRROR_KIT_PASSPHRASE)")
+
+
 def decrypt(fh: IO[bytes], passphrase: str | None, *, name: str = "file") -> bytes:
-    """The plaintext of an encrypted stream (raises WrongPassphraseError/InvalidInputError)."""
+    """The plaintext of an encrypted stream, in memory (raises WrongPassphraseError/InvalidInputError)."""
+    out = io.BytesIO()
+    decrypt_to(fh, out, passphrase, name=name)
+    return out.getvalue()
+
+
+def decrypt_to(fh: IO[bytes], out: IO[bytes], passphrase: str | None, *, name: str = "file") -> int:
+    """Decrypt a stream into `out` chunk by chunk (memory stays at one chunk); returns the bytes written.
+
+    Every chunk is authenticated before it is written, but a truncated or altered file is only known
+    at the end: callers write into private staging and use the result only when this returns.
+    Raises WrongPassphraseError, InvalidInputError (not encrypted, truncated, altered, KDF limits).
+    """
     AESGCM, _, InvalidTag = _require()
     header = fh.read(len(MAGIC) + 16 + 3 + 7)
     if not is_encrypted(header) or len(header) < len(MAGIC) + 26:
         raise InvalidInputError(f"{name}: not a mirror_kit encrypted file (or its header is truncated)")
     if not passphrase:
-        raise InvalidInputError(f"{name} is encrypted: give the passphrase (--passphrase or $MIRROR_KIT_PASSPHRASE)")
+        raise passphrase_needed_error(name)
     salt, params, prefix = header[6:22], header[22:25], header[25:32]
     from ..limits import check_scrypt
 
     check_scrypt(*params, name)  # before deriving: the header is not authenticated yet
     aead = AESGCM(_key(passphrase, salt, *params))
-    out = bytearray()
+    written = 0
     counter = 0
     while True:
         size_raw = fh.read(4)
@@ -120,9 +149,10 @@ def decrypt(fh: IO[bytes], passphrase: str | None, *, name: str = "file") -> byt
             if counter == 0:
                 raise WrongPassphraseError(f"{name}: wrong passphrase (or the file was altered)")
             raise InvalidInputError(f"{name}: encrypted data was altered (chunk {counter} fails authentication)")
-        out += plain
+        out.write(plain)
+        written += len(plain)
         counter += 1
         if last:
             if fh.read(1):
                 raise InvalidInputError(f"{name}: unexpected data after the final encrypted chunk")
-            return bytes(out)
+            return written

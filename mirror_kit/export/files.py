@@ -4,6 +4,7 @@ created with mode 0600 by `os.open`, then `os.replace`d into place (so a failure
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -114,3 +115,26 @@ def write_private_text(path: Path, text: str) -> None:
     fd = create_private(path)
     with open(fd, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
+
+
+@contextlib.contextmanager
+def writing_to(target: str | Path, what: str = "nothing was written") -> Iterator[None]:
+    """Turn an OS error while writing `target` (full disk, file-size or quota limit, read-only or
+    forbidden folder) into one line naming `target`, whichever temp file or folder it happened in.
+
+    what: what the failure left behind, for the message (default: nothing).
+    Raises MirrorKitError (other exceptions pass through).
+    """
+    from ..errors import MirrorKitError
+
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            hint = "free some space and retry"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            hint = "choose a folder you can write to"
+        else:
+            hint = "check the target and retry"
+        raise MirrorKitError(f"{target}: cannot write it: {reason} ({hint}; {what})") from exc

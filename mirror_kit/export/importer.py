@@ -71,7 +71,15 @@ def load_document(path: str | Path, passphrase: str | None = None) -> dict:
         raise InvalidInputError(f"{p}: no such file")
     raw = p.read_bytes()
     if crypto.is_encrypted(raw[:8]):
+        if not passphrase and p.suffix.lower() == ".zip":
+            raise InvalidInputError(f"{p} looks like an encrypted mirror_kit backup: restore it with "
+                                    f"`mirror-kit restore {p} --to NEW.db --ask-passphrase`")
         raw = crypto.decrypt(io.BytesIO(raw), passphrase, name=str(p))
+        if raw[:4] == b"PK\x03\x04":
+            raise InvalidInputError(f"{p} is an encrypted mirror_kit backup, not an export: restore it with "
+                                    f"`mirror-kit restore {p} --to NEW.db --ask-passphrase`")
+    elif passphrase:
+        raise crypto.not_encrypted_error(str(p))
     if raw[:3] == b"\xef\xbb\xbf":
         raw = raw[3:]
     if json.detect_encoding(raw[:4]) != "utf-8":

@@ -63,11 +63,16 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
-def open_zip(path: str | Path, *, passphrase: str | None = None, limits: Limits = DEFAULT_LIMITS):
-    """An open, checked ZipFile (pyzipper's when it may be AES-encrypted). Caller closes it."""
+def open_zip(path: str | Path, *, passphrase: str | None = None, limits: Limits = DEFAULT_LIMITS,
+             name: str | Path | None = None):
+    """An open, checked ZipFile (pyzipper's when it may be AES-encrypted). Caller closes it.
+
+    name: how messages call the archive when `path` is a decrypted copy in private staging.
+    """
     p = Path(path)
+    shown = Path(name) if name is not None else p
     if not p.is_file():
-        raise InvalidInputError(f"{p}: no such file")
+        raise InvalidInputError(f"{shown}: no such file")
     try:
         import pyzipper
 
@@ -75,9 +80,9 @@ def open_zip(path: str | Path, *, passphrase: str | None = None, limits: Limits 
     except ImportError:  # pragma: no cover - pyzipper is a dependency of the crypto extra
         zf = zipfile.ZipFile(p)
     except _bad_zip_errors() as exc:
-        raise InvalidInputError(f"{p}: not a ZIP archive or truncated ({exc})") from exc
+        raise InvalidInputError(f"{shown}: not a ZIP archive or truncated ({exc})") from exc
     try:
-        check(zf, p, limits)
+        check(zf, p, limits, shown)
         if passphrase:
             zf.setpassword(passphrase.encode("utf-8"))
     except BaseException:
@@ -86,13 +91,20 @@ def open_zip(path: str | Path, *, passphrase: str | None = None, limits: Limits 
     return zf
 
 
-def check(zf: zipfile.ZipFile, p: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+def encrypted_members(zf: zipfile.ZipFile) -> list[str]:
+    """Names of the members stored with ZIP encryption (ZipCrypto or WinZip-AES)."""
+    return [i.filename for i in zf.infolist() if i.flag_bits & 0x1]
+
+
+def check(zf: zipfile.ZipFile, path: Path, limits: Limits = DEFAULT_LIMITS, name: Path | None = None) -> None:
+    """Refuse hostile structure (names, links, duplicates, sizes, ratios); messages call it `name`."""
+    p = name if name is not None else path
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         raise InvalidInputError(f"{p}: {len(infos)} members, more than the limit of {limits.max_members}")
     seen: set[str] = set()
     total = 0
-    archive_size = p.stat().st_size
+    archive_size = path.stat().st_size
     for info in infos:
         why = _bad_name(info.filename)
         if why:
@@ -142,7 +154,7 @@ def iter_member(zf: zipfile.ZipFile, name: str, p: Path, limits: Limits = DEFAUL
         msg = str(exc).lower()
         if "password" in msg:
             raise InvalidInputError(
-                f"{p}: {'wrong passphrase' if 'bad' in msg else 'the backup is encrypted: give the passphrase'}"
+                f"{p}: {'wrong passphrase' if 'bad' in msg else 'the archive is password-protected'}"
                 f" (member {name!r})") from exc
         raise InvalidInputError(f"{p}: cannot read member {name!r}: {exc}") from exc
     except _bad_zip_errors() as exc:

@@ -42,13 +42,13 @@ class Exports:
         """
         from ..timeutil import now_iso
         from .crypto import EncryptingWriter
-        from .files import atomic_private_file
+        from .files import atomic_private_file, writing_to
         from .jsonfmt import write_export
 
         iid = self.journal.identities.id_of(identity)
         out = Path(out).expanduser()
         private_mkdir(out.parent)
-        with atomic_private_file(out) as fh, read_snapshot(self.journal.conn):
+        with writing_to(out), atomic_private_file(out) as fh, read_snapshot(self.journal.conn):
             sink = EncryptingWriter(fh, passphrase) if passphrase else fh
             counts = write_export(self.journal.conn, sink, identity_id=iid, exported_at=now_iso())
             if passphrase:
@@ -57,17 +57,21 @@ class Exports:
 
     def markdown(self, out_dir: str | Path, identity: str | None = None) -> dict:
         """Write a readable Markdown folder per identity (README, reflections, patterns, tensions)."""
+        from .files import writing_to
         from .markdown import write_markdown
 
         iid = self.journal.identities.id_of(identity)
-        with read_snapshot(self.journal.conn):
-            return write_markdown(self.journal, Path(out_dir).expanduser(), identity_id=iid)
+        out = Path(out_dir).expanduser()
+        with writing_to(out, "the folder was left as it was"), read_snapshot(self.journal.conn):
+            return write_markdown(self.journal, out, identity_id=iid)
 
     def backup(self, out: str | Path, passphrase: str | None = None) -> dict:
         """A ZIP with a consistent database snapshot, the JSON export and checksummed metadata."""
         from .backup import create_backup
+        from .files import writing_to
 
-        return create_backup(self.journal.conn, Path(out).expanduser(), passphrase=passphrase)
+        with writing_to(Path(out).expanduser()):
+            return create_backup(self.journal.conn, Path(out).expanduser(), passphrase=passphrase)
 
 
 def verify_backup(path: str | Path, passphrase: str | None = None) -> dict[str, Any]:

@@ -42,6 +42,9 @@ def detect_format(path: Path) -> str:
         return "jrnl" if folder_journal_files(path) else "text"
     suffix = path.suffix.lower()
     if suffix == ".zip":
+        from .dayone import refuse_mirror_backup
+
+        refuse_mirror_backup(path)  # a backup is a ZIP too: say to restore it
         return "dayone"
     if suffix in (".csv", ".tsv"):
         return "csv"
@@ -50,6 +53,9 @@ def detect_format(path: Path) -> str:
     with path.open("rb") as fh:
         head = fh.read(65536)
     if head.startswith(b"PK\x03\x04"):
+        from .dayone import refuse_mirror_backup
+
+        refuse_mirror_backup(path)
         return "dayone"
     if head.startswith(ENCRYPTED_MAGIC):
         return "mirror"

@@ -60,12 +60,18 @@ def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict]], set
     """(journal name, parsed JSON) pairs and the archive's member names."""
     if path.suffix.lower() == ".json":
         return [(path.stem, _load(read_bytes(path), path.name, ctx))], set()
+    refuse_mirror_backup(path)
     try:
         zf = open_zip(path)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{exc} (expected a Day One JSON export ZIP)") from exc
     with zf:
         names = {i.filename for i in zf.infolist()}
+        _refuse_backup_members(path, names)
+        if any(i.flag_bits & 0x1 for i in zf.infolist()):
+            raise InvalidInputError(
+                f"{path}: the archive is password-protected, but Day One exports are not encrypted: export the "
+                "journal again from Day One (File > Export > JSON) and import that ZIP as it is")
         docs = []
         for info in zf.infolist():
             p = PurePosixPath(info.filename)
@@ -81,6 +87,41 @@ def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict]], set
     if not docs:
         raise InvalidInputError(f"{path}: no Day One journal (<Journal>.json) in this archive")
     return docs, names
+
+
+def refuse_mirror_backup(path: Path) -> None:
+    """Refuse a mirror_kit backup ZIP (plain or encrypted) given to the importer, saying what to do.
+
+    A backup is a ZIP too, so it would otherwise be read as a Day One export and fail obscurely.
+    Raises InvalidInputError for a backup; anything else returns.
+    """
+    from ..export.crypto import MAGIC
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(MAGIC))
+    except OSError:
+        return
+    if head == MAGIC:
+        raise InvalidInputError(
+            f"{path} is an encrypted mirror_kit backup (or export): restore a backup with `mirror-kit restore "
+            f"{path} --to NEW.db --ask-passphrase`; import an export with --format mirror --passphrase")
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return  # the Day One reader explains what is wrong with it
+        _refuse_backup_members(path, names)
+
+
+def _refuse_backup_members(path: Path, names: set[str]) -> None:
+    from ..export.backup import DB_MEMBER, META_MEMBER
+
+    if {META_MEMBER, DB_MEMBER} <= names:
+        raise InvalidInputError(
+            f"{path} is a mirror_kit backup, not a Day One export: restore it with `mirror-kit restore {path} "
+            "--to NEW.db`, or import the export.json inside it (`mirror-kit import export.json`)")
 
 
 def _load(data: bytes, name: str, ctx: Context) -> dict:

@@ -35,6 +35,8 @@ def format_summary(summary: dict) -> str:
         f"{summary.get('skipped', 0)} skipped as duplicates, {len(summary.get('rejected') or [])} rejected, "
         f"{summary.get('skipped_empty', 0)} without text skipped, {summary.get('conflicts', 0)} conflicts"
     ]
+    if summary.get("mode") == "replace":
+        lines[0] += _replaced(summary)
     if summary.get("skipped_files"):
         lines[0] += f", {summary['skipped_files']} non-journal files skipped"
     for r in summary.get("rejected") or []:
@@ -46,3 +48,17 @@ def format_summary(summary: dict) -> str:
     for w in summary.get("warnings") or []:
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
+
+
+def _replaced(summary: dict) -> str:
+    """What a replace-import removed: without it, "10 added" hides that 20 reflections went away."""
+    counts = summary.get("counts") or {}
+    gone = {k: v.get("deleted", 0) for k, v in counts.items() if v.get("deleted")}
+    if not gone:
+        return ", 0 deleted (replace: the identity had nothing stored)"
+    parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in gone.items())
+    r = counts.get("reflections") or {}
+    before, after = r.get("deleted", 0), r.get("added", 0) + r.get("unchanged", 0) + r.get("updated", 0)
+    verb = "would delete" if summary.get("dry_run") else "deleted"
+    return (f", {sum(gone.values())} {verb} by replace ({parts}); reflections {before} -> {after} "
+            f"({after - before:+d})")

@@ -63,15 +63,8 @@ def store_entries(
     name = (identity or "").strip()
     if not name:
         raise InvalidInputError("an identity name is required (--identity NAME)")
-    existing_identity = journal.identities.find(name)
-    # The store's id formula, so a dry run can compute ids without creating the identity.
-    identity_id = existing_identity.id if existing_identity else identity_id_for(name)
-
     by_sid: dict[str, tuple] = {}
     hashes: set[str] = set()
-    if existing_identity is not None:
-        by_sid, hashes = journal.reflections.known(identity_id, source)
-
     new_rows: list[dict] = []
     updates: list[dict] = []
     seen_sids: dict[str, str] = {}
@@ -98,6 +91,14 @@ def store_entries(
             # Entries are written in chunks as they are read (memory stays flat), inside one transaction
             # that a bad entry or any error rolls back: the journal is never half-imported.
             stack.enter_context(journal.transaction())
+        # What is already stored is read under the write lock (BEGIN IMMEDIATE above): a second
+        # process importing the same file waits here, then sees the first one's rows as duplicates.
+        existing_identity = journal.identities.find(name)
+        # The store's id formula, so a dry run can compute ids without creating the identity.
+        identity_id = existing_identity.id if existing_identity else identity_id_for(name)
+        if existing_identity is not None:
+            by_sid, hashes = journal.reflections.known(identity_id, source)
+        if not dry_run:
             journal.identities.add(name, exist_ok=True)
         for item in _progress(items, progress, f"import {summary.format}"):
             summary.total += 1

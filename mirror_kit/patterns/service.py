@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..analysis_writes import analysis_transaction, check_still_there
 from ..errors import InvalidInputError, NotFoundError
 from ..timeutil import now_iso
 
@@ -132,7 +133,8 @@ class Patterns:
             all_stored = {r["id"] for r in self._execute("SELECT id FROM patterns WHERE identity_id = ?",
                                                         (ident.id,))}
             now = now_iso()
-            with self.journal.transaction():
+            with analysis_transaction(self.journal, "pattern analysis"):
+                check_still_there(self.journal, list(ids), "pattern analysis")
                 for c in range(k):
                     self._write_pattern(ident.id, m.ids[c], model.patterns_.iloc[c], model.cluster_centers_[c],
                                         model.outlier_threshold_, model_name, info["id"], now,
@@ -432,7 +434,7 @@ class Patterns:
                 strength = round(min(max(sim, 0.0), 1.0), 5)
                 out.append({"reflection_id": rid, "pattern_id": p["id"], "label": p["label"], "strength": strength})
                 writes.append((p["id"], rid, strength))
-        with self.journal.transaction():
+        with analysis_transaction(self.journal, "pattern assignment"):
             if writes:
                 rids = [w[1] for w in writes]
                 for start in range(0, len(rids), 900):

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis_writes import analysis_transaction, check_still_there
 from ..errors import InvalidInputError, MirrorKitError, NotFoundError
 from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
@@ -306,7 +307,8 @@ class Tensions:
                   "definitions": self.journal.settings.get("definitions.version")}  # pinned Commons version
         with self.journal.runs.record("tensions", ident.id, params) as info:
             frame = scorer.score_frame(X, ids)
-            with self.journal.transaction():
+            with analysis_transaction(self.journal, "tension analysis"):
+                check_still_there(self.journal, list(ids), "tension analysis")
                 # Observations of deleted/edited reflections are replaced; none of another identity is touched.
                 marks = ",".join("?" * len(scorer.tension_ids_))
                 self._execute(
@@ -351,7 +353,7 @@ class Tensions:
             frame = scorer.score_frame(X, rids)
             if not self.journal.readonly:
                 self._ensure_seed_tensions()
-                with self.journal.transaction():
+                with analysis_transaction(self.journal, "tension scoring"):
                     self._write_observations(frame, scorer.model_name_)
             frames.append(frame)
         out = pd.concat(frames, ignore_index=True)
@@ -417,7 +419,7 @@ class Tensions:
                 "ON r.id = o.reflection_id WHERE o.tension_id = ?", (row["id"],))]
             for ident_id in idents:
                 ids, E = self.journal.embeddings.matrix(ident_id)
-                with self.journal.transaction():
+                with analysis_transaction(self.journal, "tension rescoring"):
                     rescored += self._write_observations(scorer.score_frame(E, ids), scorer.model_name_)
         return {"tension_id": row["id"], **{k: cal[k] for k in ("n_labels", "n_a", "n_b", "cv_auc",
                                                                   "zero_shot_auc", "folds", "model")},

@@ -218,9 +218,12 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
     with private_temp_dir(Path(tempfile.gettempdir()) / "mirror-kit-report") as tmp:
         executed = Path(tmp) / "report.ipynb"
         try:
+            from .kernel import ipc_kernel_manager
+
+            # Unix sockets, not loopback TCP: works with no network at all, private to this folder
             pm.execute_notebook(str(TEMPLATE), str(executed), parameters=params, kernel_name=kernel_name,
                                 progress_bar=False, log_output=False, cwd=tmp, execution_timeout=TIMEOUT,
-                                request_save_on_cell_execute=False)
+                                request_save_on_cell_execute=False, kernel_manager_class=ipc_kernel_manager(tmp))
         except pm.PapermillExecutionError as exc:
             raise MirrorKitError(f"report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from exc
         except NoSuchKernel as exc:

@@ -29,10 +29,12 @@ class Viz:
 
         since/until: dates (YYYY-MM-DD) limiting the reflections shown; a bare `until` includes that day.
         """
+        from ..export.files import writing_to
         from .report import build_report
 
-        return build_report(self.journal, self.journal.identities.get(identity).name, out_path, since=since, until=until,
-                            period=period)
+        with writing_to(out_path):
+            return build_report(self.journal, self.journal.identities.get(identity).name, out_path, since=since,
+                                until=until, period=period)
 
     def explorer(self, identity: str | None = None, **kw: Any) -> Any:
         """The interactive dashboard (`mirror_kit.viz.explorer.Explorer`); display it in a notebook cell."""
