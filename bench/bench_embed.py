@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,10 +80,22 @@ def _plain_export(path: Path) -> None:
 
     from mirror_kit.embedding.model import default_model_dir
 
-    m = AutoModel.from_pretrained(str(default_model_dir())).eval()
+    inner = AutoModel.from_pretrained(str(default_model_dir())).eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    m = Hidden()
     ids = torch.ones((2, 16), dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(m, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path), input_names=names,
                           output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                           dynamic_axes={k: {0: "batch", 1: "sequence"} for k in [*names, "last_hidden_state"]})
@@ -140,7 +153,7 @@ def cli_40(tmp: Path) -> None:
                                           "source_id": str(i)} for i, t in enumerate(texts[:40])])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "mirror_kit.cli", "--db", str(db), "embed", "--json"],
+    out = subprocess.run([sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db", str(db), "embed", "--json"],
                          env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t
     print(f"\nCLI embed of 40 new reflections: {wall:.2f} s wall (exit {out.returncode}), "

@@ -125,3 +125,29 @@ def test_failed_export_falls_back_to_torch_with_one_line_warning(embedder, monke
     assert emb.encode(["still works"]).shape == (1, 384)
     with pytest.raises(InvalidInputError, match="backend"):
         Embedder(backend="tensorrt")
+
+
+def test_cli_embed_of_new_reflections_imports_neither_torch_nor_transformers(onnx_embedder, tmp_path):
+    import mirror_kit
+
+    db = tmp_path / "j.db"
+    with mirror_kit.open(db) as j:
+        j.identities.add("maya")
+        j.reflections.add_many("maya", [
+            {"content": t, "created_at": "2024-01-02T00:00:00Z", "source": "test", "source_id": str(i)}
+            for i, t in enumerate(_texts()[:40])])
+    script = textwrap.dedent("""
+        import atexit, sys
+        atexit.register(lambda: print("LOADED", [m for m in ("torch", "transformers") if m in sys.modules]))
+        sys.argv = ["mirror-kit", "--db", sys.argv[1], "embed", "--json"]
+        from mirror_kit.cli import run
+        run()
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+    with mirror_kit.open(db) as j:
+        ids, matrix = j.embeddings.stored("maya")
+    assert len(ids) == 40 and matrix.shape == (40, 384)
