@@ -7,7 +7,7 @@ import socket
 import numpy as np
 import pytest
 
-from mirror_kit.embedding import DEFAULT_MODEL, Embedder, ModelNotAvailableError, cpu_supports_bf16
+from mirror_kit.embedding import DEFAULT_MODEL, Embedder, ModelNotAvailableError
 from mirror_kit.embedding import model as model_mod
 from mirror_kit.errors import InvalidInputError
 
@@ -62,6 +62,7 @@ def test_matches_sentence_transformers(embedder, st_vectors, precision):
     ref, _ = st_vectors
     emb = Embedder(precision=precision, batch_size=7)  # several batches of mixed lengths
     assert emb.resolved_precision == precision
+    assert emb.backend == ("onnx" if precision == "fp32" else "torch")
     ours = emb.encode(TEXTS)
     assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -77,8 +78,10 @@ def test_order_and_batching_do_not_change_vectors(embedder):
     assert ((a * b).sum(axis=1) > 0.99999).all()
 
 
-def test_auto_precision_follows_cpu(embedder):
-    assert Embedder(precision="auto").resolved_precision == ("bf16" if cpu_supports_bf16() else "fp32")
+def test_auto_precision_is_fp32_on_every_cpu(embedder):
+    # the same vectors on every machine; bf16 is an explicit choice
+    assert Embedder(precision="auto").resolved_precision == "fp32"
+    assert Embedder(precision="bf16").backend == "torch"
 
 
 def _long_text() -> str:
@@ -144,15 +147,20 @@ def _block_sockets(monkeypatch):
 
 
 def test_loads_and_encodes_with_sockets_blocked(monkeypatch, embedder, st_vectors):
+    shared = embedder.model  # the torch model loaded before the blockade
     calls = _block_sockets(monkeypatch)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     # force a real load from disk (not the per-process cache)
     monkeypatch.setattr(model_mod, "_LOADED", {})
-    emb = Embedder(precision="fp32")
-    assert emb.model is not embedder.model
+    monkeypatch.setattr(model_mod, "_FAST", {})
+    monkeypatch.setattr(model_mod, "_ONNX", {})
+    emb = Embedder(precision="fp32", backend="torch")
+    assert emb.model is not shared
     vecs = emb.encode(TEXTS[:5])
     assert ((vecs * st_vectors[0][:5]).sum(axis=1) >= 0.9999).all()
+    onnx = Embedder(precision="fp32", backend="onnx")  # the cached graph, reloaded from disk
+    assert ((onnx.encode(TEXTS[:5]) * st_vectors[0][:5]).sum(axis=1) >= 0.9999).all()
     assert calls == []
 
 
