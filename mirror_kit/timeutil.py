@@ -77,7 +77,10 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     try:
         return local.astimezone(UTC).replace(microsecond=0), zname
     except (ValueError, OverflowError) as exc:  # e.g. a parsed offset of 24 h or more, or year 1 minus a day
-        raise InvalidInputError(f"cannot convert {value.replace(tzinfo=None).isoformat()} (offset out of range) to UTC ({str(exc).split('.')[0]})") from exc
+        shown = value.isoformat()
+        if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
+            raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
+        raise InvalidInputError(f"cannot convert {shown} to UTC: offset out of range ({str(exc).split('.')[0]})") from exc
 
 
 def _bare_date(text: str) -> date | None:

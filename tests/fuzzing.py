@@ -73,16 +73,16 @@ def _md_seed() -> bytes:
 def make_journal(path: Path) -> Path:
     """The small journal every case starts from (closed, checkpointed)."""
     with mirror_kit.open(path) as j:
-        j.add_identity("maya")
-        j.add_reflection("maya", "already here", "2024-01-01", tags=["calm"])
+        j.identities.add("maya")
+        j.reflections.add("maya", "already here", "2024-01-01", tags=["calm"])
     return path
 
 
 def seeds(work: Path, journal: Path) -> dict[str, object]:
     """Seed input per reader: bytes, or a parsed document for JSON-based readers."""
     with mirror_kit.open(journal) as j:
-        j.export_json(work / "seed_export.json")
-        j.backup(work / "seed_backup.zip")
+        j.exports.json(work / "seed_export.json")
+        j.exports.backup(work / "seed_backup.zip")
     return {
         "csv": _csv_seed(),
         "jrnl_json": _jrnl_doc(),
@@ -195,28 +195,28 @@ def _write_case(reader: str, rng: random.Random, seed: object, case: Path) -> Ca
     if reader == "csv":
         f = case / "in.csv"
         f.write_bytes(mutate_bytes(rng, seed))
-        return lambda j: j.import_(f, "maya", format="csv")
+        return lambda j: j.imports.run(f, "maya", format="csv")
     if reader == "jrnl_json":
         f = case / "in.json"
         f.write_bytes(mutate_doc(rng, seed))
-        return lambda j: j.import_(f, "maya", format="jrnl")
+        return lambda j: j.imports.run(f, "maya", format="jrnl")
     if reader == "markdown":
         (case / "notes").mkdir()
         (case / "notes" / "a.md").write_bytes(mutate_bytes(rng, seed))
-        return lambda j: j.import_(case / "notes", "maya", format="markdown")
+        return lambda j: j.imports.run(case / "notes", "maya", format="markdown")
     if reader == "dayone_zip":
         f = case / "in.zip"
         if rng.randrange(3) == 0:
             f.write_bytes(mutate_bytes(rng, _zip({"Journal.json": json.dumps(seed).encode()})))
         else:
             f.write_bytes(_zip({"Journal.json": mutate_doc(rng, seed)}))
-        return lambda j: j.import_(f, "maya", format="dayone")
+        return lambda j: j.imports.run(f, "maya", format="dayone")
     if reader == "mirror_export":
         f = case / "in.json"
         f.write_bytes(mutate_doc(rng, seed))
-        return lambda j: j.import_(f, format="mirror")
+        return lambda j: j.imports.run(f, format="mirror")
     if reader == "backup_zip":
-        from mirror_kit.export.api import restore
+        from mirror_kit.export import restore
 
         from mirror_kit.export.backup import verify_backup
 

@@ -7,7 +7,9 @@ sockets need no network, and in a 0700 folder no other local user can connect or
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def ipc_kernel_manager(folder: Path) -> type:
@@ -32,5 +34,13 @@ def ipc_kernel_manager(folder: Path) -> type:
         @default("connection_file")
         def _connection_file_default(self) -> str:
             return str(folder / "kernel.json")
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            # The kernel's own log lines ("KeyboardInterrupt caught in kernel" when a failed report
+            # stops it) would reach the user's terminal next to our one-line error; cell errors
+            # come back as messages, so its stdout/stderr carry nothing the report needs.
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return IPCKernelManager
