@@ -6,8 +6,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .. import db
-from ..errors import InvalidInputError, MirrorKitError
+from ..errors import MirrorKitError
 
 if TYPE_CHECKING:
     from ..journal import Journal
@@ -24,12 +23,7 @@ class Collection:
         return self.journal.conn
 
     def _execute(self, sql: str, params: Sequence | Mapping = ()) -> sqlite3.Cursor:
-        try:
-            return self.conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise InvalidInputError(f"{self.journal.path}: {exc}") from exc
-        except sqlite3.OperationalError as exc:
-            raise db.translate(exc, self.journal.path) from exc
+        return self.journal.execute(sql, params)
 
     def _writable(self) -> None:
         if self.journal.readonly:

@@ -281,6 +281,19 @@ class Reflections(Collection):
 
         A bare date `until` covers that whole day. For analysis prefer `frame` (a DataFrame).
         """
+        where, params = self._filters(identity, since, until, tag)
+        sql = "SELECT r.* FROM reflections r"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY r.created_at, r.id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._execute(sql, params).fetchall()
+        tags = self.journal.tags.of([r["id"] for r in rows])
+        return [self.decode(r, tags[r["id"]]) for r in rows]
+
+    def _filters(self, identity: Any, since: Any, until: Any, tag: str | None) -> tuple[list[str], list]:
+        """WHERE conditions (on alias `r`) and parameters for the usual reflection filters."""
         where, params = [], []
         if identity is not None:
             where.append("r.identity_id = ?")
@@ -294,15 +307,7 @@ class Reflections(Collection):
         if tag is not None:
             where.append("r.id IN (SELECT rt.reflection_id FROM reflection_tags rt WHERE rt.tag_id = ?)")
             params.append(self.journal.tags.id_of(tag) or -1)
-        sql = "SELECT r.* FROM reflections r"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.created_at, r.id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        rows = self._execute(sql, params).fetchall()
-        tags = self.journal.tags.of([r["id"] for r in rows])
-        return [self.decode(r, tags[r["id"]]) for r in rows]
+        return where, params
 
     def __iter__(self) -> Iterator[Reflection]:
         return iter(self.rows())
@@ -358,19 +363,7 @@ class Reflections(Collection):
         text: case-insensitive substring of the content or title. after: the (created_at, id) of the
         last reflection of the previous page (keyset paging: each page costs the same however deep).
         """
-        where, params = [], []
-        if identity is not None:
-            where.append("r.identity_id = ?")
-            params.append(self.journal.identities.get(identity).id)
-        if since is not None:
-            where.append("r.created_at >= ?")
-            params.append(bound_iso(since))
-        if until is not None:
-            where.append("r.created_at <= ?")
-            params.append(bound_iso(until, end=True))
-        if tag is not None:
-            where.append("r.id IN (SELECT rt.reflection_id FROM reflection_tags rt WHERE rt.tag_id = ?)")
-            params.append(self.journal.tags.id_of(tag) or -1)
+        where, params = self._filters(identity, since, until, tag)
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(r.content LIKE ? ESCAPE '\\' OR r.title LIKE ? ESCAPE '\\')")
