@@ -217,7 +217,6 @@ def _write_case(reader: str, rng: random.Random, seed: object, case: Path) -> Ca
         return lambda j: j.imports.run(f, format="mirror")
     if reader == "backup_zip":
         from mirror_kit.export import restore
-
         from mirror_kit.export.backup import verify_backup
 
         f = case / "in.zip"

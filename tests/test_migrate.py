@@ -219,11 +219,11 @@ def test_checksums_recorded_before_per_file_hashes_are_still_checked(tmp_path, m
 def test_a_newer_schema_is_refused_and_never_modified(tmp_path, closed_journal):
     conn = sqlite3.connect(closed_journal, isolation_level=None)
     conn.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at, execution_ms) "
-                 "VALUES (7, 'from_the_future', 'x', '2030-01-01T00:00:00Z', 1)")
+                 f"VALUES ({LATEST + 1}, 'from_the_future', 'x', '2030-01-01T00:00:00Z', 1)")
     conn.close()
     before = snapshot(closed_journal)
     for kwargs in ({}, {"readonly": True}):
-        with pytest.raises(SchemaTooNewError, match=f"schema is at version 7 .*only knows up to {LATEST}.*0007_from_the_future"):
+        with pytest.raises(SchemaTooNewError, match=f"schema is at version {LATEST + 1} .*only knows up to {LATEST}.*{NEXT}_from_the_future"):
             mirror_kit.open(closed_journal, **kwargs)
     conn = connect(closed_journal, create=False)
     for action in (lambda m: m.up(), lambda m: m.down(1, force=True), lambda m: m.status()):

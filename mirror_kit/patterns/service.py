@@ -363,10 +363,12 @@ class Patterns:
             labels = chosen
         dates = [r[0] for r in self._execute(
             "SELECT created_at FROM reflections WHERE identity_id = ?", (ident.id,))]
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: one row per occurrence
         occ = pd.DataFrame(
-            [dict(r) for r in self._execute(
+            cur.execute(
                 "SELECT o.pattern_id, r.created_at FROM pattern_occurrences o JOIN reflections r "
-                "ON r.id = o.reflection_id WHERE r.identity_id = ?", (ident.id,))],
+                "ON r.id = o.reflection_id WHERE r.identity_id = ?", (ident.id,)).fetchall(),
             columns=["pattern_id", "created_at"],
         )
         occ = occ[occ["pattern_id"].isin(list(labels))]

@@ -444,7 +444,9 @@ class Tensions:
         if tension_ids is not None:
             sql += f" AND o.tension_id IN ({','.join('?' * len(tension_ids))})"
             params += list(tension_ids)
-        rows = [tuple(r) for r in self._execute(sql + " ORDER BY r.created_at, o.reflection_id", params)]
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: an identity can have millions of observations
+        rows = cur.execute(sql + " ORDER BY r.created_at, r.id", params).fetchall()
         df = pd.DataFrame(rows, columns=["tension_id", "reflection_id", "created_at", "position", "intensity"])
         df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
         return df

@@ -1,0 +1,4 @@
+DROP INDEX idx_tension_observations_reflection;
+CREATE INDEX idx_tension_observations_reflection ON tension_observations(reflection_id);
+DROP INDEX idx_reflections_identity_created;
+CREATE INDEX idx_reflections_identity_created ON reflections(identity_id, created_at);
