@@ -79,8 +79,9 @@ def init_cmd(path, policy_file, quorum, threshold, window_hours, voters, as_json
 @json_option
 @pass_ctx
 def add_cmd(ctx, name, location, token, insecure, as_json) -> None:
-    """Join the Commons at PATH (a folder or file:// URL) or URL (https://host:port of `mirror-kit serve
-    --commons`) under a local NAME and fetch its records.
+    """Join a Commons (a folder or a server's URL) as NAME and fetch its records.
+
+    LOCATION is a folder, or the URL of `mirror-kit serve --commons` (https://host:port).
 
     Example: mirror-kit commons add family https://192.168.1.20:8765 --token mk_...
     """
