@@ -87,6 +87,12 @@ class HttpStore:
     def close(self) -> None:
         self._client.close()
 
+    def __del__(self) -> None:
+        # The store lives for one push, pull or status: its connections go with it.
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+
     def _request(self, method: str, route: str, **kw: Any) -> Any:
         import httpx
 
