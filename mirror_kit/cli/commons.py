@@ -73,14 +73,19 @@ def init_cmd(path, policy_file, quorum, threshold, window_hours, voters, as_json
 @commons.command("add")
 @click.argument("name")
 @click.argument("location")
+@click.option("--token", metavar="TOKEN",
+              help="Bearer token for a served Commons (default $MIRROR_KIT_COMMONS_TOKEN); kept as a secret setting.")
+@click.option("--insecure", is_flag=True, help="Allow plain http to another machine (the token travels readable).")
 @json_option
 @pass_ctx
-def add_cmd(ctx, name, location, as_json) -> None:
-    """Join the Commons at PATH (or file:// URL) under a local NAME and fetch its records.
+def add_cmd(ctx, name, location, token, insecure, as_json) -> None:
+    """Join a Commons (a folder or a server's URL) as NAME and fetch its records.
 
-    Example: mirror-kit commons add family /shared/family-commons
+    LOCATION is a folder, or the URL of `mirror-kit serve --commons` (https://host:port).
+
+    Example: mirror-kit commons add family https://192.168.1.20:8765 --token mk_...
     """
-    res = ctx.journal(create=True).commons.add(name, location)
+    res = ctx.journal(create=True).commons.add(name, location, token=token, insecure=insecure)
     if as_json:
         emit(res, True)
         return
@@ -184,7 +189,7 @@ def proposals_cmd(ctx, status, as_json) -> None:
 @json_option
 @pass_ctx
 def push_cmd(ctx, as_json) -> None:
-    """Copy your proposals and votes to the Commons folder.
+    """Copy your proposals and votes to the Commons (folder or server).
 
     Example: mirror-kit commons push
     """
@@ -242,7 +247,7 @@ def status_cmd(ctx, as_json) -> None:
     if res["reachable"]:
         click.echo(f"  to push: {res['to_push']} record(s); to pull: {res['to_pull']}")
     else:
-        click.echo(f"  folder unreachable: {res['error']}")
+        click.echo(f"  Commons unreachable: {res['error']}")
 
 
 @commons.command("log")

@@ -31,8 +31,10 @@ def _is_loopback(host: str) -> bool:
               help="Requests a minute per token (0: no limit).")
 @click.option("--max-body", type=click.IntRange(min=1), default=1 << 20, show_default=True,
               help="Largest request body in bytes.")
+@click.option("--commons", "commons_path", type=click.Path(file_okay=False), metavar="PATH",
+              help="Also serve this Commons folder under /api/commons (journals join it with `commons add NAME URL`).")
 @pass_ctx
-def serve(ctx, host, port, allow_remote, cert, key, cors_origins, rate_limit, max_body) -> None:
+def serve(ctx, host, port, allow_remote, cert, key, cors_origins, rate_limit, max_body, commons_path) -> None:
     """Serve the journal over a local HTTP API (JSON; docs at /docs, schema at /openapi.json).
 
     Every request needs a bearer token from `mirror-kit token create`.
@@ -50,7 +52,8 @@ def serve(ctx, host, port, allow_remote, cert, key, cors_origins, rate_limit, ma
         from ..server import create_app
     except ImportError as exc:
         raise click.ClickException(f"the HTTP server needs `pip install 'mirror_kit[serve]'` ({exc.name} missing)") from exc
-    app = create_app(ctx.db_path, cors_origins=cors_origins, rate_limit=rate_limit or None, max_body_bytes=max_body)
+    app = create_app(ctx.db_path, cors_origins=cors_origins, rate_limit=rate_limit or None, max_body_bytes=max_body,
+                     commons=commons_path)
     if not _is_loopback(host):
         click.echo(f"WARNING: listening on {host}: anyone who can reach this machine can try tokens"
                    + ("" if cert else " and traffic is not encrypted (use --cert/--key)"), err=True)

@@ -9,6 +9,7 @@ nor sent anywhere) and the replica of the Commons' records (table `commons_objec
 from __future__ import annotations
 
 import json
+import os
 import secrets as _secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..tensions.definition import SEED_IDS, Tension, load_tension, seed_tensions
 from . import keys
 from .policy import Policy
 from .records import canonical, content_hash, open_object, seal
+from .remote import TOKEN_ENV, open_store
 from .replica import Replica
 from .store import FolderStore
 from .versions import CHOICES, KINDS, History, Version, derive, diff, stamp
@@ -33,6 +35,7 @@ VERSION_KEY = "definitions.version"
 SEED_OVERRIDES_KEY = "definitions.seed_overrides"
 PRINCIPLES_KEY = "definitions.principles"
 APPLIED_KEY = "commons.applied_tensions"
+TOKEN_KEY = "commons.remote_token"  # a secret setting (the word "token"): never exported
 _PROPOSAL_COLUMNS = ["id", "status", "kind", "action", "target", "title", "author", "yes", "no", "abstain",
                      "created_at", "closes_at", "version", "note"]
 
@@ -97,13 +100,18 @@ class Commons:
         """Make a new Commons folder (see `init_commons`); the journal does not join it until `add`."""
         return init_commons(path, policy)
 
-    def add(self, name: str, location: str | Path) -> dict:
-        """Join the Commons at `location` (a folder or file:// URL) under a local `name`; pulls its records
-        without applying them. A journal belongs to one Commons (re-adding the same one renames it)."""
+    def add(self, name: str, location: str | Path, *, token: str | None = None, insecure: bool = False) -> dict:
+        """Join the Commons at `location` (a folder, file:// URL or the http(s) URL of `mirror-kit serve
+        --commons`) under a local `name`; pulls its records without applying them. A journal belongs to
+        one Commons (re-adding the same one renames it).
+
+        token: bearer token for a URL (default $MIRROR_KIT_COMMONS_TOKEN), kept as a secret setting.
+        insecure: allow plain http to another machine."""
         name = str(name).strip()
         if not name:
             raise InvalidInputError("commons add: NAME must not be empty")
-        store = FolderStore(location)
+        token = token or os.environ.get(TOKEN_ENV) or None
+        store = open_store(location, token=token, insecure=insecure)
         current = self.journal.settings.get(LOCATION_KEY)
         if current and current["genesis"] != store.genesis:
             raise InvalidInputError(f"this journal already belongs to the Commons {current['name']!r} at "
@@ -114,10 +122,13 @@ class Commons:
                                         "not a genesis")
         with self.journal.transaction():
             self.replica.add(data, pushed=True)
-            self.journal.settings.set(LOCATION_KEY, {"name": name, "location": str(store.path),
-                                                     "genesis": store.genesis})
+            self.journal.settings.set(LOCATION_KEY, {"name": name, "location": store.location,
+                                                     "genesis": store.genesis,
+                                                     **({"insecure": True} if insecure else {})})
+            if token and not isinstance(store, FolderStore):
+                self.journal.settings.set(TOKEN_KEY, token)
         out = self.pull()
-        return {"name": name, "location": str(store.path), "genesis": store.genesis, **out}
+        return {"name": name, "location": store.location, "genesis": store.genesis, **out}
 
     def _location(self) -> dict:
         loc = self.journal.settings.get(LOCATION_KEY)
@@ -125,9 +136,10 @@ class Commons:
             raise MirrorKitError("this journal has not joined a Commons (run `mirror-kit commons add NAME PATH`)")
         return loc
 
-    def _store(self) -> FolderStore:
+    def _store(self) -> Any:
         loc = self._location()
-        store = FolderStore(loc["location"])
+        store = open_store(loc["location"], token=self.journal.settings.get(TOKEN_KEY),
+                           insecure=bool(loc.get("insecure")))
         if store.genesis != loc["genesis"]:
             raise CommonsIntegrityError(f"{store.path}: its genesis {store.genesis[:12]} is not the one this "
                                         f"journal joined ({loc['genesis'][:12]})")

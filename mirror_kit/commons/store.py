@@ -71,6 +71,11 @@ class FolderStore:
         self.genesis: str = meta["genesis"]
         self.objects = self.path / "objects"
 
+    @property
+    def location(self) -> str:
+        """Where this Commons is, as a journal records it (the folder's path)."""
+        return str(self.path)
+
     @classmethod
     def create(cls, path: str | Path, genesis: bytes, policy_yaml: str) -> FolderStore:
         """Make a new Commons folder around its genesis object; refuses a folder that already is one."""

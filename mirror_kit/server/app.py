@@ -109,12 +109,14 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY,
     rate_limit: int | None = DEFAULT_RATE_LIMIT,
     llm: Any = None,
+    commons: str | Path | None = None,
 ) -> FastAPI:
     """The FastAPI app serving one journal file (which must exist; it is migrated once here).
 
     cors_origins: browser origins allowed to call the API (none by default).
     max_body_bytes: larger request bodies get 413. rate_limit: requests a minute per token (None: off).
     llm: the mirrorback language model (as `journal.mirrorbacks.generate(llm=)`; None: the configured one).
+    commons: a Commons folder to serve under /api/commons (None: those routes answer 404).
     Raises JournalNotFoundError, NotAJournalError, MirrorKitError.
     """
     path = Path(journal_path).expanduser()
@@ -134,10 +136,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.mirror = state
+    app.state.commons = None if commons is None else _commons_store(commons)
 
+    from . import commons as commons_routes
     from . import export, patterns, reflections, runs, tensions
 
-    for module in (patterns, tensions, reflections, runs, export):
+    for module in (patterns, tensions, reflections, runs, export, commons_routes):
         app.include_router(module.router)
     _docs(app)
     _handlers(app)
@@ -146,11 +150,17 @@ def create_app(
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
-                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _commons_store(path: str | Path) -> Any:
+    from ..commons.store import FolderStore
+
+    return FolderStore(path)
 
 
 def _docs(app: FastAPI) -> None:

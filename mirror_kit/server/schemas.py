@@ -176,3 +176,17 @@ class RunOut(BaseModel):
     errors: list[str] = Field(default_factory=list)
     stored_runs: list[dict[str, Any]] = Field(default_factory=list)
     result: Any = None
+
+
+class CommonsManifest(BaseModel):
+    """The served Commons: its format and genesis object id."""
+
+    format: str
+    genesis: str
+
+
+class CommonsStored(BaseModel):
+    """The answer to storing one Commons object."""
+
+    hash: str
+    new: bool
