@@ -309,3 +309,43 @@ def test_report_reflows_without_clipping(served_report, browser, artifacts, size
     # every figure takes (nearly) the whole column: not ~60 px wide on a phone
     assert len(boxes["figs"]) == len(FIGURES) and min(boxes["figs"]) >= 0.8 * min(width, 1100) - 60, boxes["figs"]
     assert leaked == []
+
+
+THEME_PROBE = """() => {
+    const lum = c => { const m = c.match(/[\\d.]+/g).map(Number);
+        if (m.length > 3 && m[3] === 0) return null;  // transparent
+        return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255; };
+    const behind = el => { for (; el; el = el.parentElement) {  // what shows through a transparent box
+        const l = lum(getComputedStyle(el).backgroundColor); if (l !== null) return l; } return 1; };
+    const figs = [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+        paper: behind(g.querySelector('.main-svg')),
+        plot: [...g.querySelectorAll('.bg')].map(b => getComputedStyle(b)).map(
+            st => Number(st.fillOpacity) === 0 ? null : lum(st.fill)),
+        ticks: [...g.querySelectorAll('.xtick text, .ytick text, .gtitle')].map(t => lum(getComputedStyle(t).fill)),
+    }));
+    const body = getComputedStyle(document.body);
+    return {page: lum(body.backgroundColor), text: lum(body.color),
+            para: lum(getComputedStyle(document.querySelector('.mk-span')).color), figs};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_report_follows_the_system_colour_scheme(served_report, browser, artifacts, scheme):
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": 1366, "height": 768}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    probe = page.evaluate(THEME_PROBE)
+    page.screenshot(path=str(artifacts / f"report-{scheme}-1366x768.png"), full_page=True)
+    context.close()
+    dark = scheme == "dark"
+    assert (probe["page"] < 0.2) if dark else (probe["page"] > 0.9), probe["page"]
+    for ink in (probe["text"], probe["para"]):
+        assert (ink > 0.6) if dark else (ink < 0.5), probe
+    assert len(probe["figs"]) == len(FIGURES)
+    for fig in probe["figs"]:
+        # no white box: the page's background is what shows behind every figure and plot area
+        assert fig["paper"] == probe["page"] and all(b in (None, probe["page"]) for b in fig["plot"]), fig
+        assert fig["ticks"] and all((t > 0.6) if dark else (t < 0.5) for t in fig["ticks"]), fig
+    assert leaked == []
