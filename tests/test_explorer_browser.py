@@ -61,7 +61,7 @@ def voila_explorer(viz_sample_db):
             proc.kill()
 
 
-def test_voila_explorer_draws_clicks_and_filters_offline(voila_explorer, browser, artifacts):
+def test_voila_explorer_draws_clicks_filters_and_follows_a_dark_theme_offline(voila_explorer, browser, artifacts):
     leaked: list[str] = []
     context = browser.new_context(viewport={"width": 1366, "height": 768})
 
@@ -110,6 +110,32 @@ def test_voila_explorer_draws_clicks_and_filters_offline(voila_explorer, browser
     assert cards.count() == target["n"]
     assert all(target["label"] in c for c in cards.all_inner_texts()) and "nan" not in text.replace("nancy", "")
     page.screenshot(path=str(artifacts / "explorer-voila-1366x768.png"), full_page=True)
+
+    # a dark front end (JupyterLab Dark and Voila's dark theme mark the body so): no white boxes,
+    # the figures' ink turns light
+    ink = page.evaluate("""() => {
+        document.body.dataset.jpThemeLight = 'false';
+        // the page's own dark colours, as the dark theme's stylesheet would give them
+        const dark = document.createElement('style');
+        dark.id = 'test-dark-page';
+        dark.textContent = 'html, body, body main, .jp-Notebook, .jp-Cell, .jp-OutputArea, .jp-OutputArea-output '
+            + '{ background: #111418 !important; color: #e8e8e8 !important; }';
+        document.head.appendChild(dark);
+        const lum = c => { const m = c.match(/[\\d.]+/g).map(Number);
+            return m.length > 3 && m[3] === 0 ? null : (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255; };
+        return [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+            svg: lum(getComputedStyle(g.querySelector('.main-svg')).backgroundColor),
+            bg: [...g.querySelectorAll('.bg')].map(b => getComputedStyle(b))
+                .map(st => Number(st.fillOpacity) === 0 ? null : lum(st.fill)),
+            ticks: [...g.querySelectorAll('.xtick text, .ytick text, .gtitle')].map(t => lum(getComputedStyle(t).fill)),
+        }));
+    }""")
+    page.screenshot(path=str(artifacts / "explorer-voila-dark-1366x768.png"), full_page=True)
+    assert len(ink) >= 4
+    for fig in ink:
+        assert fig["svg"] is None and all(b is None for b in fig["bg"]), fig
+        assert fig["ticks"] and min(fig["ticks"]) > 0.6, fig
+    page.evaluate("() => { document.body.dataset.jpThemeLight = 'true'; document.getElementById('test-dark-page').remove(); }")
 
     # a filter change redraws every view: since = 1 March 2025 leaves one month of the quarter
     status = page.locator(".widget-html-content", has_text="reflections in range").first

@@ -309,3 +309,85 @@ def test_report_reflows_without_clipping(served_report, browser, artifacts, size
     # every figure takes (nearly) the whole column: not ~60 px wide on a phone
     assert len(boxes["figs"]) == len(FIGURES) and min(boxes["figs"]) >= 0.8 * min(width, 1100) - 60, boxes["figs"]
     assert leaked == []
+
+
+THEME_PROBE = """() => {
+    const lum = c => { const m = c.match(/[\\d.]+/g).map(Number);
+        if (m.length > 3 && m[3] === 0) return null;  // transparent
+        return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255; };
+    const behind = el => { for (; el; el = el.parentElement) {  // what shows through a transparent box
+        const l = lum(getComputedStyle(el).backgroundColor); if (l !== null) return l; } return 1; };
+    const figs = [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+        paper: behind(g.querySelector('.main-svg')),
+        plot: [...g.querySelectorAll('.bg')].map(b => getComputedStyle(b)).map(
+            st => Number(st.fillOpacity) === 0 ? null : lum(st.fill)),
+        ticks: [...g.querySelectorAll('.xtick text, .ytick text, .gtitle')].map(t => lum(getComputedStyle(t).fill)),
+    }));
+    const body = getComputedStyle(document.body);
+    return {page: lum(body.backgroundColor), text: lum(body.color),
+            para: lum(getComputedStyle(document.querySelector('.mk-span')).color), figs};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_report_follows_the_system_colour_scheme(served_report, browser, artifacts, scheme):
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": 1366, "height": 768}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    probe = page.evaluate(THEME_PROBE)
+    page.screenshot(path=str(artifacts / f"report-{scheme}-1366x768.png"), full_page=True)
+    context.close()
+    dark = scheme == "dark"
+    assert (probe["page"] < 0.2) if dark else (probe["page"] > 0.9), probe["page"]
+    for ink in (probe["text"], probe["para"]):
+        assert (ink > 0.6) if dark else (ink < 0.5), probe
+    assert len(probe["figs"]) == len(FIGURES)
+    for fig in probe["figs"]:
+        # no white box: the page's background is what shows behind every figure and plot area
+        assert fig["paper"] == probe["page"] and all(b in (None, probe["page"]) for b in fig["plot"]), fig
+        assert fig["ticks"] and all((t > 0.6) if dark else (t < 0.5) for t in fig["ticks"]), fig
+    assert leaked == []
+
+
+RIGHTMOST_POINT = """id => {  // the point furthest right (drawn in SVG or WebGL), in page px
+    const gd = document.getElementById(id);
+    gd.scrollIntoView({block: 'center'});
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, f = gd.getBoundingClientRect();
+    let best = null;
+    for (const t of gd._fullData) {  // plotly's decoded copy of every trace (typed arrays included)
+        const xs = Array.from(t.x || []), ys = Array.from(t.y || []);
+        xs.forEach((x, i) => { if (Number.isFinite(x) && Number.isFinite(ys[i]) && (best === null || x > best.x))
+            best = {x, y: ys[i]}; });
+    }
+    return {x: f.left + xa._offset + xa.c2p(best.x), y: f.top + ya._offset + ya.c2p(best.y)};
+}"""
+HOVER_BOX = """id => {
+    const gd = document.getElementById(id), f = gd.getBoundingClientRect();
+    const boxes = [...gd.querySelectorAll('.hoverlayer .hovertext')].map(h => h.getBoundingClientRect());
+    return {fig: [f.left, f.top, f.right, f.bottom], boxes: boxes.map(b => [b.left, b.top, b.right, b.bottom])};
+}"""
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["laptop", "phone"])
+def test_hover_text_stays_inside_the_figure_at_its_right_edge(served_report, browser, artifacts, size):
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    for fid in ("fig-map", "fig-tension-map"):
+        target = page.evaluate(RIGHTMOST_POINT, fid)
+        page.mouse.move(target["x"] - 30, target["y"])
+        page.mouse.move(target["x"], target["y"])
+        page.wait_for_selector(f"#{fid} .hoverlayer .hovertext", timeout=5_000)
+        got = page.evaluate(HOVER_BOX, fid)
+        if fid == "fig-map":
+            page.screenshot(path=str(artifacts / f"report-hover-{size[0]}x{size[1]}.png"))
+        left, top, right, bottom = got["fig"]
+        assert got["boxes"], fid
+        for b in got["boxes"]:
+            assert left - 1 <= b[0] and b[2] <= right + 1 and top - 1 <= b[1] and b[3] <= bottom + 1, (fid, got)
+    context.close()
+    assert leaked == []

@@ -253,3 +253,48 @@ def test_tension_figures_name_their_poles_and_explain_the_band():
     assert list(sc.layout.yaxis.ticktext) == ["solitude", "0", "connection"]
     # long hover text is wrapped so the label fits inside the figure
     assert all(len(line) <= 60 for line in sc.data[0].customdata[0][1].split("<br>"))
+
+
+def _label_boxes(fig):
+    """Each tension-map label's estimated box in px (as `labels.place_labels` sees it)."""
+    from mirror_kit.viz import labels
+
+    w, h = plots.TENSION_MAP_PLOT_PX
+    (x0, x1), y_top = plots.TENSION_MAP_X, fig.layout.yaxis.range[1]
+    out = []
+    for a in fig.layout.annotations:
+        cx = (a.x - x0) / (x1 - x0) * w + a.ax
+        cy = a.y / y_top * h - a.ay
+        out.append(labels.label_box(cx, cy, labels.text_size(a.text, a.font.size)))
+    return out
+
+
+@pytest.mark.parametrize("spread", [0.001, 0.3], ids=["crowded", "spread"])
+def test_tension_map_labels_never_overlap_and_point_at_their_own_bubble(spread):
+    from mirror_kit.viz import labels
+
+    names = ["solitude ↔ connection", "being ↔ doing", "rest ↔ ambition", "safety ↔ adventure",
+             "order ↔ play", "self ↔ others", "now ↔ later", "a much longer tension name ↔ another"]
+    tens = pd.DataFrame({"tension_id": [f"t{i}" for i in range(8)], "name": names,
+                         "axis_a": ["a"] * 8, "axis_b": ["b"] * 8,
+                         "position": [0.1 + spread * ((i % 4) - 1.5) for i in range(8)],
+                         "intensity": [0.5 + spread * 0.3 * (i // 4) for i in range(8)],
+                         "occurrences": [10 + i for i in range(8)]})
+    fig = plots.tension_map(tens)
+    assert fig.data[0].mode == "markers"  # names are not drawn as point text that can collide
+    anns = list(fig.layout.annotations)
+    assert [a.text for a in anns] == [n.replace("<", "&lt;") for n in names]
+    # each label's anchor is its own bubble, and a line joins them
+    for a, row in zip(anns, tens.itertuples(), strict=True):
+        assert (a.x, a.y) == (row.position, row.intensity) and a.showarrow
+    boxes = _label_boxes(fig)
+    clashes = [(i, j) for i in range(8) for j in range(i + 1, 8) if labels.overlaps(boxes[i], boxes[j])]
+    assert clashes == []
+    # and no label covers a bubble's centre
+    x0, x1 = plots.TENSION_MAP_X
+    w, h = plots.TENSION_MAP_PLOT_PX
+    for row in tens.itertuples():
+        px, py = (row.position - x0) / (x1 - x0) * w, row.intensity / fig.layout.yaxis.range[1] * h
+        assert not any(b[0] < px < b[2] and b[1] < py < b[3] for b in boxes)
+    # deterministic: the same map gives the same places
+    assert plots.tension_map(tens).to_json() == fig.to_json()

@@ -11,10 +11,13 @@ import html
 from copy import deepcopy
 from typing import Any
 
-from .plots import plotly_config
+from .plots import dark_figure_css, plotly_config
 from .state import ExplorerState
 
 VIEWS = ("map", "patterns", "tension_map", "tensions")
+# How front ends mark a dark theme on the page: JupyterLab / Notebook 7 / Voila, and VS Code's webview.
+DARK_PAGES = ('body[data-jp-theme-light="false"]', "body.vscode-dark", 'body[data-vscode-theme-kind="vscode-dark"]',
+              'body[data-vscode-theme-kind="vscode-high-contrast"]')
 
 
 class Explorer:
@@ -41,7 +44,7 @@ class Explorer:
         self.tension = w.Dropdown(options=[], description="tension", layout=w.Layout(width="360px"))
         self.status = w.HTML()
         # ipywidgets 8 has `overflow` (not overflow_y) on a layout: the panel scrolls inside its height
-        self.text = w.HTML(layout=w.Layout(max_height="420px", overflow="auto", border="1px solid #ddd",
+        self.text = w.HTML(layout=w.Layout(max_height="420px", overflow="auto", border="1px solid var(--jp-border-color2, #ddd)",
                                            padding="4px", width="100%"))
         self.prev_page = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
         self.next_page = w.Button(description="next ▶", layout=w.Layout(width="110px"))
@@ -56,6 +59,8 @@ class Explorer:
         self.redraw()
         for ctl in (self.identity, self.since, self.until, self.min_confidence, self.patterns, self.tension):
             ctl.observe(self.on_change, names="value")
+        # figures are transparent; on a dark front end this stylesheet recolours their ink
+        self.theme = w.HTML(f"<style>{dark_figure_css(*DARK_PAGES)}</style>", layout=w.Layout(height="0px"))
         controls = w.VBox([
             w.HBox([self.identity, self.since, self.until]),
             w.HBox([self.min_confidence, self.patterns, self.tension]),
@@ -64,6 +69,7 @@ class Explorer:
         # Rows wrap: two views side by side on a wide screen, one under the other on a laptop.
         wrap = w.Layout(flex_flow="row wrap", width="100%")
         self.widget = w.VBox([
+            self.theme,
             controls,
             w.HBox([self.figures["map"], self.figures["patterns"]], layout=wrap),
             w.HBox([self.figures["tension_map"], self.figures["tensions"]], layout=wrap),

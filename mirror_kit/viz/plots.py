@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Okabe & Ito (2008), then Paul Tol's "muted": distinguishable with the common colour-vision deficiencies.
 PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+    # Okabe & Ito's black is a mid grey here: black marks vanish on a dark page.
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#8C8C8C",
     "#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
 )
 UNASSIGNED_COLOUR = "#BBBBBB"
@@ -42,6 +43,36 @@ PLOTLY_CONFIG: dict = {
 # where it checks a config (`to_html`, renderers), so they go only where a front end reads the
 # config unchecked: the notebook mimetype bundle and FigureWidget.
 LEGACY_CLOUD_OFF: dict = {"showEditInChartStudio": False, "showLink": False, "linkText": ""}
+
+
+# Figures draw on a transparent background in ink that reads on white; a dark page recolours the
+# ink with `dark_figure_css` (stylesheet `!important` beats the inline styles plotly.js writes), so one
+# figure follows the light or dark theme of whatever page or front end shows it, with no redraw.
+TRANSPARENT = "rgba(0,0,0,0)"
+MUTED_INK = "#555555"
+DARK_INK = {"text": "#e8e8e8", "grid": "#3b4048", "zero": "#7a808a"}
+
+
+def dark_figure_css(*scopes: str) -> str:
+    """CSS that recolours every figure's text, grid and outlines for a dark page.
+
+    scopes: selectors of a dark page (e.g. `body[data-jp-theme-light="false"]`); each rule applies
+    inside any of them. Hover labels are left alone: plotly.js picks their ink against their own
+    background, which is the trace's colour."""
+    ink, grid, zero = DARK_INK["text"], DARK_INK["grid"], DARK_INK["zero"]
+    rules = (
+        (".js-plotly-plot .infolayer text, .js-plotly-plot .xtick text, .js-plotly-plot .ytick text, "
+         ".js-plotly-plot .textpoint text", f"fill: {ink} !important;"),
+        (".js-plotly-plot .gridlayer path", f"stroke: {grid} !important;"),
+        (".js-plotly-plot .zerolinelayer path", f"stroke: {zero} !important;"),
+        # the outline that marks the chosen tension on the map
+        (".js-plotly-plot .scatterlayer .point", f"stroke: {ink} !important;"),
+    )
+    out = []
+    for sel, decl in rules:
+        scoped = ", ".join(f"{scope} {part.strip()}" for scope in scopes for part in sel.split(","))
+        out.append(f"{scoped} {{ {decl} }}")
+    return "\n".join(out)
 
 
 def plotly_config(*, legacy: bool = False, **overrides) -> dict:
@@ -113,11 +144,13 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left"),
         template="plotly_white",
+        # the page's own background shows through: no white box on a dark page (see `dark_figure_css`)
+        paper_bgcolor=TRANSPARENT, plot_bgcolor=TRANSPARENT,
         font=FONT,
         # long hover texts wrap (see `_snippet`) and align left so they stay inside the figure
         hoverlabel=dict(namelength=-1, align="left"),
         # also on the layout: a FigureWidget or a front end that ignores the config still drops them
-        modebar=dict(remove=list(CLOUD_BUTTONS)),
+        modebar=dict(remove=list(CLOUD_BUTTONS), bgcolor=TRANSPARENT, color="#8a8a8a", activecolor="#0072B2"),
         **kw,
     )
     return fig
@@ -130,7 +163,7 @@ def empty_figure(reason: str, title: str = "") -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(
         text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-        font=dict(size=15, color="#555555"),
+        font=dict(size=15, color=MUTED_INK),
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -361,10 +394,39 @@ def tension_evolution(
         text="Line: the period's mean position between the two poles.<br>Shaded band: as wide as the "
              "period's mean intensity<br>(wider = more engaged), not an uncertainty.",
         x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top", yshift=-44, showarrow=False,
-        font=dict(size=11, color="#555555"), align="left",
+        font=dict(size=11, color=MUTED_INK), align="left",
     )
     fig.layout.meta = {"empty": False, "period": period}
     return fig
+
+
+TENSION_MAP_X = (-1.1, 1.1)
+# The plot area a tension map's labels are placed for (px): the Explorer's 600 px wide figure less
+# its margins. Offsets are in px, so crowded bubbles stay apart at any width; far-apart bubbles'
+# labels can come closer on a narrower screen.
+TENSION_MAP_PLOT_PX = (520.0, 350.0)
+LABEL_FONT_SIZE = 12
+
+
+def tension_map_labels(x, y, marker_size, names, *, y_top: float, plot_px=TENSION_MAP_PLOT_PX) -> list[dict]:
+    """One annotation per tension: its name in a box clear of the other names and bubbles, with a
+    line to its own bubble (see `labels.place_labels`).
+
+    x, y: data coordinates (position, intensity); marker_size: bubble diameters in px; y_top: the
+    y axis' upper end. Returns plotly annotation dicts whose (x, y) is the bubble and (ax, ay) the
+    label's offset in px (ay down, as plotly counts it)."""
+    from .labels import place_labels
+
+    w, h = plot_px
+    x0, x1 = TENSION_MAP_X
+    xs = [(float(v) - x0) / (x1 - x0) * w for v in x]
+    ys = [float(v) / y_top * h for v in y]
+    radii = [float(s) / 2 for s in marker_size]
+    offsets = place_labels(xs, ys, radii, [str(n) for n in names], font_size=LABEL_FONT_SIZE, bounds=(w, h))
+    return [dict(x=float(xv), y=float(yv), ax=dx, ay=-dy, axref="pixel", ayref="pixel", text=html.escape(str(n)),
+                 showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#8a8a8a", standoff=r,
+                 font=dict(size=LABEL_FONT_SIZE), xanchor="center", yanchor="middle", name="label")
+            for xv, yv, n, (dx, dy), r in zip(x, y, names, offsets, radii, strict=True)]
 
 
 def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
@@ -385,10 +447,9 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
     size = 14 + 36 * np.sqrt(occ / occ.max()) if occ.max() > 0 else np.full(len(m), 16.0)
     order = tension_colours(m["tension_id"])
     widths = [4 if t == highlight else 1 for t in m["tension_id"]]
-    # Alternate label sides so neighbouring tensions' names do not print over each other.
-    sides = ["top center" if i % 2 == 0 else "bottom center" for i in range(len(m))]
     fig = go.Figure(go.Scatter(
-        x=m["position"], y=m["intensity"], mode="markers+text", text=m["name"], textposition=sides,
+        # names go in annotations (placed apart, each joined to its own bubble); `text` feeds the hover
+        x=m["position"], y=m["intensity"], mode="markers", text=m["name"],
         marker=dict(size=size, color=[order[t] for t in m["tension_id"]], opacity=0.9,
                     line=dict(width=widths, color="#222")),
         customdata=np.stack([m["axis_a"], m["axis_b"], m["occurrences"], m["tension_id"]], axis=1),
@@ -397,9 +458,12 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
         uid="tension-map", name="tensions",
     ))
     _layout(fig, title, showlegend=False)
+    y_top = max(1.0, float(m["intensity"].max()) + 0.05)
     fig.update_xaxes(title_text="mean position<br>(−1 first pole … +1 second pole)",
-                     range=[-1.1, 1.1], zeroline=True, tickvals=[-1, 0, 1], ticktext=["first pole", "0", "second pole"])
-    fig.update_yaxes(title_text="mean intensity (how engaged)", range=[0, max(1.0, float(m["intensity"].max()) + 0.05)])
+                     range=list(TENSION_MAP_X), zeroline=True, tickvals=[-1, 0, 1], ticktext=["first pole", "0", "second pole"])
+    fig.update_yaxes(title_text="mean intensity (how engaged)", range=[0, y_top])
+    for a in tension_map_labels(m["position"], m["intensity"], size, m["name"], y_top=y_top):
+        fig.add_annotation(a)
     return fig
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInputError, MirrorKitError
 from ..safefiles import private_mkdir, private_open
 from ..tensions.aggregate import lean_phrase
-from .plots import plotly_config
+from .plots import dark_figure_css, plotly_config
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -183,7 +183,9 @@ def notebook_to_html(nb: Any, title: str) -> str:
         template_name="mirror_kit_report", extra_template_basedirs=[str(NBCONVERT_TEMPLATE)],
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": _plotly_js()})
+    # the page follows the reader's system theme; figures recolour with the same CSS as in the Explorer
+    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": _plotly_js(),
+                                                         "dark_figure_css": dark_figure_css(":root")})
     return body
 
 
