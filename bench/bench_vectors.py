@@ -32,6 +32,7 @@ SIZES = tuple(int(x) for x in os.environ.get("MIRROR_KIT_BENCH_VECTORS", "100000
 DIM = 384
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 REPS = 3
+PAGE_SIZE = int(os.environ.get("MIRROR_KIT_BENCH_PAGE_SIZE", "4096"))  # SQLite's default; try 16384
 
 
 def _old_read(conn: sqlite3.Connection, model: str) -> tuple[list[str], list]:
@@ -47,13 +48,14 @@ def build(path: Path, n: int) -> int:
     """A journal at 0006 with n reflections; returns its size before vectors (bytes)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     Migrator(conn).up(6)
     conn.execute("INSERT INTO identities (id, name, created_at) VALUES ('i1', 'maya', '2024-01-01T00:00:00Z')")
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO reflections (id, identity_id, created_at, content, content_hash, updated_at) "
         "VALUES (?, 'i1', ?, ?, ?, ?)",
-        [(f"r{(i * 7919) % n:08d}-{i:06d}", f"2024-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}Z",
+        [(f"ref_{(i * 7919) % n:010x}{i:06x}", f"2024-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}Z",
           f"entry {i}", f"{i:064x}", "2024-01-01T00:00:00Z") for i in range(n)])
     conn.execute("COMMIT")
     conn.execute("VACUUM")
@@ -72,6 +74,16 @@ def build(path: Path, n: int) -> int:
     return before
 
 
+def table_share(path: Path) -> tuple[int, int]:
+    """(bytes of the embeddings table, bytes of its indexes), from SQLite's dbstat."""
+    conn = sqlite3.connect(path)
+    rows = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+    idx = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'embeddings' "
+                                      "AND type = 'index'")]
+    conn.close()
+    return rows.get("embeddings", 0), sum(rows.get(i, 0) for i in idx)
+
+
 def cpu(fn) -> tuple[float, object]:
     t0 = time.process_time()
     out = fn()
@@ -79,6 +91,7 @@ def cpu(fn) -> tuple[float, object]:
 
 
 def main() -> None:
+    print(f"page size {PAGE_SIZE} bytes\n")
     print("| vectors | payload (n x 384 x 4) | old: WITHOUT ROWID | old / payload | new: rowid | new / payload "
           "| migrate 0007 up | read old (CPU s) | read new (CPU s) | old/new read |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -100,6 +113,7 @@ def main() -> None:
             conn.close()
             payload = n * DIM * 4
             size_old, size_new = old.stat().st_size - base, new.stat().st_size - base
+            shares = {"old": table_share(old), "new": table_share(new)}
 
             j_old = sqlite3.connect(old, isolation_level=None)
             j_new = mirror_kit.open(new, readonly=True)
@@ -118,6 +132,8 @@ def main() -> None:
             print(f"| {n:,} | {payload * mb:.1f} MB | {size_old * mb:.1f} MB | {size_old / payload:.2f}x "
                   f"| {size_new * mb:.1f} MB | {size_new / payload:.2f}x | {t_mig:.2f} s | {ro:.3f} | {rn:.3f} "
                   f"| {ro / rn:.1f}x |", flush=True)
+            for k, (t, i) in shares.items():
+                print(f"|   {k}: table {t / payload:.2f}x, indexes {i / payload:.2f}x of the payload |", flush=True)
     print("\nSizes include the table's indexes (unique key, model, covering current-hash index).")
 
 
