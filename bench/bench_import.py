@@ -1,5 +1,7 @@
 """Import speed and memory: a 100k-row CSV and a 10k-entry jrnl JSON export.
 
+Also `mirror-kit import` against `sqlite-utils insert --csv` (whole processes, alternating).
+
 The peer, measured in the same run on the same rows: `pandas.read_csv` (or `json.load` for jrnl)
 plus a raw `sqlite3.executemany` into a plain table. It does none of our work (validation, content
 hashes, stable ids, dedupe against the journal, tags, all-or-nothing), so the ratio is the price of
@@ -16,8 +18,14 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import os
 import random
+import resource
+import shutil
 import sqlite3
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -134,6 +142,36 @@ def measure(make: Callable[[Path], Callable[[], int]], tmp: Path, label: str) ->
     return n, secs, cpu, peak
 
 
+def _child_run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one whole child process."""
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, time.perf_counter() - t0
+
+
+def vs_sqlite_utils(src: Path, tmp: Path, reps: int = 3) -> None:
+    """`mirror-kit import` against `sqlite-utils insert --csv` on the same CSV, whole processes,
+    alternating in one run (medians). sqlite-utils does no validation, dedupe or search index."""
+    peer = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
+    if not Path(peer).exists():
+        print("\nsqlite-utils not installed: comparison skipped")
+        return
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    ours_t, peer_t = [], []
+    for k in range(reps):
+        ours_t.append(_child_run([sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db",
+                                  str(tmp / f"cli-{k}.db"), "import", str(src), "-i", "bench"], env))
+        peer_t.append(_child_run([peer, "insert", str(tmp / f"su-{k}.db"), "t", str(src), "--csv"]))
+    oc, ow = (statistics.median(x[i] for x in ours_t) for i in (0, 1))
+    pc, pw = (statistics.median(x[i] for x in peer_t) for i in (0, 1))
+    print(f"\n{src.stat().st_size / 1e6:.0f} MB CSV, whole processes, {reps} alternating runs (medians):")
+    print("| | CPU s | wall s |\n|---|---|---|")
+    print(f"| mirror-kit import | {oc:.2f} | {ow:.2f} |\n| sqlite-utils insert --csv | {pc:.2f} | {pw:.2f} |")
+    print(f"| ours / peer | {oc / pc:.2f}x | {ow / pw:.2f}x |")
+
+
 def main() -> None:
     import pandas  # noqa: F401
 
@@ -167,6 +205,7 @@ def main() -> None:
         t, c = time.perf_counter() - t0, time.process_time() - c0
         print(f"\nre-import of the 100k CSV (all {skipped:,} skipped as duplicates): {t:.2f} s "
               f"({c:.2f} s CPU), {skipped / t:,.0f} rows/s")
+        vs_sqlite_utils(csv_src, tmp)
 
 
 if __name__ == "__main__":

@@ -8,19 +8,30 @@ SQLite's NOCASE collation folds ASCII only, so lookups go through `journal.tags.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 
 
 def tag_key(name: str) -> str:
     """The identity of a tag: NFC, case-folded, NFC again (folding can decompose), '#' and blanks stripped."""
-    text = unicodedata.normalize("NFC", str(name)).strip().lstrip("#").strip()
-    return unicodedata.normalize("NFC", text.casefold())
+    # Memoised for strings: an import normalises the same few tags once per entry.
+    return _tag_key(name) if type(name) is str else _tag_key.__wrapped__(str(name))
 
 
 def tag_display(name: str) -> str:
     """The spelling stored for a new tag: NFC, '#' and surrounding blanks removed, case kept."""
-    return unicodedata.normalize("NFC", str(name)).strip().lstrip("#").strip()
+    return _tag_display(name) if type(name) is str else _tag_display.__wrapped__(str(name))
+
+
+@functools.lru_cache(maxsize=65536)
+def _tag_display(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip().lstrip("#").strip()
+
+
+@functools.lru_cache(maxsize=65536)
+def _tag_key(name: str) -> str:
+    return unicodedata.normalize("NFC", _tag_display(name).casefold())
 
 
 def clean_tags(tags: Iterable[str] | str | None) -> list[str]:

@@ -17,8 +17,15 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+_NOW_ISO: list = [None, ""]  # (second, its stored string): bulk writes stamp many rows per second
+
+
 def now_iso() -> str:
-    return format_utc(now_utc())
+    """The current time as stored (UTC, to the second)."""
+    now = now_utc()
+    if now != _NOW_ISO[0]:
+        _NOW_ISO[:] = [now, format_utc(now)]
+    return _NOW_ISO[1]
 
 
 def resolve_tz(name: str | None) -> tzinfo | None:

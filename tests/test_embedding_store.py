@@ -167,3 +167,28 @@ def test_stored_embeddings_are_read_without_loading_the_model(sample_embedded_db
     n, dim, torch_loaded, transformers_loaded = out.stdout.split()
     assert int(n) == 539 and int(dim) == 384
     assert torch_loaded == "False" and transformers_loaded == "False"
+
+
+def test_embed_with_nothing_new_loads_no_model(sample_journal_path):
+    import subprocess
+    import sys
+
+    heavy = ("onnxruntime", "torch", "transformers", "tokenizers")
+    code = (
+        "import sys, json, mirror_kit\n"
+        f"j = mirror_kit.open({str(sample_journal_path)!r})\n"
+        "s = j.embeddings.embed('maya')\n"
+        f"print(json.dumps([s['embedded'], s['cached'], s['model'], [m for m in {heavy!r} if m in sys.modules]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    embedded, cached, model, loaded = json.loads(out.stdout)
+    assert (embedded, cached, model) == (0, 539, DEFAULT_MODEL)
+    assert loaded == []
+    # The CLI path reports the same through the same call, and imports none of them either.
+    driver = (f"import sys, atexit; atexit.register(lambda: print([m for m in {heavy!r} if m in sys.modules]))\n"
+              "from mirror_kit.cli import run; run()")
+    cli = subprocess.run([sys.executable, "-c", driver, "--db", str(sample_journal_path), "embed", "-i", "maya"],
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert "0 embedded, 539 up to date" in cli.stdout and cli.stdout.rstrip().endswith("[]")

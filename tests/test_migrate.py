@@ -382,3 +382,56 @@ def test_verify_reports_a_corrupt_index(tmp_path):
     conn.close()
     assert not report["ok"]
     assert any(p.startswith("integrity_check:") and "idx_reflections_hash" in p for p in report["problems"])
+
+
+# -- vector storage layout --------------------------------------------------------------------------
+ROWID_LAYOUT = next(int(m[:4]) for m in MIGRATIONS if m.endswith("_embeddings_rowid"))
+
+
+def _embeddings_sql(conn: sqlite3.Connection) -> str:
+    return conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'embeddings'").fetchone()[0]
+
+
+def test_vectors_stay_byte_identical_through_the_rowid_rebuild_and_its_rollback(tmp_path):
+    import numpy as np
+
+    from mirror_kit.embedding import store as emb_store
+    from mirror_kit.export.backupcheck import _schema, expected_schema
+
+    j = mirror_kit.open(tmp_path / "j.db")
+    c = j.conn
+    j.migrator.down(LATEST - ROWID_LAYOUT + 1, force=True)
+    assert "WITHOUT ROWID" in _embeddings_sql(c)
+    j.identities.add("maya")
+    ids = j.reflections.add_many("maya", [{"content": f"entry {i}", "created_at": f"2024-01-{i % 28 + 1:02d}"}
+                                          for i in range(60)])
+    hashes = {r.id: r.content_hash for r in j.reflections.rows("maya")}
+    rng = np.random.default_rng(1)
+    with j.transaction():
+        for model in ("m-a", "m-b"):  # two models side by side, full-size vectors with arbitrary bytes
+            emb_store.write(c, model, ((rid, hashes[rid], rng.standard_normal(384)) for rid in ids))
+    before = dump(c, "embeddings")
+    assert len(before) == 120
+
+    j.migrator.up()
+    assert "WITHOUT ROWID" not in _embeddings_sql(c) and dump(c, "embeddings") == before
+    assert _schema(c) == expected_schema(LATEST)  # as a journal created at this version: backups check it
+    # The upsert still finds its conflict target, the stale query its covering index, and reads agree.
+    j.reflections.update(ids[0], content="rewritten")
+    assert [r[0] for r in emb_store.stale(c, None, "m-a")] == [ids[0]]
+    with j.transaction():
+        emb_store.write(c, "m-a", [(ids[0], j.reflections.get(ids[0]).content_hash, np.ones(384))])
+    assert emb_store.stale(c, None, "m-a") == []
+    assert c.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 120
+    got_ids, got_hashes, stored = emb_store.read(c, j.identities.id_of("maya"), "m-b")
+    by_id = {r[0]: r[4] for r in before if r[1] == "m-b"}
+    assert [s[2] for s in stored] == [by_id[i] for i in got_ids]
+    after_up = dump(c, "embeddings")
+
+    j.migrator.down(LATEST - ROWID_LAYOUT + 1, force=True)
+    assert "WITHOUT ROWID" in _embeddings_sql(c) and dump(c, "embeddings") == after_up
+    assert _schema(c) == expected_schema(ROWID_LAYOUT - 1)
+    assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+    j.reflections.delete(ids[1])  # the cascade survives both rebuilds
+    assert c.execute("SELECT count(*) FROM embeddings WHERE reflection_id = ?", (ids[1],)).fetchone()[0] == 0
+    j.close()

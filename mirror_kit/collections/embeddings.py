@@ -63,10 +63,15 @@ class Embeddings(Collection):
         ident_id = self.journal.identities.id_of(identity)
         if self.journal.readonly:
             raise MirrorKitError(f"{self.journal.path}: journal is open read-only; cannot store embeddings")
-        emb = self._embedder(model)
         total = emb_store.count(self.conn, ident_id)
-        todo = emb_store.stale(self.conn, ident_id, emb.model_name)
-        params = {"model": emb.model_name, "precision": emb.resolved_precision, "window": emb.window}
+        name = self.model_name(model)
+        todo = emb_store.stale(self.conn, ident_id, name)
+        # Load the encoder only when there is something to encode: loading it (ONNX session or torch)
+        # costs far more than the whole call when every vector is current.
+        emb = self._embedder(model) if todo else None
+        params: dict[str, Any] = {"model": name}
+        if emb is not None:
+            params.update(precision=emb.resolved_precision, window=emb.window)
         with self.journal.runs.record("embed", identity, params) as info:
             show = progress if progress is not None else (len(todo) > 256 and sys.stderr.isatty())
             bar = None
@@ -80,7 +85,7 @@ class Embeddings(Collection):
                     vecs = _encode_unique(emb, [c for _, c, _ in part])
                     with analysis_transaction(self.journal, "embedding"):
                         emb_store.write(
-                            self.conn, emb.model_name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
+                            self.conn, name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
                         )
                     if bar is not None:
                         bar.update(len(part))
@@ -88,14 +93,16 @@ class Embeddings(Collection):
                 if bar is not None:
                     bar.close()
             summary = {
-                "model": emb.model_name,
+                "model": name,
                 "total": total,
                 "embedded": len(todo),
                 "cached": total - len(todo),
                 "seconds": round(time.perf_counter() - t0, 3),
             }
             info["counts"] = {k: summary[k] for k in ("total", "embedded", "cached")}
-            info["metadata"] = {"dim": emb.dim, "seconds": summary["seconds"]}
+            info["metadata"] = {"seconds": summary["seconds"]}
+            if emb is not None:
+                info["metadata"]["dim"] = emb.dim
         return summary
 
     def stored(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> tuple[list[str], Any]:

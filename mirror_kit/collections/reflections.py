@@ -18,6 +18,7 @@ from ..errors import InvalidInputError, NotFoundError
 from ..ids import content_hash, normalize_text, stable_id
 from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
+from ..search_index import insert_indexed
 from ..textnorm import clean_tags, tag_key
 from ..timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
 from ._base import Collection
@@ -125,7 +126,8 @@ class Reflections(Collection):
         # sees only what was stored before.
         self.conn.execute("SAVEPOINT insert_rows")
         try:
-            self.conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+            values = [tuple(r[c] for c in cols) for r in rows]
+            insert_indexed(self.conn, lambda: self.conn.executemany(sql, values), [r["id"] for r in rows])
         except sqlite3.IntegrityError as exc:
             self.conn.execute("ROLLBACK TO insert_rows")
             self.conn.execute("RELEASE insert_rows")

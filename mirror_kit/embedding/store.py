@@ -17,12 +17,20 @@ def to_blob(vector: Any) -> bytes:
 
 
 def from_blobs(blobs: Sequence[bytes], dim: int) -> Any:
-    """(n, dim) float32 matrix from stored vectors (one copy, no per-row arrays)."""
+    """(n, dim) float32 matrix from stored vectors, copied straight into one array (no joined copy).
+
+    Raises ValueError when a blob is not `dim` float32 values.
+    """
     import numpy as np
 
+    out = np.empty((len(blobs), dim), dtype="<f4")
     if not blobs:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32, copy=True)
+        return out.astype(np.float32, copy=False)
+    flat = memoryview(out).cast("B")
+    step = dim * 4
+    for i, blob in enumerate(blobs):
+        flat[i * step:(i + 1) * step] = blob  # ValueError on a wrong length, as a reshape would
+    return out.astype(np.float32, copy=False)
 
 
 def _scope(identity_id: str | None) -> tuple[str, list]:
@@ -37,7 +45,8 @@ def stale(conn: sqlite3.Connection, identity_id: str | None, model: str) -> list
     cond = "(e.reflection_id IS NULL OR e.content_hash != r.content_hash)"
     where = f"{where} AND {cond}" if where else f" WHERE {cond}"
     sql = (
-        # INDEXED BY: the planner prefers the primary key, which reads every stored vector (migrations/0001).
+        # INDEXED BY: the planner prefers the unique key index, whose lookups then read each whole row
+        # (vector included); the covering index answers from the index alone (migrations/0008).
         "SELECT r.id, r.content, r.content_hash FROM reflections r "
         "LEFT JOIN embeddings e INDEXED BY idx_embeddings_current ON e.reflection_id = r.id AND e.model = ?"
         + where +
@@ -68,17 +77,23 @@ def write(conn: sqlite3.Connection, model: str, rows: Iterable[tuple[str, str, A
 def read(conn: sqlite3.Connection, identity_id: str | None, model: str) -> tuple[list[str], list[str], list]:
     """(ids, content hashes of the reflections, stored (hash, dim, blob) or None) in chronological order."""
     where, params = _scope(identity_id)
-    sql = (
-        "SELECT r.id, r.content_hash, e.content_hash, e.dim, e.vector FROM reflections r "
-        "LEFT JOIN embeddings e ON e.reflection_id = r.id AND e.model = ?" + where +
-        " ORDER BY r.created_at, r.id"
-    )
-    ids, hashes, stored = [], [], []
-    for rid, h, eh, dim, blob in conn.execute(sql, [model, *params]):
+    ids: list[str] = []
+    hashes: list[str] = []
+    for rid, h in conn.execute("SELECT r.id, r.content_hash FROM reflections r" + where +
+                               " ORDER BY r.created_at, r.id", params):
         ids.append(rid)
         hashes.append(h)
-        stored.append(None if eh is None else (eh, dim, blob))
-    return ids, hashes, stored
+    # Vectors in one pass in storage (rowid) order: the model index lists a model's rows by rowid, so
+    # pages are read front to back once, where a lookup per reflection in chronological order jumps
+    # around the file and reads pages repeatedly.
+    sql = ("SELECT reflection_id, content_hash, dim, vector FROM embeddings INDEXED BY idx_embeddings_model "
+           "WHERE model = ?")
+    vparams: list = [model]
+    if identity_id is not None:
+        sql += " AND reflection_id IN (SELECT id FROM reflections WHERE identity_id = ?)"
+        vparams.append(identity_id)
+    found = {rid: (eh, dim, blob) for rid, eh, dim, blob in conn.execute(sql, vparams)}
+    return ids, hashes, [found.get(rid) for rid in ids]
 
 
 def contents(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:

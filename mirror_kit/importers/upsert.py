@@ -67,7 +67,7 @@ def store_entries(
     hashes: set[str] = set()
     new_rows: list[dict] = []
     updates: list[dict] = []
-    seen_sids: dict[str, str] = {}
+    seen_sids: dict[str, dict] = {}  # source id -> where it was first seen (formatted only if repeated)
     rejected: list[dict] = []
     writing = not dry_run
 
@@ -114,7 +114,7 @@ def store_entries(
                 continue
             sid = item.source_id
             if sid is not None and sid in seen_sids:
-                reject(item.where, f"duplicate id {sid!r} (first seen at {seen_sids[sid]})")
+                reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(seen_sids[sid])})")
                 continue
             rec = {
                 "content": item.content, "created_at": item.created_at, "tz": item.tz, "title": item.title,
@@ -129,7 +129,7 @@ def store_entries(
                 reject(item.where, str(exc).removeprefix("reflection: "))
                 continue
             if sid is not None:
-                seen_sids[sid] = where_text(item.where)
+                seen_sids[sid] = item.where
             if known is not None:
                 if fingerprint(row) == known[1]:
                     summary.skipped += 1
