@@ -5,11 +5,7 @@ checked again, so a tampered one is refused."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -24,17 +20,13 @@ from mirror_kit.commons.service import init_commons
 from mirror_kit.errors import InvalidInputError, MirrorKitError
 from mirror_kit.secrets import is_secret_key
 from mirror_kit.server import create_app
-from tests.plugins.store import MIRROR_KIT, assert_one_line_error, run_cli
+from tests.plugins.server import free_port, serving
+from tests.plugins.store import assert_one_line_error, run_cli
 
 WORK_FAMILY = {"id": "work_family", "name": "Work / Family",
                "a": {"name": "work", "description": "job and career", "anchors": ["I stayed late at the office."]},
                "b": {"name": "family", "description": "time at home", "anchors": ["I had dinner with my kids."]}}
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -51,27 +43,8 @@ def served(tmp_path: Path):
     with mirror_kit.open(host_db) as host:
         write, _ = host.tokens.create(None, "write")
         read, _ = host.tokens.create(None, "read")
-    port = _free_port()
-    proc = subprocess.Popen([str(MIRROR_KIT), "--db", str(host_db), "serve", "--port", str(port),
-                             "--commons", str(folder)], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={k: v for k, v in os.environ.items() if k != "MIRROR_KIT_DB"})
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read()
-                time.sleep(0.1)
-        yield Served(folder, f"http://127.0.0.1:{port}", write, read, proc)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in proc.stderr.read()
+    with serving(host_db, tmp_path, "--commons", str(folder)) as (base, proc):
+        yield Served(folder, base, write, read, proc)
 
 
 def _journal(tmp_path: Path, name: str) -> mirror_kit.Journal:
@@ -215,5 +188,5 @@ def test_a_server_without_commons_answers_404_and_serve_refuses_a_folder_that_is
     with TestClient(create_app(db)) as c:
         r = c.get("/api/commons/manifest", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 404 and "--commons" in r.json()["message"]
-    assert_one_line_error(run_cli("--db", str(db), "serve", "--port", str(_free_port()), "--commons",
+    assert_one_line_error(run_cli("--db", str(db), "serve", "--port", str(free_port()), "--commons",
                                   str(tmp_path), cwd=tmp_path), "not a Commons folder")

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 
-from tests.plugins.store import MIRROR_KIT, run_cli
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.plugins.server import serving
+from tests.plugins.store import run_cli
 
 
 def _call(url: str, token: str | None = None, method: str = "GET", body: dict | None = None):
@@ -39,19 +29,7 @@ def test_serve_answers_on_loopback_with_a_token_made_by_the_cli(served, tmp_path
     assert p.returncode == 0, p.stderr
     token = p.stdout.strip()
     assert token.startswith("mk_") and len(p.stdout.splitlines()) == 1  # the token alone on stdout
-    port = _free_port()
-    proc = subprocess.Popen([str(MIRROR_KIT), "--db", db, "serve", "--port", str(port)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={k: v for k, v in os.environ.items() if k != "MIRROR_KIT_DB"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read()
-                time.sleep(0.1)
+    with serving(db, tmp_path) as (base, proc):
         assert _call(f"{base}/api/identities")[0] == 401
         status, body = _call(f"{base}/api/identities", token)
         assert status == 200 and [i["name"] for i in body["data"]] == ["maya"]
@@ -77,13 +55,6 @@ def test_serve_answers_on_loopback_with_a_token_made_by_the_cli(served, tmp_path
         tid = [t["id"] for t in json.loads(revoke.stdout) if t["identity"] == "maya" and t["expires_at"]][0]
         assert run_cli("--db", db, "token", "revoke", tid, cwd=tmp_path).returncode == 0
         assert _call(f"{base}/api/reflections/{rid}", token)[0] == 401
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert "Traceback" not in proc.stderr.read()
 
 
 def test_serve_refuses_a_non_loopback_host_without_allow_remote(served, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -316,3 +317,21 @@ class Skipped:
 
     where: dict
     reason: str = "no text"
+
+
+def csv_rows(reader: Any, name: str) -> Any:
+    """(line where the row starts, row) for each non-blank row of a csv reader; a malformed row is
+    InvalidInputError naming its line (the csv module counts lines of multi-line fields too)."""
+    prev = reader.line_num
+    while True:
+        start = prev + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInputError(f"{name}: line {start}: malformed CSV ({exc})") from exc
+        prev = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        yield start, row

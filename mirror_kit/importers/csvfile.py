@@ -26,7 +26,17 @@ from pathlib import Path
 from ..errors import InvalidInputError
 from ..limits import MAX_CSV_COLUMNS
 from ..process_state import limited_csv_reader
-from .common import MAX_ENTRY_CHARS, Context, Entry, Rejection, Skipped, decode_bytes, read_bytes, split_tags
+from .common import (
+    MAX_ENTRY_CHARS,
+    Context,
+    Entry,
+    Rejection,
+    Skipped,
+    csv_rows,
+    decode_bytes,
+    read_bytes,
+    split_tags,
+)
 from .dates import DateColumn, RawDate, settle_dates
 from .daylio import daylio_rows, is_daylio
 
@@ -227,18 +237,7 @@ def _line_offset(text: str, line: int) -> int:
 def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
           default_date, tz, column: DateColumn | None) -> Iterator[Entry | Rejection | Skipped]:
     width = len(header)
-    prev_line = reader.line_num
-    while True:
-        start = prev_line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise InvalidInputError(f"{name}: line {start}: malformed CSV ({exc})") from exc
-        prev_line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
+    for start, row in csv_rows(reader, name):
         where = {"file": name, "line": start}
         if len(row) > width:
             yield Rejection(where, f"row has {len(row)} fields but the header has {width} "

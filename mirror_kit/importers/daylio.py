@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 
 from ..errors import InvalidInputError
-from .common import Context, Entry, Rejection, Skipped
+from .common import Context, Entry, Rejection, Skipped, csv_rows
 from .dates import parse_value
 
 HEADER = ("full_date", "date", "weekday", "time", "mood", "activities", "note_title", "note")
@@ -47,19 +47,8 @@ def daylio_rows(reader: csv.Reader, header: list[str], name: str, ctx: Context) 
     col = {h.strip().lower(): i for i, h in enumerate(header)}
     seen: dict[str, int] = {}
     width = len(header)
-    prev = reader.line_num
     tz = ctx.opt("tz")
-    while True:
-        start = prev + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InvalidInputError(f"{name}: line {start}: malformed CSV ({exc})") from exc
-        prev = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
+    for start, row in csv_rows(reader, name):
         row = row + [""] * (width - len(row))
         where = {"file": name, "line": start}
 

@@ -1,15 +1,23 @@
 """Fixtures for the HTTP API: the analysed sample journal (maya and sam) copied per module, tokens of
-each kind, and an in-process client."""
+each kind, an in-process client, and `serving`: a real `mirror-kit serve` process on a free loopback port."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.plugins.sample import cached_sample, sample_cache_dir
+from tests.plugins.store import MIRROR_KIT
 
 
 @dataclass
@@ -67,3 +75,35 @@ def served_ro(served_analysed_db, tmp_path_factory) -> ServedJournal:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(db: str | Path, cwd: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(base URL, process) of `mirror-kit --db DB serve --port PORT OPTIONS...`, ready to answer; stopped
+    with SIGINT afterwards, and its stderr must hold no traceback."""
+    port = free_port()
+    proc = subprocess.Popen([str(MIRROR_KIT), "--db", str(db), "serve", "--port", str(port), *options], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "MIRROR_KIT_DB"})
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert "Traceback" not in proc.stderr.read()
