@@ -111,10 +111,21 @@ def parse_datetime(text: str) -> datetime:
         pass
     from dateutil import parser as du
 
+    # Never guessed: a part missing from the text is not taken from today, and a value that reads
+    # differently day-first and month-first (`1/2/2024`) is refused, as imports do per file.
     try:
-        return du.parse(s)
+        a = du.parse(s, default=datetime(2000, 1, 1))
+        b = du.parse(s, default=datetime(2001, 2, 2))
+        other = du.parse(s, default=datetime(2000, 1, 1), dayfirst=True)
     except (ValueError, OverflowError) as exc:
         raise InvalidInputError(f"cannot read date {text!r}") from exc
+    missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))
+               if x != y]
+    if missing:
+        raise InvalidInputError(f"date {text!r} has no {' or '.join(missing)} (it is never taken from today)")
+    if other != a:
+        raise InvalidInputError(f"date {text!r} could be day-first or month-first; write it as YYYY-MM-DD")
+    return a
 
 
 def format_utc(dt: datetime) -> str:

@@ -23,7 +23,14 @@ from ..limits import loads_json
 from ..safefiles import make_journal_private, private_mkdir
 from ..timeutil import now_iso
 from . import backupcheck, crypto, safezip
-from .files import atomic_private_file, create_private, private_temp_dir, temp_sibling, writing_to
+from .files import (
+    atomic_private_file,
+    create_private,
+    private_temp_dir,
+    sweep_stale_staging,
+    temp_sibling,
+    writing_to,
+)
 from .jsonfmt import FORMAT, write_export
 
 BACKUP_FORMAT = "mirror_kit_backup"
@@ -297,6 +304,7 @@ def verify_backup(path: str | Path, *, passphrase: str | None = None) -> dict[st
     """Check a backup: safe ZIP structure, metadata, SHA-256 of every member, the database's
     integrity and row counts. Returns a summary; raises BackupError (naming the problem) otherwise."""
     p = Path(path)
+    sweep_stale_staging(p.parent)  # a killed backup's clear-text staging next to the archive
     scratch = Path(tempfile.gettempdir()) / "mirror-kit-verify"
     # named by process id: a killed verify's copies are swept later
     with private_temp_dir(scratch) as tmp, open_backup(p, passphrase, tmp) as (zf, notes):

@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -25,10 +26,11 @@ _STAGING_RE = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}(\.d)?$")
 def temp_sibling(path: Path, suffix: str = "") -> Path:
     """A unique hidden name next to `path` (same filesystem, so the final rename is atomic).
 
-    Leftovers of killed runs in that folder (they may hold a clear-text copy of a journal that was
-    being encrypted) are removed first.
+    Leftovers of killed runs in that folder and in the system's temp folder, where verification
+    stages (they may hold a clear-text copy of a journal that was being encrypted), are removed first.
     """
     sweep_stale_staging(path.parent)
+    sweep_stale_staging(Path(tempfile.gettempdir()))
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
 
 

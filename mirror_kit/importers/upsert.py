@@ -83,6 +83,9 @@ def store_entries(
             if not writing:
                 buf.clear()
             elif buf and (final or len(buf) >= _CHUNK):
+                # The identity is created with its first stored entry: an import that stores
+                # nothing (all rejected, skipped or empty) leaves the journal as it was.
+                journal.identities.add(name, exist_ok=True)
                 write(journal, buf)
                 buf.clear()
 
@@ -98,8 +101,6 @@ def store_entries(
         identity_id = existing_identity.id if existing_identity else identity_id_for(name)
         if existing_identity is not None:
             by_sid, hashes = journal.reflections.known(identity_id, source)
-        if not dry_run:
-            journal.identities.add(name, exist_ok=True)
         for item in _progress(items, progress, f"import {summary.format}"):
             summary.total += 1
             if isinstance(item, Rejection):
