@@ -55,8 +55,9 @@ def test_a_killed_verify_leaves_no_clear_copy_after_the_next_backup(tmp_path):
                                         for i in range(3000)])
         j.exports.backup(tmp_path / "b.zip", passphrase="pw")
     scratch = Path(tempfile.gettempdir()) / "mirror-kit-verify"
-    code = ("import mirror_kit.export as e; e.verify_backup(%r, passphrase='pw')" % str(tmp_path / "b.zip"))
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.getcwd()})
+    code = f"import mirror_kit.export as e; e.verify_backup({str(tmp_path / 'b.zip')!r}, passphrase='pw')"
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": root})
     mine = lambda: [p for p in scratch.parent.glob(".mirror-kit-verify.tmp-*") if f"-{proc.pid}-" in p.name]  # noqa: E731
     for _ in range(200):
         if mine():
