@@ -69,3 +69,16 @@ def test_a_killed_verify_leaves_no_clear_copy_after_the_next_backup(tmp_path):
     with mirror_kit.open(db) as j:
         j.exports.backup(tmp_path / "c.zip")
     assert mine() == []
+
+
+def test_truncated_json_and_an_empty_date_format_are_named_in_one_line(tmp_path):
+    db = tmp_path / "j.db"
+    mirror_kit.open(db).close()
+    (tmp_path / "trunc.json").write_text('{"a": [1, 2', encoding="utf-8")
+    (tmp_path / "d.csv").write_text("date,text\n2024-01-01,x\n", encoding="utf-8")
+    before = db.read_bytes()
+    assert_one_line_error(run_cli("--db", str(db), "import", "trunc.json", "--identity", "x", cwd=tmp_path),
+                          "trunc.json: invalid JSON")
+    assert_one_line_error(run_cli("--db", str(db), "import", "d.csv", "--identity", "x", "--date-format", "",
+                                  cwd=tmp_path), "--date-format must not be empty")
+    assert db.read_bytes() == before

@@ -72,6 +72,13 @@ def detect_format(path: Path) -> str:
             return "dayone"
         if re.search(rb'"entries"\s*:', head):
             return "jrnl"
+        if len(head) < 65536:  # the whole file was read: say so if it is not JSON at all
+            import json
+
+            try:
+                json.loads(head)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise InvalidInputError(f"{path}: invalid JSON ({str(exc).splitlines()[0]})") from exc
         raise InvalidInputError(
             f"{path}: JSON that is neither a mirror_kit export, a jrnl export nor a Day One journal; "
             "pass --format"
@@ -93,6 +100,8 @@ def run_import(journal: Any, path: str | Path, identity: str | None, format: str
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"unknown import option(s): {', '.join(unknown)}")
+    if options.get("date_format") is not None and not str(options["date_format"]).strip():
+        raise InvalidInputError("--date-format must not be empty (e.g. '%d/%m/%Y %H:%M')")
     if format not in FORMATS:
         raise InvalidInputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})")
     p = Path(path).expanduser()
