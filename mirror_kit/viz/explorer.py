@@ -1,16 +1,20 @@
-"""`Explorer(journal)`: an ipywidgets dashboard over one journal (linked Plotly FigureWidgets).
+"""`Explorer(journal)`: an ipywidgets dashboard over one journal (four linked Plotly views).
 
 The logic lives in `ExplorerState` (state.py); this module only wires widgets to it: a filter
 change calls `on_change`, which copies the widget values into the state and redraws every view;
-clicking or lasso-selecting points calls `on_points`, which shows those reflections' text.
+clicking or lasso-selecting points calls `on_points` and a search calls `on_search`: both show
+those reflections' text and light them up in every view. The views are drawn by one `FigureBoard`
+(board.py), so the page loads plotly.js once.
 """
 
 from __future__ import annotations
 
 import html
-from copy import deepcopy
+from types import SimpleNamespace
 from typing import Any
 
+from ..errors import MirrorKitError
+from .board import FigureBoard
 from .plots import dark_figure_css, plotly_config
 from .state import ExplorerState
 
@@ -24,13 +28,13 @@ class Explorer:
     """Identity, date range, minimum confidence, pattern and tension selectors over four linked views.
 
     Display it as the last expression of a cell (or `explorer.widget`). `explorer.state` holds the
-    filters and the figures; `explorer.figures[name]` are the FigureWidgets (map, patterns,
-    tension_map, tensions); `explorer.text` shows the selected reflections.
+    filters and the figures; `explorer.figures[name]` are the figures drawn (plotly Figures: map,
+    patterns, tension_map, tensions) in `explorer.board`; `explorer.search` selects the reflections
+    matching its words; `explorer.text` shows the selected reflections.
     """
 
     def __init__(self, journal: Any, identity: str | None = None, *, period: str = "auto", top: int = 8):
         import ipywidgets as w
-        import plotly.graph_objects as go
 
         self.state = ExplorerState(journal, identity, period=period, top=top)
         s = self.state
@@ -42,6 +46,8 @@ class Explorer:
         self.patterns = w.SelectMultiple(options=[], description="patterns", rows=6,
                                          layout=w.Layout(width="360px"))
         self.tension = w.Dropdown(options=[], description="tension", layout=w.Layout(width="360px"))
+        self.search = w.Text(description="search", placeholder="words, then Enter", continuous_update=False,
+                             layout=w.Layout(width="360px"))
         self.status = w.HTML()
         # ipywidgets 8 has `overflow` (not overflow_y) on a layout: the panel scrolls inside its height
         self.text = w.HTML(layout=w.Layout(max_height="420px", overflow="auto", border="1px solid var(--jp-border-color2, #ddd)",
@@ -50,29 +56,25 @@ class Explorer:
         self.next_page = w.Button(description="next ▶", layout=w.Layout(width="110px"))
         self.prev_page.on_click(lambda _: self.show_page(self.state.page - 1))
         self.next_page.on_click(lambda _: self.show_page(self.state.page + 1))
-        self.figures: dict[str, Any] = {name: go.FigureWidget() for name in VIEWS}
-        for fw in self.figures.values():
-            # the widget's own config (FigureWidget draws with it, not with the renderers')
-            fw._config = plotly_config(legacy=True)
+        self.figures: dict[str, Any] = {}
+        self.board = FigureBoard(VIEWS, config=plotly_config(legacy=True), on_points=self.on_view_points)
         self._quiet = False
         self._sync_options()
         self.redraw()
         for ctl in (self.identity, self.since, self.until, self.min_confidence, self.patterns, self.tension):
             ctl.observe(self.on_change, names="value")
+        self.search.observe(self.on_search, names="value")
         # figures are transparent; on a dark front end this stylesheet recolours their ink
         self.theme = w.HTML(f"<style>{dark_figure_css(*DARK_PAGES)}</style>", layout=w.Layout(height="0px"))
         controls = w.VBox([
-            w.HBox([self.identity, self.since, self.until]),
+            w.HBox([self.identity, self.since, self.until, self.search]),
             w.HBox([self.min_confidence, self.patterns, self.tension]),
             self.status,
         ])
-        # Rows wrap: two views side by side on a wide screen, one under the other on a laptop.
-        wrap = w.Layout(flex_flow="row wrap", width="100%")
         self.widget = w.VBox([
             self.theme,
             controls,
-            w.HBox([self.figures["map"], self.figures["patterns"]], layout=wrap),
-            w.HBox([self.figures["tension_map"], self.figures["tensions"]], layout=wrap),
+            self.board,
             w.HBox([w.HTML("<b>Selected reflections</b>"), self.prev_page, self.next_page]),
             self.text,
         ])
@@ -113,6 +115,38 @@ class Explorer:
         finally:
             self._quiet = False
 
+    def on_search(self, change: dict | None = None) -> None:
+        """The search box changed: select the reflections in range matching its words (none: clear)."""
+        query = self.search.value
+        try:
+            found = self.state.search(query)
+        except MirrorKitError as exc:
+            self.status.value = f"<b>{html.escape(str(exc))}</b>"
+            return
+        if query.strip() and not len(found):
+            self.state.selection_title = f"search “{query.strip()}”: no reflection in range matches"
+        self._highlight()
+        self.show_page(0)
+
+    def on_view_points(self, view: str, kind: str, points: list[tuple[int, int]]) -> None:
+        """Points clicked or lasso-selected in the page (board messages): [(trace index, point index)]."""
+        fig = self.figures.get(view)
+        if fig is None:
+            return
+        points = [(c, i) for c, i in points if 0 <= c < len(fig.data)]
+        if not points:
+            return
+        if view == "map":
+            # a lasso spans several traces (one per pattern): one selection of all their reflections
+            ids = [fig.data[c].customdata[i][0] for c, i in points if i < len(fig.data[c].customdata)]
+            word = "point" if len(ids) == 1 else "points"
+            self.state.select(ids, f"{len(ids)} {word} {'clicked' if kind == 'click' else 'selected'} on the map")
+            self._highlight()
+            self.show_page(0)
+            return
+        c, i = points[0]
+        self.on_points(fig.data[c], SimpleNamespace(point_inds=[i]))
+
     def on_points(self, trace: Any, points: Any, selector: Any = None) -> None:
         """Points clicked or selected on a view: show those reflections (or pick that tension)."""
         inds = list(getattr(points, "point_inds", []) or [])
@@ -132,6 +166,7 @@ class Explorer:
             self._quiet = False
             self.on_change({"owner": self.tension})
             return
+        self._highlight()
         self.show_page(0)
 
     def show_page(self, page: int) -> None:
@@ -142,26 +177,12 @@ class Explorer:
 
     # -- drawing -----------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Recompute every figure from the state and put it in its FigureWidget."""
-        figs = self.state.figures()
-        for name, fig in figs.items():
-            fw = self.figures[name]
-            with fw.batch_update():
-                fw.data = ()
-                fw.layout = fig.layout
-                # two views side by side in a wide notebook (the rows wrap when narrower); the
-                # figure's own height is kept
-                fw.layout.width = 600
-                fw.add_traces(list(fig.data))
-            # Traces added to a live widget travel as messages, which a saved notebook, an exported
-            # page or Voila never replays: keep the widget's stored state (what those draw from)
-            # equal to what it shows. The browser side treats these as plain state (no redraw).
-            fw._widget_data = deepcopy(fw._data)
-            fw._widget_layout = deepcopy(fw._layout)
-            for trace in fw.data:
-                trace.on_click(self.on_points)
-                if name == "map":
-                    trace.on_selection(self.on_points)
+        """Recompute every figure from the state and draw it on the board (unchanged ones are not resent)."""
+        self.figures = self.state.figures()
+        # the selection is lit up in the new figures before they are drawn: one round trip
+        self._highlight()
+        for name, fig in self.figures.items():
+            self.board.show(name, fig)
         n = len(self.state.reflections())
         self.status.value = (f"<small>{n} reflection{'s' if n != 1 else ''} in range · "
                              f"{len(self.state.chosen_patterns())} pattern(s) shown · "
@@ -170,3 +191,9 @@ class Explorer:
         if problem:
             self.status.value += f"<br><b>{html.escape(problem)}</b>"
         self.show_page(self.state.page)
+
+    def _highlight(self) -> None:
+        """Light up the selected reflections in every view (see `ExplorerState.highlight_points`)."""
+        # traitlets sync dicts with string keys only
+        self.board.highlight = {view: {str(i): pts for i, pts in traces.items()}
+                                for view, traces in self.state.highlight_points(self.figures).items()}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SHOW_MAX = 25  # reflections a page of the selection panel prints
 NO_PATTERN = "no pattern"  # what the panel says of a reflection outside the chosen patterns
 DEFAULT_TOP = 8
+SEARCH_MAX = 500  # reflections a search lights up (the best matches first)
 
 
 def _day(value: Any) -> str:
@@ -518,3 +519,63 @@ class ExplorerState:
             parts.append(f"<div class='mk-reflection' style='margin:0 0 10px 0;padding:6px 10px;"
                          f"border-left:4px solid {c}'><small>{meta}</small><br>{title}{body}</div>")
         return "\n".join(parts)
+
+    # -- search and linked highlighting -------------------------------------------------------
+    def search(self, query: str, k: int = SEARCH_MAX) -> pd.DataFrame:
+        """Select the reflections in range whose words match `query` (the journal's full-text search,
+        `journal.search(mode="text")`, best first, at most `k`); an empty query clears the selection.
+
+        Returns the selected frame (as `select`). Raises MirrorKitError when the journal has no
+        full-text index (an old file opened read-only)."""
+        if not query or not query.strip():
+            return self.select([])
+        hits = self.journal.search(query, identity=self.identity, k=k, since=self.since or None,
+                                   until=self.until or None, mode="text")
+        return self.select(list(hits["reflection_id"]), f"search “{query.strip()}”")
+
+    def highlight_points(self, figures: dict[str, go.Figure]) -> dict[str, dict[int, list[int]]]:
+        """Which points of each view hold the selected reflections: {view: {trace index: [point
+        indices]}} for `FigureBoard.highlight` ({} when nothing is selected).
+
+        map: the selected reflections' own points; patterns: the bars (pattern, period) they occur
+        in; tension_map: the tensions they were scored on; tensions: those tensions' periods they
+        fall in. Every point trace of a view is named (an empty list dims it all)."""
+        from ..timeseries import period_start
+
+        if not self.selected:
+            return {}
+        chosen = set(self.selected)
+        out: dict[str, dict[int, list[int]]] = {}
+        unit = self.period_in_use() if len(self.data.reflections) else "month"
+
+        def starts(times) -> list[str]:
+            return [f"{p:%Y-%m-%d}" for p in period_start(times, unit)]
+
+        fig = figures.get("map")
+        if fig is not None and not (fig.layout.meta or {}).get("empty"):
+            out["map"] = {i: [k for k, cd in enumerate(tr.customdata) if cd[0] in chosen]
+                          for i, tr in enumerate(fig.data) if tr.customdata is not None}
+        occ = self.occurrences()
+        occ = occ[occ["reflection_id"].isin(chosen)] if len(occ) else occ
+        fig = figures.get("patterns")
+        if fig is not None and not (fig.layout.meta or {}).get("empty"):
+            bars = set(zip(occ["pattern_id"], starts(occ["created_at"]), strict=True)) if len(occ) else set()
+            out["patterns"] = {i: [k for k, cd in enumerate(tr.customdata) if (cd[3], cd[4]) in bars]
+                               for i, tr in enumerate(fig.data) if tr.customdata is not None}
+        obs = self.data.observations
+        obs = obs[obs["reflection_id"].isin(chosen) & self._in_range(obs["created_at"])] if len(obs) else obs
+        fig = figures.get("tension_map")
+        if fig is not None and not (fig.layout.meta or {}).get("empty") and len(fig.data):
+            tids = set(obs["tension_id"]) if len(obs) else set()
+            out["tension_map"] = {0: [k for k, cd in enumerate(fig.data[0].customdata) if cd[3] in tids]}
+        fig = figures.get("tensions")
+        if fig is not None and not (fig.layout.meta or {}).get("empty"):
+            cells = set(zip(obs["tension_id"], starts(obs["created_at"]), strict=True)) if len(obs) else set()
+            lines: dict[int, list[int]] = {}
+            for i, tr in enumerate(fig.data):
+                meta = str(tr.meta or "")
+                if meta.startswith("tension-") and not meta.startswith("tension-band-"):
+                    tid = meta.removeprefix("tension-")
+                    lines[i] = [k for k, x in enumerate(starts(list(tr.x))) if (tid, x) in cells]
+            out["tensions"] = lines
+        return out

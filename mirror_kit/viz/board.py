@@ -1,0 +1,144 @@
+"""`FigureBoard`: one anywidget that draws several Plotly figures with a single copy of plotly.js.
+
+A plotly `FigureWidget` carries its own plotly.js bundle (about 5 MB) in every widget's state, so
+four of them send about 20 MB to the page, into a saved notebook and through Voila. The board
+carries plotly.js once (in its `_esm`) and syncs only each figure's JSON; clicks and lasso
+selections come back as messages, and the reflections to light up (`highlight`) go to the page as
+point indices, so a selection never resends a figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+# The page side. plotly.min.js is a UMD bundle: inside a function with a local `module` it hands
+# Plotly to us instead of writing a global (JupyterLab, Voila and VS Code differ in what globals
+# and AMD loaders a page has). Every board on a page shares the first evaluation.
+_JS = r"""
+const Plotly = globalThis.__mirrorKitPlotly || (globalThis.__mirrorKitPlotly = (() => {
+  const module = { exports: {} };
+  const exports = module.exports;
+  /*PLOTLY_JS*/
+  ;return module.exports;
+})());
+
+function figureOf(model, name) {
+  const s = model.get(`fig_${name}`);
+  return s ? JSON.parse(s) : null;
+}
+
+export default {
+  render({ model, el }) {
+    const views = model.get("views");
+    const root = document.createElement("div");
+    root.className = "mk-board";
+    // two views side by side on a wide screen, one under the other on a laptop or phone
+    root.style.cssText = "display:flex;flex-flow:row wrap;gap:4px;width:100%";
+    el.appendChild(root);
+    const divs = {};
+    for (const name of views) {
+      const d = document.createElement("div");
+      d.className = `mk-view mk-view-${name}`;
+      d.dataset.view = name;
+      d.style.cssText = "flex:0 1 600px;min-width:0;max-width:100%";
+      root.appendChild(d);
+      divs[name] = d;
+    }
+    const send = (name, kind, ev) => {
+      if (!ev || !ev.points) return;
+      const points = ev.points.map(p => [p.curveNumber, p.pointIndex ?? p.pointNumber]);
+      model.send({ kind, view: name, points });
+    };
+    const highlight = (name) => {
+      const gd = divs[name];
+      if (!gd.data || !gd.data.length) return;
+      const h = (model.get("highlight") || {})[name];
+      // traces the highlight does not name (a tension's intensity band) keep their look
+      const sel = gd.data.map((_, i) => (h && h[i] !== undefined) ? h[i] : null);
+      Plotly.restyle(gd, { selectedpoints: sel });
+    };
+    const draw = async (name) => {
+      const fig = figureOf(model, name);
+      if (!fig) return;
+      const gd = divs[name];
+      await Plotly.react(gd, fig.data || [], fig.layout || {}, model.get("config"));
+      highlight(name);
+      if (!gd.__mkBound) {
+        gd.__mkBound = true;
+        gd.on("plotly_click", ev => send(name, "click", ev));
+        gd.on("plotly_selected", ev => send(name, "select", ev));
+      }
+      gd.dataset.drawn = String((Number(gd.dataset.drawn) || 0) + 1);
+    };
+    const handlers = [];
+    for (const name of views) {
+      const h = () => draw(name);
+      model.on(`change:fig_${name}`, h);
+      handlers.push([`change:fig_${name}`, h]);
+    }
+    const onHighlight = () => views.forEach(highlight);
+    model.on("change:highlight", onHighlight);
+    handlers.push(["change:highlight", onHighlight]);
+    // a figure drawn before its output is attached has plotly's default width: resize when laid out
+    const ro = new ResizeObserver(entries => {
+      for (const e of entries) if (e.target.data) Plotly.Plots.resize(e.target);
+    });
+    views.forEach(name => { ro.observe(divs[name]); draw(name); });
+    return () => {
+      ro.disconnect();
+      handlers.forEach(([ev, h]) => model.off(ev, h));
+      views.forEach(name => Plotly.purge(divs[name]));
+    };
+  },
+};
+"""
+
+
+@cache
+def board_esm() -> str:
+    """The board's page module: plotly.js (the copy plotly's Python package ships) and the renderer."""
+    from importlib.resources import files
+
+    plotly_js = files("plotly").joinpath("package_data", "plotly.min.js").read_text(encoding="utf-8")
+    return _JS.replace("/*PLOTLY_JS*/", plotly_js)
+
+
+class FigureBoard(anywidget.AnyWidget):
+    """Several Plotly figures in one widget (one plotly.js on the page).
+
+    views: the figure names, in page order; `show(name, figure)` draws one. `highlight` is
+    {view: {trace index: [point indices]}}: those points are drawn selected, the others of the
+    named traces dimmed; a view left out is drawn as is. `on_points(view, kind, points)` is called
+    with kind "click" or "select" and points [(trace index, point index), ...].
+    """
+
+    _esm = "export default {};"  # replaced per instance below (plotly.js read once, on first use)
+    views = t.List(t.Unicode()).tag(sync=True)
+    config = t.Dict().tag(sync=True)
+    highlight = t.Dict().tag(sync=True)
+
+    def __init__(self, views: Sequence[str], *, config: dict | None = None,
+                 on_points: Callable[[str, str, list[tuple[int, int]]], None] | None = None) -> None:
+        self.add_traits(**{f"fig_{v}": t.Unicode("").tag(sync=True) for v in views})
+        super().__init__(views=list(views), config=dict(config or {}), _esm=board_esm())
+        self.on_points = on_points
+        self.on_msg(self._message)
+
+    def show(self, name: str, figure: Any) -> None:
+        """Draw `figure` (a plotly Figure) in view `name` (sends its JSON only when it changed)."""
+        setattr(self, f"fig_{name}", figure.to_json())
+
+    def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("kind") not in ("click", "select"):
+            return
+        view = content.get("view")
+        if view not in self.views or self.on_points is None:
+            return
+        points = [(int(c), int(i)) for c, i in content.get("points") or [] if c is not None and i is not None]
+        if points:
+            self.on_points(view, content["kind"], points)
