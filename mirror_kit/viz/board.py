@@ -54,20 +54,23 @@ export default {
       const points = ev.points.map(p => [p.curveNumber, p.pointIndex ?? p.pointNumber]);
       model.send({ kind, view: name, points });
     };
-    const highlight = (name) => {
+    const highlight = async (name) => {
       const gd = divs[name];
       if (!gd.data || !gd.data.length) return;
       const h = (model.get("highlight") || {})[name];
+      // a lasso's outline would re-select its own points on every redraw: the highlight (which
+      // already holds what it chose) replaces it
+      if (gd.layout.selections && gd.layout.selections.length) await Plotly.relayout(gd, { selections: [] });
       // traces the highlight does not name (a tension's intensity band) keep their look
       const sel = gd.data.map((_, i) => (h && h[i] !== undefined) ? h[i] : null);
-      Plotly.restyle(gd, { selectedpoints: sel });
+      await Plotly.restyle(gd, { selectedpoints: sel });
     };
     const draw = async (name) => {
       const fig = figureOf(model, name);
       if (!fig) return;
       const gd = divs[name];
       await Plotly.react(gd, fig.data || [], fig.layout || {}, model.get("config"));
-      highlight(name);
+      await highlight(name);
       if (!gd.__mkBound) {
         gd.__mkBound = true;
         gd.on("plotly_click", ev => send(name, "click", ev));
