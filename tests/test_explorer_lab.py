@@ -86,6 +86,24 @@ def _map_points_js() -> str:
         return out; }"""
 
 
+def _click(page, locate, expect, artifacts, name: str) -> dict:
+    """Click where `locate()` (a dict with page x, y) says until a panel holds `expect(target)`: the
+    notebook may still scroll or lay out under the first try. Returns the target clicked."""
+    for _ in range(3):
+        locate()
+        page.wait_for_timeout(300)
+        target = locate()
+        page.mouse.move(target["x"], target["y"])
+        page.wait_for_timeout(200)
+        page.mouse.click(target["x"], target["y"])
+        try:
+            page.locator(".widget-html-content").filter(has_text=expect(target)).first.wait_for(timeout=8_000)
+            return target
+        except Exception:  # noqa: BLE001 - tried again, then the caller's assertion names what is missing
+            page.screenshot(path=str(artifacts / f"explorer-lab-missed-{name}.png"))
+    return target
+
+
 def _highlighted(page, view: str) -> list:
     """Per trace of a view: the point indices drawn selected (None: the trace is not dimmed)."""
     return page.evaluate(f"{VIEW.format(view)}.data.map(t => t.selectedpoints == null ? null : [...t.selectedpoints])")
@@ -148,16 +166,15 @@ def test_lab_runs_the_explorer_and_links_clicks_lasso_search_and_filters(lab, br
         return p.inner_text()
 
     # 1. a click on one pattern's bar: that pattern's reflections of that period, and the map lights them up
-    target = page.evaluate(f"""() => {{
+    bar_js = f"""() => {{
         const gd = {VIEW.format('patterns')}, k = 0, tr = gd.data[k];
         const j = tr.customdata.findIndex(c => c[0] > 1);
         const bar = gd.querySelectorAll('.barlayer .trace')[k].querySelectorAll('.point')[j];
         bar.scrollIntoView({{block: 'center'}});
         const r = bar.getBoundingClientRect();
         return {{x: r.left + r.width / 2, y: r.top + r.height / 2, label: tr.customdata[j][2], n: tr.customdata[j][0]}};
-    }}""")
-    page.mouse.move(target["x"], target["y"])
-    page.mouse.click(target["x"], target["y"])
+    }}"""
+    target = _click(page, lambda: page.evaluate(bar_js), lambda t: f"{t['label']} · ", artifacts, "bar")
     text = panel_text(f"{target['label']} · ")
     assert f"{target['n']} reflection" in text, text[:300]
     page.wait_for_function(f"{VIEW.format('map')}.data.some(t => Array.isArray(t.selectedpoints))", timeout=30_000)
@@ -166,11 +183,12 @@ def test_lab_runs_the_explorer_and_links_clicks_lasso_search_and_filters(lab, br
 
     # 2. a click on one map point (the one farthest from any other, so the click cannot miss)
     page.locator(".mk-view-map").scroll_into_view_if_needed()
-    pts = page.evaluate(_map_points_js())
-    best = max(pts, key=lambda p: min(((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) for q in pts if q is not p))
-    page.mouse.move(best["x"], best["y"])
-    page.wait_for_timeout(200)
-    page.mouse.click(best["x"], best["y"])
+
+    def isolated():
+        pts = page.evaluate(_map_points_js())
+        return max(pts, key=lambda p: min(((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) for q in pts if q is not p))
+
+    best = _click(page, isolated, lambda t: "1 point clicked on the map", artifacts, "point")
     text = panel_text("1 point clicked on the map")
     first_words = " ".join(html.unescape(best["snippet"].replace("<br>", " ")).split()[:6]).rstrip("…")
     assert first_words in " ".join(text.split()), (first_words, text[:300])
@@ -231,11 +249,15 @@ def test_lab_runs_the_explorer_and_links_clicks_lasso_search_and_filters(lab, br
     date.dispatch_event("change")
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
+        if width < 600:  # as on a phone: the file browser folded away
+            page.evaluate("window.jupyterapp.shell.collapseLeft()")
         page.wait_for_timeout(600)  # the board resizes its figures on a layout change
         page.locator(".mk-view-patterns").scroll_into_view_if_needed()
         geo = _no_overlap(page, "patterns")
         page.locator(".mk-view-patterns").screenshot(path=str(artifacts / f"explorer-lab-patterns-{width}.png"))
         assert not geo["overlap"] and geo["inside"], (width, geo)
+        assert geo["legend"][3] - geo["legend"][2] > 150, geo  # a legend that reads, not a sliver
+    page.screenshot(path=str(artifacts / "explorer-lab-390.png"), full_page=True)
     context.close()
     assert leaked == []
     (artifacts / "explorer-lab-timings.txt").write_text(

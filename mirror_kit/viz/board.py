@@ -45,7 +45,8 @@ export default {
       const d = document.createElement("div");
       d.className = `mk-view mk-view-${name}`;
       d.dataset.view = name;
-      d.style.cssText = "flex:0 1 600px;min-width:0;max-width:100%";
+      // never narrower than a phone's width: a squeezed output area scrolls instead of drawing slivers
+      d.style.cssText = "flex:0 1 600px;min-width:300px;max-width:100%";
       root.appendChild(d);
       divs[name] = d;
     }
@@ -54,7 +55,7 @@ export default {
       const points = ev.points.map(p => [p.curveNumber, p.pointIndex ?? p.pointNumber]);
       model.send({ kind, view: name, points });
     };
-    const highlight = async (name) => {
+    const highlightNow = async (name) => {
       const gd = divs[name];
       if (!gd.data || !gd.data.length) return;
       const h = (model.get("highlight") || {})[name];
@@ -65,12 +66,12 @@ export default {
       const sel = gd.data.map((_, i) => (h && h[i] !== undefined) ? h[i] : null);
       await Plotly.restyle(gd, { selectedpoints: sel });
     };
-    const draw = async (name) => {
+    const drawNow = async (name) => {
       const fig = figureOf(model, name);
       if (!fig) return;
       const gd = divs[name];
       await Plotly.react(gd, fig.data || [], fig.layout || {}, model.get("config"));
-      await highlight(name);
+      await highlightNow(name);
       if (!gd.__mkBound) {
         gd.__mkBound = true;
         gd.on("plotly_click", ev => send(name, "click", ev));
@@ -78,6 +79,25 @@ export default {
       }
       gd.dataset.drawn = String((Number(gd.dataset.drawn) || 0) + 1);
     };
+    // One plotly call at a time per view (overlapping ones leave a figure half updated), and
+    // changes that arrive while one runs are drawn once, from the latest state.
+    const queue = {}, waiting = {};
+    const resizeNow = async (name) => { if (divs[name].data) await Plotly.Plots.resize(divs[name]); };
+    const rank = job => (job === drawNow ? 2 : job === highlightNow ? 1 : 0);  // a draw also highlights and sizes
+    const run = (name, job) => {
+      if (waiting[name]) {
+        if (rank(job) > rank(waiting[name])) waiting[name] = job;
+        return;
+      }
+      waiting[name] = job;
+      queue[name] = (queue[name] || Promise.resolve()).then(() => {
+        const j = waiting[name];
+        waiting[name] = null;
+        return j && j(name);
+      }).catch(err => console.error("mirror_kit board:", err));
+    };
+    const draw = name => run(name, drawNow);
+    const highlight = name => run(name, highlightNow);
     const handlers = [];
     for (const name of views) {
       const h = () => draw(name);
@@ -89,7 +109,7 @@ export default {
     handlers.push(["change:highlight", onHighlight]);
     // a figure drawn before its output is attached has plotly's default width: resize when laid out
     const ro = new ResizeObserver(entries => {
-      for (const e of entries) if (e.target.data) Plotly.Plots.resize(e.target);
+      for (const e of entries) run(e.target.dataset.view, resizeNow);
     });
     views.forEach(name => { ro.observe(divs[name]); draw(name); });
     return () => {

@@ -26,6 +26,7 @@ PALETTE = (
 UNASSIGNED_COLOUR = "#BBBBBB"
 TREND_MARK = {"emerging": "↑ emerging", "fading": "↓ fading", "stable": "→ stable", "recurring": "↻ recurring"}
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
+LEGEND_ROW_PX = 22  # height of one legend row at FONT's size
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30.44, "quarter": 91.3}
 
 # Modebar buttons that would send a figure (whose hover texts are reflection snippets) to a cloud
@@ -138,8 +139,16 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
             t.meta = t.uid
     # A fixed default height: a responsive figure in a page without a sized container grows to the window.
     kw.setdefault("height", 460)
-    # The legend goes under the plot: on the right it takes a third of a phone's width.
-    kw.setdefault("legend", dict(orientation="h", yanchor="top", y=-0.18, x=0, xanchor="left"))
+    if "legend" not in kw:
+        # The legend goes under the plot (on the right it takes a third of a phone's width), pinned
+        # to the figure's bottom edge: plotly.js then widens the bottom margin to hold it under the
+        # axis title. (Placed in plot fractions it met the axis title whenever the ticks or the
+        # legend grew.) The figure grows by a row per entry, so the plot keeps its height even
+        # where the legend wraps to one entry a row (a phone).
+        kw["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, xanchor="left")
+        entries = sum(1 for t in fig.data if t.showlegend is not False and t.name)
+        if kw.get("showlegend") is not False and entries > 1:
+            kw["height"] += LEGEND_ROW_PX * entries
     kw.setdefault("margin", dict(l=60, r=20, t=60, b=50))
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left"),
