@@ -357,3 +357,53 @@ def test_sparse_periods_are_pooled_and_short_or_empty_ranges_say_so(viz_journal)
     ex = Explorer(viz_journal)
     ex.since.value, ex.until.value = dt.date(2025, 3, 1), dt.date(2025, 1, 1)
     assert "reversed" in ex.status.value
+
+
+def _widgets(root):
+    """Every widget under `root` (its children, recursively)."""
+    yield root
+    for child in getattr(root, "children", ()):
+        yield from _widgets(child)
+
+
+def test_the_dashboard_carries_plotly_js_in_one_widget_only(viz_journal):
+    ex = Explorer(viz_journal)
+    carriers = [w for w in _widgets(ex.widget) if "Plotly" in str(getattr(w, "_esm", ""))]
+    assert carriers == [ex.board]
+    assert not any(type(w).__name__ == "FigureWidget" for w in _widgets(ex.widget))
+    assert sorted(ex.board.views) == sorted(ex.figures) and all(getattr(ex.board, f"fig_{v}") for v in ex.board.views)
+
+
+def test_lasso_over_several_map_traces_selects_all_their_reflections_and_lights_them_up(viz_journal):
+    ex = Explorer(viz_journal)
+    fig = ex.figures["map"]
+    picked = [(0, 0), (0, 1), (1, 0)]
+    ids = {fig.data[c].customdata[i][0] for c, i in picked}
+    # what the page sends after a lasso (trace index, point index); junk indices are ignored
+    ex.board._message(ex.board, {"kind": "select", "view": "map", "points": [*picked, [99, 0]]}, [])
+    assert set(ex.state.selected) == ids and "3 points selected on the map" in ex.text.value
+    lit = ex.board.highlight["map"]
+    assert {fig.data[int(c)].customdata[i][0] for c, inds in lit.items() for i in inds} == ids
+    # the bars of the patterns those reflections belong to, in their periods, light up too
+    assert any(ex.board.highlight["patterns"].values())
+    # a click on a bar replaces the selection (and its highlight)
+    fig_p = ex.figures["patterns"].data[0].customdata
+    bar = next(i for i, cd in enumerate(fig_p) if cd[0] > 0)
+    ex.board._message(ex.board, {"kind": "click", "view": "patterns", "points": [[0, bar]]}, [])
+    assert len(ex.state.selected) == fig_p[bar][0]
+    assert sum(len(v) for v in ex.board.highlight["map"].values()) == fig_p[bar][0]
+
+
+def test_search_box_selects_matching_reflections_in_range_and_an_empty_box_clears(viz_journal):
+    ex = Explorer(viz_journal)
+    ex.since.value = dt.date(2025, 1, 1)
+    hits = viz_journal.search("work", identity="maya", k=500, mode="text", since="2025-01-01")
+    assert len(hits)
+    ex.search.value = "work"
+    assert sorted(ex.state.selected) == sorted(hits["reflection_id"])
+    assert f"search “work” · {len(hits)} reflection" in ex.text.value
+    assert sum(len(v) for v in ex.board.highlight["map"].values()) == len(hits)
+    ex.search.value = "zzzzqqq"
+    assert "no reflection in range matches" in ex.text.value and ex.board.highlight == {}
+    ex.search.value = ""
+    assert ex.state.selected == [] and "Click or lasso-select" in ex.text.value

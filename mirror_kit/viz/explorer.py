@@ -119,12 +119,10 @@ class Explorer:
         """The search box changed: select the reflections in range matching its words (none: clear)."""
         query = self.search.value
         try:
-            found = self.state.search(query)
+            self.state.search(query)
         except MirrorKitError as exc:
             self.status.value = f"<b>{html.escape(str(exc))}</b>"
             return
-        if query.strip() and not len(found):
-            self.state.selection_title = f"search “{query.strip()}”: no reflection in range matches"
         self._highlight()
         self.show_page(0)
 

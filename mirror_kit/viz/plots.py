@@ -146,7 +146,7 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
         # legend grew.) The figure grows by a row per entry, so the plot keeps its height even
         # where the legend wraps to one entry a row (a phone).
         kw["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, xanchor="left")
-        entries = sum(1 for t in fig.data if t.showlegend is not False and t.name)
+        entries = sum(1 for t in fig.data if getattr(t, "showlegend", False) is not False and t.name)
         if kw.get("showlegend") is not False and entries > 1:
             kw["height"] += LEGEND_ROW_PX * entries
     kw.setdefault("margin", dict(l=60, r=20, t=60, b=50))

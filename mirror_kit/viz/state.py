@@ -499,6 +499,8 @@ class ExplorerState:
         if not len(df):
             if self.selected:
                 return "<p><i>None of the selected reflections is in the current range.</i></p>"
+            if self.selection_title:  # a search that found nothing says so
+                return f"<p><i>{html.escape(self.selection_title)}.</i></p>"
             return "<p><i>Click or lasso-select points to read those reflections.</i></p>"
         pages = max(1, -(-len(df) // SHOW_MAX))
         self.page = min(max(0, self.page if page is None else int(page)), pages - 1)
@@ -531,7 +533,8 @@ class ExplorerState:
             return self.select([])
         hits = self.journal.search(query, identity=self.identity, k=k, since=self.since or None,
                                    until=self.until or None, mode="text")
-        return self.select(list(hits["reflection_id"]), f"search “{query.strip()}”")
+        title = f"search “{query.strip()}”"
+        return self.select(list(hits["reflection_id"]), title if len(hits) else f"{title}: no reflection in range matches")
 
     def highlight_points(self, figures: dict[str, go.Figure]) -> dict[str, dict[int, list[int]]]:
         """Which points of each view hold the selected reflections: {view: {trace index: [point
