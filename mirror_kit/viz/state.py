@@ -59,6 +59,8 @@ class _Data:
     embedding_ids: list = field(default_factory=list)
     xy: Any = None  # 2D projection of all the identity's embeddings (stable while filters change)
     all_occurrences: Any = None  # of every pattern, dormant too (the denominators' shape as the service's)
+    hover: Any = None  # the map's hover snippet per reflection (made once: a filter change reuses it)
+    positions: Any = None  # row of each embedded reflection id in `xy`
 
 
 class ExplorerState:
@@ -383,16 +385,25 @@ class ExplorerState:
         empty = self._empty_range_figure("Reflection map")
         if empty is not None:
             return empty
+        import pandas as pd
+
         r = self.reflections()
-        pos = {rid: i for i, rid in enumerate(d.embedding_ids)}
-        keep = r["id"].isin(pos)
+        if d.positions is None:
+            # row of each reflection in the projection: one hashed lookup per filter, not a Python loop
+            d.positions = pd.Series(range(len(d.embedding_ids)), index=pd.Index(d.embedding_ids, dtype=object))
+        rows = d.positions.reindex(r["id"].astype(object)).to_numpy()
+        keep = ~pd.isna(rows)
         r = r[keep]
         labels = self.labels()[keep]
         by_id = self.pattern_colours()
         p = d.patterns
         colours = {lab: by_id[pid] for pid, lab in zip(p["id"], p["label"], strict=True)} if len(p) else {}
-        return reflection_map(r, None, labels=labels, xy=d.xy[[pos[x] for x in r["id"]]], colours=colours,
-                              title=f"Reflection map · {len(r)} reflections")
+        if d.hover is None:
+            from .plots import _snippet
+
+            d.hover = pd.Series([_snippet(t) for t in d.reflections["content"]], index=d.reflections.index)
+        return reflection_map(r, None, labels=labels, xy=d.xy[rows[keep].astype(int)], colours=colours,
+                              title=f"Reflection map · {len(r)} reflections", snippets=d.hover.loc[r.index])
 
     def pattern_evolution_figure(self) -> go.Figure:
         from .plots import empty_figure, pattern_evolution
