@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SHOW_MAX = 25  # reflections a page of the selection panel prints
 NO_PATTERN = "no pattern"  # what the panel says of a reflection outside the chosen patterns
 DEFAULT_TOP = 8
+HOVER_CHARS, HOVER_CHARS_LARGE, LARGE_MAP = 140, 80, 20_000  # map hover text length, and above how many points
 SEARCH_MAX = 500  # reflections a search lights up (the best matches first)
 
 
@@ -401,7 +402,9 @@ class ExplorerState:
         if d.hover is None:
             from .plots import _snippet
 
-            d.hover = pd.Series([_snippet(t) for t in d.reflections["content"]], index=d.reflections.index)
+            # the snippets are most of what the map sends: shorter ones on a large journal
+            n = HOVER_CHARS if len(d.reflections) <= LARGE_MAP else HOVER_CHARS_LARGE
+            d.hover = pd.Series([_snippet(t, n) for t in d.reflections["content"]], index=d.reflections.index)
         return reflection_map(r, None, labels=labels, xy=d.xy[rows[keep].astype(int)], colours=colours,
                               title=f"Reflection map · {len(r)} reflections", snippets=d.hover.loc[r.index])
 
