@@ -37,7 +37,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(viz_sample_db, tmp_path_factory):
     """(base URL, token) of a JupyterLab serving a copy of the explorer notebook."""
-    pytest.importorskip("jupyterlab", reason="pip install jupyterlab (the `dev` extra)")
+    pytest.importorskip("jupyterlab", reason="pip install jupyterlab (the `notebook` extra)")
     home = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "notebooks" / "explorer.ipynb", home / "explorer.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
