@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
 TEMPLATE = Path(__file__).with_name("report.ipynb")
 NBCONVERT_TEMPLATE = Path(__file__).with_name("report_template")
 TIMEOUT = 600
+# Above this many reflections the report's map is thinned (each point's hover text costs ~150 bytes:
+# 100k points made a 20 MB report); the Explorer draws every point.
+MAP_POINTS = 10_000
 
 
 def show(fig: go.Figure, name: str) -> None:
@@ -41,6 +44,22 @@ def show(fig: go.Figure, name: str) -> None:
     bundle = {**json.loads(fig.to_json()), "config": plotly_config(legacy=True)}
     display({"application/vnd.plotly.v1+json": bundle, "text/html": html_div,
              "text/plain": f"<figure {name}: {len(fig.data)} trace(s)>"}, raw=True)
+
+
+def map_points() -> int | None:
+    """How many points the report's reflection map draws at most (None: every one).
+
+    MAP_POINTS, or the environment variable MIRROR_KIT_REPORT_MAP_POINTS (0 = every point; the
+    report runs in a kernel of its own, which inherits the environment).
+    """
+    raw = os.environ.get("MIRROR_KIT_REPORT_MAP_POINTS", "").strip()
+    if not raw:
+        return MAP_POINTS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidInputError(f"MIRROR_KIT_REPORT_MAP_POINTS must be a whole number, got {raw!r}") from exc
+    return value if value > 0 else None
 
 
 def _fmt_date(ts: Any) -> str:
@@ -149,9 +168,13 @@ class ReportContext:
         return f"No {what} in this range (run <code>mirror-kit analyze --identity NAME</code>)."
 
     def figures(self) -> dict[str, go.Figure]:
-        figs = self.state.figures()
-        figs["tensions"] = self.state.tension_evolution_figure()
-        return figs
+        # The state's figures one by one: its `figures()` would build the map with every point first.
+        return {
+            "map": self.state.reflection_map_figure(max_points=map_points()),
+            "patterns": self.state.pattern_evolution_figure(),
+            "tension_map": self.state.tension_map_figure(),
+            "tensions": self.state.tension_evolution_figure(),
+        }
 
 
 def _words(keywords: Any) -> list[str]:

@@ -372,7 +372,9 @@ class ExplorerState:
         problem = self.range_problem()
         return empty_figure(problem, title) if problem else None
 
-    def reflection_map_figure(self) -> go.Figure:
+    def reflection_map_figure(self, max_points: int | None = None) -> go.Figure:
+        """The reflection map of the range; `max_points` thins dense regions above that many points
+        (see `mirror_kit.viz.thinning`; the selection is always drawn) and says so in the title."""
         from .plots import empty_figure, reflection_map
 
         d = self.data
@@ -390,8 +392,15 @@ class ExplorerState:
         by_id = self.pattern_colours()
         p = d.patterns
         colours = {lab: by_id[pid] for pid, lab in zip(p["id"], p["label"], strict=True)} if len(p) else {}
-        return reflection_map(r, None, labels=labels, xy=d.xy[[pos[x] for x in r["id"]]], colours=colours,
-                              title=f"Reflection map · {len(r)} reflections")
+        xy = d.xy[[pos[x] for x in r["id"]]]
+        title = f"Reflection map · {len(r)} reflections"
+        if max_points is not None and len(r) > max_points:
+            from .thinning import thin_points, thinned_caption
+
+            shown = thin_points(xy[:, 0], xy[:, 1], r["id"].tolist(), max_points, keep=self.selected)
+            title += f" ({thinned_caption(len(shown), len(r))}: dense areas sampled, outliers all shown)"
+            r, labels, xy = r.iloc[shown], labels.iloc[shown], xy[shown]
+        return reflection_map(r, None, labels=labels, xy=xy, colours=colours, title=title)
 
     def pattern_evolution_figure(self) -> go.Figure:
         from .plots import empty_figure, pattern_evolution
