@@ -127,18 +127,18 @@ def test_rebuilt_unique_index_refuses_a_duplicate_source_id_and_rolls_back(tmp_p
     before = _state(db)
     with mirror_kit.open(db) as j:
         bulk = BulkLoad(j.conn, db)
-        with pytest.raises(mirror_kit.MirrorKitError, match="source_id '1' would be stored twice"):
-            with j.transaction():
-                bulk.begin()
-                # A second row under a stored (identity, source, source id): only the rebuilt
-                # unique index can notice it.
-                j.conn.execute("INSERT INTO reflections (id, identity_id, created_at, content, source, source_id, "
-                               "content_hash, updated_at) SELECT 'r_dup', identity_id, created_at, content, source, "
-                               "source_id, content_hash, updated_at FROM reflections WHERE source_id = '1'")
-                try:
-                    bulk.finish()
-                finally:
-                    bulk.abort()
+        with pytest.raises(mirror_kit.MirrorKitError, match="source_id '1' would be stored twice"), \
+                j.transaction():
+            bulk.begin()
+            # A second row under a stored (identity, source, source id): only the rebuilt
+            # unique index can notice it.
+            j.conn.execute("INSERT INTO reflections (id, identity_id, created_at, content, source, source_id, "
+                           "content_hash, updated_at) SELECT 'r_dup', identity_id, created_at, content, source, "
+                           "source_id, content_hash, updated_at FROM reflections WHERE source_id = '1'")
+            try:
+                bulk.finish()
+            finally:
+                bulk.abort()
     assert _state(db) == before
 
 
@@ -183,3 +183,31 @@ def test_fast_text_normalisation_equals_line_by_line_rule():
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert normalize_text(text) == rule(text), repr(text)
+
+
+def _import_result(db: Path, src: Path) -> tuple:
+    try:
+        summary = _import(db, src, skip_bad=True)
+    except mirror_kit.MirrorKitError as exc:
+        return ("error", str(exc).replace(str(db), "DB"))
+    return ("ok", summary["added"], summary["skipped"], [(r["line"], r["reason"]) for r in summary["rejected"]],
+            _state(db)["reflections"])
+
+
+@pytest.mark.parametrize("tail", [
+    "",  # a clean file
+    '9999,2021-01-01,,"a quote that never closes\n1,2,3,4,5,6\n',  # the csv module would swallow the rest
+    "5,2021-01-01,,duplicate id five,,1\n",
+    "77,not a date,,bad date,,1\n",
+])
+def test_streamed_large_csv_reads_like_the_whole_file(tmp_path, monkeypatch, tail):
+    from mirror_kit.importers.csvfile import _StreamLines
+
+    src = _write_csv(tmp_path / "f.csv", 600)
+    with src.open("a", encoding="utf-8", newline="") as fh:
+        fh.write('600,2021-02-03,,"two\r\nlines, café",x|y,3\n' + tail)
+    whole = _import_result(tmp_path / "whole.db", src)
+    monkeypatch.setattr(_StreamLines, "MIN_BYTES", 0)
+    monkeypatch.setattr(_StreamLines, "BLOCK", 1000)  # lines and rows cut across blocks
+    assert _StreamLines.open(src, None) is not None
+    assert _import_result(tmp_path / "streamed.db", src) == whole

@@ -68,7 +68,10 @@ def store_entries(
     hashes: set[str] = set()
     new_rows: list[dict] = []
     updates: list[dict] = []
-    seen_sids: dict[str, tuple | dict] = {}  # source id -> where it was first seen (formatted only if repeated)
+    # Source id -> where it was first seen: the line number alone when in the file most entries come
+    # from (an int per entry, not the reader's dict), else the place; formatted only if repeated.
+    seen_sids: dict[str, int | dict] = {}
+    main_file: list = []
     rejected: list[dict] = []
     writing = not dry_run
     # Index upkeep is deferred to the end of the transaction once an import fills a whole chunk.
@@ -122,7 +125,7 @@ def store_entries(
             sid = item.source_id
             if sid is not None and sid in seen_sids:
                 first = seen_sids[sid]
-                first = {"file": first[0], "line": first[1]} if isinstance(first, tuple) else first
+                first = {"file": main_file[0], "line": first} if isinstance(first, int) else first
                 reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(first)})")
                 continue
             rec = {
@@ -139,8 +142,10 @@ def store_entries(
                 continue
             if sid is not None:
                 w = item.where
-                # A (file, line) pair instead of the reader's dict: a third of the memory per entry.
-                seen_sids[sid] = (w["file"], w["line"]) if len(w) == 2 and "file" in w and "line" in w else w
+                if not main_file:
+                    main_file.append(w.get("file"))
+                plain = len(w) == 2 and w.get("file") == main_file[0] and type(w.get("line")) is int
+                seen_sids[sid] = w["line"] if plain else w
             if known is not None:
                 if fingerprint(row) == known[1]:
                     summary.skipped += 1
