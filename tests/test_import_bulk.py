@@ -211,3 +211,28 @@ def test_streamed_large_csv_reads_like_the_whole_file(tmp_path, monkeypatch, tai
     monkeypatch.setattr(_StreamLines, "BLOCK", 1000)  # lines and rows cut across blocks
     assert _StreamLines.open(src, None) is not None
     assert _import_result(tmp_path / "streamed.db", src) == whole
+
+
+@pytest.mark.parametrize("skip_bad", [False, True])
+def test_ids_moved_out_of_memory_still_catch_a_repeated_id_at_its_first_line(tmp_path, monkeypatch, skip_bad):
+    from mirror_kit.importers import seen
+
+    src = _write_csv(tmp_path / "f.csv", 300)
+    with src.open("a", encoding="utf-8", newline="") as fh:
+        fh.write("3,2021-01-01,,the id of line 5 again,,1\n299,2021-01-02,,and the last one again,,1\n")
+
+    def run(db: Path) -> tuple:
+        with mirror_kit.open(db) as j:
+            try:
+                s = j.imports.run(src, "maya", progress=False, skip_bad=skip_bad)
+            except mirror_kit.MirrorKitError as exc:
+                s = None
+                out = ("error", str(exc))
+            # the spilled ids leave nothing behind on the connection
+            assert not j.execute("SELECT name FROM sqlite_temp_master").fetchall()
+        return out if s is None else ("ok", s["added"], [(r["line"], r["reason"]) for r in s["rejected"]])
+
+    in_memory = run(tmp_path / "a.db")
+    assert "duplicate id '3' (first seen at f.csv: line 5)" in str(in_memory)
+    monkeypatch.setattr(seen, "KEEP", 7)  # ids spill to the temp table every 7 entries
+    assert run(tmp_path / "b.db") == in_memory

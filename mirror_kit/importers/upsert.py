@@ -17,6 +17,7 @@ from ..collections.reflections import fingerprint
 from ..errors import InvalidInputError
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, Skipped, where_text
 from .guard import check_dates, unrelated_update
+from .seen import SeenIds
 from .summary import ImportSummary
 
 _CHUNK = 5000
@@ -70,7 +71,7 @@ def store_entries(
     updates: list[dict] = []
     # Source id -> where it was first seen: the line number alone when in the file most entries come
     # from (an int per entry, not the reader's dict), else the place; formatted only if repeated.
-    seen_sids: dict[str, int | dict] = {}
+    seen_sids = SeenIds(journal.conn)
     main_file: list = []
     rejected: list[dict] = []
     writing = not dry_run
@@ -98,6 +99,7 @@ def store_entries(
                 buf.clear()
 
     with contextlib.ExitStack() as stack:
+        stack.callback(seen_sids.close)  # after the transaction ends (callbacks run last-in first-out)
         if not dry_run:
             # Entries are written in chunks as they are read (memory stays flat), inside one transaction
             # that a bad entry or any error rolls back: the journal is never half-imported.
@@ -123,8 +125,8 @@ def store_entries(
                 reject(item.where, reason)
                 continue
             sid = item.source_id
-            if sid is not None and sid in seen_sids:
-                first = seen_sids[sid]
+            first = seen_sids.get(sid) if sid is not None else None
+            if first is not None:
                 first = {"file": main_file[0], "line": first} if isinstance(first, int) else first
                 reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(first)})")
                 continue
@@ -145,7 +147,7 @@ def store_entries(
                 if not main_file:
                     main_file.append(w.get("file"))
                 plain = len(w) == 2 and w.get("file") == main_file[0] and type(w.get("line")) is int
-                seen_sids[sid] = w["line"] if plain else w
+                seen_sids.add(sid, w["line"] if plain else w)
             if known is not None:
                 if fingerprint(row) == known[1]:
                     summary.skipped += 1
