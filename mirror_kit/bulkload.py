@@ -23,6 +23,7 @@ import sqlite3
 from typing import Any
 
 from .errors import InvalidInputError
+from .search_index import index_inserted_since
 
 _TRIGGER = "reflections_search_ai"
 # Page cache during a bulk load, in KiB (negative PRAGMA cache_size): bounded, whatever the row count.
@@ -85,16 +86,7 @@ class BulkLoad:
                 except sqlite3.IntegrityError as exc:
                     raise InvalidInputError(self._explain(name, exc)) from exc
             if self._trigger is not None:
-                last = conn.execute("SELECT coalesce(max(rowid), 0) FROM search_docs").fetchone()[0]
-                # Same rows, in the same order, as the per-row trigger would have written.
-                conn.execute("INSERT INTO search_docs (reflection_id) SELECT id FROM reflections "
-                             "WHERE rowid > ? ORDER BY rowid", (self._start_rowid,))
-                conn.execute(
-                    "INSERT INTO reflections_fts (rowid, title, content) "
-                    "SELECT d.rowid, coalesce(r.title, ''), r.content FROM search_docs d "
-                    "JOIN reflections r ON r.id = d.reflection_id WHERE d.rowid > ? ORDER BY d.rowid",
-                    (last,),
-                )
+                index_inserted_since(conn, self._start_rowid)
                 conn.execute(self._trigger)
         except BaseException:
             self.abort()

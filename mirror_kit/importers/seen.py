@@ -15,7 +15,6 @@ from typing import Any
 
 KEEP = 200_000  # ids held in memory before the rest move to the temp table
 BITS = 1 << 27  # Bloom filter size (16 MB): ~1 false hit in 5,000 new ids at 1M ids
-_TABLE = "temp.mirror_kit_import_seen"
 
 
 class SeenIds:
@@ -35,7 +34,7 @@ class SeenIds:
         bits, a, b = self._bits, h & (BITS - 1), (h >> 27) & (BITS - 1)
         if not (bits[a >> 3] >> (a & 7)) & 1 or not (bits[b >> 3] >> (b & 7)) & 1:
             return None
-        row = self.conn.execute(f"SELECT place FROM {_TABLE} WHERE sid = ?", (sid,)).fetchone()
+        row = self.conn.execute("SELECT place FROM temp.mirror_kit_import_seen WHERE sid = ?", (sid,)).fetchone()
         if row is None:
             return None
         place = json.loads(row[0])
@@ -49,11 +48,11 @@ class SeenIds:
     def _spill(self) -> None:
         try:
             if not self._spilled:
-                self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TABLE.split('.', 1)[1]} "
+                self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS mirror_kit_import_seen "
                                   "(sid TEXT PRIMARY KEY, place TEXT NOT NULL) WITHOUT ROWID")
                 self._spilled = True
                 self._bits = bytearray(BITS // 8)
-            self.conn.executemany(f"INSERT INTO {_TABLE} (sid, place) VALUES (?, ?)",
+            self.conn.executemany("INSERT INTO mirror_kit_import_seen (sid, place) VALUES (?, ?)",
                                   [(s, json.dumps(w, default=str)) for s, w in self.recent.items()])
         except sqlite3.Error:
             self.keep *= 2  # no temp table here (e.g. a read-only connection): keep ids in memory
@@ -74,6 +73,6 @@ class SeenIds:
         if self._spilled:
             self._spilled = False
             try:
-                self.conn.execute(f"DROP TABLE IF EXISTS {_TABLE}")
+                self.conn.execute("DROP TABLE IF EXISTS temp.mirror_kit_import_seen")
             except sqlite3.Error:
                 pass  # a connection being closed: temp tables go with it
