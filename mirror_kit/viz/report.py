@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 TEMPLATE = Path(__file__).with_name("report.ipynb")
 NBCONVERT_TEMPLATE = Path(__file__).with_name("report_template")
 TIMEOUT = 600
+IOPUB_TIMEOUT = 60
 # Above this many reflections the report's map is thinned (each point's hover text costs ~150 bytes:
 # 100k points made a 20 MB report); the Explorer draws every point.
 MAP_POINTS = 10_000
@@ -248,6 +249,9 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
             # Unix sockets, not loopback TCP: works with no network at all, private to this folder
             pm.execute_notebook(str(TEMPLATE), str(executed), parameters=params, kernel_name=kernel_name,
                                 progress_bar=False, log_output=False, cwd=tmp, execution_timeout=TIMEOUT,
+                                # a large figure's output can take longer than nbclient's 4 s default to
+                                # arrive on a busy machine; that is not a failure of the notebook
+                                iopub_timeout=IOPUB_TIMEOUT,
                                 request_save_on_cell_execute=False, kernel_manager_class=ipc_kernel_manager(tmp))
         except pm.PapermillExecutionError as exc:
             raise MirrorKitError(f"report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from exc
