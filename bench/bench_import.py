@@ -1,6 +1,8 @@
 """Import speed and memory: a 100k-row CSV and a 10k-entry jrnl JSON export.
 
-Also `mirror-kit import` against `sqlite-utils insert --csv` (whole processes, alternating).
+First `mirror-kit import` against `sqlite-utils insert --csv` at 100k and 1M rows (whole processes,
+alternating; CPU, wall and peak RSS of each process). BENCH_IMPORT_SIZES=100000 picks the sizes;
+BENCH_IMPORT_IN_PROCESS=0 skips the in-process table below.
 
 The peer, measured in the same run on the same rows: `pandas.read_csv` (or `json.load` for jrnl)
 plus a raw `sqlite3.executemany` into a plain table. It does none of our work (validation, content
@@ -20,7 +22,6 @@ import gc
 import json
 import os
 import random
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -142,34 +143,64 @@ def measure(make: Callable[[Path], Callable[[], int]], tmp: Path, label: str) ->
     return n, secs, cpu, peak
 
 
-def _child_run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one whole child process."""
-    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, time.perf_counter() - t0
+def _child_run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(CPU seconds, wall seconds, peak RSS MB) of one whole child process (os.wait4: its own rusage,
+    not the maximum over every child so far)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return ru.ru_utime + ru.ru_stime, time.perf_counter() - t0, ru.ru_maxrss / 1024
 
 
-def vs_sqlite_utils(src: Path, tmp: Path, reps: int = 3) -> None:
+def vs_sqlite_utils(src: Path, tmp: Path, reps: int = 3) -> dict | None:
     """`mirror-kit import` against `sqlite-utils insert --csv` on the same CSV, whole processes,
     alternating in one run (medians). sqlite-utils does no validation, dedupe or search index."""
     peer = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
     if not Path(peer).exists():
         print("\nsqlite-utils not installed: comparison skipped")
-        return
+        return None
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     ours_t, peer_t = [], []
     for k in range(reps):
+        ours_db, peer_db = tmp / f"cli-{k}.db", tmp / f"su-{k}.db"
         ours_t.append(_child_run([sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db",
-                                  str(tmp / f"cli-{k}.db"), "import", str(src), "-i", "bench"], env))
-        peer_t.append(_child_run([peer, "insert", str(tmp / f"su-{k}.db"), "t", str(src), "--csv"]))
-    oc, ow = (statistics.median(x[i] for x in ours_t) for i in (0, 1))
-    pc, pw = (statistics.median(x[i] for x in peer_t) for i in (0, 1))
-    print(f"\n{src.stat().st_size / 1e6:.0f} MB CSV, whole processes, {reps} alternating runs (medians):")
-    print("| | CPU s | wall s |\n|---|---|---|")
-    print(f"| mirror-kit import | {oc:.2f} | {ow:.2f} |\n| sqlite-utils insert --csv | {pc:.2f} | {pw:.2f} |")
-    print(f"| ours / peer | {oc / pc:.2f}x | {ow / pw:.2f}x |")
+                                  str(ours_db), "import", str(src), "-i", "bench"], env))
+        peer_t.append(_child_run([peer, "insert", str(peer_db), "t", str(src), "--csv"]))
+        for db in (ours_db, peer_db):  # keep the disk use of the 1M case to one pair of files
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+    oc, ow, om = (statistics.median(x[i] for x in ours_t) for i in (0, 1, 2))
+    pc, pw, pm = (statistics.median(x[i] for x in peer_t) for i in (0, 1, 2))
+    return {"ours": (oc, ow, om), "peer": (pc, pw, pm), "reps": reps, "mb": src.stat().st_size / 1e6}
+
+
+def whole_process_table(tmp: Path, sizes: tuple[int, ...]) -> None:
+    """Ours vs sqlite-utils at each size: CPU, wall, peak RSS and their ratios, one row per size."""
+    results = []
+    for n in sizes:
+        src = tmp / f"rows-{n}.csv"
+        make_csv(src, n)
+        r = vs_sqlite_utils(src, tmp, reps=3 if n <= 200_000 else 2)
+        src.unlink()
+        if r is None:
+            return
+        results.append((n, r))
+    print("mirror-kit import vs sqlite-utils insert --csv, whole processes, alternating (medians):\n")
+    print("| rows | CSV MB | runs | ours CPU s | peer CPU s | CPU ratio | ours wall s | peer wall s | wall ratio "
+          "| ours peak RSS MB | peer peak RSS MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, r in results:
+        (oc, ow, om), (pc, pw, pm) = r["ours"], r["peer"]
+        print(f"| {n:,} | {r['mb']:.0f} | {r['reps']} | {oc:.2f} | {pc:.2f} | {oc / pc:.2f}x | {ow:.2f} | {pw:.2f} "
+              f"| {ow / pw:.2f}x | {om:.0f} | {pm:.0f} |")
+    if len(results) > 1:
+        (n0, r0), (n1, r1) = results[0], results[-1]
+        print(f"\npeak RSS from {n0:,} to {n1:,} rows: ours x{r1['ours'][2] / r0['ours'][2]:.2f}, "
+              f"sqlite-utils x{r1['peer'][2] / r0['peer'][2]:.2f}")
 
 
 def main() -> None:
@@ -177,8 +208,14 @@ def main() -> None:
 
     import mirror_kit  # noqa: F401  (import cost outside the timings)
 
+    sizes = tuple(int(x) for x in os.environ.get("BENCH_IMPORT_SIZES", "100000,1000000").split(","))
+    with tempfile.TemporaryDirectory() as d:
+        whole_process_table(Path(d), sizes)
+    if os.environ.get("BENCH_IMPORT_IN_PROCESS", "1") == "0":
+        return
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        print()
         csv_src, jrnl_src = tmp / "big.csv", tmp / "jrnl_export.json"
         make_csv(csv_src, N_CSV)
         make_jrnl_json(jrnl_src, N_JRNL)
@@ -205,7 +242,6 @@ def main() -> None:
         t, c = time.perf_counter() - t0, time.process_time() - c0
         print(f"\nre-import of the 100k CSV (all {skipped:,} skipped as duplicates): {t:.2f} s "
               f"({c:.2f} s CPU), {skipped / t:,.0f} rows/s")
-        vs_sqlite_utils(csv_src, tmp)
 
 
 if __name__ == "__main__":

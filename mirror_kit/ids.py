@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 import uuid
+
+# Whitespace (str.isspace, as rstrip strips) other than a newline, just before a newline.
+_SPACE_BEFORE_NEWLINE = re.compile(r"[^\S\n]\n")
 
 
 def normalize_text(text: str) -> str:
     """NFC, Unix newlines, no trailing whitespace: what the content hash is computed over."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "\r" not in text and not _SPACE_BEFORE_NEWLINE.search(text):
+        return text.strip()  # no line to strip but the last (most texts): no split and join
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
 def content_hash(text: str) -> str:
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+    return hash_normalized(normalize_text(text))
+
+
+def hash_normalized(normalized: str) -> str:
+    """`content_hash` of a text already passed through `normalize_text` (saves normalising twice)."""
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
 def stable_id(prefix: str, *parts: object, length: int = 16) -> str:

@@ -60,22 +60,54 @@ def csv_field_limit(limit: int) -> Iterator[None]:
 class limited_csv_reader:  # noqa: N801  (used like csv.reader, a function)
     """`csv.reader(lines, **fmtparams)` whose rows are parsed with `field_limit` as the field size limit.
 
-    The limit is global in the csv module and read while a row is parsed, so it is raised around
-    each row only: between rows (while the caller works on one) the process keeps its own limit.
-    Iterating raises csv.Error as csv.reader does; `line_num` is the underlying reader's.
+    The limit is global in the csv module and read while a row is parsed, so it is raised only while
+    rows are parsed: between rows handed out (while the caller works on them) the process keeps its
+    own limit. Rows are parsed `BATCH` at a time under one raise (setting the limit per row cost more
+    than parsing the row). Iterating raises csv.Error as csv.reader does, after the rows before the
+    bad one; `line_num` is the underlying reader's line count after the last row handed out.
     """
+
+    BATCH = 256
 
     def __init__(self, lines: Iterable[str], *, field_limit: int, **fmtparams: Any):
         self._reader = csv.reader(lines, **fmtparams)
         self._limit = field_limit
+        self._rows: list[tuple[list[str], int]] = []
+        self._next = 0
+        self._end: BaseException | None = None  # StopIteration or csv.Error met while reading ahead
+        self._line_num = 0
 
     @property
     def line_num(self) -> int:
-        return self._reader.line_num
+        return self._line_num
 
     def __iter__(self) -> limited_csv_reader:
         return self
 
     def __next__(self) -> list[str]:
+        if self._next >= len(self._rows):
+            self._fill()
+        if self._next < len(self._rows):
+            row, self._line_num = self._rows[self._next]
+            self._next += 1
+            return row
+        end = self._end
+        if isinstance(end, csv.Error):
+            self._line_num = self._reader.line_num
+            self._end = StopIteration()  # a reader that failed is finished
+            raise end
+        raise StopIteration
+
+    def _fill(self) -> None:
+        self._rows, self._next = [], 0
+        if self._end is not None:
+            return
+        reader, rows = self._reader, self._rows
         with csv_field_limit(self._limit):
-            return next(self._reader)
+            try:
+                for _ in range(self.BATCH):
+                    rows.append((next(reader), reader.line_num))
+            except StopIteration as exc:
+                self._end = exc
+            except csv.Error as exc:
+                self._end = exc

@@ -76,14 +76,20 @@ class Mirrorback:
     metadata: dict = field(default_factory=dict)
 
 
+# One encoder for every call (json.dumps builds a new one per call when given options).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, allow_nan=False)
+
+
 def to_json(value: Any, what: str) -> str:
     """JSON text SQLite's json_valid() accepts: NaN/inf (which it rejects) become null.
 
     Raises InvalidInputError naming `what` when the value cannot be serialised.
     """
+    value = value if value is not None else {}
     try:
-        return json.dumps(_finite(value if value is not None else {}), ensure_ascii=False, sort_keys=True,
-                          default=str, allow_nan=False)
+        if type(value) is dict and all(type(v) is str for v in value.values()):
+            return _ENCODER.encode(value)  # flat text metadata (CSV columns): nothing to make finite
+        return _ENCODER.encode(_finite(value))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(f"{what} is not JSON-serialisable: {exc}") from exc
 

@@ -54,3 +54,17 @@ def insert_indexed(conn: sqlite3.Connection, insert: Callable[[], None], ids: Se
         conn.execute("RELEASE search_bulk")
         raise
     conn.execute("RELEASE search_bulk")
+
+
+def index_inserted_since(conn: sqlite3.Connection, start_rowid: int) -> None:
+    """Index every reflection with rowid > `start_rowid` in one pass (while the per-row trigger is
+    dropped, see `mirror_kit.bulkload`): the same rows, in the same order, as the trigger writes."""
+    last = conn.execute("SELECT coalesce(max(rowid), 0) FROM search_docs").fetchone()[0]
+    conn.execute("INSERT INTO search_docs (reflection_id) SELECT id FROM reflections WHERE rowid > ? ORDER BY rowid",
+                 (start_rowid,))
+    conn.execute(
+        "INSERT INTO reflections_fts (rowid, title, content) "
+        "SELECT d.rowid, coalesce(r.title, ''), r.content FROM search_docs d "
+        "JOIN reflections r ON r.id = d.reflection_id WHERE d.rowid > ? ORDER BY d.rowid",
+        (last,),
+    )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import numbers
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
-from ..ids import content_hash, normalize_text, stable_id
+from ..ids import hash_normalized, normalize_text, stable_id
 from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
 from ..search_index import insert_indexed
@@ -59,7 +60,8 @@ class Reflections(Collection):
     def encode(self, identity_id: str, rec: Mapping[str, Any], where: str = "reflection") -> dict:
         """Validate one record and turn it into a row (with `_tags`); InvalidInputError names `where`."""
         content = rec.get("content")
-        if not isinstance(content, str) or not normalize_text(content):
+        normalized = normalize_text(content) if isinstance(content, str) else ""
+        if not normalized:
             raise InvalidInputError(f"{where}: field 'content' is missing or empty")
         created = rec.get("created_at")
         if created is not None and not isinstance(created, str | date):
@@ -78,7 +80,7 @@ class Reflections(Collection):
             raise InvalidInputError(f"{where}: field 'intensity' must be a number between 0 and 1, got {intensity!r}")
         if intensity is not None and not (0 <= float(intensity) <= 1):
             raise InvalidInputError(f"{where}: field 'intensity' must be between 0 and 1, got {intensity!r}")
-        chash = content_hash(content)
+        chash = hash_normalized(normalized)
         created_iso = format_utc(created_dt)
         source_id = None if rec.get("source_id") is None else str(rec.get("source_id"))
         rid = rec.get("id") or reflection_id_for(identity_id, rec.get("source"), source_id, created_iso, chash)
@@ -126,7 +128,8 @@ class Reflections(Collection):
         # sees only what was stored before.
         self.conn.execute("SAVEPOINT insert_rows")
         try:
-            values = [tuple(r[c] for c in cols) for r in rows]
+            pick = operator.itemgetter(*cols)  # a C call per row instead of a generator
+            values = [pick(r) for r in rows] if len(cols) > 1 else [(r[cols[0]],) for r in rows]
             insert_indexed(self.conn, lambda: self.conn.executemany(sql, values), [r["id"] for r in rows])
         except sqlite3.IntegrityError as exc:
             self.conn.execute("ROLLBACK TO insert_rows")

@@ -50,11 +50,13 @@ class Tags(Collection):
         pairs = list(pairs)
         if not pairs:
             return
-        ids = self.ids([t for _, t in pairs])
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)",
-            [(rid, ids[tag_key(t)]) for rid, t in pairs if tag_key(t) in ids],
-        )
+        names = list(dict.fromkeys(t for _, t in pairs))  # first spelling first: it names a new tag
+        ids = self.ids(names)
+        by_name = {t: ids.get(tag_key(t)) for t in names}
+        # In key order: each link lands next to the previous one in the table's B-tree, not at a
+        # random page (reflection ids are hashes).
+        links = sorted((rid, by_name[t]) for rid, t in pairs if by_name[t] is not None)
+        self.conn.executemany("INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)", links)
 
     def replace(self, pairs_by_reflection: dict[str, list[str]]) -> None:
         """Make each reflection's tags exactly the given list; call inside a transaction."""

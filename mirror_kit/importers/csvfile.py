@@ -17,6 +17,7 @@ each moment is dated `HAPPYDB_DATE` (the first day of HappyDB's collection perio
 
 from __future__ import annotations
 
+import codecs
 import csv
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ from ..errors import InvalidInputError
 from ..limits import MAX_CSV_COLUMNS
 from ..process_state import limited_csv_reader
 from .common import (
+    BINARY_SNIFF_BYTES,
     MAX_ENTRY_CHARS,
+    MAX_FILE_BYTES,
     Context,
     Entry,
     Rejection,
@@ -117,6 +120,113 @@ class _Lines:
         return line
 
 
+    def tail(self, line: int) -> str | None:
+        """The text from the start of `line` to the end, once every line was handed out (else None)."""
+        if self.pos < len(self.text):
+            return None
+        return self.text[_line_offset(self.text, line):]
+
+
+class _StreamLines:
+    """Lines of a large UTF-8 file read from disk as they are parsed (memory does not grow with the
+    file), split on "\\n" only and with their endings, exactly as `_Lines` splits the whole text.
+
+    `open` returns None when the file must be read whole instead: small files, another encoding
+    (given, by BOM, or because some byte is not UTF-8), NUL bytes, or classic Mac line endings.
+    """
+
+    MIN_BYTES = 8 << 20
+    BLOCK = 1 << 20
+
+    def __init__(self, path: Path, codec: str, head: str):
+        self.path, self.codec, self.head = path, codec, head
+        self._fh = path.open("r", encoding=codec, newline="")
+        self._buf, self._start, self.done = "", 0, False
+
+    @classmethod
+    def open(cls, path: Path, encoding: str | None) -> _StreamLines | None:
+        if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            return None
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return None
+        if not path.is_file() or size < cls.MIN_BYTES or size > MAX_FILE_BYTES:
+            return None  # read_bytes says what is wrong with it
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        newline = carriage = content = False
+        with path.open("rb") as fh:
+            first = fh.read(cls.BLOCK)
+            if b"\x00" in first[:BINARY_SNIFF_BYTES] or any(
+                    first.startswith(b) for b in (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+                return None
+            block = first
+            while block:  # the whole file must be UTF-8 before a row is stored (else: read it whole)
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    return None
+                newline = newline or b"\n" in block
+                carriage = carriage or b"\r" in block
+                content = content or bool(block.strip())
+                block = fh.read(cls.BLOCK)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+        if not content or (carriage and not newline):
+            return None
+        codec = "utf-8-sig" if first.startswith(codecs.BOM_UTF8) else "utf-8"
+        head = first[:65536 + 4].decode(codec, errors="ignore")[:65536]
+        return cls(path, codec, head)
+
+    def __iter__(self) -> _StreamLines:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            end = self._buf.find("\n", self._start)
+            if end >= 0:
+                line = self._buf[self._start:end + 1]
+                self._start = end + 1
+                return line
+            if self.done:
+                raise StopIteration
+            block = self._fh.read(self.BLOCK)
+            if not block:
+                self._fh.close()
+                self.done = True
+                if self._start < len(self._buf):
+                    line, self._buf, self._start = self._buf[self._start:], "", 0
+                    return line
+                raise StopIteration
+            self._buf = self._buf[self._start:] + block
+            self._start = 0
+
+    def tail(self, line: int) -> str | None:
+        """The text from the start of `line` to the end, once every line was handed out (else None)."""
+        if not self.done:
+            return None
+        with self.path.open("r", encoding=self.codec, newline="") as fh:
+            skip, rest = line - 1, ""
+            while True:  # past line - 1 newlines ("\\n" only, as the lines were split)
+                block = fh.read(self.BLOCK)
+                if not block:
+                    return ""
+                rest = block
+                pos = 0
+                while skip:
+                    end = rest.find("\n", pos)
+                    if end < 0:
+                        break
+                    skip, pos = skip - 1, end + 1
+                if not skip:
+                    return rest[pos:] + fh.read()
+
+    def __del__(self) -> None:
+        self._fh.close()  # a reader given up half-way (an error in a row) lets go of the file
+
+
 def unclosed_quote_line(text: str, delimiter: str, first_line: int) -> int | None:
     """The line where a quoted field opens and never closes in `text` (raw rows starting at
     `first_line`), or None when every quote closes. Python's csv module, non-strict, silently ends
@@ -146,17 +256,21 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     """Entries of a CSV file; whole-file problems (encoding, no text column) raise InvalidInputError
     right away (not when the rows are iterated)."""
     name = path.name
-    text, enc = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
-    if enc not in ("utf-8", "utf-8-sig") and not ctx.opt("encoding"):
-        ctx.warn(f"{name}: not UTF-8, read as {enc}")
-    if not text.strip():
-        raise InvalidInputError(f"{name}: file is empty")
-    if "\r" in text and "\n" not in text:  # classic Mac line endings
-        text = text.replace("\r", "\n")
-    delimiter = sniff_delimiter(text)
+    lines: _Lines | _StreamLines | None = _StreamLines.open(path, ctx.opt("encoding"))
+    if lines is not None:
+        delimiter = sniff_delimiter(lines.head)
+    else:
+        text, enc = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
+        if enc not in ("utf-8", "utf-8-sig") and not ctx.opt("encoding"):
+            ctx.warn(f"{name}: not UTF-8, read as {enc}")
+        if not text.strip():
+            raise InvalidInputError(f"{name}: file is empty")
+        if "\r" in text and "\n" not in text:  # classic Mac line endings
+            text = text.replace("\r", "\n")
+        delimiter = sniff_delimiter(text)
+        lines = _Lines(text)
     # Large enough that an absurd field is read whole and rejected with a reason, not a csv.Error;
     # raised only while each row is parsed (the limit is process-wide).
-    lines = _Lines(text)
     reader = limited_csv_reader(lines, field_limit=min(sys.maxsize, MAX_ENTRY_CHARS * 8), delimiter=delimiter)
     try:
         header_row = next(reader)
@@ -168,7 +282,7 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     cols = {h.lower() for h in header}
     if is_daylio(header) and not ctx.opt("text_column"):
         ctx.source = "daylio"
-        return settle_dates(_checked(daylio_rows(reader, header, name, ctx), lines, text, delimiter, name))
+        return settle_dates(_checked(daylio_rows(reader, header, name, ctx), lines, delimiter, name))
     happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")
     # The key of a row is its id column, not the file name: a newer export of the same diary under
     # another name updates the rows it shares with the older one.
@@ -205,19 +319,19 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
                             f"column {header[date_i]!r}")
     rows = _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
                  default_date, ctx.opt("tz"), column)
-    return settle_dates(_checked(rows, lines, text, delimiter, name))
+    return settle_dates(_checked(rows, lines, delimiter, name))
 
 
-def _checked(rows: Iterator, lines: _Lines, text: str, delimiter: str, name: str) -> Iterator:
+def _checked(rows: Iterator, lines: _Lines | _StreamLines, delimiter: str, name: str) -> Iterator:
     """`rows`, then an error if the file ended inside a quoted field (the csv module would have
     quietly made the rest of the file one field of the last row)."""
     last = None
     for item in rows:
         yield item
         last = item
-    if last is not None and "line" in last.where and lines.pos >= len(text):
-        start = _line_offset(text, last.where["line"])
-        opened = unclosed_quote_line(text[start:], delimiter, last.where["line"])
+    tail = lines.tail(last.where["line"]) if last is not None and "line" in last.where else None
+    if tail is not None:
+        opened = unclosed_quote_line(tail, delimiter, last.where["line"])
         if opened is not None:
             raise InvalidInputError(
                 f"{name}: line {opened}: a quoted field opens here and is never closed (a stray '\"'?); "

@@ -11,11 +11,13 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
+from ..bulkload import BulkLoad
 from ..collections.identities import identity_id_for
 from ..collections.reflections import fingerprint
 from ..errors import InvalidInputError
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, Skipped, where_text
 from .guard import check_dates, unrelated_update
+from .seen import SeenIds
 from .summary import ImportSummary
 
 _CHUNK = 5000
@@ -67,9 +69,14 @@ def store_entries(
     hashes: set[str] = set()
     new_rows: list[dict] = []
     updates: list[dict] = []
-    seen_sids: dict[str, dict] = {}  # source id -> where it was first seen (formatted only if repeated)
+    # Source id -> where it was first seen: the line number alone when in the file most entries come
+    # from (an int per entry, not the reader's dict), else the place; formatted only if repeated.
+    seen_sids = SeenIds(journal.conn)
+    main_file: list = []
     rejected: list[dict] = []
     writing = not dry_run
+    # Index upkeep is deferred to the end of the transaction once an import fills a whole chunk.
+    bulk = BulkLoad(journal.conn, journal.path)
 
     def reject(where: dict, reason: str) -> None:
         nonlocal writing
@@ -86,14 +93,18 @@ def store_entries(
                 # The identity is created with its first stored entry: an import that stores
                 # nothing (all rejected, skipped or empty) leaves the journal as it was.
                 journal.identities.add(name, exist_ok=True)
+                if not final and write is _insert:
+                    bulk.begin()
                 write(journal, buf)
                 buf.clear()
 
     with contextlib.ExitStack() as stack:
+        stack.callback(seen_sids.close)  # after the transaction ends (callbacks run last-in first-out)
         if not dry_run:
             # Entries are written in chunks as they are read (memory stays flat), inside one transaction
             # that a bad entry or any error rolls back: the journal is never half-imported.
             stack.enter_context(journal.transaction())
+            stack.callback(bulk.abort)  # on any error (after finish it does nothing)
         # What is already stored is read under the write lock (BEGIN IMMEDIATE above): a second
         # process importing the same file waits here, then sees the first one's rows as duplicates.
         existing_identity = journal.identities.find(name)
@@ -114,8 +125,10 @@ def store_entries(
                 reject(item.where, reason)
                 continue
             sid = item.source_id
-            if sid is not None and sid in seen_sids:
-                reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(seen_sids[sid])})")
+            first = seen_sids.get(sid) if sid is not None else None
+            if first is not None:
+                first = {"file": main_file[0], "line": first} if isinstance(first, int) else first
+                reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(first)})")
                 continue
             rec = {
                 "content": item.content, "created_at": item.created_at, "tz": item.tz, "title": item.title,
@@ -130,7 +143,11 @@ def store_entries(
                 reject(item.where, str(exc).removeprefix("reflection: "))
                 continue
             if sid is not None:
-                seen_sids[sid] = item.where
+                w = item.where
+                if not main_file:
+                    main_file.append(w.get("file"))
+                plain = len(w) == 2 and w.get("file") == main_file[0] and type(w.get("line")) is int
+                seen_sids.add(sid, w["line"] if plain else w)
             if known is not None:
                 if fingerprint(row) == known[1]:
                     summary.skipped += 1
@@ -160,6 +177,7 @@ def store_entries(
             err.rejected = rejected  # type: ignore[attr-defined]
             raise err
         flush(final=True)
+        bulk.finish()
     return summary
 
 

@@ -25,6 +25,7 @@ from ..errors import (
 from ..journal import open_journal
 from .auth import RateLimiter, ServerState
 from .jobs import Jobs
+from .results import ResultCache
 
 log = logging.getLogger("mirror_kit.server")
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB: far above any reflection, far below what could exhaust memory
@@ -124,6 +125,7 @@ def create_app(
         migrator = j.migrator
     state = ServerState(path, migrator, RateLimiter(rate_limit), llm=llm)
     state.jobs = Jobs(lambda: state.open(readonly=False))
+    state.results = ResultCache(path)
 
     app = FastAPI(
         title="mirror_kit",

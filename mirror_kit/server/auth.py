@@ -22,6 +22,7 @@ from ..collections.tokens import Token
 from ..errors import NotFoundError
 from ..journal import Journal
 from ..migrate import Migrator
+from .results import ResultCache
 
 if TYPE_CHECKING:
     from ..records import Identity
@@ -63,6 +64,7 @@ class ServerState:
     limiter: RateLimiter
     jobs: Jobs = field(default=None)  # type: ignore[assignment]
     llm: object = None
+    results: ResultCache = field(default=None)  # type: ignore[assignment]
 
     def open(self, *, readonly: bool) -> Journal:
         """A new connection to the journal (read-only for reads); the schema was checked at start."""

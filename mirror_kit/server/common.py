@@ -28,6 +28,12 @@ def ok(data: Any, message: str | None = None) -> dict:
     return {"status": "success", "data": data, "message": message}
 
 
+def cached(request: Any, key: tuple, compute: Any) -> Any:
+    """`compute()`, reused until the journal file changes (see `server.results`); the value is shared
+    between requests, so callers build new lists around it and never change it in place."""
+    return request.app.state.mirror.results.get(key, compute)
+
+
 def records(df: Any) -> list[dict]:
     """A DataFrame as JSON-ready dicts (NaN -> null, timestamps -> ISO strings)."""
     if df is None or len(df) == 0:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ..errors import NotFoundError
 from .auth import Access, reader, writer
-from .common import ERRORS, ok, page_of, plain, records
+from .common import ERRORS, cached, ok, page_of, plain, records
 from .runs import accept
 from .schemas import Envelope, Page, PatternDetail, PatternEvolution, PatternOut, RunAccepted
 
@@ -25,7 +25,7 @@ def _pattern(a: Access, pattern_id: str):
 
 
 @router.get("/identity/{identity}", response_model=Envelope[Page[PatternOut]])
-def list_patterns(identity: str, min_confidence: float | None = Query(None, ge=0, le=1),
+def list_patterns(identity: str, request: Request, min_confidence: float | None = Query(None, ge=0, le=1),
                   status: Literal["active", "dormant"] | None = None, sort: Sort = "size",
                   limit: int = Query(50, ge=1, le=500), cursor: str | None = None,
                   a: Access = Depends(reader)) -> dict:
@@ -34,9 +34,9 @@ def list_patterns(identity: str, min_confidence: float | None = Query(None, ge=0
     `curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8765/api/patterns/identity/maya?min_confidence=0.5&limit=10"`
     """
     ident = a.identity(identity)
-    df = a.journal.patterns.frame(ident, min_confidence=min_confidence, sort=sort,
-                                  include_dormant=status != "active")
-    rows = records(df)
+    rows = cached(request, ("patterns", ident.id, min_confidence, sort, status != "active"),
+                  lambda: records(a.journal.patterns.frame(ident, min_confidence=min_confidence, sort=sort,
+                                                           include_dormant=status != "active")))
     if status == "dormant":
         rows = [r for r in rows if r["status"] == "dormant"]
     return ok(page_of(rows, cursor, limit))

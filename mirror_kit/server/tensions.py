@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from .auth import Access, reader, writer
-from .common import ERRORS, ok, plain, records
+from .common import ERRORS, cached, ok, plain, records
 from .runs import accept
 from .schemas import Envelope, RunAccepted, SeedTension, TensionDetail, TensionOut
 
@@ -17,11 +17,12 @@ Period = Literal["auto", "day", "week", "month", "quarter"]
 
 
 @router.get("/identity/{identity}", response_model=Envelope[list[TensionOut]])
-def list_tensions(identity: str, period: Period = "auto", threshold: float | None = Query(None, ge=0, le=1),
-                  a: Access = Depends(reader)) -> dict:
+def list_tensions(identity: str, request: Request, period: Period = "auto",
+                  threshold: float | None = Query(None, ge=0, le=1), a: Access = Depends(reader)) -> dict:
     """Per tension, most active first: position (-1 axis_a .. +1 axis_b), intensity, occurrences, drift."""
     ident = a.identity(identity)
-    return ok(records(a.journal.tensions.frame(ident, period=period, threshold=threshold)))
+    return ok(cached(request, ("tensions", ident.id, period, threshold),
+                     lambda: records(a.journal.tensions.frame(ident, period=period, threshold=threshold))))
 
 
 @router.get("/tension/{tension_name}", response_model=Envelope[TensionDetail])
@@ -34,10 +35,10 @@ def get_tension(tension_name: str, identity: str = Query(..., min_length=1), per
 
 
 @router.get("/mapping/{identity}", response_model=Envelope[list[TensionOut]])
-def tension_map(identity: str, a: Access = Depends(reader)) -> dict:
+def tension_map(identity: str, request: Request, a: Access = Depends(reader)) -> dict:
     """2D map data: per tension its position (x), intensity (y) and occurrences (size)."""
     ident = a.identity(identity)
-    return ok(records(a.journal.tensions.map(ident)))
+    return ok(cached(request, ("tension-map", ident.id), lambda: records(a.journal.tensions.map(ident))))
 
 
 @router.get("/seed-tensions", response_model=Envelope[list[SeedTension]])

@@ -158,5 +158,19 @@ def save_tensions(tensions: Tension | list[Tension], path: str | Path) -> Path:
 
 
 def seed_tensions() -> list[Tension]:
-    """The five built-in archetypal tensions, in their fixed order."""
-    return load_tensions(_SEEDS_FILE)
+    """The five built-in archetypal tensions, in their fixed order (fresh objects on every call)."""
+    return [Tension.from_dict(d, "seed tension") for d in _seed_dicts()]
+
+
+_SEEDS_PARSED: dict[tuple, list[dict]] = {}
+
+
+def _seed_dicts() -> list[dict]:
+    # Parsing the YAML took ~0.4 s and ran several times per tension list: parsed once per file
+    # version (size and modification time), as plain dicts each caller rebuilds its own objects from.
+    st = _SEEDS_FILE.stat()
+    key = (st.st_size, st.st_mtime_ns)
+    if key not in _SEEDS_PARSED:
+        _SEEDS_PARSED.clear()
+        _SEEDS_PARSED[key] = [t.as_dict() for t in load_tensions(_SEEDS_FILE)]
+    return _SEEDS_PARSED[key]

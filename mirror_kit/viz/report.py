@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 TEMPLATE = Path(__file__).with_name("report.ipynb")
 NBCONVERT_TEMPLATE = Path(__file__).with_name("report_template")
 TIMEOUT = 600
+IOPUB_TIMEOUT = 60
+# Above this many reflections the report's map is thinned (each point's hover text costs ~150 bytes:
+# 100k points made a 20 MB report); the Explorer draws every point.
+MAP_POINTS = 10_000
 
 
 def show(fig: go.Figure, name: str) -> None:
@@ -41,6 +45,22 @@ def show(fig: go.Figure, name: str) -> None:
     bundle = {**json.loads(fig.to_json()), "config": plotly_config(legacy=True)}
     display({"application/vnd.plotly.v1+json": bundle, "text/html": html_div,
              "text/plain": f"<figure {name}: {len(fig.data)} trace(s)>"}, raw=True)
+
+
+def map_points() -> int | None:
+    """How many points the report's reflection map draws at most (None: every one).
+
+    MAP_POINTS, or the environment variable MIRROR_KIT_REPORT_MAP_POINTS (0 = every point; the
+    report runs in a kernel of its own, which inherits the environment).
+    """
+    raw = os.environ.get("MIRROR_KIT_REPORT_MAP_POINTS", "").strip()
+    if not raw:
+        return MAP_POINTS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidInputError(f"MIRROR_KIT_REPORT_MAP_POINTS must be a whole number, got {raw!r}") from exc
+    return value if value > 0 else None
 
 
 def _fmt_date(ts: Any) -> str:
@@ -149,9 +169,13 @@ class ReportContext:
         return f"No {what} in this range (run <code>mirror-kit analyze --identity NAME</code>)."
 
     def figures(self) -> dict[str, go.Figure]:
-        figs = self.state.figures()
-        figs["tensions"] = self.state.tension_evolution_figure()
-        return figs
+        # The state's figures one by one: its `figures()` would build the map with every point first.
+        return {
+            "map": self.state.reflection_map_figure(max_points=map_points()),
+            "patterns": self.state.pattern_evolution_figure(),
+            "tension_map": self.state.tension_map_figure(),
+            "tensions": self.state.tension_evolution_figure(),
+        }
 
 
 def _words(keywords: Any) -> list[str]:
@@ -225,6 +249,9 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
             # Unix sockets, not loopback TCP: works with no network at all, private to this folder
             pm.execute_notebook(str(TEMPLATE), str(executed), parameters=params, kernel_name=kernel_name,
                                 progress_bar=False, log_output=False, cwd=tmp, execution_timeout=TIMEOUT,
+                                # a large figure's output can take longer than nbclient's 4 s default to
+                                # arrive on a busy machine; that is not a failure of the notebook
+                                iopub_timeout=IOPUB_TIMEOUT,
                                 request_save_on_cell_execute=False, kernel_manager_class=ipc_kernel_manager(tmp))
         except pm.PapermillExecutionError as exc:
             raise MirrorKitError(f"report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from exc

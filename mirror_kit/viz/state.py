@@ -376,7 +376,9 @@ class ExplorerState:
         problem = self.range_problem()
         return empty_figure(problem, title) if problem else None
 
-    def reflection_map_figure(self) -> go.Figure:
+    def reflection_map_figure(self, max_points: int | None = None) -> go.Figure:
+        """The reflection map of the range; `max_points` thins dense regions above that many points
+        (see `mirror_kit.viz.thinning`; the selection is always drawn) and says so in the title."""
         from .plots import empty_figure, reflection_map
 
         d = self.data
@@ -405,8 +407,16 @@ class ExplorerState:
             # the snippets are most of what the map sends: shorter ones on a large journal
             n = HOVER_CHARS if len(d.reflections) <= LARGE_MAP else HOVER_CHARS_LARGE
             d.hover = pd.Series([_snippet(t, n) for t in d.reflections["content"]], index=d.reflections.index)
-        return reflection_map(r, None, labels=labels, xy=d.xy[rows[keep].astype(int)], colours=colours,
-                              title=f"Reflection map · {len(r)} reflections", snippets=d.hover.loc[r.index])
+        xy = d.xy[rows[keep].astype(int)]
+        snippets = d.hover.loc[r.index]
+        title = f"Reflection map · {len(r)} reflections"
+        if max_points is not None and len(r) > max_points:
+            from .thinning import thin_points, thinned_caption
+
+            shown = thin_points(xy[:, 0], xy[:, 1], r["id"].tolist(), max_points, keep=self.selected)
+            title += f" ({thinned_caption(len(shown), len(r))}: dense areas sampled, outliers all shown)"
+            r, labels, xy, snippets = r.iloc[shown], labels.iloc[shown], xy[shown], snippets.iloc[shown]
+        return reflection_map(r, None, labels=labels, xy=xy, colours=colours, title=title, snippets=snippets)
 
     def pattern_evolution_figure(self) -> go.Figure:
         from .plots import empty_figure, pattern_evolution
