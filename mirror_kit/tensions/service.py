@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis_writes import analysis_transaction, check_still_there
+from ..analysis_writes import analysis_transaction
 from ..errors import InvalidInputError, MirrorKitError, NotFoundError
 from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
@@ -291,43 +291,76 @@ class Tensions:
         )
         return len(data)
 
-    def analyze(self, identity: Any, *, tensions: Iterable[str] | None = None) -> dict:
-        """Score every reflection of an identity on its tensions (default: all visible) and store them.
+    def analyze(self, identity: Any, *, tensions: Iterable[str] | None = None, refit: bool = False,
+                chunk_size: int = 4096) -> dict:
+        """Score the reflections of an identity on its tensions (default: all visible) and store them.
 
-        Returns a summary: reflections, tensions, observations, calibrated tensions, the most active
-        tensions and the ones drifting significantly.
+        When the last scoring used the same tensions, definitions, calibrations and model, only the
+        reflections whose vectors came since (new or edited) are scored and written; `refit=True`
+        rescores every reflection. Vectors are read and scored `chunk_size` rows at a time.
+        Returns a summary: mode, reason, reflections, scored, tensions, observations (rows written),
+        calibrated tensions, the most active tensions and the ones drifting significantly.
+        Raises InvalidInputError, UnknownIdentityError, MirrorKitError (read-only journal).
         """
+        from ..ids import content_hash
+        from ..patterns.incremental import last_fit_run
+
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidInputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         ident = self.journal.identities.get(identity)
         self._ensure_seed_tensions()
         rows = self._select_rows(ident.id, tensions)
-        ids, X = self.journal.embeddings.matrix(ident.id)
+        self.journal.embeddings.ensure(ident.id)
         scorer = self._tension_scorer(rows)
         params = {"model": scorer.model_name_, "tensions": scorer.tension_ids_,
                   "calibrated": sorted(scorer.calibrations_),
                   "definitions": self.journal.settings.get("definitions.version")}  # pinned Commons version
+        # what the stored observations depend on: a change of any of it rescores every reflection
+        signature = content_hash(json.dumps([params, [(r["id"], r["definition"], r["calibration"]) for r in rows]],
+                                            sort_keys=True, default=str))
+        embeddings = self.journal.embeddings
         with self.journal.runs.record("tensions", ident.id, params) as info:
-            frame = scorer.score_frame(X, ids)
+            last = None if refit else last_fit_run(self.journal, ident.id, "tensions", scorer.model_name_)
+            only = None
+            if refit:
+                reason = "asked for (--refit)"
+            elif last is None:
+                reason = "no earlier scoring recorded"
+            elif last["metadata"].get("signature") != signature:
+                reason = "tensions, their definitions, calibrations or the model changed"
+            else:
+                only = embeddings.changed_since(ident.id, last["metadata"]["mark"])
+                reason = f"{len(only)} new or edited reflections scored"
+            mark = embeddings.mark()
+            n = scored = 0
             with analysis_transaction(self.journal, "tension analysis"):
-                check_still_there(self.journal, list(ids), "tension analysis")
-                # Observations of deleted/edited reflections are replaced; none of another identity is touched.
-                marks = ",".join("?" * len(scorer.tension_ids_))
-                self._execute(
-                    f"DELETE FROM tension_observations WHERE tension_id IN ({marks}) AND reflection_id IN "
-                    "(SELECT id FROM reflections WHERE identity_id = ?)",
-                    [*scorer.tension_ids_, ident.id],
-                )
-                n = self._write_observations(frame, scorer.model_name_)
-            info["counts"] = {"reflections": len(ids), "tensions": len(rows), "observations": n}
-        summary = self.frame(ident.id) if ids else None
+                if only is None:
+                    # Observations of deleted/edited reflections are replaced; none of another identity is touched.
+                    marks = ",".join("?" * len(scorer.tension_ids_))
+                    self._execute(
+                        f"DELETE FROM tension_observations WHERE tension_id IN ({marks}) AND reflection_id IN "
+                        "(SELECT id FROM reflections WHERE identity_id = ?)",
+                        [*scorer.tension_ids_, ident.id],
+                    )
+                if only is None or only:
+                    for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
+                        n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
+                        scored += len(part_ids)
+            total = embeddings.count_current(ident.id)
+            mode = "full" if only is None else "incremental"
+            info["counts"] = {"reflections": total, "scored": scored, "tensions": len(rows), "observations": n}
+            info["metadata"] = {"model": scorer.model_name_, "mode": mode, "reason": reason, "mark": mark,
+                                "signature": signature}
+        summary = self.frame(ident.id) if total else None
         active = [] if summary is None else summary["tension_id"].head(3).tolist()
         drifting = [] if summary is None else [
             {"tension_id": r.tension_id, "direction": r.direction, "drift": round(float(r.drift), 4),
              "p_value": round(float(r.p_value), 4)}
             for r in summary.itertuples() if r.direction != "stable"
         ]
-        return {"identity": ident.name, "reflections": len(ids), "tensions": len(rows), "observations": n,
-                "model": scorer.model_name_, "calibrated": sorted(scorer.calibrations_),
-                "most_active": active, "drifting": drifting}
+        return {"identity": ident.name, "mode": mode, "reason": reason, "reflections": total, "scored": scored,
+                "tensions": len(rows), "observations": n, "model": scorer.model_name_,
+                "calibrated": sorted(scorer.calibrations_), "most_active": active, "drifting": drifting}
 
     def score(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> pd.DataFrame:
         """Score (and store) just these reflections on their identity's tensions, e.g. new entries.
