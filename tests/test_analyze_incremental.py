@@ -142,7 +142,11 @@ def test_chunked_and_sampled_fits_match_unchunked_and_ignore_row_order(patterns_
     j.tensions.analyze("maya", refit=True)
     full = {k: v[:2] for k, v in _observations(j).items()}
     j.tensions.analyze("maya", refit=True, chunk_size=7)
-    assert {k: v[:2] for k, v in _observations(j).items()} == full
+    small = {k: v[:2] for k, v in _observations(j).items()}
+    keys = sorted(full)
+    assert sorted(small) == keys and len(keys) == 5 * len(ids)
+    # float32 products of 7 rows and of 4096 rows round differently in the last bits, nothing more
+    assert np.allclose([small[k] for k in keys], [full[k] for k in keys], atol=1e-5)
 
 
 _OLD_STATS = """
