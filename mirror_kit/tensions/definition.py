@@ -157,6 +157,15 @@ def save_tensions(tensions: Tension | list[Tension], path: str | Path) -> Path:
     return p
 
 
+_SEED_CACHE: dict[tuple, list[dict]] = {}
+
+
 def seed_tensions() -> list[Tension]:
-    """The five built-in archetypal tensions, in their fixed order."""
-    return load_tensions(_SEEDS_FILE)
+    """The five built-in archetypal tensions, in their fixed order (fresh objects on every call)."""
+    # Parsing the YAML costs ~0.2 s and an analysis asks several times: parse once per file version.
+    st = Path(_SEEDS_FILE).stat()
+    key = (str(_SEEDS_FILE), st.st_mtime_ns, st.st_size)
+    if key not in _SEED_CACHE:
+        _SEED_CACHE.clear()
+        _SEED_CACHE[key] = [t.as_dict() for t in load_tensions(_SEEDS_FILE)]
+    return [Tension.from_dict(d) for d in _SEED_CACHE[key]]

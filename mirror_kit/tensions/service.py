@@ -477,12 +477,28 @@ class Tensions:
         if tension_ids is not None:
             sql += f" AND o.tension_id IN ({','.join('?' * len(tension_ids))})"
             params += list(tension_ids)
+        import numpy as np
+
+        cols = ["tension_id", "reflection_id", "created_at", "position", "intensity"]
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: an identity can have millions of observations
-        rows = cur.execute(sql + " ORDER BY r.created_at, r.id", params).fetchall()
-        df = pd.DataFrame(rows, columns=["tension_id", "reflection_id", "created_at", "position", "intensity"])
-        df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
-        return df
+        cur.execute(sql + " ORDER BY r.created_at, r.id", params)
+        # Read in blocks, each turned into columns at once, with one string object per distinct id:
+        # a million reflections' rows as Python tuples would take gigabytes.
+        same: dict[str, str] = {}
+        parts = []
+        while rows := cur.fetchmany(100_000):
+            t, r, c, p, i = zip(*rows, strict=True)
+            del rows
+            parts.append(pd.DataFrame({
+                "tension_id": [same.setdefault(x, x) for x in t], "reflection_id": [same.setdefault(x, x) for x in r],
+                "created_at": pd.to_datetime(pd.Series(c, dtype=object), utc=True),
+                "position": np.asarray(p, dtype=float), "intensity": np.asarray(i, dtype=float)}))
+        if not parts:
+            df = pd.DataFrame({k: [] for k in cols}).astype({"position": float, "intensity": float})
+            df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+            return df
+        return pd.concat(parts, ignore_index=True)
 
     def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> pd.DataFrame:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
