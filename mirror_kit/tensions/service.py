@@ -32,20 +32,83 @@ _ANCHOR_CACHE: dict[tuple[str, str], Any] = {}  # (model, phrase) -> vector: anc
 
 
 class _CachingEncoder:
-    """Wraps an Embedder so anchor phrases are encoded once per process and model."""
+    """Wraps an Embedder so anchor phrases are encoded once per process and model, and once per
+    machine: their vectors are kept in the user's cache directory (`anchor_cache_file`), so scoring a
+    few new reflections does not load the transformer at all.
 
-    def __init__(self, emb: Any):
-        self.emb = emb
-        self.model_name = emb.model_name
+    emb: an Embedder, or a callable returning one (called only when a phrase has no cached vector);
+    model_name: its model's name (required with a callable).
+    """
+
+    def __init__(self, emb: Any, model_name: str | None = None):
+        self._emb = emb
+        self.model_name = model_name or emb.model_name
+
+    @property
+    def emb(self) -> Any:
+        if callable(self._emb) and not hasattr(self._emb, "encode"):
+            self._emb = self._emb()
+        return self._emb
 
     def encode(self, texts: Sequence[str]) -> Any:
         import numpy as np
 
         todo = sorted({t for t in texts if (self.model_name, t) not in _ANCHOR_CACHE})
         if todo:
+            disk = _read_anchor_cache(self.model_name)
+            for t in todo:
+                if t in disk:
+                    _ANCHOR_CACHE[(self.model_name, t)] = disk[t]
+            todo = [t for t in todo if (self.model_name, t) not in _ANCHOR_CACHE]
+        if todo:
             for t, v in zip(todo, self.emb.encode(todo), strict=True):
-                _ANCHOR_CACHE[(self.model_name, t)] = v
+                _ANCHOR_CACHE[(self.model_name, t)] = np.asarray(v, dtype=np.float32)
+            _write_anchor_cache(self.model_name)
         return np.stack([_ANCHOR_CACHE[(self.model_name, t)] for t in texts])
+
+
+def anchor_cache_file(model_name: str) -> Path:
+    """Where the anchor vectors of a model are kept (the user's mirror_kit cache directory)."""
+    import hashlib
+
+    from ..embedding.model import resolve_model
+    from ..embedding.onnx_backend import cache_dir
+
+    location = resolve_model(model_name)[1]
+    # the model's files dated: a model replaced under the same name gets a fresh cache
+    stamp = Path(location).stat().st_mtime_ns if Path(location).exists() else 0
+    key = hashlib.sha256(f"{model_name}\x1f{location}\x1f{stamp}".encode()).hexdigest()[:20]
+    return cache_dir() / "anchors" / f"{key}.npz"
+
+
+def _read_anchor_cache(model_name: str) -> dict[str, Any]:
+    import numpy as np
+
+    try:
+        with np.load(anchor_cache_file(model_name), allow_pickle=False) as z:
+            return dict(zip(z["phrases"].tolist(), z["vectors"], strict=True))
+    except Exception:  # missing, damaged or unreadable: the model computes them again
+        return {}
+
+
+def _write_anchor_cache(model_name: str) -> None:
+    import os
+    import tempfile
+
+    import numpy as np
+
+    mine = {t: v for (m, t), v in _ANCHOR_CACHE.items() if m == model_name}
+    tmp = None
+    try:
+        target = anchor_cache_file(model_name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp.npz")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, phrases=np.array(list(mine), dtype=str), vectors=np.stack(list(mine.values())))
+        os.replace(tmp, target)
+    except Exception:  # a cache that cannot be written only costs time next run
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass
@@ -257,7 +320,8 @@ class Tensions:
         from .model import TensionScorer
 
         defs = [Tension.from_dict(json.loads(r["definition"]), f"stored tension {r['id']}") for r in rows]
-        emb = _CachingEncoder(self.journal.embeddings.embedder())
+        # the transformer is loaded only if an anchor phrase has no cached vector
+        emb = _CachingEncoder(self.journal.embeddings.embedder, self.journal.embeddings.model_name())
         scorer = TensionScorer(defs, embedder=emb).fit()
         for r in rows:
             if r["calibration"]:
