@@ -1,8 +1,8 @@
 """Incremental `analyze`: a 10k-reflection journal analysed cold, then 1 % new reflections (unseen
 HappyDB rows with their real vectors) analysed again. Target: the second run costs <= 5 % of the cold one.
 
-CPU seconds of the whole child process (imports and model loading included) and of the `analyze` call
-alone; peer: the merge-base code on the same journals, which refits and rescores everything each time.
+CPU seconds of the whole child process (library imports, ~1.5-2 s here, included) and of the `analyze`
+call alone (libraries imported before it starts); peer: the merge-base code on the same journals, which refits and rescores everything each time.
 A third row adds 1 % off-topic reflections (random directions): drift must be detected and refit.
 """
 

@@ -120,7 +120,6 @@ class Patterns:
 
         from . import incremental
         from .matching import match_patterns
-        from .model import PatternModel
 
         if n_patterns is not None and (not isinstance(n_patterns, int) or n_patterns < 1):
             raise InvalidInputError(f"n_patterns must be a positive integer, got {n_patterns!r}")
@@ -149,6 +148,8 @@ class Patterns:
             stored = [r for r in self._stored_centroids(ident.id, model_name, active_only=False)
                       if len(_unblob(r["centroid"])) == (E.shape[1] if len(ids) else -1)]
             t1 = time.perf_counter()
+            from .model import PatternModel  # scikit-learn: only a fit needs it
+
             texts = _ReflectionColumn(self.journal, ids, "content")
             if not ids:
                 model = None
