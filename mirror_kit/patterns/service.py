@@ -57,6 +57,9 @@ class _ReflectionColumn:
             chunk = uniq[start:start + 900]
             found.update((r[0], r[1]) for r in self.journal.execute(
                 f"SELECT id, {self.column} FROM reflections WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        missing = [w for w in uniq if w not in found]
+        if missing:  # deleted by another process since the analysis read the ids
+            check_still_there(self.journal, missing, "pattern analysis")
         return [found[w] for w in wanted]
 
 
