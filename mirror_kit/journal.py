@@ -183,17 +183,22 @@ class Journal:
     def stats(self) -> list[dict]:
         """Per identity: reflections, first and last date (UTC ISO), tags, patterns, tensions observed,
         mirrorbacks."""
+        # Distinct tags/tensions are counted as "those with at least one row of this identity": each
+        # EXISTS stops at the first matching row of the tag's (tension's) index range, where
+        # count(DISTINCT ...) over a join visits every tag link and every observation.
         rows = self.execute(
             """
             SELECT i.name, i.id,
                    (SELECT count(*) FROM reflections r WHERE r.identity_id = i.id) AS reflections,
                    (SELECT min(created_at) FROM reflections r WHERE r.identity_id = i.id) AS first,
                    (SELECT max(created_at) FROM reflections r WHERE r.identity_id = i.id) AS last,
-                   (SELECT count(DISTINCT rt.tag_id) FROM reflection_tags rt JOIN reflections r
-                        ON r.id = rt.reflection_id WHERE r.identity_id = i.id) AS tags,
+                   (SELECT count(*) FROM tags t WHERE EXISTS (SELECT 1 FROM reflection_tags rt
+                        JOIN reflections r ON r.id = rt.reflection_id
+                        WHERE rt.tag_id = t.id AND r.identity_id = i.id)) AS tags,
                    (SELECT count(*) FROM patterns p WHERE p.identity_id = i.id) AS patterns,
-                   (SELECT count(DISTINCT o.tension_id) FROM tension_observations o JOIN reflections r
-                        ON r.id = o.reflection_id WHERE r.identity_id = i.id) AS tensions,
+                   (SELECT count(*) FROM tensions t WHERE EXISTS (SELECT 1 FROM tension_observations o
+                        JOIN reflections r ON r.id = o.reflection_id
+                        WHERE o.tension_id = t.id AND r.identity_id = i.id)) AS tensions,
                    (SELECT count(*) FROM mirrorbacks m JOIN reflections r ON r.id = m.reflection_id
                         WHERE r.identity_id = i.id) AS mirrorbacks
             FROM identities i ORDER BY i.name
@@ -211,15 +216,17 @@ class Journal:
         return search_service(self).run(query, identity=identity, k=k, since=since, until=until, tag=tag,
                                         like=like, mode=mode)
 
-    def analyze(self, identity: str, *, random_state: int = 0) -> dict:
+    def analyze(self, identity: str, *, random_state: int = 0, refit: bool = False) -> dict:
         """The whole analysis for an identity: embeddings, then patterns, then tensions.
 
+        After a first analysis, a few new reflections are assigned to the stored patterns and only
+        they are scored on the tensions; refit=True fits and scores everything again.
         Returns each step's summary (what `mirror-kit analyze --identity NAME` prints).
         """
         return {
             "embeddings": self.embeddings.embed(identity),
-            "patterns": self.patterns.analyze(identity, random_state=random_state),
-            "tensions": self.tensions.analyze(identity),
+            "patterns": self.patterns.analyze(identity, random_state=random_state, refit=refit),
+            "tensions": self.tensions.analyze(identity, refit=refit),
         }
 
 

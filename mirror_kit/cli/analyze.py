@@ -17,8 +17,10 @@ def _require(identity: str | None) -> str:
 @identity_option
 @json_option
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed for every stochastic step.")
+@click.option("--refit", is_flag=True, help="Fit the patterns and score the tensions again from scratch, "
+              "instead of assigning only the new reflections.")
 @click.pass_context
-def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_state: int) -> None:
+def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_state: int, refit: bool) -> None:
     """Run the whole analysis for an identity: embeddings, then patterns, then tensions.
 
     Example: mirror-kit analyze --identity maya
@@ -27,12 +29,20 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
         return
     ctx = cctx.find_object(type(cctx.obj))
     j = ctx.journal()
-    summary = j.analyze(_require(identity), random_state=random_state)
+    summary = j.analyze(_require(identity), random_state=random_state, refit=refit)
     if as_json:
         emit(summary, True)
     else:
         for step, info in summary.items():
             click.echo(f"{step}: {info}")
+        click.echo(_mode_line(summary["patterns"]))
+
+
+def _mode_line(patterns: dict) -> str:
+    """`incremental: N assigned` or `refit: reason`: what the pattern step did."""
+    if patterns.get("mode") == "incremental":
+        return f"incremental: {patterns['incremental']['assigned']} assigned"
+    return f"refit: {patterns.get('reason', '')}"
 
 
 @analyze.command("patterns")
@@ -40,18 +50,25 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
 @json_option
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed for every stochastic step.")
 @click.option("--n-patterns", type=int, default=None, help="Ask for this many patterns instead of choosing.")
+@click.option("--refit", is_flag=True, help="Fit again from scratch instead of assigning only the new reflections.")
 @pass_ctx
-def analyze_patterns(ctx, identity, as_json, random_state, n_patterns) -> None:
+def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) -> None:
     """Detect and update patterns for an identity. Example: mirror-kit analyze patterns --identity maya"""
-    res = ctx.journal().patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns)
-    emit(res, as_json) if as_json else click.echo(res)
+    res = ctx.journal().patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns,
+                                         refit=refit)
+    if as_json:
+        emit(res, True)
+    else:
+        click.echo(res)
+        click.echo(_mode_line(res))
 
 
 @analyze.command("tensions")
 @identity_option
 @json_option
+@click.option("--refit", is_flag=True, help="Score every reflection again, not only the new ones.")
 @pass_ctx
-def analyze_tensions(ctx, identity, as_json) -> None:
+def analyze_tensions(ctx, identity, as_json, refit) -> None:
     """Score an identity's reflections on every tension. Example: mirror-kit analyze tensions --identity maya"""
-    res = ctx.journal().tensions.analyze(_require(identity))
+    res = ctx.journal().tensions.analyze(_require(identity), refit=refit)
     emit(res, as_json) if as_json else click.echo(res)

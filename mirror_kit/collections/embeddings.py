@@ -132,24 +132,52 @@ class Embeddings(Collection):
             model = self.configured_model()
         # Resolve the name without loading the transformer: when every vector is stored, none is needed.
         model_name, _ = resolve_model(model)
-        ids, hashes, stored = emb_store.read(self.conn, ident_id, model_name)
-        missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]
-        if stored and not missing:
-            return ids, emb_store.from_blobs([s[2] for s in stored], stored[0][1])
+        ids, matrix, missing = emb_store.read_matrix(self.conn, ident_id, model_name)
+        if ids and not missing:
+            return ids, matrix
         emb = self._embedder(model)
         if not self.journal.readonly:
             self.embed(identity, model=model, progress=False)
-            ids, hashes, stored = emb_store.read(self.conn, ident_id, emb.model_name)
-            missing = [i for i, (h, s) in enumerate(zip(hashes, stored, strict=True)) if s is None or s[0] != h]
-        matrix = np.zeros((len(ids), emb.dim), dtype=np.float32)
-        miss_set = set(missing)
-        have = [i for i in range(len(ids)) if i not in miss_set]
-        if have:
-            matrix[have] = emb_store.from_blobs([stored[i][2] for i in have], emb.dim)
+            ids, matrix, missing = emb_store.read_matrix(self.conn, ident_id, emb.model_name)
+        if matrix.shape[1] != emb.dim:  # nothing stored yet (read-only journal)
+            matrix = np.zeros((len(ids), emb.dim), dtype=np.float32)
         if missing:  # read-only journal: compute in memory, store nothing
             contents = emb_store.contents(self.conn, [ids[i] for i in missing])
             matrix[missing] = _encode_unique(emb, [contents[ids[i]] for i in missing])
         return ids, matrix
+
+    def chunks(self, identity: Any, *, model: str | os.PathLike | None = None, size: int = 4096,
+               only: list[str] | None = None) -> Any:
+        """Yield (reflection ids, (m, d) float32 matrix) blocks of the identity's current stored vectors,
+        at most `size` rows each, in storage order (never the whole matrix at once); `only` restricts
+        to these reflection ids. Reflections without a current vector are skipped."""
+        ident_id = self.journal.identities.id_of(identity)
+        yield from emb_store.iter_current(self.conn, ident_id, self.model_name(model), size, only)
+
+    def ensure(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> None:
+        """Compute and store the missing or outdated vectors of the identity, if there are any (no run
+        is recorded and no model is loaded when every vector is current)."""
+        ident_id = self.journal.identities.id_of(identity)
+        if emb_store.stale(self.conn, ident_id, self.model_name(model)):
+            self.embed(identity, model=model, progress=False)
+
+    def mark(self) -> dict:
+        """A mark of the stored vectors now ({rowid, at}); `changed_since(mark)` lists what came after."""
+        return emb_store.mark(self.conn)
+
+    def changed_since(self, identity: Any, mark: dict, *, model: str | os.PathLike | None = None) -> list[str]:
+        """Reflection ids of the identity whose current vector was stored after `mark` (new or edited)."""
+        ident_id = self.journal.identities.id_of(identity)
+        return emb_store.changed_since(self.conn, ident_id, self.model_name(model), int(mark["rowid"]),
+                                       str(mark["at"]))
+
+    def count_current(self, identity: Any, *, model: str | os.PathLike | None = None) -> int:
+        """How many of the identity's reflections have a current vector of `model`."""
+        ident_id = self.journal.identities.id_of(identity)
+        return self.conn.execute(
+            "SELECT count(*) FROM embeddings e INDEXED BY idx_embeddings_current JOIN reflections r "
+            "ON r.id = e.reflection_id AND e.content_hash = r.content_hash "
+            "WHERE e.model = ? AND r.identity_id = ?", (self.model_name(model), ident_id)).fetchone()[0]
 
 
 def _encode_unique(emb: Any, texts: list[str]) -> Any:

@@ -103,3 +103,86 @@ def contents(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
         q = f"SELECT id, content FROM reflections WHERE id IN ({','.join('?' * len(chunk))})"
         out.update((a, b) for a, b in conn.execute(q, chunk))
     return out
+
+
+def read_matrix(conn: sqlite3.Connection, identity_id: str | None, model: str,
+                chunk: int = 4096) -> tuple[list[str], Any, list[int]]:
+    """(ids in chronological order, (n, dim) float32 matrix, positions without a current vector).
+
+    Vectors are fetched `chunk` rows at a time and copied straight into one preallocated array, so the
+    peak is the matrix itself (not a list of every blob plus the matrix). Rows without a current vector
+    are zeros. The matrix is (n, 0) when no vector is stored.
+    """
+    import numpy as np
+
+    where, params = _scope(identity_id)
+    ids: list[str] = []
+    pos: dict[str, tuple[int, str]] = {}
+    for rid, h in conn.execute("SELECT r.id, r.content_hash FROM reflections r" + where +
+                               " ORDER BY r.created_at, r.id", params):
+        pos[rid] = (len(ids), h)
+        ids.append(rid)
+    sql = ("SELECT reflection_id, content_hash, dim, vector FROM embeddings INDEXED BY idx_embeddings_model "
+           "WHERE model = ?")
+    vparams: list = [model]
+    if identity_id is not None:
+        sql += " AND reflection_id IN (SELECT id FROM reflections WHERE identity_id = ?)"
+        vparams.append(identity_id)
+    out = None
+    have = np.zeros(len(ids), dtype=bool)
+    cur = conn.cursor()
+    cur.row_factory = None  # plain tuples
+    cur.execute(sql, vparams)
+    while rows := cur.fetchmany(chunk):
+        for rid, eh, dim, blob in rows:
+            p = pos.get(rid)
+            if p is None or p[1] != eh:
+                continue
+            if out is None:
+                out = np.zeros((len(ids), dim), dtype=np.float32)
+            out[p[0]] = np.frombuffer(blob, dtype="<f4")  # ValueError on a wrong length, as a reshape would
+            have[p[0]] = True
+    if out is None:
+        out = np.zeros((len(ids), 0), dtype=np.float32)
+    return ids, out, np.flatnonzero(~have).tolist()
+
+
+def iter_current(conn: sqlite3.Connection, identity_id: str, model: str, chunk: int = 4096,
+                 only: Sequence[str] | None = None) -> Any:
+    """Yield (reflection ids, (m, dim) float32 matrix) blocks of the identity's current vectors of
+    `model`, in storage order, at most `chunk` rows each; `only` restricts to these reflection ids."""
+    if only is not None:
+        only = list(only)
+        for start in range(0, len(only), 900):
+            part = only[start:start + 900]
+            rows = conn.execute(
+                "SELECT e.reflection_id, e.dim, e.vector FROM embeddings e JOIN reflections r "
+                "ON r.id = e.reflection_id AND e.content_hash = r.content_hash WHERE e.model = ? AND "
+                f"r.identity_id = ? AND e.reflection_id IN ({','.join('?' * len(part))})",
+                [model, identity_id, *part]).fetchall()
+            if rows:
+                yield [r[0] for r in rows], from_blobs([r[2] for r in rows], rows[0][1])
+        return
+    cur = conn.cursor()
+    cur.row_factory = None
+    cur.execute(
+        "SELECT e.reflection_id, e.dim, e.vector FROM embeddings e INDEXED BY idx_embeddings_model "
+        "JOIN reflections r ON r.id = e.reflection_id AND e.content_hash = r.content_hash "
+        "WHERE e.model = ? AND r.identity_id = ?", (model, identity_id))
+    while rows := cur.fetchmany(chunk):
+        yield [r[0] for r in rows], from_blobs([r[2] for r in rows], rows[0][1])
+
+
+def changed_since(conn: sqlite3.Connection, identity_id: str, model: str, rowid: int, at: str) -> list[str]:
+    """Reflection ids of the identity whose current vector of `model` was stored after a mark: a row
+    added after `rowid` (new reflections) or rewritten after the time `at` (edited ones)."""
+    return [r[0] for r in conn.execute(
+        "SELECT e.reflection_id FROM embeddings e JOIN reflections r ON r.id = e.reflection_id "
+        "AND e.content_hash = r.content_hash WHERE e.model = ? AND r.identity_id = ? "
+        "AND (e.rowid > ? OR e.created_at > ?)", (model, identity_id, rowid, at))]
+
+
+def mark(conn: sqlite3.Connection) -> dict:
+    """The current mark of the embeddings table: highest rowid and the time (see `changed_since`)."""
+    return {"rowid": int(conn.execute("SELECT coalesce(max(rowid), 0) FROM embeddings").fetchone()[0]),
+            "at": now_iso()}

@@ -17,7 +17,6 @@ rows are put in a canonical order inside `fit`):
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -28,16 +27,33 @@ from ..estimators import require_fitted, reset_fitted, validated
 GRANULARITIES = {"coarse": 0.6, "medium": 1.0, "fine": 1.6}
 
 
-def canonical_order(X: np.ndarray, keys: list | None = None) -> np.ndarray:
+def canonical_order(X: np.ndarray, keys: list | None = None, chunk: int = 16384) -> np.ndarray:
     """A permutation (n,) that depends only on the rows' content (or the given keys), not their order.
 
-    X: (n, d); rows are compared after rounding to 5 decimals (BLAKE2b digests); keys: (n,) ids.
+    X: (n, d); rows are compared after rounding to 5 decimals; keys: (n,) ids, compared as text.
+    Rows with equal content (or equal keys) keep their input order, as a stable sort does.
     """
     if keys is not None:
-        return np.array(sorted(range(len(keys)), key=lambda i: str(keys[i])), dtype=int)
-    rounded = np.round(np.asarray(X, dtype=np.float64), 5)
-    digests = [hashlib.blake2b(row.tobytes(), digest_size=12).hexdigest() for row in rounded]
-    return np.array(sorted(range(len(digests)), key=lambda i: digests[i]), dtype=int)
+        # numpy compares text by code point, as Python does: the same order as sorted(key=str), in C
+        return np.argsort(np.asarray([str(k) for k in keys]), kind="stable")
+    # Content key: the rounded row (integers) times two fixed random integer vectors, wrapping modulo
+    # 2**64 -- a 128-bit hash computed by vectorised arithmetic, so it costs two passes of integer
+    # products instead of a digest per row; rows differing beyond the 5th decimal get the same key.
+    n, d = X.shape
+    W = np.random.default_rng(0x5EED).integers(1, 2 ** 62, size=(d, 2), dtype=np.int64)
+    h = np.empty((n, 2), dtype=np.int64)
+    with np.errstate(over="ignore"):
+        for s in range(0, n, chunk):
+            h[s:s + chunk] = np.rint(np.asarray(X[s:s + chunk], dtype=np.float64) * 1e5).astype(np.int64) @ W
+    return np.lexsort((h[:, 1], h[:, 0]))
+
+
+def _take(seq: Any, idx: np.ndarray) -> list:
+    """seq[i] for i in idx; a sequence with a `take` method (pandas, numpy, a lazy reader) answers at once."""
+    take = getattr(seq, "take", None)
+    if callable(take):
+        return list(take(np.asarray(idx, dtype=np.int64)))
+    return [seq[int(i)] for i in idx]
 
 
 def _normalize(X: np.ndarray) -> np.ndarray:
@@ -111,6 +127,10 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         the median similarity (None: assign every point).
     max_patterns: upper end of the searched k.
     n_jobs: threads for the numeric libraries during fit (None: their default).
+    fit_sample: the structure (reducer, k, clusters, keywords) is learned on at most this many rows,
+        drawn by content (canonical order), so the result does not depend on row order; every row is
+        then assigned to the centroids in passes of `chunk_size` rows. Below it, every row is used.
+    chunk_size: rows per pass when assigning and averaging (bounds the working memory).
 
     Raises InvalidInputError for empty/NaN/non-2-D input or mismatched texts/dates/ids lengths, and
     ModelNotFittedError (an sklearn NotFittedError) when transform/predict run before fit.
@@ -133,6 +153,8 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         n_keywords: int = 8,
         n_representatives: int = 3,
         n_jobs: int | None = 1,
+        fit_sample: int = 50000,
+        chunk_size: int = 16384,
     ):
         self.n_patterns = n_patterns
         self.granularity = granularity
@@ -148,6 +170,8 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_keywords = n_keywords
         self.n_representatives = n_representatives
         self.n_jobs = n_jobs
+        self.fit_sample = fit_sample
+        self.chunk_size = chunk_size
 
     # -- stages ---------------------------------------------------------------------------------
     def _reduce_fit(self, E: np.ndarray) -> np.ndarray:
@@ -239,21 +263,31 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
 
         from ..errors import InvalidInputError
 
-        E = validated(self, embeddings, reset=True)
-        n = E.shape[0]
+        # float32 is what is stored: such a matrix is used as it is (no whole copy); the arithmetic
+        # runs in float64 on bounded pieces (the fit sample, one chunk of rows at a time).
+        E = validated(self, embeddings, reset=True, dtype=np.float32)
+        n, d = E.shape
         for name, seq in (("texts", texts), ("dates", dates), ("ids", ids)):
             if seq is not None and len(seq) != n:
                 raise InvalidInputError(f"{name} has {len(seq)} items but embeddings have {n} rows")
         order = canonical_order(E, ids)
-        inv = np.empty(n, dtype=int)
-        inv[order] = np.arange(n)
-        Ec = _normalize(E[order])
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        # The structure is learned on a bounded sample drawn in canonical order (every row when there
+        # are few), so memory and time of this part do not grow with the journal.
+        cap = max(4, int(self.fit_sample))
+        if n > cap:
+            fit_rows = order[np.sort(np.random.default_rng(self.random_state).choice(n, cap, replace=False))]
+        else:
+            fit_rows = order
+        Ec = _normalize(E[fit_rows].astype(np.float64))
         info: dict[str, Any] = {"n": n}
+        if n > cap:
+            info["fit_sample"] = cap
 
-        if n < 4:
-            labels = np.zeros(n, dtype=int)
+        if len(Ec) < 4:
+            labels = np.zeros(len(Ec), dtype=int)
             stability = np.ones(1)
-            X = Ec
         else:
             X = self._reduce_fit(Ec)
             if self.clusterer is not None:
@@ -263,12 +297,13 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
                 labels = np.asarray(self.clusterer_.fit_predict(X), dtype=int)
                 stability = None
             else:
+                m = len(X)
                 if self.n_patterns is not None:
-                    k = int(min(max(1, self.n_patterns), n))
+                    k = int(min(max(1, self.n_patterns), m))
                 else:
                     k, info["selection"] = self._choose_k(X)
                 info["k"] = k
-                fits = [self._kmeans(k, self.random_state + s, n).fit(X) for s in range(max(1, self.n_seeds))]
+                fits = [self._kmeans(k, self.random_state + s, m).fit(X) for s in range(max(1, self.n_seeds))]
                 runs = [f.labels_ for f in fits]
                 # The lowest-inertia run (KMeans' own n_init rule: small themes survive in the best
                 # optima and get absorbed in poorer ones); the others measure each cluster's stability.
@@ -280,15 +315,21 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
                 stability = self._stability(labels, [r for i, r in enumerate(runs) if i != best])
                 if self.merge_threshold is not None and self.n_patterns is None:
                     labels, stability, info["merged"] = self._merge(X, labels, stability)
+            del X
         labels, stability = self._relabel(labels, stability)
         k = int(labels.max()) + 1 if (labels >= 0).any() else 0
 
         # Centroids live in the ORIGINAL embedding space so they can be stored and matched later.
-        C = _normalize(np.array([Ec[labels == c].mean(0) for c in range(k)]))
-        sims = Ec @ C.T
-        nearest = sims.argmax(1)
-        best_sim = sims[np.arange(n), nearest]
-        labels = nearest.copy()
+        C = _normalize(np.array([Ec[labels == c].mean(0) for c in range(k)]).reshape(k, d))
+        del Ec
+        step = max(1, int(self.chunk_size))
+        nearest = np.empty(n, dtype=np.int64)
+        best_sim = np.empty(n, dtype=np.float64)
+        for s in range(0, n, step):
+            S = _chunk_sims(E[s:s + step], C)
+            nearest[s:s + len(S)] = S.argmax(1)
+            best_sim[s:s + len(S)] = S.max(1)
+        labels = nearest
         threshold = -np.inf
         if self.outlier_mads is not None and n >= 20:
             med = float(np.median(best_sim))
@@ -296,29 +337,51 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
             threshold = med - self.outlier_mads * mad
             labels[best_sim < threshold] = -1
         # Recompute centroids on the final members (cheap, keeps centroid == mean of members).
-        C = _normalize(np.array([Ec[labels == c].mean(0) if (labels == c).any() else C[c] for c in range(k)]))
-        sims = Ec @ C.T
-        # final assignment with the final centroids, so predict(training rows) == labels_
-        labels = sims.argmax(1)
-        labels[sims[np.arange(n), labels] < threshold] = -1
-        strength = np.clip(sims[np.arange(n), np.maximum(labels, 0)], 0.0, 1.0)
+        sums = np.zeros((k, d))
+        for s in range(0, n, step):
+            lab = labels[s:s + step]
+            keep = np.flatnonzero(lab >= 0)
+            onehot = np.zeros((k, len(lab)))
+            onehot[lab[keep], keep] = 1.0
+            sums += onehot @ _normalize(np.asarray(E[s:s + step], dtype=np.float64))
+        counts = np.bincount(labels[labels >= 0], minlength=k)
+        C = _normalize(np.where(counts[:, None] > 0, sums, C))
+        C32 = C.astype(np.float32)
+        # final assignment with the stored (float32) centroids, as predict computes it, so
+        # predict(training rows) == labels_
+        Cf = C32.astype(np.float64)
+        for s in range(0, n, step):
+            S = _chunk_sims(E[s:s + step], Cf)
+            lab = S.argmax(1)
+            b = S[np.arange(len(S)), lab]
+            lab[b < threshold] = -1
+            labels[s:s + len(S)] = lab
+            best_sim[s:s + len(S)] = b
+        strength = np.clip(best_sim, 0.0, 1.0)
         strength[labels < 0] = 0.0
 
-        self.n_features_in_ = E.shape[1]
-        self.cluster_centers_ = C.astype(np.float32)
+        self.n_features_in_ = d
+        self.cluster_centers_ = C32
         self.outlier_threshold_ = float(threshold)
-        self.labels_ = labels[inv]
-        self.strengths_ = strength[inv]
+        self.labels_ = labels
+        self.strengths_ = strength
+        self.sample_index_ = np.sort(fit_rows)
         self.info_ = info
         self.n_patterns_ = k
 
-        cohesion = np.array([float(sims[labels == c, c].mean()) if (labels == c).any() else 0.0 for c in range(k)])
+        member = labels >= 0
+        sizes = np.bincount(labels[member], minlength=k)
+        cohesion = np.bincount(labels[member], weights=best_sim[member], minlength=k) / np.maximum(sizes, 1)
+        grouped = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[grouped], np.arange(k + 1))
+        # How far members reach: the 5th percentile of their similarity (the p95 radius in cosine
+        # distance); new rows beyond it fit the pattern poorly (incremental drift detection).
+        self.radius_ = np.array([float(np.percentile(best_sim[grouped[bounds[c]:bounds[c + 1]]], 5))
+                                 if sizes[c] else 0.0 for c in range(k)])
         stab = stability if stability is not None else np.full(k, np.nan)
         confidence = np.where(np.isnan(stab), cohesion, 0.5 * stab + 0.5 * cohesion)
-        self.patterns_ = self._describe(Ec, labels, sims, cohesion, stab, confidence,
-                                        None if texts is None else [texts[i] for i in order],
-                                        None if dates is None else [dates[i] for i in order],
-                                        [ids[i] for i in order] if ids is not None else [int(i) for i in order])
+        self.patterns_ = self._describe(labels, best_sim, grouped, bounds, cohesion, stab, confidence, texts,
+                                        dates, ids, rank, fit_rows)
         return self
 
     def fit_predict(self, X: Any, y: Any = None, texts: list[str] | None = None, dates: Any = None,
@@ -332,8 +395,18 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         Raises ModelNotFittedError before fit, InvalidInputError for a width other than fit's.
         """
         require_fitted(self, "cluster_centers_")
-        E = _normalize(validated(self, X, reset=False))
-        return E @ self.cluster_centers_.T.astype(np.float64)
+        E = validated(self, X, reset=False, dtype=np.float32)
+        return self._similarities(E)
+
+    def _similarities(self, E: np.ndarray) -> np.ndarray:
+        """Cosine similarity (n, k) of rows to the stored centroids, in float64 per chunk (the same
+        arithmetic as in fit, so predict(training rows) == labels_)."""
+        C = self.cluster_centers_.astype(np.float64)
+        out = np.empty((E.shape[0], C.shape[0]), dtype=np.float64)
+        step = max(1, int(self.chunk_size))
+        for s in range(0, E.shape[0], step):
+            out[s:s + step] = _chunk_sims(E[s:s + step], C)
+        return out
 
     def predict(self, X: Any) -> np.ndarray:
         """Nearest pattern (n,) for new rows, -1 when below the outlier threshold learned in fit."""
@@ -396,18 +469,22 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
             stab = np.array([stability[c] for c in order], dtype=float)
         return new, stab
 
-    def _describe(self, Ec, labels, sims, cohesion, stab, confidence, texts, dates, ids):
+    def _describe(self, labels, best_sim, grouped, bounds, cohesion, stab, confidence, texts, dates, ids, rank,
+                  fit_rows):
         import pandas as pd
 
         from .keywords import class_keywords, make_label
 
-        k = sims.shape[1]
-        kw = class_keywords(texts, labels, k, top_n=self.n_keywords) if texts is not None else [[] for _ in range(k)]
+        k = len(cohesion)
+        # keywords from the fit sample (every row when there are few), in canonical order
+        kw = (class_keywords(_take(texts, fit_rows), labels[fit_rows], k, top_n=self.n_keywords)
+              if texts is not None else [[] for _ in range(k)])
         rows = []
-        ts = pd.to_datetime(pd.Series(dates), utc=True) if dates is not None else None
+        ts = pd.to_datetime(pd.Series(list(dates)), utc=True) if dates is not None else None
         for c in range(k):
-            members = np.flatnonzero(labels == c)
-            top = members[np.argsort(-sims[members, c], kind="stable")][: self.n_representatives]
+            members = grouped[bounds[c]:bounds[c + 1]]
+            # most similar first, ties in canonical order (independent of input order)
+            top = members[np.lexsort((rank[members], -best_sim[members]))][: self.n_representatives]
             row = {
                 "pattern": c,
                 "label": make_label(kw[c]) if kw[c] else f"pattern {c + 1}",
@@ -416,11 +493,17 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
                 "confidence": round(float(confidence[c]), 4),
                 "cohesion": round(float(cohesion[c]), 4),
                 "stability": None if np.isnan(stab[c]) else round(float(stab[c]), 4),
-                "representatives": [ids[i] for i in top],
-                "representative_texts": [texts[i] for i in top] if texts is not None else [],
+                "radius": round(float(self.radius_[c]), 5),
+                "representatives": [ids[i] for i in top] if ids is not None else [int(i) for i in top],
+                "representative_texts": _take(texts, top) if texts is not None else [],
             }
             if ts is not None and len(members):
                 row["first_seen"] = ts.iloc[members].min()
                 row["last_seen"] = ts.iloc[members].max()
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def _chunk_sims(rows: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Cosine similarity (m, k) of a chunk of rows to unit centroids C (k, d), in float64."""
+    return _normalize(np.asarray(rows, dtype=np.float64)) @ C.T

@@ -36,6 +36,33 @@ def _unblob(b: bytes):
     return np.frombuffer(b, dtype="<f4").astype(np.float64)
 
 
+class _ReflectionColumn:
+    """One column of the given reflections, fetched on demand: `take(positions)` reads just those rows
+    (a fit reads the texts of its sample and representatives, never every text of a big journal)."""
+
+    def __init__(self, journal: Journal, ids: list[str], column: str):
+        self.journal, self.ids, self.column = journal, ids, column
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.take([i])[0]
+
+    def take(self, positions: Any) -> list:
+        wanted = [self.ids[int(i)] for i in positions]
+        found: dict[str, Any] = {}
+        uniq = list(dict.fromkeys(wanted))
+        for start in range(0, len(uniq), 900):
+            chunk = uniq[start:start + 900]
+            found.update((r[0], r[1]) for r in self.journal.execute(
+                f"SELECT id, {self.column} FROM reflections WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        missing = [w for w in uniq if w not in found]
+        if missing:  # deleted by another process since the analysis read the ids
+            check_still_there(self.journal, missing, "pattern analysis")
+        return [found[w] for w in wanted]
+
+
 @dataclass
 class Pattern:
     """One pattern with its occurrences (DataFrame: reflection_id, created_at, strength, content), its
@@ -79,49 +106,65 @@ class Patterns:
 
     # -- analysis -------------------------------------------------------------------------------
     def analyze(self, identity: Any, *, random_state: int = 0, n_patterns: int | None = None,
-                         **model_params: Any) -> dict:
+                refit: bool = False, chunk_size: int | None = None, **model_params: Any) -> dict:
         """Detect patterns for an identity and update the stored ones (ids kept, new themes added,
-        vanished ones marked dormant). Returns a summary dict (patterns, new, matched, dormant, assigned,
-        unassigned, unassigned_share, seconds).
+        vanished ones marked dormant). Returns a summary dict (mode, reason, patterns, new, matched,
+        dormant, assigned, unassigned, unassigned_share, seconds; `incremental` when it only assigned).
 
+        When the stored patterns were fitted with the same parameters and only a small share of the
+        reflections is new, the new ones are assigned to the stored centroids (see
+        `mirror_kit.patterns.incremental`); drift, many changes or `refit=True` refit from scratch.
         n_patterns: ask for this many instead of choosing; model_params go to `PatternModel`.
+        chunk_size: rows per assignment pass (default: PatternModel's).
         Stored patterns are matched only with patterns of the same embedding model.
         Raises InvalidInputError, UnknownIdentityError.
         """
         import numpy as np
 
+        from . import incremental
         from .matching import match_patterns
-        from .model import PatternModel
 
         if n_patterns is not None and (not isinstance(n_patterns, int) or n_patterns < 1):
             raise InvalidInputError(f"n_patterns must be a positive integer, got {n_patterns!r}")
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise InvalidInputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         ident = self.journal.identities.get(identity)
         params = {"random_state": random_state, "n_patterns": n_patterns, **model_params}
+        if chunk_size is not None:
+            model_params["chunk_size"] = chunk_size
+        model_name = self.journal.embeddings.model_name()
         with self.journal.runs.record("patterns", ident, params) as info:
             t0 = time.perf_counter()
+            self.journal.embeddings.ensure(ident)  # new or edited reflections get their vectors first
+            active = self._stored_centroids(ident.id, model_name, active_only=True)
+            p = incremental.plan(self.journal, ident.id, model_name, params, refit=refit, have_patterns=bool(active))
+            if p.mode == "incremental":
+                summary = self._assign_new(ident, p, active, info, t0)
+                if summary is not None:
+                    return summary
+                p.reason = info.pop("drift")
+            mark = self.journal.embeddings.mark()
             ids, E = self.journal.embeddings.matrix(ident)
             t_embed = time.perf_counter() - t0
-            model_name = self.journal.embeddings.model_name()
-            summary: dict[str, Any] = {"run_id": info["id"], "identity": ident.name, "reflections": len(ids)}
-            rows = {r["id"]: r for r in self._execute(
-                "SELECT id, created_at, content FROM reflections WHERE identity_id = ?", (ident.id,))}
-            stored = self._execute(
-                "SELECT id, centroid, status, metadata FROM patterns WHERE identity_id = ? ORDER BY id", (ident.id,)
-            ).fetchall()
-            stored = [r for r in stored if r["centroid"] is not None
-                      and json.loads(r["metadata"]).get("model", model_name) == model_name
-                      and len(_unblob(r["centroid"])) == (E.shape[1] if len(ids) else -1)]
+            summary: dict[str, Any] = {"run_id": info["id"], "identity": ident.name, "reflections": len(ids),
+                                       "mode": "refit", "reason": p.reason}
+            stored = [r for r in self._stored_centroids(ident.id, model_name, active_only=False)
+                      if len(_unblob(r["centroid"])) == (E.shape[1] if len(ids) else -1)]
             t1 = time.perf_counter()
+            from .model import PatternModel  # scikit-learn: only a fit needs it
+
+            texts = _ReflectionColumn(self.journal, ids, "content")
             if not ids:
                 model = None
                 k = 0
             else:
-                texts = [rows[i]["content"] for i in ids]
-                dates = [rows[i]["created_at"] for i in ids]
                 model = PatternModel(n_patterns=n_patterns, random_state=random_state, **model_params)
-                model.fit(E, texts=texts, dates=dates, ids=ids)
+                # dates: ids are chronological, so each pattern's first/last member gives them (below)
+                model.fit(E, texts=texts, ids=ids)
                 k = model.n_patterns_
                 self._name_patterns(model, texts)
+                self._first_last_seen(model, ids)
+            del E
             t_fit = time.perf_counter() - t1
             labels = model.labels_ if model is not None else np.zeros(0, int)
             members = [[ids[i] for i in np.flatnonzero(labels == c)] for c in range(k)]
@@ -130,6 +173,7 @@ class Patterns:
                 [r["id"] for r in stored],
                 np.array([_unblob(r["centroid"]) for r in stored]) if stored else None,
             )
+            del members
             all_stored = {r["id"] for r in self._execute("SELECT id FROM patterns WHERE identity_id = ?",
                                                         (ident.id,))}
             now = now_iso()
@@ -143,7 +187,7 @@ class Patterns:
                     idx = np.flatnonzero(labels == c)
                     self.conn.executemany(
                         "INSERT INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)",
-                        [(m.ids[c], ids[i], round(float(model.strengths_[i]), 5)) for i in idx],
+                        ((m.ids[c], ids[i], round(float(model.strengths_[i]), 5)) for i in idx),
                     )
                 if m.dormant:
                     self.conn.executemany(
@@ -164,8 +208,112 @@ class Patterns:
             })
             info["counts"] = {key: summary[key] for key in
                               ("reflections", "patterns", "new", "matched", "dormant", "assigned", "unassigned")}
-            info["metadata"] = {"seconds": summary["seconds"], "model": model_name,
+            info["metadata"] = {"seconds": summary["seconds"], "model": model_name, "mode": "refit",
+                                "reason": p.reason, "mark": mark, "analysed": len(ids), "since_fit": 0,
                                 **({"selection": model.info_} if model is not None else {})}
+        return summary
+
+    def _stored_centroids(self, identity_id: str, model_name: str, *, active_only: bool) -> list:
+        sql = "SELECT id, centroid, status, metadata FROM patterns WHERE identity_id = ?"
+        if active_only:
+            sql += " AND status = 'active'"
+        return [r for r in self._execute(sql + " ORDER BY id", (identity_id,)).fetchall()
+                if r["centroid"] is not None and json.loads(r["metadata"]).get("model", model_name) == model_name]
+
+    def _first_last_seen(self, model: Any, ids: list[str]) -> None:
+        """first_seen/last_seen of each pattern from its first and last member (ids are chronological)."""
+        import numpy as np
+        import pandas as pd
+
+        labels = model.labels_
+        rows = [(c, np.flatnonzero(labels == c)) for c in range(model.n_patterns_)]
+        ends = {int(i) for _, idx in rows if len(idx) for i in (idx[0], idx[-1])}
+        when = dict(zip(sorted(ends), _ReflectionColumn(self.journal, ids, "created_at").take(sorted(ends)),
+                        strict=True))
+        first, last = [], []
+        for _, idx in rows:
+            first.append(pd.Timestamp(when[int(idx[0])]) if len(idx) else pd.NaT)
+            last.append(pd.Timestamp(when[int(idx[-1])]) if len(idx) else pd.NaT)
+        model.patterns_["first_seen"] = first
+        model.patterns_["last_seen"] = last
+
+    def _assign_new(self, ident: Any, p: Any, active: list, info: dict, t0: float) -> dict | None:
+        """Assign the plan's new reflections to the stored patterns and store them; None (with
+        info["drift"] set) when too many fit poorly, so the caller refits."""
+        import numpy as np
+
+        from . import incremental
+
+        pids = [r["id"] for r in active]
+        metas = [json.loads(r["metadata"]) for r in active]
+        C = np.array([_unblob(r["centroid"]) for r in active])
+        thr = np.array([float(mt.get("threshold", -1.0)) for mt in metas])
+        radius = np.array([float(mt["radius"]) if mt.get("radius") is not None else float(mt.get("threshold", -1.0))
+                           for mt in metas])
+        done_ids: list[str] = []
+        labs, strengths, poor = [], [], []
+        for part_ids, X in self.journal.embeddings.chunks(ident, only=p.new_ids):
+            lab, st, pr = incremental.assign(X, C, thr, radius)
+            done_ids += part_ids
+            labs.append(lab)
+            strengths.append(st)
+            poor.append(pr)
+        lab = np.concatenate(labs) if labs else np.zeros(0, int)
+        st = np.concatenate(strengths) if strengths else np.zeros(0)
+        pr = np.concatenate(poor) if poor else np.zeros(0, bool)
+        n_poor = int(pr.sum())
+        share = n_poor / len(pr) if len(pr) else 0.0
+        if n_poor >= incremental.DRIFT_MIN_ROWS and share > incremental.DRIFT_SHARE:
+            info["drift"] = (f"drift: {n_poor} of {len(pr)} new reflections ({share:.0%}) fit the stored patterns "
+                             f"poorly (more than {incremental.DRIFT_SHARE:.0%})")
+            return None
+        mark = self.journal.embeddings.mark()
+        now = now_iso()
+        writes = [(pids[int(c)], rid, round(float(s), 5)) for rid, c, s in zip(done_ids, lab, st, strict=True)
+                  if c >= 0]
+        with analysis_transaction(self.journal, "pattern assignment"):
+            check_still_there(self.journal, done_ids, "pattern assignment")
+            marks_active = ",".join("?" * len(pids))
+            had = 0
+            for start in range(0, len(done_ids), 900):
+                chunk = done_ids[start:start + 900]
+                # an edited reflection leaves the pattern it was in: it belongs where it fits now
+                had += self.conn.execute(
+                    f"DELETE FROM pattern_occurrences WHERE reflection_id IN ({','.join('?' * len(chunk))}) "
+                    f"AND pattern_id IN ({marks_active})", [*chunk, *pids]).rowcount
+            self.conn.executemany(
+                "INSERT INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)", writes)
+            touched = pids if (p.removed or had) else sorted({w[0] for w in writes})
+            for pid in touched:
+                self._execute(
+                    "UPDATE patterns SET size = (SELECT count(*) FROM pattern_occurrences WHERE pattern_id = ?), "
+                    "first_seen = (SELECT min(r.created_at) FROM pattern_occurrences o JOIN reflections r "
+                    "ON r.id = o.reflection_id WHERE o.pattern_id = ?), "
+                    "last_seen = (SELECT max(r.created_at) FROM pattern_occurrences o JOIN reflections r "
+                    "ON r.id = o.reflection_id WHERE o.pattern_id = ?), updated_at = ? WHERE id = ?",
+                    (pid, pid, pid, now, pid))
+        n_new = len(done_ids)
+        n_in = len(writes)
+        total = self.journal.embeddings.count_current(ident)
+        assigned = self._execute(
+            f"SELECT count(DISTINCT reflection_id) FROM pattern_occurrences WHERE pattern_id IN ({marks_active})",
+            pids).fetchone()[0]
+        summary = {
+            "run_id": info["id"], "identity": ident.name, "reflections": total, "mode": "incremental",
+            "reason": f"{n_new} new reflections assigned to the stored patterns",
+            "incremental": {"assigned": n_in, "unassigned": n_new - n_in, "poorly_fitting": n_poor,
+                            "removed": p.removed},
+            "patterns": len(pids), "new": 0, "matched": len(pids), "dormant": 0,
+            "assigned": int(assigned), "unassigned": int(total - assigned),
+            "unassigned_share": round((total - assigned) / total, 4) if total else 0.0,
+            "seconds": {"total": round(time.perf_counter() - t0, 3)},
+        }
+        info["counts"] = {key: summary[key] for key in
+                          ("reflections", "patterns", "new", "matched", "dormant", "assigned", "unassigned")}
+        info["metadata"] = {"seconds": summary["seconds"], "model": self.journal.embeddings.model_name(),
+                            "mode": "incremental", "reason": summary["reason"], "mark": mark,
+                            "analysed": p.analysed - p.removed + n_new - had, "since_fit": p.since_fit + n_new,
+                            "incremental": summary["incremental"]}
         return summary
 
     def _write_pattern(self, identity_id, pid, row, centroid, threshold, model_name, run_id, now, *, exists):
@@ -190,7 +338,8 @@ class Patterns:
         if meta.get("user_label"):
             values["label"] = meta["user_label"]
         meta.update({"history": history[-50:], "model": model_name, "threshold": float(threshold),
-                     "cohesion": row.get("cohesion"), "stability": row.get("stability")})
+                     "cohesion": row.get("cohesion"), "stability": row.get("stability"),
+                     "radius": row.get("radius")})
         values["metadata"] = json.dumps(meta, default=str)
         if exists:
             sets = ", ".join(f"{c} = ?" for c in values)
@@ -203,14 +352,17 @@ class Patterns:
                 [pid, identity_id, *values.values(), "active", now, now],
             )
 
-    def _name_patterns(self, model: Any, texts: list[str]) -> None:
+    def _name_patterns(self, model: Any, texts: Any) -> None:
         """Replace the keyword labels of a fitted model by phrase names (`labels.phrase_labels`)."""
         from .labels import phrase_labels
+        from .model import _take
 
         if not model.n_patterns_:
             return
         emb = self.journal.embeddings.embedder()
-        names = phrase_labels(texts, model.labels_, model.cluster_centers_,
+        # the fit sample (every row of a small journal) names the patterns, as it gave their keywords
+        rows = model.sample_index_
+        names = phrase_labels(_take(texts, rows), model.labels_[rows], model.cluster_centers_,
                               lambda xs: emb.encode(xs, progress=False))
         for c, name in enumerate(names):
             if name:

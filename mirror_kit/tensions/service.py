@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis_writes import analysis_transaction, check_still_there
+from ..analysis_writes import analysis_transaction
 from ..errors import InvalidInputError, MirrorKitError, NotFoundError
 from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
@@ -32,20 +32,83 @@ _ANCHOR_CACHE: dict[tuple[str, str], Any] = {}  # (model, phrase) -> vector: anc
 
 
 class _CachingEncoder:
-    """Wraps an Embedder so anchor phrases are encoded once per process and model."""
+    """Wraps an Embedder so anchor phrases are encoded once per process and model, and once per
+    machine: their vectors are kept in the user's cache directory (`anchor_cache_file`), so scoring a
+    few new reflections does not load the transformer at all.
 
-    def __init__(self, emb: Any):
-        self.emb = emb
-        self.model_name = emb.model_name
+    emb: an Embedder, or a callable returning one (called only when a phrase has no cached vector);
+    model_name: its model's name (required with a callable).
+    """
+
+    def __init__(self, emb: Any, model_name: str | None = None):
+        self._emb = emb
+        self.model_name = model_name or emb.model_name
+
+    @property
+    def emb(self) -> Any:
+        if callable(self._emb) and not hasattr(self._emb, "encode"):
+            self._emb = self._emb()
+        return self._emb
 
     def encode(self, texts: Sequence[str]) -> Any:
         import numpy as np
 
         todo = sorted({t for t in texts if (self.model_name, t) not in _ANCHOR_CACHE})
         if todo:
+            disk = _read_anchor_cache(self.model_name)
+            for t in todo:
+                if t in disk:
+                    _ANCHOR_CACHE[(self.model_name, t)] = disk[t]
+            todo = [t for t in todo if (self.model_name, t) not in _ANCHOR_CACHE]
+        if todo:
             for t, v in zip(todo, self.emb.encode(todo), strict=True):
-                _ANCHOR_CACHE[(self.model_name, t)] = v
+                _ANCHOR_CACHE[(self.model_name, t)] = np.asarray(v, dtype=np.float32)
+            _write_anchor_cache(self.model_name)
         return np.stack([_ANCHOR_CACHE[(self.model_name, t)] for t in texts])
+
+
+def anchor_cache_file(model_name: str) -> Path:
+    """Where the anchor vectors of a model are kept (the user's mirror_kit cache directory)."""
+    import hashlib
+
+    from ..embedding.model import resolve_model
+    from ..embedding.onnx_backend import cache_dir
+
+    location = resolve_model(model_name)[1]
+    # the model's files dated: a model replaced under the same name gets a fresh cache
+    stamp = Path(location).stat().st_mtime_ns if Path(location).exists() else 0
+    key = hashlib.sha256(f"{model_name}\x1f{location}\x1f{stamp}".encode()).hexdigest()[:20]
+    return cache_dir() / "anchors" / f"{key}.npz"
+
+
+def _read_anchor_cache(model_name: str) -> dict[str, Any]:
+    import numpy as np
+
+    try:
+        with np.load(anchor_cache_file(model_name), allow_pickle=False) as z:
+            return dict(zip(z["phrases"].tolist(), z["vectors"], strict=True))
+    except Exception:  # missing, damaged or unreadable: the model computes them again
+        return {}
+
+
+def _write_anchor_cache(model_name: str) -> None:
+    import os
+    import tempfile
+
+    import numpy as np
+
+    mine = {t: v for (m, t), v in _ANCHOR_CACHE.items() if m == model_name}
+    tmp = None
+    try:
+        target = anchor_cache_file(model_name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp.npz")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, phrases=np.array(list(mine), dtype=str), vectors=np.stack(list(mine.values())))
+        os.replace(tmp, target)
+    except Exception:  # a cache that cannot be written only costs time next run
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass
@@ -257,7 +320,8 @@ class Tensions:
         from .model import TensionScorer
 
         defs = [Tension.from_dict(json.loads(r["definition"]), f"stored tension {r['id']}") for r in rows]
-        emb = _CachingEncoder(self.journal.embeddings.embedder())
+        # the transformer is loaded only if an anchor phrase has no cached vector
+        emb = _CachingEncoder(self.journal.embeddings.embedder, self.journal.embeddings.model_name())
         scorer = TensionScorer(defs, embedder=emb).fit()
         for r in rows:
             if r["calibration"]:
@@ -291,43 +355,76 @@ class Tensions:
         )
         return len(data)
 
-    def analyze(self, identity: Any, *, tensions: Iterable[str] | None = None) -> dict:
-        """Score every reflection of an identity on its tensions (default: all visible) and store them.
+    def analyze(self, identity: Any, *, tensions: Iterable[str] | None = None, refit: bool = False,
+                chunk_size: int = 4096) -> dict:
+        """Score the reflections of an identity on its tensions (default: all visible) and store them.
 
-        Returns a summary: reflections, tensions, observations, calibrated tensions, the most active
-        tensions and the ones drifting significantly.
+        When the last scoring used the same tensions, definitions, calibrations and model, only the
+        reflections whose vectors came since (new or edited) are scored and written; `refit=True`
+        rescores every reflection. Vectors are read and scored `chunk_size` rows at a time.
+        Returns a summary: mode, reason, reflections, scored, tensions, observations (rows written),
+        calibrated tensions, the most active tensions and the ones drifting significantly.
+        Raises InvalidInputError, UnknownIdentityError, MirrorKitError (read-only journal).
         """
+        from ..ids import content_hash
+        from ..patterns.incremental import last_fit_run
+
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidInputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         ident = self.journal.identities.get(identity)
         self._ensure_seed_tensions()
         rows = self._select_rows(ident.id, tensions)
-        ids, X = self.journal.embeddings.matrix(ident.id)
+        self.journal.embeddings.ensure(ident.id)
         scorer = self._tension_scorer(rows)
         params = {"model": scorer.model_name_, "tensions": scorer.tension_ids_,
                   "calibrated": sorted(scorer.calibrations_),
                   "definitions": self.journal.settings.get("definitions.version")}  # pinned Commons version
+        # what the stored observations depend on: a change of any of it rescores every reflection
+        signature = content_hash(json.dumps([params, [(r["id"], r["definition"], r["calibration"]) for r in rows]],
+                                            sort_keys=True, default=str))
+        embeddings = self.journal.embeddings
         with self.journal.runs.record("tensions", ident.id, params) as info:
-            frame = scorer.score_frame(X, ids)
+            last = None if refit else last_fit_run(self.journal, ident.id, "tensions", scorer.model_name_)
+            only = None
+            if refit:
+                reason = "asked for (--refit)"
+            elif last is None:
+                reason = "no earlier scoring recorded"
+            elif last["metadata"].get("signature") != signature:
+                reason = "tensions, their definitions, calibrations or the model changed"
+            else:
+                only = embeddings.changed_since(ident.id, last["metadata"]["mark"])
+                reason = f"{len(only)} new or edited reflections scored"
+            mark = embeddings.mark()
+            n = scored = 0
             with analysis_transaction(self.journal, "tension analysis"):
-                check_still_there(self.journal, list(ids), "tension analysis")
-                # Observations of deleted/edited reflections are replaced; none of another identity is touched.
-                marks = ",".join("?" * len(scorer.tension_ids_))
-                self._execute(
-                    f"DELETE FROM tension_observations WHERE tension_id IN ({marks}) AND reflection_id IN "
-                    "(SELECT id FROM reflections WHERE identity_id = ?)",
-                    [*scorer.tension_ids_, ident.id],
-                )
-                n = self._write_observations(frame, scorer.model_name_)
-            info["counts"] = {"reflections": len(ids), "tensions": len(rows), "observations": n}
-        summary = self.frame(ident.id) if ids else None
+                if only is None:
+                    # Observations of deleted/edited reflections are replaced; none of another identity is touched.
+                    marks = ",".join("?" * len(scorer.tension_ids_))
+                    self._execute(
+                        f"DELETE FROM tension_observations WHERE tension_id IN ({marks}) AND reflection_id IN "
+                        "(SELECT id FROM reflections WHERE identity_id = ?)",
+                        [*scorer.tension_ids_, ident.id],
+                    )
+                if only is None or only:
+                    for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
+                        n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
+                        scored += len(part_ids)
+            total = embeddings.count_current(ident.id)
+            mode = "full" if only is None else "incremental"
+            info["counts"] = {"reflections": total, "scored": scored, "tensions": len(rows), "observations": n}
+            info["metadata"] = {"model": scorer.model_name_, "mode": mode, "reason": reason, "mark": mark,
+                                "signature": signature}
+        summary = self.frame(ident.id) if total else None
         active = [] if summary is None else summary["tension_id"].head(3).tolist()
         drifting = [] if summary is None else [
             {"tension_id": r.tension_id, "direction": r.direction, "drift": round(float(r.drift), 4),
              "p_value": round(float(r.p_value), 4)}
             for r in summary.itertuples() if r.direction != "stable"
         ]
-        return {"identity": ident.name, "reflections": len(ids), "tensions": len(rows), "observations": n,
-                "model": scorer.model_name_, "calibrated": sorted(scorer.calibrations_),
-                "most_active": active, "drifting": drifting}
+        return {"identity": ident.name, "mode": mode, "reason": reason, "reflections": total, "scored": scored,
+                "tensions": len(rows), "observations": n, "model": scorer.model_name_,
+                "calibrated": sorted(scorer.calibrations_), "most_active": active, "drifting": drifting}
 
     def score(self, reflection_ids: Sequence[str], *, tensions: Iterable[str] | None = None) -> pd.DataFrame:
         """Score (and store) just these reflections on their identity's tensions, e.g. new entries.
@@ -444,12 +541,28 @@ class Tensions:
         if tension_ids is not None:
             sql += f" AND o.tension_id IN ({','.join('?' * len(tension_ids))})"
             params += list(tension_ids)
+        import numpy as np
+
+        cols = ["tension_id", "reflection_id", "created_at", "position", "intensity"]
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: an identity can have millions of observations
-        rows = cur.execute(sql + " ORDER BY r.created_at, r.id", params).fetchall()
-        df = pd.DataFrame(rows, columns=["tension_id", "reflection_id", "created_at", "position", "intensity"])
-        df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
-        return df
+        cur.execute(sql + " ORDER BY r.created_at, r.id", params)
+        # Read in blocks, each turned into columns at once, with one string object per distinct id:
+        # a million reflections' rows as Python tuples would take gigabytes.
+        same: dict[str, str] = {}
+        parts = []
+        while rows := cur.fetchmany(100_000):
+            t, r, c, p, i = zip(*rows, strict=True)
+            del rows
+            parts.append(pd.DataFrame({
+                "tension_id": [same.setdefault(x, x) for x in t], "reflection_id": [same.setdefault(x, x) for x in r],
+                "created_at": pd.to_datetime(pd.Series(c, dtype=object), utc=True),
+                "position": np.asarray(p, dtype=float), "intensity": np.asarray(i, dtype=float)}))
+        if not parts:
+            df = pd.DataFrame({k: [] for k in cols}).astype({"position": float, "intensity": float})
+            df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+            return df
+        return pd.concat(parts, ignore_index=True)
 
     def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> pd.DataFrame:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
