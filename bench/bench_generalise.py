@@ -149,11 +149,12 @@ def main() -> None:
 
     from mirror_kit.embedding import get_embedder
     from mirror_kit.tensions.definition import load_tensions
+    from mirror_kit.tensions.service import _CachingEncoder
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     df = pd.read_csv(CSV)
-    emb = get_embedder()
-    E, source = _embeddings(df, emb)
+    emb = _CachingEncoder(get_embedder())  # every scorer below re-embeds the same anchor phrases
+    E, source = _embeddings(df, emb.emb)
     labels = {lab: (df[lab] == "yes").to_numpy().astype(int) for _, lab in CASES}
     before = load_tensions(BEFORE)
     with_bertopic = os.environ.get("MIRROR_KIT_BENCH_BERTOPIC", "1") != "0"

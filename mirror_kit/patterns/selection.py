@@ -49,11 +49,12 @@ def plateau_index(ys: list[float], fraction: float) -> int:
 
 def k_grid(n: int, max_patterns: int) -> list[int]:
     """Candidate k for n rows: 2..k_hi with k_hi ~ sqrt(n) capped at max_patterns (a prior against tiny
-    clusters); every k up to 16, beyond that 14 geometric steps."""
+    clusters); every k up to 16 (a geometric grid from 2 skipped some, e.g. 8), beyond that 8 geometric steps."""
     k_hi = int(min(max_patterns, max(2, round(n ** 0.5)), n - 1))
+    dense = list(range(2, min(k_hi, 16) + 1))
     if k_hi <= 16:
-        return list(range(2, k_hi + 1))
-    return sorted({int(round(v)) for v in np.geomspace(2, k_hi, num=14)})
+        return dense
+    return sorted(set(dense) | {int(round(v)) for v in np.geomspace(16, k_hi, num=8)})
 
 
 def choose_k(S: np.ndarray, cluster: Callable[[int, int], Any], silhouette: Callable[[np.ndarray, np.ndarray], float],
