@@ -71,7 +71,7 @@ def _tensions(split, A, B, E, labels, emb, before, rows) -> None:
         dev = {k: roc_auc_score(y[A], s.raw_scores(E[A], tid)[0]) for k, s in fits.items()}
         k_best = max(dev, key=dev.get)
         variants = [("ours (defaults)", TensionScorer(embedder=emb).fit()),
-                    (f"ours (score_k={k_best} picked on A)", fits[k_best]),
+                    ("ours (score_k tuned on A)", fits[k_best]),
                     ("anchors before (top_k=5)", TensionScorer(before, embedder=emb, score_k=5).fit())]
         for name, scorer in variants:
             zs = scorer.raw_scores(E, tid)[0]
@@ -82,6 +82,7 @@ def _tensions(split, A, B, E, labels, emb, before, rows) -> None:
                 s.calibrate(E[tr], y[tr], tid)
                 cal.append(roc_auc_score(y[B], s.decision(E[B], tid)))
             rows.append({"split": split, "label": lab, "method": name,
+                         "method_note": f"score_k={scorer.score_k}",
                          "dev_zero": roc_auc_score(y[A], zs[A]), "held_zero": roc_auc_score(y[B], zs[B]),
                          "held_cal": float(np.mean(cal)), "held_cal_min": float(np.min(cal))})
 
@@ -125,7 +126,7 @@ def _patterns(split, A, B, E, df, rows, with_bertopic: bool) -> None:
                          "unassigned": un, "cpu_s": cpu, "note": note})
 
     run("ours (defaults)", lambda rs: PatternModel(random_state=rs))
-    run(f"ours (plateau={pl_best} picked on A)", lambda rs: PatternModel(random_state=rs, plateau=pl_best))
+    run("ours (plateau tuned on A)", lambda rs: PatternModel(random_state=rs, plateau=pl_best), f"plateau={pl_best}")
     run("settings before (knee, 8 seeds)", lambda rs: PatternModel(random_state=rs, k_rule="knee", n_seeds=8))
     run("KMeans told k=15", lambda rs: KMeans(15, n_init=1, random_state=rs), "oracle k")
     if with_bertopic:
@@ -169,15 +170,15 @@ def main() -> None:
 
     print("Tensions, ROC AUC. dev = half A (where choices were made), held-out = half B; "
           f"calibrated = mean (min) over {CAL_DRAWS} draws of 200 labels from A, scored on B")
-    print(f"{'split':>5s} {'label':7s} {'method':38s} {'dev zero':>9s} {'held zero':>10s} {'held cal200':>18s}")
+    print(f"{'split':>5s} {'label':7s} {'method':30s} {'dev zero':>9s} {'held zero':>10s} {'held cal200':>18s}  note")
     for r in trows:
-        print(f"{r['split']:5d} {r['label']:7s} {r['method']:38s} {r['dev_zero']:9.4f} {r['held_zero']:10.4f} "
-              f"{r['held_cal']:10.4f} ({r['held_cal_min']:.4f})")
+        print(f"{r['split']:5d} {r['label']:7s} {r['method']:30s} {r['dev_zero']:9.4f} {r['held_zero']:10.4f} "
+              f"{r['held_cal']:10.4f} ({r['held_cal_min']:.4f})  {r['method_note']}")
     t = pd.DataFrame(trows)
     for lab, (zt, ct) in TARGETS.items():
         for m in t["method"].unique():
             s = t[(t["label"] == lab) & (t["method"] == m)]
-            print(f"  {lab:7s} {m:38s} held-out zero-shot min {s['held_zero'].min():.4f} (>= {zt}), "
+            print(f"  {lab:7s} {m:30s} held-out zero-shot min {s['held_zero'].min():.4f} (>= {zt}), "
                   f"calibrated min {s['held_cal'].min():.4f} (>= {ct})")
         ours = t[(t["label"] == lab) & (t["method"] == "ours (defaults)")]["held_zero"].to_numpy()
         old = t[(t["label"] == lab) & (t["method"] == "anchors before (top_k=5)")]["held_zero"].to_numpy()
