@@ -127,7 +127,7 @@ def test_tension_scorer_contract_at_its_own_width(tmp_path):
     twin = clone(s)
     assert twin.get_params()["top_k"] == 2 and not hasattr(twin, "anchors_")
     np.testing.assert_array_equal(twin.fit(X).transform(X), out)
-    assert not np.allclose(clone(s).set_params(top_k=1).fit().transform(X), out)
+    assert not np.allclose(clone(s).set_params(top_k=1, score_k=1).fit().transform(X), out)
     # pickle round trip
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(s)).transform(X), out)
     # bad input: NaN, wrong width, 1-D, sparse all give one-line InvalidInputError

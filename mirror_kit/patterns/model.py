@@ -6,8 +6,8 @@ rows are put in a canonical order inside `fit`):
 1. reduce: PCA to <= 50 dims with half-whitening (divide each component by the 4th root of its
    variance): sentence embeddings put most variance in a few generic directions (tense, length,
    sentiment); flattening them lets the topical directions drive the clustering.
-2. choose k: spherical KMeans over a grid of k on a subsample; the knee of the silhouette curve
-   (the silhouette keeps creeping up as big themes split, so its maximum over-splits).
+2. choose k: spherical KMeans over a grid of k on a subsample, read off the silhouette curve
+   (patterns.selection: the silhouette keeps creeping up as big themes split, so its maximum over-splits).
 3. consensus: KMeans with the chosen k from several seeds; keep the lowest-inertia partition.
    Per-cluster stability = mean best Jaccard match of the cluster in the other seeds' partitions.
 4. merge: clusters whose centroids are as similar as their members are to them are one theme.
@@ -91,20 +91,6 @@ def cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
-def _knee(xs: list[int], ys: list[float]) -> int:
-    """Kneedle (Satopaa et al. 2011): index of the point farthest above the chord from first to last."""
-    if len(xs) <= 2:
-        return int(np.argmax(ys))
-    x = (np.asarray(xs, float) - xs[0]) / max(xs[-1] - xs[0], 1)
-    y = np.asarray(ys, float)
-    lo, hi = y.min(), y.max()
-    if hi - lo < 1e-12:
-        return 0
-    y = (y - lo) / (hi - lo)
-    chord = y[0] + (y[-1] - y[0]) * x
-    return int(np.argmax(y - chord))
-
-
 class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
     """Cluster reflection embeddings into patterns: a scikit-learn clusterer and transformer.
 
@@ -121,11 +107,14 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         or any object with fit_transform/transform (e.g. a UMAP instance).
     clusterer: None for the built-in consensus KMeans; or an sklearn clusterer with fit_predict
         (its labels are used as they are, -1 meaning unassigned).
-    n_seeds: KMeans runs (the best is kept; the others measure stability, which needs >= 2).
+    n_seeds: KMeans runs (the best is kept; the others measure stability, which needs >= 2). 24
+        rather than 8: the lowest-inertia partition of more runs varies less between random states.
     merge_threshold: merge clusters whose normalised centroid similarity exceeds this (None: never).
     outlier_mads: a point is unassigned when its similarity to its centroid is this many MADs below
         the median similarity (None: assign every point).
     max_patterns: upper end of the searched k.
+    k_rule: how the silhouette curve over k is read, "plateau" or "knee" (see patterns.selection).
+    plateau: fraction of the silhouette's rise that the "plateau" rule asks for.
     n_jobs: threads for the numeric libraries during fit (None: their default).
     fit_sample: the structure (reducer, k, clusters, keywords) is learned on at most this many rows,
         drawn by content (canonical order), so the result does not depend on row order; every row is
@@ -144,12 +133,14 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         reducer: Any = None,
         clusterer: Any = None,
         random_state: int = 0,
-        n_seeds: int = 8,
+        n_seeds: int = 24,
         n_components: int = 50,
         merge_threshold: float | None = 0.5,
         outlier_mads: float | None = 4.0,
         max_patterns: int = 40,
         selection_sample: int = 3000,
+        k_rule: str = "plateau",
+        plateau: float = 0.7,
         n_keywords: int = 8,
         n_representatives: int = 3,
         n_jobs: int | None = 1,
@@ -167,6 +158,8 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         self.outlier_mads = outlier_mads
         self.max_patterns = max_patterns
         self.selection_sample = selection_sample
+        self.k_rule = k_rule
+        self.plateau = plateau
         self.n_keywords = n_keywords
         self.n_representatives = n_representatives
         self.n_jobs = n_jobs
@@ -208,37 +201,19 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         return KMeans(k, random_state=seed, n_init=1, max_iter=200)
 
     def _choose_k(self, X: np.ndarray) -> tuple[int, dict]:
+        from .selection import choose_k
+
         n = len(X)
         rng = np.random.default_rng(self.random_state)
         S = X if n <= self.selection_sample else X[np.sort(rng.choice(n, self.selection_sample, replace=False))]
-        # Prior against tiny clusters: at most ~sqrt(n) patterns (20 entries: <= 4; 10k: capped).
-        k_hi = int(min(self.max_patterns, max(2, round(n ** 0.5)), n - 1))
-        if k_hi <= 16:
-            grid = list(range(2, k_hi + 1))
-        else:
-            grid = sorted({int(round(v)) for v in np.geomspace(2, k_hi, num=14)})
         # Small corpora: the silhouette is noisy, average it over a few seeds.
         seeds = [self.random_state + i for i in range(3 if len(S) <= 5000 else 1)]
-        sils = []
-        for k in grid:
-            vals = []
-            for seed in seeds:
-                lab = self._kmeans(k, seed, len(S)).fit_predict(S)
-                vals.append(cosine_silhouette(S, lab))
-            sils.append(float(np.mean(vals)))
-        # A real interior maximum (the silhouette clearly drops after it) is the answer; on big corpora
-        # the silhouette keeps creeping up as themes split, so take the knee of the curve instead.
-        # A short grid (a corpus of a few dozen entries, capped at ~sqrt(n) patterns) has no creep to
-        # guard against: its maximum is the answer, where a knee of 3-5 points would pick k=2.
-        best = int(np.argmax(sils))
-        after = sils[best + 1:]
-        if len(grid) >= 6 and (not after or min(after) > sils[best] - 0.1 * abs(sils[best])):
-            best = _knee(grid, sils)
-        k = grid[best]
+        k, info = choose_k(S, lambda k, seed: self._kmeans(k, seed, len(S)), cosine_silhouette, n=n,
+                           max_patterns=self.max_patterns, seeds=seeds, rule=self.k_rule, plateau=self.plateau)
         g = GRANULARITIES.get(self.granularity, self.granularity) if isinstance(self.granularity, str) else float(
             self.granularity)
         k = int(min(max(2, round(k * float(g))), max(2, n - 1)))
-        return k, {"grid": grid, "silhouette": [round(s, 4) for s in sils]}
+        return k, info
 
     # -- fit ------------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, texts: list[str] | None = None, dates: Any = None,
