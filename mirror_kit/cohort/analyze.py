@@ -39,9 +39,11 @@ def _matrix(col: Any) -> np.ndarray:
     return flat.reshape(n, -1)
 
 
-def shard_frames(root: Path, emb_root: Path) -> Any:
+def shard_frames(root: Path, emb_root: Path, *, content: bool = True) -> Any:
     """Yield (meta DataFrame [participant, reflection, created_at, content], X (n, dim)) per shard, joined
-    on the reflection id. Raises CohortError when a shard has no finished embeddings."""
+    on the reflection id (content: False leaves the texts unread). Raises CohortError when a shard has
+    no finished embeddings."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
     from .embed import is_done
@@ -50,13 +52,13 @@ def shard_frames(root: Path, emb_root: Path) -> Any:
         if not is_done(emb_root, key, entry):
             raise CohortError(f"{root}: shard {key} has no current embeddings (run `mirror-kit cohort embed`)")
         files = sorted((emb_root / f"source={key}").glob("*.parquet"))
-        meta = pq.read_table(part, columns=["participant", "reflection", "created_at", "content"]).to_pandas()
+        cols = ["participant", "reflection", "created_at"] + (["content"] if content else [])
+        meta = pq.read_table(part, columns=cols).to_pandas()
         if not files or meta.empty:
             continue
         emb = pq.read_table(files, columns=["reflection", "embedding"])
         X = _matrix(emb.column("embedding"))
-        pos = {r: i for i, r in enumerate(emb.column("reflection").to_pylist())}
-        idx = np.array([pos.get(r, -1) for r in meta["reflection"]], dtype=int)
+        idx = pd.Index(emb.column("reflection").to_pandas()).get_indexer(meta["reflection"])
         if (idx < 0).any():
             raise CohortError(f"{root}: shard {key} has reflections without embeddings; embed again")
         yield meta, X[idx]
@@ -126,7 +128,7 @@ def refine(pm: Any, root: Path, emb_root: Path, *, batch_rows: int = 4096, rando
         rows += len(E)
         batches += 1
 
-    for _meta, X in shard_frames(root, emb_root):
+    for _meta, X in shard_frames(root, emb_root, content=False):
         E = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
         E = E[pm.predict(E) >= 0].astype(np.float64)
         buf.append(E)
@@ -295,20 +297,20 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
     pm = PatternModel(random_state=random_state).fit(sX, texts=smeta["content"].tolist(),
                                                     ids=smeta["reflection"].tolist())
     n_sample = len(smeta)
-    del sX
+    del sX, smeta
+    scorer = TensionScorer(embedder=get_embedder(model, precision="fp32")).fit()
+    tcols = [str(c) for c in scorer.get_feature_names_out()]
     phases.done("fit")
     refined = (refine(pm, root, emb_root, batch_rows=int(refine_batch), random_state=random_state)
                if refine_batch else {"rows": 0, "batches": 0, "moved": 0.0})
     phases.done("refine")
-    scorer = TensionScorer(embedder=get_embedder(model, precision="fp32")).fit()
-    tcols = [str(c) for c in scorer.get_feature_names_out()]
     out_dir = root / ANALYSIS
     out_dir.mkdir(exist_ok=True)
     tmp = out_dir / ".assignments.parquet.tmp"
     writer = None
     n = 0
     try:
-        for meta, X in shard_frames(root, emb_root):
+        for meta, X in shard_frames(root, emb_root, content=False):
             sims = pm.transform(X)
             labels = pm.predict(X)
             strength = np.where(labels >= 0, sims[np.arange(len(X)), np.maximum(labels, 0)], 0.0) \
