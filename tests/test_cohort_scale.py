@@ -147,3 +147,22 @@ def test_report_before_analyze_names_the_missing_step(tmp_path):
     with pytest.raises(CohortError, match="run `mirror-kit cohort analyze`"):
         Cohort(tmp_path / "c").report(tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_cli_analyze_without_refinement_reports_no_refine_steps(analysed):
+    import subprocess
+    import sys
+
+    root, _, groups = analysed
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    try:
+        out = subprocess.run([sys.executable, "-c", "from mirror_kit.cli import run; run()", "cohort", "analyze",
+                              str(root), "--sample", "120",
+                              "--refine-batch", "0", "--json"], capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        s = json.loads(out.stdout)
+        assert s["refine"] == {"rows": 0, "batches": 0, "moved": 0.0} and s["reflections"] == 240
+        assert json.loads((root / "analysis" / "_analysis.json").read_text())["refine"]["batches"] == 0
+    finally:
+        Cohort(root).analyze(participants=groups, sample_size=120, refine_batch=64)

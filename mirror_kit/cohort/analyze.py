@@ -133,7 +133,7 @@ def refine(pm: Any, root: Path, emb_root: Path, *, batch_rows: int = 4096, rando
         E = E[pm.predict(E) >= 0].astype(np.float64)
         buf.append(E)
         held += len(E)
-        if held >= batch_rows:  # whole batches across shard boundaries: the result does not depend on sharding
+        if held >= batch_rows:  # batches span shards, so many small shards do not make many small steps
             allE = np.vstack(buf)
             i = 0
             while len(allE) - i >= batch_rows:
