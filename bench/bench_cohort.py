@@ -197,7 +197,7 @@ def main() -> None:
     ap.add_argument("--json", help="also write every measurement to this file")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
-    rows: list[dict] = []
+    rows: _Rows = _Rows()
     measured: dict = {"sizes": sizes, "per_file": a.per_file, "embed": {}, "stages": rows}
     with tempfile.TemporaryDirectory(prefix="bench_cohort_") as tmp:
         t = Path(tmp)
@@ -249,6 +249,15 @@ def main() -> None:
         print_estimate(rows, loc, sizes)
     if a.json:
         Path(a.json).write_text(json.dumps(measured, indent=1, default=str))
+
+
+class _Rows(list):
+    """The measurements; each one is printed as a JSON line when it is added (a stopped run still says them)."""
+
+    def append(self, r: dict) -> None:
+        super().append(r)
+        print("row " + json.dumps({k: r[k] for k in ("stage", "n", "shards", "cpu_s", "wall_s", "peak_rss_mb")}),
+              flush=True)
 
 
 def print_table(rows: list[dict], sizes: list[int]) -> None:
