@@ -39,6 +39,15 @@ def _matrix(col: Any) -> np.ndarray:
     return flat.reshape(n, -1)
 
 
+def aggregator(folder: Path) -> Any:
+    """A DuckDB connection for the aggregates over analysis files: its memory is capped (it spills to
+    a hidden folder beside them), so aggregating does not grow with the cohort."""
+    import duckdb
+
+    return duckdb.connect(":memory:", config={"memory_limit": "512MB", "threads": 2,
+                                              "temp_directory": str(Path(folder) / ".duckdb-spill")})
+
+
 def shard_frames(root: Path, emb_root: Path, *, content: bool = True) -> Any:
     """Yield (meta DataFrame [participant, reflection, created_at, content], X (n, dim)) per shard, joined
     on the reflection id (content: False leaves the texts unread). Raises CohortError when a shard has
@@ -276,7 +285,6 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
     under "summary" ("phases": cpu_s, wall_s, peak_rss_mb of fit, refine, assign, aggregate).
     Raises CohortError (not a cohort, not embedded, bad participants CSV).
     """
-    import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -332,7 +340,7 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
     os.replace(tmp, out_dir / "assignments.parquet")
     phases.done("assign")
 
-    con = duckdb.connect(":memory:")
+    con = aggregator(out_dir)
     src = f"read_parquet('{str(out_dir / 'assignments.parquet').replace(chr(39), chr(39) * 2)}')"
     k = pm.n_patterns_
     pos = [c for c in tcols if c.endswith("__position")]

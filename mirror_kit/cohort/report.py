@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .analyze import ANALYSIS
+from .analyze import ANALYSIS, aggregator
 from .build import CohortError
 
 GROUP_COLUMNS = ["feature", "group", "n", "mean", "low", "high"]
@@ -39,13 +39,12 @@ def read_meta(root: Path) -> dict:
 def pattern_evolution(root: Path, patterns: Any, period: str) -> Any:
     """Cohort-wide share of each pattern per period, in the shape of `patterns.evolution.evolution_frame`
     (pattern_id, label, period, count, total, share; zero-filled periods, share = count / total)."""
-    import duckdb
     import pandas as pd
 
     from ..timeseries import period_range
 
     src = _src(root / ANALYSIS / "assignments.parquet")
-    con = duckdb.connect(":memory:")
+    con = aggregator(root / ANALYSIS)
     try:
         counts = con.sql(f"SELECT pattern, date_trunc('{period}', created_at AT TIME ZONE 'UTC') AS period, "
                          f"count(*) AS n FROM {src} GROUP BY 1, 2").df()
@@ -76,7 +75,6 @@ def tension_evolution(root: Path, tension_ids: list[str], period: str) -> Any:
     """Cohort-wide position (intensity-weighted mean, as `tensions.aggregate.weighted_position`; plain
     mean when every weight is 0) and mean intensity per tension and period: tension_id, period,
     position, intensity, count."""
-    import duckdb
     import pandas as pd
 
     src = _src(root / ANALYSIS / "assignments.parquet")
@@ -89,7 +87,7 @@ def tension_evolution(root: Path, tension_ids: list[str], period: str) -> Any:
             f"avg({w}) AS intensity, count(*) AS count FROM {src} GROUP BY 2")
     if not parts:
         return pd.DataFrame(columns=["tension_id", "period", "position", "intensity", "count"])
-    con = duckdb.connect(":memory:")
+    con = aggregator(root / ANALYSIS)
     try:
         out = con.sql(" UNION ALL ".join(parts) + " ORDER BY 1, 2").df()
     finally:
