@@ -16,6 +16,10 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> int:
     names = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+    # `python -m bench cohort --sizes ...`: names first, then options for the chosen benchmarks
+    cut = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    argv, options = argv[:cut], argv[cut:]
+    sys.argv = [sys.argv[0], *options]
     chosen = argv or names
     unknown = [n for n in chosen if n not in names]
     if unknown:

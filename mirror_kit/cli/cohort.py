@@ -81,16 +81,18 @@ def embed_cmd(path, engine, address, model, workers, threads, gpus, progress, as
 @click.option("--period", type=click.Choice(["day", "week", "month", "quarter", "year"]), default="month",
               show_default=True, help="Period of the trajectories.")
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed of the pattern fit.")
+@click.option("--refine-batch", type=click.IntRange(min=0), default=4096, show_default=True,
+              help="Rows per mini-batch step refining the patterns over every shard (0: keep the sample fit).")
 @json_option
-def analyze_cmd(path, participants, secret, sample_size, period, random_state, as_json) -> None:
-    """Patterns (fitted on a sample, assigned to all), tension scores, trajectories, group comparison.
+def analyze_cmd(path, participants, secret, sample_size, period, random_state, refine_batch, as_json) -> None:
+    """Patterns (fitted on a sample, refined over all, assigned to all), tension scores, trajectories, groups.
 
     Results go to COHORT/analysis/*.parquet.
 
     Example: mirror-kit cohort analyze cohort/ --participants groups.csv
     """
     r = _cohort(path, secret).analyze(participants=participants, sample_size=sample_size, period=period,
-                                      random_state=random_state)
+                                      random_state=random_state, refine_batch=refine_batch or None)
     if as_json:
         emit({**r["summary"], "comparison": None if r["comparison"] is None
               else r["comparison"].to_dict(orient="records")}, True)
@@ -104,7 +106,7 @@ def analyze_cmd(path, participants, secret, sample_size, period, random_state, a
 @click.argument("path", metavar="COHORT")
 @click.option("--out", "out", required=True, metavar="FILE", help="HTML file to write.")
 def report_cmd(path, out) -> None:
-    """Write an HTML report of the cohort's analysis (patterns, participants, groups, trajectories).
+    """Write an offline HTML report: pattern and tension figures for the cohort, group comparisons.
 
     Example: mirror-kit cohort report cohort/ --out cohort.html
     """

@@ -39,9 +39,20 @@ def _matrix(col: Any) -> np.ndarray:
     return flat.reshape(n, -1)
 
 
-def shard_frames(root: Path, emb_root: Path) -> Any:
+def aggregator(folder: Path) -> Any:
+    """A DuckDB connection for the aggregates over analysis files: its memory is capped (it spills to
+    a hidden folder beside them), so aggregating does not grow with the cohort."""
+    import duckdb
+
+    return duckdb.connect(":memory:", config={"memory_limit": "512MB", "threads": 2,
+                                              "temp_directory": str(Path(folder) / ".duckdb-spill")})
+
+
+def shard_frames(root: Path, emb_root: Path, *, content: bool = True) -> Any:
     """Yield (meta DataFrame [participant, reflection, created_at, content], X (n, dim)) per shard, joined
-    on the reflection id. Raises CohortError when a shard has no finished embeddings."""
+    on the reflection id (content: False leaves the texts unread). Raises CohortError when a shard has
+    no finished embeddings."""
+    import pandas as pd
     import pyarrow.parquet as pq
 
     from .embed import is_done
@@ -50,36 +61,103 @@ def shard_frames(root: Path, emb_root: Path) -> Any:
         if not is_done(emb_root, key, entry):
             raise CohortError(f"{root}: shard {key} has no current embeddings (run `mirror-kit cohort embed`)")
         files = sorted((emb_root / f"source={key}").glob("*.parquet"))
-        meta = pq.read_table(part, columns=["participant", "reflection", "created_at", "content"]).to_pandas()
+        cols = ["participant", "reflection", "created_at"] + (["content"] if content else [])
+        meta = pq.read_table(part, columns=cols).to_pandas()
         if not files or meta.empty:
             continue
         emb = pq.read_table(files, columns=["reflection", "embedding"])
         X = _matrix(emb.column("embedding"))
-        pos = {r: i for i, r in enumerate(emb.column("reflection").to_pylist())}
-        idx = np.array([pos.get(r, -1) for r in meta["reflection"]], dtype=int)
+        idx = pd.Index(emb.column("reflection").to_pandas()).get_indexer(meta["reflection"])
         if (idx < 0).any():
             raise CohortError(f"{root}: shard {key} has reflections without embeddings; embed again")
         yield meta, X[idx]
 
 
 def sample(root: Path, emb_root: Path, n: int) -> tuple[Any, np.ndarray]:
-    """The n reflections with the smallest ids (a uniform sample, the same on every engine) and their vectors."""
+    """The n reflections with the smallest ids (a uniform sample, the same on every engine) and their vectors.
+
+    Each shard contributes only its own n smallest ids; the candidates are cut back to n whenever
+    they pass 2n, so memory is about two samples plus one shard and the work is linear in shards.
+    """
     import pandas as pd
 
-    best_meta, best_X = None, None
+    metas: list[Any] = []
+    mats: list[np.ndarray] = []
+    held = 0
+
+    def cut() -> None:
+        nonlocal held
+        meta = pd.concat(metas, ignore_index=True)
+        X = np.vstack(mats)
+        keep = np.argsort(meta["reflection"].to_numpy(), kind="stable")[:n]
+        metas[:], mats[:] = [meta.iloc[keep].reset_index(drop=True)], [X[keep]]
+        held = len(keep)
+
     for meta, X in shard_frames(root, emb_root):
-        if best_meta is None:
-            best_meta, best_X = meta, X
-        else:
-            best_meta = pd.concat([best_meta, meta], ignore_index=True)
-            best_X = np.vstack([best_X, X])
-        if len(best_meta) > n:
-            keep = np.argsort(best_meta["reflection"].to_numpy(), kind="stable")[:n]
-            best_meta, best_X = best_meta.iloc[keep].reset_index(drop=True), best_X[keep]
-    if best_meta is None or len(best_meta) < 2:
+        if len(meta) > n:
+            keep = np.argsort(meta["reflection"].to_numpy(), kind="stable")[:n]
+            meta, X = meta.iloc[keep].reset_index(drop=True), X[keep]
+        metas.append(meta[["participant", "reflection", "created_at", "content"]])
+        mats.append(np.ascontiguousarray(X))
+        held += len(meta)
+        if held > 2 * n:
+            cut()
+    if not metas:
         raise CohortError(f"{root}: fewer than 2 embedded reflections; nothing to analyse")
-    order = np.argsort(best_meta["reflection"].to_numpy(), kind="stable")
-    return best_meta.iloc[order].reset_index(drop=True), best_X[order]
+    cut()
+    if held < 2:
+        raise CohortError(f"{root}: fewer than 2 embedded reflections; nothing to analyse")
+    return metas[0], mats[0]
+
+
+def refine(pm: Any, root: Path, emb_root: Path, *, batch_rows: int = 4096, random_state: int = 0) -> dict:
+    """Mini-batch k-means over every shard, started from the sample's centroids; updates `pm` in place.
+
+    Pattern i stays pattern i (the centroids are the initial state, and no centre is ever reassigned);
+    rows below the outlier threshold are left out so unassigned reflections do not pull the patterns.
+    Shards and rows are read in a fixed order, so a `random_state` gives the same centroids on every
+    engine. Memory: one shard. Returns {"rows": rows used, "batches", "moved": mean cosine distance
+    the centroids moved}.
+    """
+    from sklearn.cluster import MiniBatchKMeans
+
+    k = int(pm.n_patterns_)
+    if k < 2:
+        return {"rows": 0, "batches": 0, "moved": 0.0}
+    start = np.asarray(pm.cluster_centers_, dtype=np.float64)
+    km = MiniBatchKMeans(n_clusters=k, init=start, n_init=1, batch_size=batch_rows, random_state=random_state,
+                         reassignment_ratio=0.0, compute_labels=False)
+    rows = batches = 0
+    buf: list[np.ndarray] = []
+    held = 0
+
+    def step(E: np.ndarray) -> None:
+        nonlocal rows, batches
+        km.partial_fit(E)
+        rows += len(E)
+        batches += 1
+
+    for _meta, X in shard_frames(root, emb_root, content=False):
+        E = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        E = E[pm.predict(E) >= 0].astype(np.float64)
+        buf.append(E)
+        held += len(E)
+        if held >= batch_rows:  # batches span shards, so many small shards do not make many small steps
+            allE = np.vstack(buf)
+            i = 0
+            while len(allE) - i >= batch_rows:
+                step(allE[i:i + batch_rows])
+                i += batch_rows
+            buf, held = [allE[i:]], len(allE) - i
+    if held:
+        step(np.vstack(buf))
+    if not batches:
+        return {"rows": 0, "batches": 0, "moved": 0.0}
+    C = km.cluster_centers_
+    C = C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    moved = float(np.mean(1.0 - np.sum(C * start, axis=1)))
+    pm.cluster_centers_ = C.astype(np.float32)
+    return {"rows": rows, "batches": batches, "moved": round(moved, 6)}
 
 
 def read_groups(path: str | os.PathLike, manifest: dict, secret: bytes | None) -> dict[str, str]:
@@ -170,16 +248,43 @@ def compare_groups(summary: Any, groups: dict[str, str], features: list[str]) ->
     return out
 
 
+class _Phases:
+    """CPU seconds, wall seconds and the process's peak RSS (MB) at the end of each named phase."""
+
+    def __init__(self) -> None:
+        self.out: dict[str, dict] = {}
+        self._mark()
+
+    def _mark(self) -> None:
+        import time
+
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+
+    def done(self, name: str) -> None:
+        import resource
+        import sys
+        import time
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        self.out[name] = {"cpu_s": round(time.process_time() - self._cpu, 3),
+                          "wall_s": round(time.perf_counter() - self._wall, 3), "peak_rss_mb": round(peak, 1)}
+        self._mark()
+
+
 def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: int = 20_000,
             random_state: int = 0, participants: str | os.PathLike | None = None,
-            secret: bytes | None = None, period: str = "month") -> dict[str, Any]:
-    """Fit patterns on a sample, assign and score every reflection, aggregate; write analysis/*.parquet.
+            secret: bytes | None = None, period: str = "month", refine_batch: int | None = 4096) -> dict[str, Any]:
+    """Fit patterns on a sample, refine them over every shard, assign and score every reflection; aggregate.
 
+    Patterns are fitted on the `sample_size` reflections with the smallest ids, then refined by
+    mini-batch k-means streamed over all shards (`refine_batch` rows per step; None skips it), then
+    every reflection is assigned shard by shard. Writes analysis/*.parquet (and groups.parquet, the
+    pseudonym -> group table, with a participants CSV).
     Returns {"patterns", "participants", "trajectories", "comparison" (None without a participants
-    CSV)} DataFrames and {"reflections", "sample", "patterns_found"} counts under "summary".
+    CSV)} DataFrames and {"reflections", "sample", "patterns_found", "model", "refine", "phases"}
+    under "summary" ("phases": cpu_s, wall_s, peak_rss_mb of fit, refine, assign, aggregate).
     Raises CohortError (not a cohort, not embedded, bad participants CSV).
     """
-    import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -195,18 +300,25 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
         raise CohortError(f"{root}: not a cohort (run `mirror-kit cohort build` first)")
     groups = read_groups(participants, manifest, secret) if participants is not None else None
     model_name, emb_root = embedding_files(root, model)
+    phases = _Phases()
     smeta, sX = sample(root, emb_root, int(sample_size))
     pm = PatternModel(random_state=random_state).fit(sX, texts=smeta["content"].tolist(),
                                                     ids=smeta["reflection"].tolist())
+    n_sample = len(smeta)
+    del sX, smeta
     scorer = TensionScorer(embedder=get_embedder(model, precision="fp32")).fit()
     tcols = [str(c) for c in scorer.get_feature_names_out()]
+    phases.done("fit")
+    refined = (refine(pm, root, emb_root, batch_rows=int(refine_batch), random_state=random_state)
+               if refine_batch else {"rows": 0, "batches": 0, "moved": 0.0})
+    phases.done("refine")
     out_dir = root / ANALYSIS
     out_dir.mkdir(exist_ok=True)
     tmp = out_dir / ".assignments.parquet.tmp"
     writer = None
     n = 0
     try:
-        for meta, X in shard_frames(root, emb_root):
+        for meta, X in shard_frames(root, emb_root, content=False):
             sims = pm.transform(X)
             labels = pm.predict(X)
             strength = np.where(labels >= 0, sims[np.arange(len(X)), np.maximum(labels, 0)], 0.0) \
@@ -226,8 +338,9 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
         if writer is not None:
             writer.close()
     os.replace(tmp, out_dir / "assignments.parquet")
+    phases.done("assign")
 
-    con = duckdb.connect(":memory:")
+    con = aggregator(out_dir)
     src = f"read_parquet('{str(out_dir / 'assignments.parquet').replace(chr(39), chr(39) * 2)}')"
     k = pm.n_patterns_
     pos = [c for c in tcols if c.endswith("__position")]
@@ -248,11 +361,24 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
             patterns[c] = patterns[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
     features = [f"pattern_{i}" for i in range(k)] + pos
     comparison = compare_groups(summary, groups, features) if groups is not None else None
+    group_frame = None
+    if groups is not None:
+        import pandas as pd
+
+        group_frame = pd.DataFrame(sorted(groups.items()), columns=["participant", "group"])
     for name, df in (("patterns", patterns), ("participants", summary), ("trajectories", traj),
-                     ("comparison", comparison)):
+                     ("comparison", comparison), ("groups", group_frame)):
         if df is not None:
             df.to_parquet(out_dir / f"{name}.parquet", index=False)
         elif (out_dir / f"{name}.parquet").exists():
             (out_dir / f"{name}.parquet").unlink()
+    import json
+
+    meta = {"period": period, "model": model_name, "patterns": k, "refine": refined,
+            "tensions": [{"tension_id": t.id, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b}
+                         for t in scorer.tensions_]}
+    (out_dir / "_analysis.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    phases.done("aggregate")
     return {"patterns": patterns, "participants": summary, "trajectories": traj, "comparison": comparison,
-            "summary": {"reflections": n, "sample": len(smeta), "patterns_found": k, "model": model_name}}
+            "summary": {"reflections": n, "sample": n_sample, "patterns_found": k, "model": model_name,
+                        "refine": refined, "phases": phases.out}}

@@ -32,6 +32,7 @@ SECRET_ENV = "MIRROR_KIT_COHORT_SECRET"
 MANIFEST = "_cohort.json"
 FORMAT = 1
 BATCH_ROWS = 20_000
+MANIFEST_EVERY_S = 2.0
 MIN_SECRET = 8  # shorter secrets make guessing names against pseudonyms cheap
 
 
@@ -386,6 +387,7 @@ def build(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *, secre
     old = manifest["sources"]
     current = {source_key(key, fid): (path, fid) for path, fid in files}
     read = unchanged = 0
+    saved = time.perf_counter()
     items = list(current.items())
     bar = None
     if progress or (progress is None and len(items) > 20 and os.isatty(2)):
@@ -403,7 +405,11 @@ def build(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *, secre
             else:
                 old[skey] = write_partition(path, fid, root, key, redactor)
                 read += 1
-                write_manifest(root, manifest)  # progress survives an interruption
+                # Progress survives an interruption; at most every 2 s, since rewriting the manifest
+                # after each of thousands of files would make the build quadratic in files.
+                if time.perf_counter() - saved >= MANIFEST_EVERY_S:
+                    write_manifest(root, manifest)
+                    saved = time.perf_counter()
             if bar is not None:
                 bar.update(1)
     finally:

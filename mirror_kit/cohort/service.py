@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,7 +85,7 @@ class Cohort:
         """
         import pandas as pd
 
-        names = ("assignments", "patterns", "participants", "trajectories", "comparison")
+        names = ("assignments", "patterns", "participants", "trajectories", "comparison", "groups")
         if name not in names:
             raise _build.CohortError(f"unknown cohort frame {name!r}; one of {', '.join(names)}")
         p = self.path / _analyze.ANALYSIS / f"{name}.parquet"
@@ -95,40 +94,10 @@ class Cohort:
         return pd.read_parquet(p)
 
     def report(self, out: str | os.PathLike) -> Path:
-        """Write one self-contained HTML file: patterns, participants' summary, group comparison, trajectories."""
-        parts = [f"<h1>Cohort report</h1><p>{html.escape(str(self.path.name))}</p>"]
-        pat = self.frame("patterns")
-        parts.append("<h2>Patterns</h2>" + pat.drop(columns=[c for c in ("representatives",) if c in pat])
-                     .to_html(index=False, escape=True))
-        fig = self._share_figure()
-        if fig:
-            parts.append(fig)
-        parts.append("<h2>Participants</h2>" + self.frame("participants").to_html(index=False, float_format="%.3f"))
-        cmp_path = self.path / _analyze.ANALYSIS / "comparison.parquet"
-        if cmp_path.exists():
-            parts.append("<h2>Group comparison (one value per participant)</h2>"
-                         + self.frame("comparison").to_html(index=False, float_format="%.4g"))
-        parts.append("<h2>Trajectories</h2>" + self.frame("trajectories").head(500).to_html(
-            index=False, float_format="%.3f"))
-        doc = ("<!doctype html><html><head><meta charset='utf-8'><title>Cohort report</title>"
-               "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
-               "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>" + "".join(parts) + "</body></html>")
-        out = Path(out)
-        out.write_text(doc, encoding="utf-8")
-        return out
+        """Write one offline HTML file: the cohort's pattern and tension figures, group comparisons, tables.
 
-    def _share_figure(self) -> str | None:
-        """Plotly figure (inline JS) of each pattern's share of all reflections per period, when plotly is there."""
-        try:
-            import plotly.express as px
-        except ImportError:
-            return None
-        traj = self.frame("trajectories")
-        cols = [c for c in traj.columns if c.startswith("pattern_")]
-        if not cols:
-            return None
-        w = traj[cols].multiply(traj["n"], axis=0).assign(period=traj["period"]).groupby("period").sum()
-        shares = w.div(traj.groupby("period")["n"].sum(), axis=0).reset_index()
-        long = shares.melt(id_vars="period", var_name="pattern", value_name="share")
-        fig = px.area(long, x="period", y="share", color="pattern", title="Pattern shares over time (cohort)")
-        return fig.to_html(full_html=False, include_plotlyjs=True)
+        See `mirror_kit.cohort.report.write_report`. Raises CohortError before `analyze`.
+        """
+        from .report import write_report
+
+        return write_report(self.path, out)
