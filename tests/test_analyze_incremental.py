@@ -80,7 +80,7 @@ def test_incremental_assigns_new_reflections_and_scores_only_them(patterns_analy
     added = set(obs_after) - set(obs_before)
     assert {rid for _, rid in added} == set(new) and len(added) == 5 * ten["tensions"]
     assert len(j.runs.rows("patterns", "maya")) == runs_before + 1
-    # nothing new: nothing assigned, nothing scored
+    # nothing new: nothing assigned, nothing scored (also within the same second)
     again = j.analyze("maya")
     assert again["patterns"]["mode"] == "incremental" and again["patterns"]["incremental"]["assigned"] == 0
     assert again["tensions"]["scored"] == 0
@@ -177,3 +177,15 @@ def test_stats_numbers_equal_the_distinct_count_definition(patterns_analyzed_jou
     assert by["maya"]["tensions"] == 2 and by["sam"]["tensions"] == 0 and by["maya"]["tags"] > 0
     assert by["empty"]["reflections"] == 0 and by["empty"]["tags"] == 0
     json.dumps(new)
+
+
+def test_edit_in_the_marks_own_second_is_seen(patterns_analyzed_journal):
+    """Stored times have whole seconds: an edit re-embedded right after a mark is found by its new row."""
+    j = patterns_analyzed_journal
+    ident = j.identities.get("maya")
+    mark = j.embeddings.mark()
+    mark["at"] = "9999-12-31T23:59:59Z"  # only the row order may tell: as if in the mark's second
+    target = j.reflections.rows("maya")[3]
+    j.reflections.update(target.id, content=target.content + " Edited a moment later.")
+    j.embeddings.ensure(ident)
+    assert j.embeddings.changed_since(ident.id, mark) == [target.id]

@@ -61,14 +61,15 @@ def count(conn: sqlite3.Connection, identity_id: str | None) -> int:
 
 
 def write(conn: sqlite3.Connection, model: str, rows: Iterable[tuple[str, str, Any]]) -> int:
-    """Upsert (reflection_id, content_hash, vector) rows; the caller holds the transaction."""
+    """Store (reflection_id, content_hash, vector) rows, replacing a reflection's earlier vector of the
+    model; the caller holds the transaction."""
     now = now_iso()
     data = [(rid, model, h, int(len(v)), to_blob(v), now) for rid, h, v in rows]
+    # REPLACE, not an in-place upsert: a rewritten vector gets a new, higher rowid, so `changed_since`
+    # finds edits by rowid exactly instead of by a whole-second time stamp.
     conn.executemany(
-        "INSERT INTO embeddings (reflection_id, model, content_hash, dim, vector, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(reflection_id, model) DO UPDATE SET "
-        "content_hash = excluded.content_hash, dim = excluded.dim, vector = excluded.vector, "
-        "created_at = excluded.created_at",
+        "INSERT OR REPLACE INTO embeddings (reflection_id, model, content_hash, dim, vector, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         data,
     )
     return len(data)
@@ -175,7 +176,8 @@ def iter_current(conn: sqlite3.Connection, identity_id: str, model: str, chunk: 
 
 def changed_since(conn: sqlite3.Connection, identity_id: str, model: str, rowid: int, at: str) -> list[str]:
     """Reflection ids of the identity whose current vector of `model` was stored after a mark: a row
-    added after `rowid` (new reflections) or rewritten after the time `at` (edited ones)."""
+    stored after `rowid` (new reflections, and edited ones: `write` replaces a vector with a new row)
+    or after the time `at` (whole seconds; it covers rowids renumbered by a VACUUM since the mark)."""
     return [r[0] for r in conn.execute(
         "SELECT e.reflection_id FROM embeddings e JOIN reflections r ON r.id = e.reflection_id "
         "AND e.content_hash = r.content_hash WHERE e.model = ? AND r.identity_id = ? "

@@ -137,9 +137,12 @@ class Patterns:
             t0 = time.perf_counter()
             self.journal.embeddings.ensure(ident)  # new or edited reflections get their vectors first
             active = self._stored_centroids(ident.id, model_name, active_only=True)
+            # taken before the plan lists what is new: a vector stored while this run works is then
+            # after the mark and seen by the next run, never skipped
+            mark = self.journal.embeddings.mark()
             p = incremental.plan(self.journal, ident.id, model_name, params, refit=refit, have_patterns=bool(active))
             if p.mode == "incremental":
-                summary = self._assign_new(ident, p, active, info, t0)
+                summary = self._assign_new(ident, p, active, info, t0, mark)
                 if summary is not None:
                     return summary
                 p.reason = info.pop("drift")
@@ -237,7 +240,8 @@ class Patterns:
         model.patterns_["first_seen"] = first
         model.patterns_["last_seen"] = last
 
-    def _assign_new(self, ident: Any, p: Any, active: list, info: dict, t0: float) -> dict | None:
+    def _assign_new(self, ident: Any, p: Any, active: list, info: dict, t0: float,
+                    mark: dict) -> dict | None:
         """Assign the plan's new reflections to the stored patterns and store them; None (with
         info["drift"] set) when too many fit poorly, so the caller refits."""
         import numpy as np
@@ -267,7 +271,6 @@ class Patterns:
             info["drift"] = (f"drift: {n_poor} of {len(pr)} new reflections ({share:.0%}) fit the stored patterns "
                              f"poorly (more than {incremental.DRIFT_SHARE:.0%})")
             return None
-        mark = self.journal.embeddings.mark()
         now = now_iso()
         writes = [(pids[int(c)], rid, round(float(s), 5)) for rid, c, s in zip(done_ids, lab, st, strict=True)
                   if c >= 0]

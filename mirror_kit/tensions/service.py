@@ -386,6 +386,7 @@ class Tensions:
         with self.journal.runs.record("tensions", ident.id, params) as info:
             last = None if refit else last_fit_run(self.journal, ident.id, "tensions", scorer.model_name_)
             only = None
+            mark = embeddings.mark()  # before listing what is new: nothing stored meanwhile is skipped
             if refit:
                 reason = "asked for (--refit)"
             elif last is None:
@@ -395,7 +396,6 @@ class Tensions:
             else:
                 only = embeddings.changed_since(ident.id, last["metadata"]["mark"])
                 reason = f"{len(only)} new or edited reflections scored"
-            mark = embeddings.mark()
             n = scored = 0
             with analysis_transaction(self.journal, "tension analysis"):
                 if only is None:
