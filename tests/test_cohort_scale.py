@@ -166,3 +166,28 @@ def test_cli_analyze_without_refinement_reports_no_refine_steps(analysed):
         assert json.loads((root / "analysis" / "_analysis.json").read_text())["refine"]["batches"] == 0
     finally:
         Cohort(root).analyze(participants=groups, sample_size=120, refine_batch=64)
+
+
+def test_participant_positions_are_intensity_weighted_like_one_journal(analysed):
+    """participants.parquet holds each participant's position as `tensions.aggregate` defines it."""
+    import pandas as pd
+
+    from mirror_kit.tensions.aggregate import weighted_position
+
+    root, _, _ = analysed
+    out = root / "analysis"
+    rows = pd.read_parquet(out / "assignments.parquet")
+    people = pd.read_parquet(out / "participants.parquet").set_index("participant")
+    cols = [c for c in people.columns if c.endswith("__position")]
+    assert cols
+    checked = 0
+    for pid, g in rows.groupby("participant"):
+        for c in cols:
+            w = g[c.replace("__position", "__intensity")].to_numpy(float)
+            expected, _ = weighted_position(g[c].to_numpy(float), w)
+            assert people.loc[pid, c] == pytest.approx(expected, abs=1e-5), (pid, c)
+            checked += 1
+    # the weights matter on this data: a plain mean would differ somewhere
+    plain = rows.groupby("participant")[cols].mean()
+    assert (plain - people[cols]).abs().to_numpy().max() > 1e-4
+    assert checked == len(people) * len(cols)

@@ -39,6 +39,13 @@ def _matrix(col: Any) -> np.ndarray:
     return flat.reshape(n, -1)
 
 
+def weighted_position_sql(tension_id: str) -> str:
+    """DuckDB expression of a tension's position over a group of rows of assignments.parquet: the
+    intensity-weighted mean, plain mean when every weight is 0 (`tensions.aggregate.weighted_position`)."""
+    p, w = f'"{tension_id}__position"', f'"{tension_id}__intensity"'
+    return f"CASE WHEN sum({w}) > 1e-12 THEN sum({p} * {w}) / sum({w}) ELSE avg({p}) END"
+
+
 def aggregator(folder: Path) -> Any:
     """A DuckDB connection for the aggregates over analysis files: its memory is capped (it spills to
     a hidden folder beside them), so aggregating does not grow with the cohort."""
@@ -345,7 +352,8 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
     k = pm.n_patterns_
     pos = [c for c in tcols if c.endswith("__position")]
     shares = ", ".join(f"avg(CASE WHEN pattern = {i} THEN 1.0 ELSE 0.0 END) AS pattern_{i}" for i in range(k))
-    means = ", ".join(f'avg("{c}") AS "{c}"' for c in pos)
+    # a participant's position is weighted as everywhere else (`weighted_position_sql`)
+    means = ", ".join(f'{weighted_position_sql(c[:-len("__position")])} AS "{c}"' for c in pos)
     sel = ", ".join(x for x in (shares, means) if x)
     summary = con.sql(f"SELECT participant, count(*) AS n, {sel} FROM {src} GROUP BY 1 ORDER BY 1").df()
     traj = con.sql(f"SELECT participant, date_trunc('{period}', created_at) AS period, count(*) AS n, {sel} "

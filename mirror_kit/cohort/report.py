@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .analyze import ANALYSIS, aggregator
+from .analyze import ANALYSIS, aggregator, weighted_position_sql
 from .build import CohortError
 
 GROUP_COLUMNS = ["feature", "group", "n", "mean", "low", "high"]
@@ -80,10 +80,10 @@ def tension_evolution(root: Path, tension_ids: list[str], period: str) -> Any:
     src = _src(root / ANALYSIS / "assignments.parquet")
     parts = []
     for tid in tension_ids:
-        p, w = f'"{tid}__position"', f'"{tid}__intensity"'
+        w = f'"{tid}__intensity"'
         parts.append(
             f"SELECT '{tid}' AS tension_id, date_trunc('{period}', created_at AT TIME ZONE 'UTC') AS period, "
-            f"CASE WHEN sum({w}) > 1e-12 THEN sum({p} * {w}) / sum({w}) ELSE avg({p}) END AS position, "
+            f"{weighted_position_sql(tid)} AS position, "
             f"avg({w}) AS intensity, count(*) AS count FROM {src} GROUP BY 2")
     if not parts:
         return pd.DataFrame(columns=["tension_id", "period", "position", "intensity", "count"])
