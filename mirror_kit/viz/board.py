@@ -70,6 +70,10 @@ export default {
       const fig = figureOf(model, name);
       if (!fig) return;
       const gd = divs[name];
+      // The view's box takes the figure's own height: a resize (autosize) measures the box, and a
+      // box sized only by its content measured 0 in the middle of a redraw, leaving the figure at
+      // zero height on a narrow screen.
+      if (fig.layout && fig.layout.height) gd.style.height = `${fig.layout.height}px`;
       await Plotly.react(gd, fig.data || [], fig.layout || {}, model.get("config"));
       await highlightNow(name);
       if (!gd.__mkBound) {
