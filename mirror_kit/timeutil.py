@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import InvalidInputError
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_ISO_BOUND_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?$")
 
 
@@ -150,11 +151,22 @@ def parse_utc(text: str) -> datetime:
 
 
 def bound_iso(value: datetime | date | str | None, *, end: bool = False) -> str | None:
-    """A since/until filter value as a stored-format string; a bare date `until` covers that whole day."""
+    """A since/until filter value as a stored-format string; a bare date `until` covers that whole day.
+
+    Strings must be ISO 8601 (`YYYY-MM-DD`, or a date and time): a bound is never guessed from a
+    short or local form (`24-01-01`, `01/02/2024`). Raises InvalidInputError naming the value.
+    """
     if value is None:
         return None
-    if isinstance(value, str) and len(value.strip()) == 10:
-        value = date.fromisoformat(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        if not _ISO_BOUND_RE.match(text):
+            raise InvalidInputError(f"date {value[:40]!r}: write it as YYYY-MM-DD (or an ISO 8601 date and time)")
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(
+                text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError as exc:
+            raise InvalidInputError(f"date {value[:40]!r}: {exc}") from exc
     if isinstance(value, date) and not isinstance(value, datetime):
         dt = datetime(value.year, value.month, value.day, tzinfo=UTC)
         if end:

@@ -407,3 +407,16 @@ def test_search_box_selects_matching_reflections_in_range_and_an_empty_box_clear
     assert "no reflection in range matches" in ex.text.value and ex.board.highlight == {}
     ex.search.value = ""
     assert ex.state.selected == [] and "Click or lasso-select" in ex.text.value
+
+
+def test_search_follows_a_new_date_range(viz_journal):
+    ex = Explorer(viz_journal)
+    ex.since.value = dt.date(2025, 1, 1)
+    ex.search.value = "work"
+    narrow = viz_journal.search("work", identity="maya", k=500, mode="text", since="2025-01-01")
+    wide = viz_journal.search("work", identity="maya", k=500, mode="text", since="2024-06-01")
+    assert len(wide) > len(narrow) > 0
+    ex.since.value = dt.date(2024, 6, 1)
+    assert sorted(ex.state.selected) == sorted(wide["reflection_id"])
+    assert f"search “work” · {len(wide)} reflection" in ex.text.value
+    assert sum(len(v) for v in ex.board.highlight["map"].values()) == len(wide)

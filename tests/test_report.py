@@ -160,7 +160,12 @@ def test_cli_report_with_range_and_errors(viz_sample_db, tmp_path, capsys):
     assert "from 2025-01-0" in text and "to 2025-03-3" in text and "since 2025-01-01, until 2025-03-31" in text
     assert re.search(r"grief|oma|funeral", text.split("main patterns")[1][:400], re.I)
     out.write_text("previous report")
-    for args, msg in ((["--identity", "maya", "--since", "garbage"], "error: since: cannot read date 'garbage'"),
+    for args, msg in ((["--identity", "maya", "--since", "garbage"], "error: since: date 'garbage': write it as YYYY-MM-DD"),
+                      (["--identity", "maya", "--since", "2025-13-01"], "error: since: date '2025-13-01': month must be"),
+                      (["--identity", "maya", "--until", "2025-02-30"], "error: until: date '2025-02-30': day is out of"),
+                      # never guessed: a two-digit year or a local form is refused, not read as 2001-01-24
+                      (["--identity", "maya", "--since", "24-01-01"], "write it as YYYY-MM-DD"),
+                      (["--identity", "maya", "--since", "01/02/2024"], "write it as YYYY-MM-DD"),
                       (["--identity", "maya", "--since", "2025-03-01", "--until", "2025-01-01"], "is after until"),
                       (["--identity", "nobody"], "nobody"),
                       (["--identity", "maya", "--out", str(tmp_path)], "directory")):

@@ -99,6 +99,13 @@ class Explorer:
         )
         if owner is self.min_confidence or owner in (self.since, self.until):
             self._sync_options(keep=True)
+        if self.search.value.strip() and owner in (self.identity, self.since, self.until):
+            # a search selects within the range shown: a new range (or journal) runs it again
+            try:
+                self.state.search(self.search.value)
+            except MirrorKitError as exc:
+                self.state.select([])
+                self.status.value = f"<b>{html.escape(str(exc))}</b>"
         self.redraw()
 
     def _sync_options(self, keep: bool = False) -> None:
