@@ -16,13 +16,25 @@ BUSY_TIMEOUT_MS = 5000
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+# Files whose header was read already, by (device, inode). Closing any descriptor of a file drops every
+# POSIX lock this process holds on it, including those of open SQLite connections: another process
+# then takes them for gone, checkpoints and resets the WAL under them ("database disk image is
+# malformed"). So the header is read outside SQLite only once per file, before any connection to it.
+_CHECKED: set[tuple[int, int]] = set()
+
+
 def check_sqlite_file(path: Path) -> None:
     """Refuse a file that exists but is not SQLite, before SQLite gets a chance to touch it."""
     if path.exists() and path.is_file() and path.stat().st_size > 0:
+        st = path.stat()
+        key = (st.st_dev, st.st_ino)
+        if key in _CHECKED:
+            return
         with path.open("rb") as fh:
             head = fh.read(16)
         if head != SQLITE_MAGIC:
             raise NotAJournalError(f"{path} is not a SQLite database (not a mirror_kit journal)")
+        _CHECKED.add(key)
     elif path.exists() and not path.is_file():
         raise NotAJournalError(f"{path} is not a file")
 

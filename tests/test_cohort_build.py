@@ -133,3 +133,19 @@ def test_cli_build_uses_the_secret_from_the_environment_and_reports_one_line_err
                        env={**env_root, "MIRROR_KIT_COHORT_SECRET": SECRET})
     assert r.returncode == 0, r.stderr
     assert "4 journals (4 read" in r.stdout and "120 reflections of 4 participants" in r.stdout
+
+
+def test_redaction_settings_fingerprint_is_the_same_in_every_process():
+    """Equal-length names in any order: one fingerprint, so a rebuild reads only changed journals."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from mirror_kit.cohort.build import Redactor; "
+            "print(Redactor(['Anna', 'Bert', 'Cleo', 'Dirk', 'Anna Berg', 'Emil']).digest())")
+    root = str(Path(__file__).resolve().parents[1])
+    out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": root, "PYTHONHASHSEED": str(seed)}).stdout
+           for seed in (1, 2, 3, 4)}
+    assert len(out) == 1, out

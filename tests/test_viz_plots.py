@@ -50,7 +50,8 @@ def test_pattern_evolution_top_patterns_trends_and_dates():
 def test_pattern_evolution_empty_states():
     empty = plots.pattern_evolution(pd.DataFrame(), None)
     assert empty.layout.meta["empty"] and "analyze" in empty.layout.meta["reason"]
-    assert empty.layout.annotations[0].text == empty.layout.meta["reason"] and len(empty.data) == 0
+    assert empty.layout.annotations[0].text.replace("<br>", " ") == empty.layout.meta["reason"] and len(empty.data) == 0
+    assert max(len(line) for line in empty.layout.annotations[0].text.split("<br>")) <= 38  # fits a phone
     none_chosen = plots.pattern_evolution(_evolution(), _trends(), patterns=["nope"])
     assert none_chosen.layout.meta["empty"] and "chosen" in none_chosen.layout.meta["reason"]
 

@@ -168,7 +168,9 @@ class Redactor:
     """
 
     def __init__(self, names: Sequence[str] = ()):
-        self.names = sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True)
+        # longest first (a full name before its parts), ties by text: the same order, and the same
+        # settings fingerprint, in every process
+        self.names = sorted({n.strip() for n in names if n.strip()}, key=lambda n: (-len(n), n))
         self._names = (re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in self.names) + r")(?!\w)",
                                   re.IGNORECASE) if self.names else None)
 

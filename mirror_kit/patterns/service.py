@@ -303,7 +303,8 @@ class Patterns:
             pids).fetchone()[0]
         summary = {
             "run_id": info["id"], "identity": ident.name, "reflections": total, "mode": "incremental",
-            "reason": f"{n_new} new reflections assigned to the stored patterns",
+            "reason": (f"{n_new} new reflection{'s' if n_new != 1 else ''}: {n_in} joined the stored patterns"
+                       + (f", {n_new - n_in} fit none of them" if n_new > n_in else "")),
             "incremental": {"assigned": n_in, "unassigned": n_new - n_in, "poorly_fitting": n_poor,
                             "removed": p.removed},
             "patterns": len(pids), "new": 0, "matched": len(pids), "dormant": 0,

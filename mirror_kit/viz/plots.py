@@ -168,11 +168,16 @@ def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
 
 def empty_figure(reason: str, title: str = "") -> go.Figure:
     """A figure that says why there is nothing to show (instead of an exception or a blank plot)."""
+    import html
+    import textwrap
+
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    # plotly never wraps an annotation: lines short enough for a phone's width
     fig.add_annotation(
-        text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        text="<br>".join(html.escape(line) for line in textwrap.wrap(reason, 38)) or " ",
+        x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
         font=dict(size=15, color=MUTED_INK),
     )
     fig.update_xaxes(visible=False)
