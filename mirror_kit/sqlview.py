@@ -132,6 +132,8 @@ class SQLView:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "read-only" in msg or "read only" in msg:
             msg = f"the journal is read-only in journal.sql ({msg})"
+        elif "no such column: ROWID" in msg:  # a catalog-qualified name skipped the same-named view
+            msg += f" (name the table without the '{SCHEMA}.' prefix)"
         return SQLError(f"{self.path}: {msg}")
 
     def _refresh_shadows(self) -> None:
@@ -182,7 +184,8 @@ class SQLView:
         if fp == self._fingerprint:
             return
         names = [r[0] for r in self._sqlite.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+            # sqlite_sequence and sqlite_stat1 are tables of the journal too (the scanner shows them)
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
         )]
         for name in self._registered - set(names):
             self.con.unregister(name)

@@ -119,7 +119,8 @@ def test_sql_errors_raised_while_fetching_are_one_line_mirror_kit_errors(analyse
     with mirror_kit.open(analysed_journal, readonly=True) as j:
         for query in ("SELECT rowid FROM reflection_tags",
                       "SELECT CAST(content AS INTEGER) FROM reflections",
-                      "SELECT * FROM no_such_table"):
+                      "SELECT * FROM no_such_table",
+                      "SELECT count(*) FROM journal.main.reflection_tags"):
             with pytest.raises(MirrorKitError) as err:
                 j.sql(query).df()
             assert "\n" not in str(err.value), query
