@@ -17,6 +17,16 @@ sqlite scanner's own `sqlite_scan`/`sqlite_attach`/`sqlite_query`, `query`, ...)
 opens files through SQLite itself, past DuckDB's file-system switch. (2) Once the journal is attached,
 `enable_external_access` is switched off and the configuration locked, so DuckDB's own readers and
 writers (read_csv, read_text, COPY TO, extension downloads) cannot touch the file system or the network.
+
+Tables the scanner cannot count: for a scan that needs no column (`count(*)`, `SELECT 1`, `EXISTS`) the
+scanner asks SQLite for `ROWID`, which WITHOUT ROWID tables (and views) do not have. Each such object is
+shadowed by a TEMP view of the same name (temp is searched before the journal catalog) whose filter reads
+one real column, so every scan projects at least that column. Columns declared without a type come out of
+the scanner as BLOB; the same view decodes them back to the storage class SQLite holds for them. The
+shadows follow the journal's schema (rebuilt when `PRAGMA schema_version` moves).
+
+Errors: DuckDB runs a relation lazily, so the relation is handed out wrapped (`Relation`): whatever DuckDB
+raises while binding or fetching becomes one-line `SQLError`.
 """
 
 from __future__ import annotations
@@ -78,6 +88,7 @@ class SQLView:
         self.fallback_reason: str | None = None
         self._fingerprint: tuple | None = None
         self._registered: set[str] = set()
+        self._schema_version: int | None = None
         try:
             if os.environ.get(FALLBACK_ENV):
                 raise RuntimeError(f"{FALLBACK_ENV} is set")
@@ -106,15 +117,39 @@ class SQLView:
         import duckdb
 
         self._check_read_only(sql)
-        if self.backend == "pandas":
-            self._refresh()
         try:
-            return self.con.sql(sql, params=params)
+            if self.backend == "pandas":
+                self._refresh()
+            else:
+                self._refresh_shadows()
+            rel = self.con.sql(sql, params=params)
         except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0]
-            if "read-only" in msg or "read only" in msg:
-                msg = f"the journal is read-only in journal.sql ({msg})"
-            raise SQLError(f"{self.path}: {msg}") from exc
+            raise self.error(exc) from exc
+        return None if rel is None else Relation(rel, self)
+
+    def error(self, exc: BaseException) -> SQLError:
+        """The one-line SQLError for a DuckDB error raised while running a query."""
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "read-only" in msg or "read only" in msg:
+            msg = f"the journal is read-only in journal.sql ({msg})"
+        elif "no such column: ROWID" in msg:  # a catalog-qualified name skipped the same-named view
+            msg += f" (name the table without the '{SCHEMA}.' prefix)"
+        return SQLError(f"{self.path}: {msg}")
+
+    def _refresh_shadows(self) -> None:
+        """(Scanner) (re)create the TEMP views over objects the scanner cannot read as they are."""
+        from .sqlshadow import shadow_views
+
+        version = self._sqlite.execute("PRAGMA schema_version").fetchone()[0]
+        if version == self._schema_version:
+            return
+        views = shadow_views(self._sqlite, SCHEMA)
+        for name in self._registered - set(views):
+            self.con.execute(f"DROP VIEW IF EXISTS temp.main.{_ident(name)}")
+        for name, select in views.items():
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {select}")
+        self._registered = set(views)
+        self._schema_version = version
 
     def _check_read_only(self, sql: str) -> None:
         """Refuse anything but SELECT statements that call no file-opening or SQL-running function."""
@@ -149,7 +184,8 @@ class SQLView:
         if fp == self._fingerprint:
             return
         names = [r[0] for r in self._sqlite.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+            # sqlite_sequence and sqlite_stat1 are tables of the journal too (the scanner shows them)
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
         )]
         for name in self._registered - set(names):
             self.con.unregister(name)
@@ -183,6 +219,60 @@ def _function_names(node: Any) -> set[str]:
         elif isinstance(cur, list):
             stack.extend(cur)
     return found
+
+
+class Relation:
+    """A DuckDB relation whose errors (raised when it binds or runs) are one-line `SQLError`s.
+
+    Behaves as `duckdb.DuckDBPyRelation` (`df()`, `fetchall()`, `columns`, `project(...)`, ...);
+    methods returning a relation return a wrapped one. `relation` is the bare DuckDB object.
+    """
+
+    __slots__ = ("relation", "_view")
+
+    def __init__(self, relation: Any, view: SQLView):
+        self.relation = relation
+        self._view = view
+
+    def __getattr__(self, name: str) -> Any:
+        import duckdb
+
+        try:
+            attr = getattr(self.relation, name)
+        except duckdb.Error as exc:
+            raise self._view.error(exc) from exc
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                out = attr(*args, **kwargs)
+            except duckdb.Error as exc:
+                raise self._view.error(exc) from exc
+            return Relation(out, self._view) if isinstance(out, duckdb.DuckDBPyRelation) else out
+
+        call.__name__ = name
+        call.__doc__ = attr.__doc__
+        return call
+
+    def __len__(self) -> int:
+        return self.__getattr__("__len__")()
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.__getattr__("__getitem__")(key)
+
+    def __str__(self) -> str:
+        return self.__getattr__("__str__")()
+
+    def __repr__(self) -> str:
+        return self.__getattr__("__repr__")()
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self.relation)) | {"relation"})
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quote(s: str) -> str:
