@@ -75,6 +75,17 @@ def write(conn: sqlite3.Connection, model: str, rows: Iterable[tuple[str, str, A
     return len(data)
 
 
+def _vectors_query(identity_id: str | None, model: str) -> tuple[str, list]:
+    """The one-pass read of a model's vectors (storage order), optionally of one identity."""
+    sql = ("SELECT reflection_id, content_hash, dim, vector FROM embeddings INDEXED BY idx_embeddings_model "
+           "WHERE model = ?")
+    params: list = [model]
+    if identity_id is not None:
+        sql += " AND reflection_id IN (SELECT id FROM reflections WHERE identity_id = ?)"
+        params.append(identity_id)
+    return sql, params
+
+
 def read(conn: sqlite3.Connection, identity_id: str | None, model: str) -> tuple[list[str], list[str], list]:
     """(ids, content hashes of the reflections, stored (hash, dim, blob) or None) in chronological order."""
     where, params = _scope(identity_id)
@@ -87,12 +98,7 @@ def read(conn: sqlite3.Connection, identity_id: str | None, model: str) -> tuple
     # Vectors in one pass in storage (rowid) order: the model index lists a model's rows by rowid, so
     # pages are read front to back once, where a lookup per reflection in chronological order jumps
     # around the file and reads pages repeatedly.
-    sql = ("SELECT reflection_id, content_hash, dim, vector FROM embeddings INDEXED BY idx_embeddings_model "
-           "WHERE model = ?")
-    vparams: list = [model]
-    if identity_id is not None:
-        sql += " AND reflection_id IN (SELECT id FROM reflections WHERE identity_id = ?)"
-        vparams.append(identity_id)
+    sql, vparams = _vectors_query(identity_id, model)
     found = {rid: (eh, dim, blob) for rid, eh, dim, blob in conn.execute(sql, vparams)}
     return ids, hashes, [found.get(rid) for rid in ids]
 
@@ -123,12 +129,7 @@ def read_matrix(conn: sqlite3.Connection, identity_id: str | None, model: str,
                                " ORDER BY r.created_at, r.id", params):
         pos[rid] = (len(ids), h)
         ids.append(rid)
-    sql = ("SELECT reflection_id, content_hash, dim, vector FROM embeddings INDEXED BY idx_embeddings_model "
-           "WHERE model = ?")
-    vparams: list = [model]
-    if identity_id is not None:
-        sql += " AND reflection_id IN (SELECT id FROM reflections WHERE identity_id = ?)"
-        vparams.append(identity_id)
+    sql, vparams = _vectors_query(identity_id, model)
     out = None
     have = np.zeros(len(ids), dtype=bool)
     cur = conn.cursor()

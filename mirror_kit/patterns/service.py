@@ -240,6 +240,18 @@ class Patterns:
         model.patterns_["first_seen"] = first
         model.patterns_["last_seen"] = last
 
+    def _refresh_sizes(self, pattern_ids: Any, now: str) -> None:
+        """Recount each pattern's size and first/last seen from its occurrences (inside the caller's
+        transaction)."""
+        for pid in pattern_ids:
+            self._execute(
+                "UPDATE patterns SET size = (SELECT count(*) FROM pattern_occurrences WHERE pattern_id = ?), "
+                "first_seen = (SELECT min(r.created_at) FROM pattern_occurrences o JOIN reflections r "
+                "ON r.id = o.reflection_id WHERE o.pattern_id = ?), "
+                "last_seen = (SELECT max(r.created_at) FROM pattern_occurrences o JOIN reflections r "
+                "ON r.id = o.reflection_id WHERE o.pattern_id = ?), updated_at = ? WHERE id = ?",
+                (pid, pid, pid, now, pid))
+
     def _assign_new(self, ident: Any, p: Any, active: list, info: dict, t0: float,
                     mark: dict) -> dict | None:
         """Assign the plan's new reflections to the stored patterns and store them; None (with
@@ -287,14 +299,7 @@ class Patterns:
             self.conn.executemany(
                 "INSERT INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)", writes)
             touched = pids if (p.removed or had) else sorted({w[0] for w in writes})
-            for pid in touched:
-                self._execute(
-                    "UPDATE patterns SET size = (SELECT count(*) FROM pattern_occurrences WHERE pattern_id = ?), "
-                    "first_seen = (SELECT min(r.created_at) FROM pattern_occurrences o JOIN reflections r "
-                    "ON r.id = o.reflection_id WHERE o.pattern_id = ?), "
-                    "last_seen = (SELECT max(r.created_at) FROM pattern_occurrences o JOIN reflections r "
-                    "ON r.id = o.reflection_id WHERE o.pattern_id = ?), updated_at = ? WHERE id = ?",
-                    (pid, pid, pid, now, pid))
+            self._refresh_sizes(touched, now)
         n_new = len(done_ids)
         n_in = len(writes)
         total = self.journal.embeddings.count_current(ident)
@@ -605,12 +610,5 @@ class Patterns:
                 self.conn.executemany(
                     "INSERT OR REPLACE INTO pattern_occurrences (pattern_id, reflection_id, strength) VALUES (?, ?, ?)",
                     writes)
-                for pid in sorted({w[0] for w in writes}):
-                    self._execute(
-                        "UPDATE patterns SET size = (SELECT count(*) FROM pattern_occurrences WHERE pattern_id = ?), "
-                        "first_seen = (SELECT min(r.created_at) FROM pattern_occurrences o JOIN reflections r "
-                        "ON r.id = o.reflection_id WHERE o.pattern_id = ?), "
-                        "last_seen = (SELECT max(r.created_at) FROM pattern_occurrences o JOIN reflections r "
-                        "ON r.id = o.reflection_id WHERE o.pattern_id = ?), updated_at = ? WHERE id = ?",
-                        (pid, pid, pid, now, pid))
+                self._refresh_sizes(sorted({w[0] for w in writes}), now)
         return pd.DataFrame(out, columns=cols)
