@@ -101,3 +101,22 @@ def test_console_script_help_has_example():
     for opt in ("--text-column", "--date-column", "--id-column", "--title-column", "--tags-column", "--encoding",
                 "--default-date", "--skip-bad", "--dry-run", "--mode", "--passphrase"):
         assert opt in proc.stdout
+
+
+def test_a_refused_first_import_leaves_no_journal_file(tmp_path, capsys):
+    """A new journal that the failed import would have been the first content of is not left behind."""
+    from mirror_kit.cli import main as cli_main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,text\n2025-01-01,fine\nnot a date,broken row\n", encoding="utf-8")
+    db = tmp_path / "new.db"
+    rc = cli_main(["--db", str(db), "import", str(bad), "--identity", "maya"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "error:" in err and "Traceback" not in err, err
+    assert not any(p.name.startswith("new.db") for p in tmp_path.iterdir())
+    # an existing journal is kept, whatever a refused import held
+    good = tmp_path / "good.csv"
+    good.write_text("date,text\n2025-01-02,kept entry\n", encoding="utf-8")
+    assert cli_main(["--db", str(db), "import", str(good), "--identity", "maya"]) == 0
+    assert cli_main(["--db", str(db), "import", str(bad), "--identity", "maya"]) != 0
+    assert db.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -54,25 +55,48 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
       mirror-kit import export.zip --identity maya --dry-run
       mirror-kit import backup.json --mode merge
     """
+    from ..errors import MirrorKitError
     from ..importers.api import run_import
     from ..importers.summary import format_summary
 
+    fresh = not dry_run and not ctx.db_path.exists()
     # A dry run is a read: other formats plan on a read-only connection. A mirror_kit export's dry
     # run applies the plan inside a transaction it rolls back, which needs a writable connection.
     journal = ctx.journal(create=not dry_run, readonly=dry_run and not _is_mirror(path, fmt))
-    summary = run_import(
-        journal, path, identity, fmt,
-        text_column=text_column, date_column=date_column, id_column=id_column, title_column=title_column,
-        tags_column=tags_column, encoding=encoding, default_date=default_date, tz=tz, skip_bad=skip_bad,
-        dry_run=dry_run, progress=None if sys.stderr.isatty() else False, mode=mode, passphrase=passphrase,
-        on_conflict=on_conflict, dayfirst=dayfirst, date_format=date_format, follow_links=follow_links or None,
-    )
+    try:
+        summary = run_import(
+            journal, path, identity, fmt,
+            text_column=text_column, date_column=date_column, id_column=id_column, title_column=title_column,
+            tags_column=tags_column, encoding=encoding, default_date=default_date, tz=tz, skip_bad=skip_bad,
+            dry_run=dry_run, progress=None if sys.stderr.isatty() else False, mode=mode, passphrase=passphrase,
+            on_conflict=on_conflict, dayfirst=dayfirst, date_format=date_format,
+            follow_links=follow_links or None,
+        )
+    except MirrorKitError:
+        if fresh:
+            _discard_if_empty(ctx)
+        raise
     if as_json:
         emit(summary, True)
     elif isinstance(summary, dict) and "added" in summary and "format" in summary:
         click.echo(format_summary(summary))
     else:
         emit(summary, True)
+
+
+def _discard_if_empty(ctx: Any) -> None:
+    """Remove the journal this failed import created, if it still holds nothing: a refused first
+    import leaves no empty file behind to be mistaken for a journal."""
+    import contextlib
+
+    j = ctx.journal()
+    empty = not j.execute("SELECT 1 FROM reflections LIMIT 1").fetchone() and \
+        not j.execute("SELECT 1 FROM identities LIMIT 1").fetchone()
+    ctx.close()
+    if empty:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                ctx.db_path.with_name(ctx.db_path.name + suffix).unlink()
 
 
 def _is_mirror(path: str, fmt: str) -> bool:
