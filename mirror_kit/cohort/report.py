@@ -63,12 +63,9 @@ def pattern_evolution(root: Path, patterns: Any, period: str) -> Any:
         c = counts[counts["pattern"] == pid].groupby("period")["n"].sum().reindex(grid, fill_value=0)
         frames.append(pd.DataFrame({"pattern_id": str(pid), "label": str(labels[pid]), "period": grid,
                                     "count": c.to_numpy().astype(int), "total": total.to_numpy().astype(int)}))
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(frames, ignore_index=True)
-    out["share"] = np.where(out["total"] > 0, out["count"] / out["total"].where(out["total"] > 0, 1), 0.0)
-    out.attrs["period"] = period
-    return out[cols]
+    from ..patterns.evolution import with_shares
+
+    return with_shares(frames, period, cols)
 
 
 def tension_evolution(root: Path, tension_ids: list[str], period: str) -> Any:

@@ -16,6 +16,7 @@ date range so a theme's absence counts):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,14 @@ def evolution_frame(occurrences, reflection_dates, period: str = "auto", labels:
         f = pd.DataFrame({"pattern_id": pid, "label": labels.get(pid, pid), "period": grid,
                           "count": counts.to_numpy().astype(int), "total": total.to_numpy().astype(int)})
         frames.append(f)
+    return with_shares(frames, period, cols)
+
+
+def with_shares(frames: list, period: str, cols: list[str]) -> Any:
+    """The per-period rows of every pattern (pattern_id, label, period, count, total) as one frame with
+    the one definition of a pattern's share: count / total reflections of the period (0 when none)."""
+    import pandas as pd
+
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True)
