@@ -299,3 +299,13 @@ def test_tension_map_labels_never_overlap_and_point_at_their_own_bubble(spread):
         assert not any(b[0] < px < b[2] and b[1] < py < b[3] for b in boxes)
     # deterministic: the same map gives the same places
     assert plots.tension_map(tens).to_json() == fig.to_json()
+
+
+def test_pattern_evolution_says_how_many_patterns_it_leaves_out():
+    ev = _evolution()
+    assert plots.pattern_evolution(ev, _trends(), top=3).layout.title.subtitle.text == "3 of 4 patterns shown"
+    assert plots.pattern_evolution(ev, _trends(), top=8).layout.title.subtitle.text is None
+    # already cut to a choice by the caller: `of` still counts the ones in range
+    cut = ev[ev["pattern_id"].isin(["p1", "p4"])]
+    fig = plots.pattern_evolution(cut, _trends(), patterns=["p1", "p4"], of=4)
+    assert fig.layout.title.subtitle.text == "2 of 4 patterns shown"

@@ -218,12 +218,15 @@ def pattern_evolution(
     stacked: bool = True,
     colours: dict[str, str] | None = None,
     title: str = "How patterns evolve",
+    of: int | None = None,
 ) -> go.Figure:
     """Share of each period's reflections per pattern (stacked bars, or lines), trends in the legend.
 
     evolution: `journal.patterns.evolution(...)` (pattern_id, label, period, count, total, share).
     trends: `journal.patterns.trends(...)` (pattern_id, trend, slope, p_value), optional.
     patterns: pattern ids to show; default the `top` largest.
+    of: how many patterns the range holds, when `evolution` was already cut to a choice; whenever
+        fewer are drawn, the subtitle says how many of how many (nothing is left out silently).
     colours: {pattern_id: colour}; default `stable_colours` of every pattern in `evolution`.
     Every point's customdata is (count, total, label, pattern_id, period as YYYY-MM-DD): a click
     names its own pattern and period, whatever else is drawn at that date.
@@ -290,6 +293,10 @@ def pattern_evolution(
                 customdata=custom, hovertemplate=hover,
             ))
     _layout(fig, title, hovermode="closest", barmode="stack" if stacked else None, bargap=0.08)
+    drawn, available = len(fig.data), max(int(of or 0), len(sizes))
+    if drawn < available:
+        # the subtitle needs its own line above the plot
+        fig.update_layout(title_subtitle_text=f"{drawn} of {available} patterns shown", margin_t=84)
     pooled = f" (pooled over {window} {period or 'period'}s)" if window > 1 else ""
     fig.update_yaxes(title_text=f"share of the reflections{pooled}", tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(title_text=f"{period or 'period'}", type="date", range=_date_range(ev["period"], step_ms))

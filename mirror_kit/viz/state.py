@@ -433,8 +433,10 @@ class ExplorerState:
         if len(evo) == 0 and len(self.data.patterns):
             return empty_figure("No pattern passes the filters (lower the minimum confidence or widen the dates).",
                                 title)
+        p = self.patterns_frame()
+        in_range = int((p["in_range"] > 0).sum()) if len(p) else 0
         return pattern_evolution(evo, self.pattern_trends(), patterns=chosen or None, top=self.top,
-                                 colours=self.pattern_colours(), title=title)
+                                 colours=self.pattern_colours(), title=title, of=in_range)
 
     def tension_map_figure(self) -> go.Figure:
         from .plots import tension_map
