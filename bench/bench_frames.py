@@ -31,7 +31,9 @@ def hwm_kb():
 path, which = sys.argv[1], sys.argv[2]
 j = mirror_kit.open(path)
 if which == "sql":
-    j.sql("SELECT 1").fetchall()  # connect + load the extension outside the measurement
+    j.sql("SELECT 1").fetchall()  # the DuckDB connection is made outside the measurement
+elif which == "sql-scanner":
+    j.frames.sql("SELECT 1", scanner=True).fetchall()  # connect + load the extension outside it
 base = hwm_kb()
 t = time.perf_counter()
 if which == "peer":
@@ -41,6 +43,12 @@ elif which == "frame":
     df = j.frame("reflections")
 elif which == "sql":
     df = j.sql("SELECT * FROM reflections").df()
+elif which == "sql-count":
+    df = j.sql("SELECT count(*) FROM reflections").df()  # a second query: the copy is reused
+    t = time.perf_counter()
+    df = j.sql("SELECT identity_id, count(*) FROM reflections GROUP BY 1").df()
+elif which == "sql-scanner":
+    df = j.frames.sql("SELECT * FROM reflections", scanner=True).df()
 seconds = time.perf_counter() - t
 peak = hwm_kb()
 print(json.dumps({"seconds": seconds, "peak_mb": (peak - base) / 1024, "rows": len(df), "cols": df.shape[1]}))
@@ -50,6 +58,8 @@ LABELS = {
     "peer": "pandas.read_sql('SELECT * FROM reflections') (peer)",
     "frame": "journal.frame('reflections')",
     "sql": "journal.sql('SELECT * FROM reflections').df()",
+    "sql-count": "journal.sql(...) again, copy reused",
+    "sql-scanner": "journal.frames.sql(..., scanner=True).df()",
 }
 
 
@@ -88,7 +98,7 @@ def main() -> None:
         names = list(LABELS)
         results: dict[str, list[dict]] = {k: [] for k in names}
         for r in range(REPEATS):
-            for which in names[r % 3:] + names[: r % 3]:
+            for which in names[r % len(names):] + names[: r % len(names)]:
                 results[which].append(measure(path, which))
     peer_s = statistics.median(x["seconds"] for x in results["peer"])
     peer_mb = max(x["peak_mb"] for x in results["peer"])

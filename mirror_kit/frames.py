@@ -356,39 +356,44 @@ class Frames:
         return base.reset_index(drop=True)
 
     # -- SQL -----------------------------------------------------------------------------------
-    def sql(self, query: str, params: Any = None) -> Any:
+    def sql(self, query: str, params: Any = None, *, scanner: bool = False) -> Any:
         """A DuckDB relation for a read-only query over all the journal's tables; finish with `.df()`.
 
         Tables keep their SQLite names (reflections, tags, reflection_tags, patterns, pattern_occurrences,
-        tensions, tension_observations, embeddings, analysis_runs, ...). Writes fail: the file is attached
-        read-only. One DuckDB connection per journal, closed with it.
+        tensions, tension_observations, embeddings, analysis_runs, ...). Writes fail. One DuckDB
+        connection per journal, closed with it. The tables a query names are read through the journal's
+        own connection and kept until the next commit; `scanner=True` lets DuckDB's sqlite scanner read
+        the file instead (faster on big tables), which is safe only in a process that keeps no other
+        connection to the journal in use afterwards (see `mirror_kit.sqlview`).
         """
-        view = self._sqlview()
-        return view.query(query, params)
+        return self._sqlview(scanner).query(query, params)
 
     @property
     def sql_backend(self) -> str:
-        """'sqlite_scanner' (DuckDB reads the file) or 'pandas' (fallback: tables copied into memory)."""
-        return self._sqlview().backend
+        """'pandas' (tables read through the journal's connection) or 'sqlite_scanner' (DuckDB reads the
+        file; only with `sql(..., scanner=True)`)."""
+        return self._sqlview(False).backend
 
     def close_sql(self) -> None:
-        """Close this journal's DuckDB connection now (it also closes when the journal is collected)."""
-        view = self.__dict__.pop("_mk_sqlview", None)
-        if view is not None:
-            view.close()
+        """Close this journal's DuckDB connections now (they also close when the journal is collected)."""
+        for key in ("_mk_sqlview", "_mk_sqlview_scanner"):
+            view = self.__dict__.pop(key, None)
+            if view is not None:
+                view.close()
 
-    def _sqlview(self) -> Any:
+    def _sqlview(self, scanner: bool = False) -> Any:
         try:
             self.conn.execute("SELECT 1")
         except sqlite3.ProgrammingError as exc:  # closed: drop our DuckDB connection with it
             self.close_sql()
             raise MirrorKitError(f"{self.path}: the journal is closed") from exc
-        view = self.__dict__.get("_mk_sqlview")
+        key = "_mk_sqlview_scanner" if scanner else "_mk_sqlview"
+        view = self.__dict__.get(key)
         if view is None:
             from .sqlview import SQLView
 
-            view = SQLView(self.path, self.conn)
-            self.__dict__["_mk_sqlview"] = view
+            view = SQLView(self.path, self.conn, scanner=scanner)
+            self.__dict__[key] = view
             # Close DuckDB when the frames object (and so the journal) goes away without close().
             weakref.finalize(self, view.close)
         return view
@@ -400,7 +405,8 @@ def run_sql_rows(journal: Any, query: str, *, limit: int | None = None) -> tuple
 
     from .sqlview import SQLError
 
-    rel = journal.sql(query)
+    # A one-shot read in a process that closes the journal right after: the scanner is safe here.
+    rel = journal.frames.sql(query, scanner=True)
     if rel is None:  # a statement without a result
         return [], [], False
     columns = list(rel.columns)

@@ -1,14 +1,18 @@
 """A read-only DuckDB view of a journal file: `journal.sql(query)` runs here.
 
-Primary path: DuckDB's sqlite scanner, loaded from the `duckdb-extension-sqlite-scanner` wheel (DuckDB's
-own auto-install would download it, which fails offline), with the journal ATTACHed READ_ONLY and made
-the default catalog so `SELECT * FROM reflections` works. DuckDB then reads the SQLite pages lazily
-(projection and filter pushdown), sees every commit, and cannot write to the file.
-
-Fallback, when the extension cannot load (other DuckDB version, missing wheel, unsupported platform):
-each table is read with sqlite3 into a pandas frame and registered under its own name. That copies the
-journal into memory and is refreshed only when the journal changed, so it is a correctness fallback,
-not the fast path; `backend` says which one is active.
+Two ways to read the file, `backend` says which one is active:
+- "pandas" (the default for a journal handle): each table or view a query names is read through the
+  journal's own sqlite3 connection into a frame and registered under its own name, and read again
+  after any commit. A second SQLite library in the process (the scanner's) would otherwise close its
+  own descriptors on the journal after every query, and closing any descriptor drops every POSIX lock
+  the process holds on that file: the journal's long-lived connection would lose its shared lock, and
+  another process closing last would then checkpoint and delete the WAL under it, losing writes.
+- "sqlite_scanner" (`scanner=True`, for a one-shot read in a process that keeps no other connection
+  in use, as the CLI's `sql` command): DuckDB's sqlite scanner, loaded from the
+  `duckdb-extension-sqlite-scanner` wheel (DuckDB's own auto-install would download it, which fails
+  offline), with the journal ATTACHed READ_ONLY and made the default catalog. DuckDB then reads the
+  SQLite pages lazily (projection and filter pushdown) and cannot write to the file. When the extension
+  cannot load (other DuckDB version, missing wheel, unsupported platform) the copy is used instead.
 
 Read-only by construction, in two layers. (1) Only SELECT statements run: each statement is parsed by
 DuckDB first, anything else (ATTACH, DETACH, COPY, INSTALL, LOAD, SET, PRAGMA, EXPORT, CALL, ...) is
@@ -74,7 +78,7 @@ def sqlite_extension_path() -> Path | None:
 class SQLView:
     """One in-memory DuckDB connection over one journal file (never writes to it)."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection):
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, scanner: bool = False):
         import duckdb
 
         self.path = Path(path)
@@ -84,11 +88,21 @@ class SQLView:
             ":memory:",
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
         )
-        self.backend = "sqlite_scanner"
+        self.backend = "sqlite_scanner" if scanner else "pandas"
         self.fallback_reason: str | None = None
         self._fingerprint: tuple | None = None
         self._registered: set[str] = set()
         self._schema_version: int | None = None
+        if scanner:
+            self._attach()
+        # From here on DuckDB may not open files, fetch extensions or change these settings back.
+        for setting in ("enable_external_access = false", "autoinstall_known_extensions = false",
+                        "autoload_known_extensions = false", "allow_community_extensions = false",
+                        "lock_configuration = true"):
+            self.con.execute(f"SET {setting}")
+
+    def _attach(self) -> None:
+        """Attach the journal through the sqlite scanner; on any failure use the copy and say why."""
         try:
             if os.environ.get(FALLBACK_ENV):
                 raise RuntimeError(f"{FALLBACK_ENV} is set")
@@ -105,13 +119,8 @@ class SQLView:
                 f"journal.sql: DuckDB sqlite scanner unavailable ({self.fallback_reason}); "
                 "copying the journal's tables into memory instead",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        # From here on DuckDB may not open files, fetch extensions or change these settings back.
-        for setting in ("enable_external_access = false", "autoinstall_known_extensions = false",
-                        "autoload_known_extensions = false", "allow_community_extensions = false",
-                        "lock_configuration = true"):
-            self.con.execute(f"SET {setting}")
 
     def query(self, sql: str, params: Any = None) -> Any:
         import duckdb
@@ -119,7 +128,7 @@ class SQLView:
         self._check_read_only(sql)
         try:
             if self.backend == "pandas":
-                self._refresh()
+                self._refresh(sql)
             else:
                 self._refresh_shadows()
             rel = self.con.sql(sql, params=params)
@@ -176,27 +185,35 @@ class SQLView:
                 raise SQLError(f"{self.path}: the journal is read-only in journal.sql: {denied[0]}() may not "
                                "be called (it opens other files or runs other statements)")
 
-    def _refresh(self) -> None:
-        """(Fallback) re-register the tables when the journal changed since the last query."""
+    def _refresh(self, sql: str) -> None:
+        """(Copy) register each journal table or view the query names, read through the journal's own
+        connection; every copy is dropped when the journal changed since it was read."""
+        import duckdb
         import pandas as pd
 
         fp = (self._sqlite.total_changes, self._sqlite.execute("PRAGMA data_version").fetchone()[0])
-        if fp == self._fingerprint:
-            return
-        names = [r[0] for r in self._sqlite.execute(
-            # sqlite_sequence and sqlite_stat1 are tables of the journal too (the scanner shows them)
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
-        )]
-        for name in self._registered - set(names):
-            self.con.unregister(name)
+        if fp != self._fingerprint:
+            for name in self._registered:
+                self.con.unregister(name)
+            self._registered = set()
+            self._fingerprint = fp
+        # sqlite_sequence and sqlite_stat1 are tables of the journal too (the scanner shows them)
+        names = {r[0].lower(): r[0] for r in self._sqlite.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        try:
+            wanted = {n.lower() for n in duckdb.get_table_names(sql, qualified=False)}
+        except duckdb.Error:
+            wanted = set(names)  # let the query itself report what is wrong with it
         cur = self._sqlite.cursor()
         cur.row_factory = None
-        for name in names:
+        for key in sorted(wanted & set(names)):
+            name = names[key]
+            if name in self._registered:
+                continue
             cur.execute(f'SELECT * FROM "{name}"')
             cols = [d[0] for d in cur.description]
             self.con.register(name, pd.DataFrame.from_records(cur.fetchall(), columns=cols))
-        self._registered = set(names)
-        self._fingerprint = fp
+            self._registered.add(name)
 
     def close(self) -> None:
         try:

@@ -197,15 +197,20 @@ def test_sql_joins_and_never_writes(journal, journal_path):
     )
     row = rel.fetchone()
     assert row[0] == "maya" and row[1] == 4  # 3 reflections, one with two tags
-    assert journal.frames.sql_backend == "sqlite_scanner"
+    assert journal.frames.sql_backend == "pandas"  # read through the journal's own connection
+    scanned = journal.frames.sql(
+        "SELECT count(*) FROM reflections r JOIN identities i ON i.id = r.identity_id WHERE i.name = 'maya'",
+        scanner=True)
+    assert scanned.fetchone()[0] == 3 and journal.frames._sqlview(True).backend == "sqlite_scanner"
     df = journal.sql("SELECT * FROM reflections WHERE identity_id = ? ORDER BY created_at",
                      [journal.identities.get("maya").id]).df()
     assert list(df["id"]) == m
     for stmt in ("DELETE FROM reflections", "UPDATE reflections SET content = 'x'",
                  "INSERT INTO tags (name) VALUES ('evil')", "CREATE TABLE journal.evil (a INT)",
                  "DROP TABLE settings"):
-        with pytest.raises(MirrorKitError, match="read-only"):
-            journal.sql(stmt)
+        for scanner in (False, True):
+            with pytest.raises(MirrorKitError, match="read-only"):
+                journal.frames.sql(stmt, scanner=scanner)
     assert _digest(journal_path) == before
     assert len(journal.reflections.rows()) == 4
 
@@ -260,8 +265,9 @@ def test_sql_without_network(journal, monkeypatch):
         "('autoinstall_known_extensions', 'autoload_known_extensions')"
     ).fetchall())
     assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    assert journal.frames.sql("SELECT count(*) FROM identities", scanner=True).fetchone()[0] == 2
     # duckdb_extensions() lists the extension folder, which the locked-down connection may not read
-    assert journal.frames.sql_backend == "sqlite_scanner"
+    assert journal.frames._sqlview(True).backend == "sqlite_scanner"
 
 
 @pytest.mark.parametrize("how", ["env", "broken_extension"])
@@ -276,14 +282,14 @@ def test_sql_fallback_when_extension_cannot_load(journal, journal_path, monkeypa
     journal.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = _digest(journal_path)
     with pytest.warns(RuntimeWarning, match="sqlite scanner unavailable"):
-        assert journal.frames.sql_backend == "pandas"
+        assert journal.frames._sqlview(True).backend == "pandas"
     q = "SELECT r.id FROM reflections r JOIN identities i ON i.id = r.identity_id WHERE i.name = 'maya' ORDER BY r.created_at"
-    assert [r[0] for r in journal.sql(q).fetchall()] == m
+    assert [r[0] for r in journal.frames.sql(q, scanner=True).fetchall()] == m
     with pytest.raises(MirrorKitError):  # registered frames are views: no writes either
-        journal.sql("DELETE FROM reflections")
+        journal.frames.sql("DELETE FROM reflections", scanner=True)
     assert _digest(journal_path) == before and len(journal.reflections.rows()) == 4
     new = journal.reflections.add("maya", "written after the first query", "2025-01-01")
-    assert [r[0] for r in journal.sql(q).fetchall()] == [*m, new.id]  # refreshed from the file
+    assert [r[0] for r in journal.frames.sql(q, scanner=True).fetchall()] == [*m, new.id]  # refreshed
 
 
 def test_cli_sql(journal_path, capsys):

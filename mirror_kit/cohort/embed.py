@@ -42,7 +42,7 @@ class EmbedBatch:
     Constructed once per worker (a Ray actor, or once locally) so the model loads once.
     """
 
-    def __init__(self, model: str | None = None, batch_size: int = 32, precision: str = "fp32",
+    def __init__(self, model: str | None = None, batch_size: int | None = None, precision: str = "fp32",
                  num_threads: int | None = None):
         from ..embedding import get_embedder
 
@@ -165,7 +165,7 @@ def _run_ray(group, staging: Path, kwargs: dict, batch_rows: int, workers: int |
 
 def embed(root: str | os.PathLike, *, engine: str = "local", model: str | None = None,
           address: str | None = None, workers: int | None = None, threads: int | None = None,
-          gpus_per_worker: float = 0.0, batch_rows: int = 1024, batch_size: int = 32,
+          gpus_per_worker: float = 0.0, batch_rows: int = 1024, batch_size: int | None = None,
           precision: str = "fp32", group_rows: int = 100_000, progress: bool | None = None) -> dict:
     """Embed every shard of the cohort at `root` that has no current embeddings.
 
