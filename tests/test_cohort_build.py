@@ -121,6 +121,10 @@ def test_bad_inputs_are_one_line_errors_and_leave_the_cohort_as_it_was(study, tm
     with pytest.raises(CohortError, match="not a cohort"):
         Cohort(tmp_path / "busy", secret=SECRET).build([str(study / "alice_walker.db")])
     assert (tmp_path / "busy" / "thesis.tex").read_text() == "x"
+    # a first build that fails part-way leaves no half-made cohort folder behind
+    with pytest.raises(CohortError, match="zz_not_a_journal.db"):
+        Cohort(tmp_path / "fresh" / "c", secret=SECRET).build([str(study / "*.db")])
+    assert not (tmp_path / "fresh" / "c").exists()
 
 
 def test_cli_build_uses_the_secret_from_the_environment_and_reports_one_line_errors(study, tmp_path):

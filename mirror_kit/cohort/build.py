@@ -384,6 +384,19 @@ def build(sources: Sequence[str | os.PathLike], out: str | os.PathLike, *, secre
     settings = keyed(key, "settings", FORMAT, bool(redactor), redactor.digest() if redactor else "")[:16]
     if manifest is None or manifest.get("settings") != settings:
         manifest = {"format": FORMAT, "settings": settings, "sources": {}}
+    created = not root.exists()
+    try:
+        return _build_into(root, manifest, files, key, redactor, progress, t0)
+    except BaseException:
+        # A first build that fails leaves no half-made cohort folder behind (an update keeps the
+        # earlier partitions and manifest, which stay consistent).
+        if created and read_manifest(root) is None:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _build_into(root: Path, manifest: dict, files: list, key: bytes, redactor: Any, progress: bool | None,
+                t0: float) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     (root / "reflections").mkdir(exist_ok=True)
     old = manifest["sources"]
