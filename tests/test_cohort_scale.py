@@ -191,3 +191,20 @@ def test_participant_positions_are_intensity_weighted_like_one_journal(analysed)
     plain = rows.groupby("participant")[cols].mean()
     assert (plain - people[cols]).abs().to_numpy().max() > 1e-4
     assert checked == len(people) * len(cols)
+
+
+def test_report_says_when_the_cohort_was_rebuilt_after_its_analysis(analysed, tmp_path):
+    import shutil
+
+    from mirror_kit.cohort.build import MANIFEST
+
+    root, _, _ = analysed
+    page = Cohort(root).report(tmp_path / "fresh.html").read_text(encoding="utf-8")
+    assert "rebuilt after this analysis" not in page
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    manifest = json.loads((copy / MANIFEST).read_text(encoding="utf-8"))
+    manifest["sources"].popitem()  # what a rebuild without one journal writes
+    (copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    page = Cohort(copy).report(tmp_path / "stale.html").read_text(encoding="utf-8")
+    assert "The cohort was rebuilt after this analysis" in page

@@ -110,4 +110,12 @@ def report_cmd(path, out) -> None:
 
     Example: mirror-kit cohort report cohort/ --out cohort.html
     """
-    click.echo(str(_cohort(path).report(out)))
+    from pathlib import Path
+
+    from ..cohort.report import stale_analysis
+
+    written = _cohort(path).report(out)
+    stale = stale_analysis(Path(path))
+    if stale:
+        click.echo(f"warning: {stale}", err=True)
+    click.echo(str(written))

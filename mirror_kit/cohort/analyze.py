@@ -80,6 +80,18 @@ def shard_frames(root: Path, emb_root: Path, *, content: bool = True) -> Any:
         yield meta, X[idx]
 
 
+def build_stamp(root: Path) -> str:
+    """sha256 of the cohort's manifest: which build an analysis was made from ("" without one)."""
+    import hashlib
+
+    from .build import MANIFEST
+
+    try:
+        return hashlib.sha256((Path(root) / MANIFEST).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def sample(root: Path, emb_root: Path, n: int) -> tuple[Any, np.ndarray]:
     """The n reflections with the smallest ids (a uniform sample, the same on every engine) and their vectors.
 
@@ -383,6 +395,7 @@ def analyze(root: str | os.PathLike, *, model: str | None = None, sample_size: i
     import json
 
     meta = {"period": period, "model": model_name, "patterns": k, "refine": refined,
+            "built": build_stamp(root),
             "tensions": [{"tension_id": t.id, "name": t.name, "axis_a": t.axis_a, "axis_b": t.axis_b}
                          for t in scorer.tensions_]}
     (out_dir / "_analysis.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

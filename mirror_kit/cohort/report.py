@@ -182,14 +182,27 @@ def figures(root: Path) -> list[tuple[str, str, Any]]:
 
 
 CSS = ("body{font-family:Inter,Helvetica,Arial,sans-serif;margin:2em;max-width:1100px}"
+       ".warn{color:#a33;border-left:4px solid #a33;padding-left:.6em}"
        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
        ".fig{margin:1em 0 2em}")
+
+
+def stale_analysis(root: Path) -> str | None:
+    """A one-line warning when the cohort was rebuilt after its analysis, else None."""
+    from .analyze import build_stamp
+
+    made_from = read_meta(root).get("built")
+    if made_from is None or made_from == build_stamp(root):
+        return None
+    return ("The cohort was rebuilt after this analysis: these figures show the earlier build; "
+            "run `mirror-kit cohort analyze` again.")
 
 
 def write_report(root: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Write the cohort report to `out`: figures, then the patterns and group-test tables.
 
     One HTML file that works offline: plotly.js inline once, no external resources, no cloud buttons.
+    When the cohort was rebuilt after the analysis, the report says so at the top.
     Raises CohortError when the cohort has not been analysed.
     """
     import pandas as pd
@@ -203,6 +216,9 @@ def write_report(root: str | os.PathLike, out: str | os.PathLike) -> Path:
         if not (a / f"{name}.parquet").exists():
             raise CohortError(f"{root}: no {name} yet (run `mirror-kit cohort analyze`)")
     parts = [f"<h1>Cohort report</h1><p>{html.escape(root.name)}</p>"]
+    stale = stale_analysis(root)
+    if stale:
+        parts.append(f"<p class='warn'><b>{html.escape(stale)}</b></p>")
     for name, heading, fig in figures(root):
         parts.append(f"<h2>{html.escape(heading)}</h2><div class='fig'>"
                      + fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}",
