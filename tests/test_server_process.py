@@ -35,6 +35,20 @@ def test_serve_answers_on_loopback_with_a_token_made_by_the_cli(served, tmp_path
         assert status == 200 and [i["name"] for i in body["data"]] == ["maya"]
         status, body = _call(f"{base}/api/reflections", token, "POST", {"identity": "maya", "content": "From curl."})
         assert status == 201 and body["data"]["content"] == "From curl."
+        # hybrid search and "more like this", scoped to the token's identity
+        status, found = _call(f"{base}/api/search?q=curl&k=3", token)
+        assert status == 200 and found["data"][0]["reflection_id"] == body["data"]["id"]
+        assert "words: curl" in found["data"][0]["why"] and found["data"][0]["fts_rank"] == 1
+        maya_ids = {r["id"] for r in _call(f"{base}/api/reflections?limit=500", token)[1]["data"]["items"]}
+        status, like = _call(f"{base}/api/reflections/{served.ids['maya']['reflection']}/similar?k=5", token)
+        assert status == 200 and len(like["data"]) == 5
+        assert {h["reflection_id"] for h in like["data"]} <= maya_ids - {served.ids["maya"]["reflection"]}
+        assert all(h["similarity"] is not None and h["fts_rank"] is None for h in like["data"])
+        sam = served.tokens["sam_write"]
+        assert _call(f"{base}/api/search?q=curl&identity=maya", sam)[0] == 404
+        assert body["data"]["id"] not in {h["reflection_id"] for h in _call(f"{base}/api/search?q=curl", sam)[1]["data"]}
+        assert _call(f"{base}/api/reflections/{served.ids['maya']['reflection']}/similar", sam)[0] == 404
+        assert _call(f"{base}/api/search?q=curl&mode=sideways", token)[0] == 422
         # 8 readers and the writer at once: no 500 and no "database is locked"
         results: list[int] = []
 

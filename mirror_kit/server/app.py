@@ -141,9 +141,9 @@ def create_app(
     app.state.commons = None if commons is None else _commons_store(commons)
 
     from . import commons as commons_routes
-    from . import export, patterns, reflections, runs, tensions
+    from . import export, patterns, reflections, runs, search, tensions
 
-    for module in (patterns, tensions, reflections, runs, export, commons_routes):
+    for module in (patterns, tensions, reflections, search, runs, export, commons_routes):
         app.include_router(module.router)
     _docs(app)
     _handlers(app)

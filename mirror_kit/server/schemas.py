@@ -96,6 +96,19 @@ class ReflectionPatch(BaseModel):
     language: str | None = None
 
 
+class SearchHit(BaseModel):
+    reflection_id: str
+    created_at: str
+    score: float
+    fts_rank: int | None = None
+    vector_rank: int | None = None
+    similarity: float | None = None
+    why: str
+    title: str | None = None
+    snippet: str
+    content: str
+
+
 class PatternOut(Open):
     id: str
     label: str

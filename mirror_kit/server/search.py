@@ -1,0 +1,38 @@
+"""Routes `/api/search` and `/api/reflections/{id}/similar`: find reflections by words and meaning,
+or like one reflection (the same hybrid search as `journal.search` and `mirror-kit search`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from .auth import Access, reader
+from .common import ERRORS, ok, records
+from .schemas import Envelope, SearchHit
+
+router = APIRouter(tags=["search"], responses=ERRORS)
+Mode = Literal["hybrid", "text", "meaning"]
+
+
+@router.get("/api/search", response_model=Envelope[list[SearchHit]])
+def search(q: str = Query(..., min_length=1, max_length=500), identity: str | None = None,
+           k: int = Query(10, ge=1, le=200), since: str | None = None, until: str | None = None,
+           tag: str | None = None, mode: Mode = "hybrid", a: Access = Depends(reader)) -> dict:
+    """The best `k` reflections for `q`, best first: full-text (BM25) and embedding rankings fused by
+    reciprocal rank, each hit with its ranks, similarity, why it matched and a snippet.
+
+    identity: name or id (default: the token's own; every identity for an owner token).
+    `curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8765/api/search?q=race+training&identity=maya&k=5"`
+    """
+    ident = a.identity(identity).id if identity is not None else a.token.identity_id
+    hits = a.journal.search(q, identity=ident, k=k, since=since, until=until, tag=tag, mode=mode)
+    return ok(records(hits))
+
+
+@router.get("/api/reflections/{reflection_id}/similar", response_model=Envelope[list[SearchHit]])
+def similar(reflection_id: str, k: int = Query(10, ge=1, le=200), a: Access = Depends(reader)) -> dict:
+    """The `k` reflections of the same identity closest in meaning to this one ("more like this")."""
+    row = a.journal.execute("SELECT identity_id FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
+    a.check(None if row is None else row[0], f"no reflection with id {reflection_id!r}")
+    return ok(records(a.journal.search(like=reflection_id, identity=row[0] if row else None, k=k)))
