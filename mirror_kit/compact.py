@@ -42,6 +42,8 @@ def compact(journal: Journal, *, page_size: int = db.PAGE_SIZE) -> dict[str, Any
     """
     t0 = time.perf_counter()
     path = Path(journal.path)
+    if str(journal.path) == ":memory:":
+        raise MirrorKitError("an in-memory journal has no file to compact")
     if journal.readonly:
         raise MirrorKitError(f"{path}: journal is open read-only; cannot compact it")
     if page_size not in {1 << k for k in range(9, 17)}:
