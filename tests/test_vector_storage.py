@@ -211,9 +211,8 @@ def test_compact_refuses_when_the_disk_lacks_space_for_the_copy(tmp_path, monkey
         free = 4096
 
     monkeypatch.setattr(compact_mod.shutil, "disk_usage", lambda folder: Full)
-    with mirror_kit.open(path) as j:
-        with pytest.raises(MirrorKitError, match="needs about .* MB free") as err:
-            j.compact()
+    with mirror_kit.open(path) as j, pytest.raises(MirrorKitError, match="needs about .* MB free") as err:
+        j.compact()
     assert "\n" not in str(err.value) and "not changed" in str(err.value)
     assert snapshot(path)["db"] == before["db"]
     assert _pragma(path, "page_size") == 4096
