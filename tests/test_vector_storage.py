@@ -254,3 +254,23 @@ def test_a_backup_of_a_4_kb_journal_restores_over_a_live_16_kb_journal(tmp_path)
     assert _every_row(live)["embeddings"] == rows
     with mirror_kit.open(live) as j:
         assert [i.name for i in j.identities.rows()] == ["maya"]
+
+
+# -- one pass over the vectors per analysis step ---------------------------------------------------
+
+
+def test_each_analysis_step_reads_the_stored_vectors_once_in_storage_order(sample_journal_path):
+    j = mirror_kit.open(sample_journal_path)
+    reads: list[str] = []
+    j.conn.set_trace_callback(lambda sql: reads.append(sql) if "vector" in sql and "FROM embeddings" in sql else None)
+    try:
+        j.patterns.analyze("maya", refit=True)
+        assert len(reads) == 1, reads
+        j.tensions.analyze("maya", refit=True)
+        assert len(reads) == 2, reads
+    finally:
+        j.conn.set_trace_callback(None)
+    for sql in reads:  # through the model index, whose rowid order is the table's storage order
+        plan = [r[3] for r in j.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        assert any("idx_embeddings_model" in p for p in plan) and not any("ORDER BY" in p for p in plan), plan
+    j.close()
