@@ -13,7 +13,8 @@ copy becomes ours the way an existing journal does: opened (migration 0009 appli
   `count_current`; CPU seconds, median of alternating runs in this process.
 Both layouts must give bit-identical matrices and identical stale lists (asserted).
 
-Run: .venv/bin/python -m bench vectors          (MIRROR_KIT_BENCH_VECTORS=10000,100000 to pick sizes)
+Run: .venv/bin/python -m bench vectors          (MIRROR_KIT_BENCH_VECTORS=10000,100000 to pick sizes,
+     MIRROR_KIT_BENCH_VECTORS_ORDER=shuffled to store the vectors in an order unrelated to time)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ DIM = 384
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 REPS = 3
 OLD_SCHEMA, OLD_PAGE = 8, 4096
+ORDER = os.environ.get("MIRROR_KIT_BENCH_VECTORS_ORDER", "time")  # storage order: "time" or "shuffled"
 
 
 def build(path: Path, n: int) -> Path:
@@ -60,8 +62,11 @@ def build(path: Path, n: int) -> Path:
     base = path.with_name(path.stem + ".base.db")
     shutil.copyfile(path, base)
     rng = np.random.default_rng(0)
-    rows = conn.execute("SELECT id, content_hash FROM reflections").fetchall()
     # written the way `embed` writes them: 1024 per transaction, in the order `stale` lists them
+    # (chronological), so storage order follows time as in a journal embedded as it grows; "shuffled"
+    # writes them in an order unrelated to time (older entries imported after embedding, at worst)
+    order = "" if ORDER == "shuffled" else " ORDER BY created_at, id"
+    rows = conn.execute("SELECT id, content_hash FROM reflections" + order).fetchall()
     for start in range(0, n, 1024):
         part = rows[start:start + 1024]
         vecs = rng.standard_normal((len(part), DIM)).astype(np.float32)
@@ -127,7 +132,7 @@ QUERIES = {  # (stale, count_current) of a journal handle
 def main() -> None:
     mb = 1 / 1e6
     print("old: schema 0008 on 4 KB pages (indexes: unique key, model, covering current-hash); "
-          "ours: schema 0009 + `compact` (16 KB pages; unique key, model)\n")
+          f"ours: schema 0009 + `compact` (16 KB pages; unique key, model); vectors stored in {ORDER} order\n")
     print("| vectors | payload (n x 384 x 4) | layout | page | table + indexes | / payload | file growth "
           "| / payload | read_matrix (CPU s) | stale (CPU s) | count_current (CPU s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
