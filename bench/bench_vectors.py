@@ -1,15 +1,20 @@
-"""Vector storage: on-disk size and read time of stored embeddings, WITHOUT ROWID layout (0001 to
-0006) against the rowid layout (0007), both built in the same run from the same vectors.
+"""Vector storage: on-disk size and read cost of stored embeddings, the old layout (schema 0008 on 4 KB
+pages: three indexes) against ours (schema 0009 on 16 KB pages: the covering index dropped), both
+built in the same run from the same vectors.
 
-For each size the journal is built at schema 0006 (vectors as a WITHOUT ROWID table), copied, and the
-copy migrated to 0007 then vacuumed; the old file is vacuumed too, so both hold the same rows densely.
-- size: bytes the embeddings table and its indexes add to the file (file with vectors minus the same
-  file without them), against the raw float32 payload (n * dim * 4);
-- read: `Embeddings.stored` (every current vector as one float32 matrix), CPU seconds, median of
-  alternating runs; the old layout is read with the query the earlier code used (a lookup per
-  reflection in chronological order), the new one with today's single pass.
+The old journal is built at schema 0008 with SQLite's default 4 KB pages and vacuumed (rows dense); a
+copy becomes ours the way an existing journal does: opened (migration 0009 applies) and
+`Journal.compact()` (16 KB pages). A journal made today gets 16 KB pages from the start.
+- size: bytes of the embeddings table and its indexes (SQLite's dbstat) and the growth of the file
+  they cause (file with vectors minus the same file without them, each at its own page size),
+  against the raw float32 payload (n * dim * 4);
+- read: `read_matrix` (what `analyze` reads: every current vector in one pass in storage order),
+  `stale` ("which reflections lack a current vector", run by every analyze step before reading) and
+  `count_current`; CPU seconds, median of alternating runs in this process.
+Both layouts must give bit-identical matrices and identical stale lists (asserted).
 
-Run: .venv/bin/python -m bench vectors          (MIRROR_KIT_BENCH_VECTORS=10000,100000 to pick sizes)
+Run: .venv/bin/python -m bench vectors          (MIRROR_KIT_BENCH_VECTORS=10000,100000 to pick sizes,
+     MIRROR_KIT_BENCH_VECTORS_ORDER=shuffled to store the vectors in an order unrelated to time)
 """
 
 from __future__ import annotations
@@ -32,24 +37,18 @@ SIZES = tuple(int(x) for x in os.environ.get("MIRROR_KIT_BENCH_VECTORS", "100000
 DIM = 384
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 REPS = 3
-PAGE_SIZE = int(os.environ.get("MIRROR_KIT_BENCH_PAGE_SIZE", "4096"))  # SQLite's default; try 16384
+OLD_SCHEMA, OLD_PAGE = 8, 4096
+ORDER = os.environ.get("MIRROR_KIT_BENCH_VECTORS_ORDER", "time")  # storage order: "time" or "shuffled"
 
 
-def _old_read(conn: sqlite3.Connection, model: str) -> tuple[list[str], list]:
-    """The read the code did before 0007: vectors joined to reflections in chronological order."""
-    rows = conn.execute(
-        "SELECT r.id, r.content_hash, e.content_hash, e.dim, e.vector FROM reflections r "
-        "LEFT JOIN embeddings e ON e.reflection_id = r.id AND e.model = ? ORDER BY r.created_at, r.id",
-        [model]).fetchall()
-    return [r[0] for r in rows], [(r[2], r[3], r[4]) for r in rows]
-
-
-def build(path: Path, n: int) -> int:
-    """A journal at 0006 with n reflections; returns its size before vectors (bytes)."""
+def build(path: Path, n: int) -> Path:
+    """A journal at schema 0008 on 4 KB pages with n reflections and their vectors; returns a copy of it
+    taken before the vectors (to measure what they add)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    Migrator(conn).up(6)
+    conn.execute(f"PRAGMA page_size = {OLD_PAGE}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    Migrator(conn).up(OLD_SCHEMA)
     conn.execute("INSERT INTO identities (id, name, created_at) VALUES ('i1', 'maya', '2024-01-01T00:00:00Z')")
     conn.execute("BEGIN")
     conn.executemany(
@@ -59,29 +58,38 @@ def build(path: Path, n: int) -> int:
           f"entry {i}", f"{i:064x}", "2024-01-01T00:00:00Z") for i in range(n)])
     conn.execute("COMMIT")
     conn.execute("VACUUM")
-    before = path.stat().st_size
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    base = path.with_name(path.stem + ".base.db")
+    shutil.copyfile(path, base)
     rng = np.random.default_rng(0)
-    ids = [r[0] for r in conn.execute("SELECT id, content_hash FROM reflections")]
-    hashes = {r[0]: r[1] for r in conn.execute("SELECT id, content_hash FROM reflections")}
-    conn.execute("BEGIN")
-    for start in range(0, n, 10_000):
-        part = ids[start:start + 10_000]
+    # written the way `embed` writes them: 1024 per transaction, in the order `stale` lists them
+    # (chronological), so storage order follows time as in a journal embedded as it grows; "shuffled"
+    # writes them in an order unrelated to time (older entries imported after embedding, at worst)
+    order = "" if ORDER == "shuffled" else " ORDER BY created_at, id"
+    rows = conn.execute("SELECT id, content_hash FROM reflections" + order).fetchall()
+    for start in range(0, n, 1024):
+        part = rows[start:start + 1024]
         vecs = rng.standard_normal((len(part), DIM)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        emb_store.write(conn, MODEL, ((rid, hashes[rid], v) for rid, v in zip(part, vecs, strict=True)))
-    conn.execute("COMMIT")
+        conn.execute("BEGIN")
+        emb_store.write(conn, MODEL, ((r[0], r[1], v) for r, v in zip(part, vecs, strict=True)))
+        conn.execute("COMMIT")
+    # a tenth edited afterwards: their stored vector is out of date (what `stale` must find)
+    conn.execute("UPDATE reflections SET content_hash = 'edited' || substr(content_hash, 7) WHERE rowid % 10 = 0")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return before
+    return base
 
 
-def table_share(path: Path) -> tuple[int, int]:
-    """(bytes of the embeddings table, bytes of its indexes), from SQLite's dbstat."""
+def shares(path: Path) -> tuple[int, dict[str, int]]:
+    """(bytes of the embeddings table, {index: bytes}), from SQLite's dbstat."""
     conn = sqlite3.connect(path)
     rows = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
     idx = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'embeddings' "
                                       "AND type = 'index'")]
     conn.close()
-    return rows.get("embeddings", 0), sum(rows.get(i, 0) for i in idx)
+    return rows.get("embeddings", 0), {i: rows.get(i, 0) for i in idx}
 
 
 def cpu(fn) -> tuple[float, object]:
@@ -90,51 +98,100 @@ def cpu(fn) -> tuple[float, object]:
     return time.process_time() - t0, out
 
 
+def vectors_dump(path: Path) -> list:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    rows = conn.execute("SELECT reflection_id, model, content_hash, dim, vector, created_at FROM embeddings "
+                        "ORDER BY reflection_id, model").fetchall()
+    conn.close()
+    return rows
+
+
+def _old_stale(conn: sqlite3.Connection, model: str) -> list[tuple[str, str, str]]:
+    """`stale` as the code ran it on the old layout: through the covering index (0008)."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT r.id, r.content, r.content_hash FROM reflections r "
+        "LEFT JOIN embeddings e INDEXED BY idx_embeddings_current ON e.reflection_id = r.id AND e.model = ? "
+        "WHERE r.identity_id = ? AND (e.reflection_id IS NULL OR e.content_hash != r.content_hash) "
+        "ORDER BY r.created_at, r.id", [model, "i1"])]
+
+
+def _old_count(conn: sqlite3.Connection, model: str) -> int:
+    """`count_current` as the code ran it on the old layout (covering index)."""
+    return conn.execute(
+        "SELECT count(*) FROM embeddings e INDEXED BY idx_embeddings_current JOIN reflections r "
+        "ON r.id = e.reflection_id AND e.content_hash = r.content_hash "
+        "WHERE e.model = ? AND r.identity_id = ?", (model, "i1")).fetchone()[0]
+
+
+QUERIES = {  # (stale, count_current) of a journal handle
+    "old": (lambda j, m: _old_stale(j.conn, m), lambda j, m: _old_count(j.conn, m)),
+    "ours": (lambda j, m: emb_store.stale(j.conn, "i1", m), lambda j, m: j.embeddings.count_current("i1", model=m)),
+}
+
+
 def main() -> None:
-    print(f"page size {PAGE_SIZE} bytes\n")
-    print("| vectors | payload (n x 384 x 4) | old: WITHOUT ROWID | old / payload | new: rowid | new / payload "
-          "| migrate 0007 up | read old (CPU s) | read new (CPU s) | old/new read |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    mb = 1 / 1e6
+    print("old: schema 0008 on 4 KB pages (indexes: unique key, model, covering current-hash); "
+          f"ours: schema 0009 + `compact` (16 KB pages; unique key, model); vectors stored in {ORDER} order\n")
+    print("| vectors | payload (n x 384 x 4) | layout | page | table + indexes | / payload | file growth "
+          "| / payload | read_matrix (CPU s) | stale (CPU s) | count_current (CPU s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in SIZES:
         with tempfile.TemporaryDirectory() as tmp:
             old, new = Path(tmp, "old.db"), Path(tmp, "new.db")
-            base = build(old, n)
+            base_old = build(old, n)
             shutil.copyfile(old, new)
-            conn = sqlite3.connect(old, isolation_level=None)
-            conn.execute("VACUUM")
-            conn.close()
-            conn = sqlite3.connect(new, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            t0 = time.perf_counter()
-            Migrator(conn).up()
-            t_mig = time.perf_counter() - t0
-            conn.execute("VACUUM")
-            conn.close()
+            base_new = Path(tmp, "new.base.db")
+            shutil.copyfile(base_old, base_new)
+            t_up = {}
+            for p in (new, base_new):
+                t0 = time.perf_counter()
+                with mirror_kit.open(p) as j:  # migration 0009 applies on open
+                    t1 = time.perf_counter()
+                    j.compact()
+                t_up[p] = (t1 - t0, time.perf_counter() - t1)
+            assert vectors_dump(old) == vectors_dump(new), "compaction changed a stored row"
             payload = n * DIM * 4
-            size_old, size_new = old.stat().st_size - base, new.stat().st_size - base
-            shares = {"old": table_share(old), "new": table_share(new)}
-
-            j_old = sqlite3.connect(old, isolation_level=None)
-            j_new = mirror_kit.open(new, readonly=True)
-            reads_old, reads_new = [], []
+            res = {}
+            for name, p, base in (("old", old, base_old), ("ours", new, base_new)):
+                t, idx = shares(p)
+                conn = sqlite3.connect(p)
+                page = conn.execute("PRAGMA page_size").fetchone()[0]
+                plan = [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + emb_store._vectors_query(None, MODEL)[0],
+                                                   [MODEL])]
+                conn.close()
+                res[name] = {"table": t, "idx": idx, "page": page, "plan": plan,
+                             "growth": p.stat().st_size - base.stat().st_size, "reads": [], "stale": [], "count": []}
+            handles = {"old": mirror_kit.open(old, readonly=True), "ours": mirror_kit.open(new, readonly=True)}
+            outs = {}
             for _ in range(REPS):  # alternate so both see the same machine load
-                t, (ids_o, stored) = cpu(lambda c=j_old: _old_read(c, MODEL))
-                t2, m_old = cpu(lambda st=stored: emb_store.from_blobs([s[2] for s in st], DIM))
-                reads_old.append(t + t2)
-                t, (ids_n, m_new) = cpu(lambda jn=j_new: jn.embeddings.stored(model=MODEL))
-                reads_new.append(t)
-            assert ids_o == ids_n and np.array_equal(m_old, m_new), "the two layouts disagree"
-            j_old.close()
-            j_new.close()
-            ro, rn = statistics.median(reads_old), statistics.median(reads_new)
-            mb = 1 / 1e6
-            print(f"| {n:,} | {payload * mb:.1f} MB | {size_old * mb:.1f} MB | {size_old / payload:.2f}x "
-                  f"| {size_new * mb:.1f} MB | {size_new / payload:.2f}x | {t_mig:.2f} s | {ro:.3f} | {rn:.3f} "
-                  f"| {ro / rn:.1f}x |", flush=True)
-            for k, (t, i) in shares.items():
-                print(f"|   {k}: table {t / payload:.2f}x, indexes {i / payload:.2f}x of the payload |", flush=True)
-    print("\nSizes include the table's indexes (unique key, model, covering current-hash index).")
+                for name, j in handles.items():
+                    t, m = cpu(lambda j=j: emb_store.read_matrix(j.conn, "i1", MODEL))
+                    res[name]["reads"].append(t)
+                    stale, count = QUERIES[name]
+                    t, s = cpu(lambda j=j, f=stale: f(j, MODEL))
+                    res[name]["stale"].append(t)
+                    t, c = cpu(lambda j=j, f=count: f(j, MODEL))
+                    res[name]["count"].append(t)
+                    outs[name] = (m, s, c)
+            for j in handles.values():
+                j.close()
+            (m_o, s_o, c_o), (m_n, s_n, c_n) = outs["old"], outs["ours"]
+            assert m_o[0] == m_n[0] and m_o[2] == m_n[2] and np.array_equal(m_o[1], m_n[1]), "matrices differ"
+            assert s_o == s_n and c_o == c_n and len(s_o) == n // 10, "stale lists differ"
+            for name, r in res.items():
+                size = r["table"] + sum(r["idx"].values())
+                print(f"| {n:,} | {payload * mb:.1f} MB | {name} | {r['page'] // 1024} KB | {size * mb:.1f} MB "
+                      f"| **{size / payload:.3f}x** | {r['growth'] * mb:.1f} MB | {r['growth'] / payload:.3f}x "
+                      f"| {statistics.median(r['reads']):.3f} | {statistics.median(r['stale']):.3f} "
+                      f"| {statistics.median(r['count']):.3f} |", flush=True)
+            for name, r in res.items():
+                parts = ", ".join(f"{k.removeprefix('idx_embeddings_')} {v / payload:.3f}x" for k, v in r["idx"].items())
+                print(f"|   {name}: table {r['table'] / payload:.3f}x; indexes: {parts}; vector read plan: "
+                      f"{' / '.join(r['plan'])} |", flush=True)
+            mig, comp = t_up[new]
+            print(f"|   ours from old: migration 0009 {mig:.2f} s, compact {comp:.2f} s (wall) |", flush=True)
+    print("\nread_matrix returns the same (bit-identical) float32 matrix from both layouts; stale the same list.")
 
 
 if __name__ == "__main__":

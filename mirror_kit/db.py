@@ -13,6 +13,10 @@ from .errors import JournalLockedError, JournalNotFoundError, MirrorKitError, No
 from .safefiles import create_private_file, make_journal_private, private_mkdir
 
 BUSY_TIMEOUT_MS = 5000
+# Page size of new journals. A stored vector (384 float32 = 1.5 KB) plus its row leaves 2 rows per 4 KB
+# page (a third of the page unused) but 9 per 16 KB page: 1.19x the raw vectors on disk instead of
+# 1.34x. `mirror-kit compact` moves an existing journal to this size.
+PAGE_SIZE = 16384
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -76,6 +80,9 @@ def connect(
         if readonly:
             conn.execute("PRAGMA query_only = ON")
         elif not memory:
+            if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # only an empty file takes a page size; it must precede WAL, which fixes the size
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             if _may_switch_to_wal(conn):
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")

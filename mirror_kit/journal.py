@@ -216,6 +216,17 @@ class Journal:
         return search_service(self).run(query, identity=identity, k=k, since=since, until=until, tag=tag,
                                         like=like, mode=mode)
 
+    def compact(self) -> dict:
+        """Rebuild the file densely with the page size of new journals (16 KB); rows stay as they are.
+
+        Returns {path, bytes_before, bytes_after, page_size_before, page_size_after, seconds}. Raises
+        JournalLockedError when another program has the journal open, MirrorKitError when read-only or
+        short of disk space (about twice the file); the file is then unchanged.
+        """
+        from .compact import compact
+
+        return compact(self)
+
     def analyze(self, identity: str, *, random_state: int = 0, refit: bool = False) -> dict:
         """The whole analysis for an identity: embeddings, then patterns, then tensions.
 

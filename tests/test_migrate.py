@@ -69,8 +69,8 @@ def test_status_up_to_a_target_and_history(journal_path):
     assert m.status().as_dict() == {"current": 2, "latest": LATEST, "pending": MIGRATIONS[2:]}
     assert [st.version for st in m.up()] == list(range(3, LATEST + 1))
     assert m.up() == []
-    with pytest.raises(MigrationError, match="no migration 0009"):
-        m.up(9)
+    with pytest.raises(MigrationError, match=f"no migration {NEXT}"):
+        m.up(LATEST + 1)
     with pytest.raises(MigrationError, match=f"already at version {LATEST:04d}"):
         m.up(1)
     hist = m.history()
@@ -416,7 +416,7 @@ def test_vectors_stay_byte_identical_through_the_rowid_rebuild_and_its_rollback(
     j.migrator.up()
     assert "WITHOUT ROWID" not in _embeddings_sql(c) and dump(c, "embeddings") == before
     assert _schema(c) == expected_schema(LATEST)  # as a journal created at this version: backups check it
-    # The upsert still finds its conflict target, the stale query its covering index, and reads agree.
+    # The upsert still finds its conflict target, the stale query its key lookups, and reads agree.
     j.reflections.update(ids[0], content="rewritten")
     assert [r[0] for r in emb_store.stale(c, None, "m-a")] == [ids[0]]
     with j.transaction():

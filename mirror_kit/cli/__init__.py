@@ -25,6 +25,7 @@ from . import serve as _serve  # noqa: E402,F401  isort: skip
 from . import search as _search  # noqa: E402,F401  isort: skip
 from . import commons as _commons  # noqa: E402,F401  isort: skip
 from . import cohort as _cohort  # noqa: E402,F401  isort: skip
+from . import compact as _compact  # noqa: E402,F401  isort: skip
 
 
 def _hoist_db(argv: list[str]) -> list[str]:

@@ -175,7 +175,7 @@ class Embeddings(Collection):
         """How many of the identity's reflections have a current vector of `model`."""
         ident_id = self.journal.identities.id_of(identity)
         return self.conn.execute(
-            "SELECT count(*) FROM embeddings e INDEXED BY idx_embeddings_current JOIN reflections r "
+            "SELECT count(*) FROM embeddings e JOIN reflections r "
             "ON r.id = e.reflection_id AND e.content_hash = r.content_hash "
             "WHERE e.model = ? AND r.identity_id = ?", (self.model_name(model), ident_id)).fetchone()[0]
 

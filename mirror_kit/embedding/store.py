@@ -45,10 +45,10 @@ def stale(conn: sqlite3.Connection, identity_id: str | None, model: str) -> list
     cond = "(e.reflection_id IS NULL OR e.content_hash != r.content_hash)"
     where = f"{where} AND {cond}" if where else f" WHERE {cond}"
     sql = (
-        # INDEXED BY: the planner prefers the unique key index, whose lookups then read each whole row
-        # (vector included); the covering index answers from the index alone (migrations/0008).
+        # One lookup per reflection in the unique key; the row's hash is read from its leaf page
+        # without decoding the vector after it (migrations/0009 dropped the covering index).
         "SELECT r.id, r.content, r.content_hash FROM reflections r "
-        "LEFT JOIN embeddings e INDEXED BY idx_embeddings_current ON e.reflection_id = r.id AND e.model = ?"
+        "LEFT JOIN embeddings e ON e.reflection_id = r.id AND e.model = ?"
         + where +
         " ORDER BY r.created_at, r.id"
     )

@@ -341,6 +341,15 @@ def _restore_into_live(src: Path, to: Path) -> bool:
     try:
         target = sqlite3.connect(to, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            # The backup API cannot change a WAL file's page size (4 KB journals, 16 KB since
+            # `mirror_kit.db.PAGE_SIZE`): our own copy takes the target's page size first.
+            size = target.execute("PRAGMA page_size").fetchone()[0]
+            if source.execute("PRAGMA page_size").fetchone()[0] != size:
+                source.close()
+                from ..compact import repage_file
+
+                repage_file(src, size)
+                source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
             source.backup(target, pages=256, progress=give_up_when_busy_too_long)
         except sqlite3.Error as exc:
             raise translate(exc, to) from exc
