@@ -120,3 +120,38 @@ def rename_pattern(ctx, pattern_id, name) -> None:
     """
     label = ctx.journal(readonly=False).patterns.rename(pattern_id, name)
     click.echo(f"{pattern_id}  {label}")
+
+
+@patterns.command("relabel")
+@identity_option
+@click.option("--llm", "llm", metavar="ADAPTER",
+              help="'openai' (an OpenAI-compatible server), 'local' (the local model) or a model path. "
+                   "Default: as for mirrorbacks ($MIRROR_KIT_LLM_BASE_URL, the journal's mirrorback.llm "
+                   "setting, else the local model if installed).")
+@click.option("--base-url", metavar="URL", help="Server URL, e.g. http://localhost:11434/v1 (implies --llm openai).")
+@click.option("--model", metavar="NAME", help="Model name on the server (default $MIRROR_KIT_LLM_MODEL).")
+@click.option("--api-key-env", metavar="VAR", help="Environment variable holding the API key "
+                                                     "(default MIRROR_KIT_LLM_API_KEY).")
+@click.option("--timeout", type=float, metavar="SECONDS", help="Per-request timeout for the server.")
+@click.option("--dry-run", is_flag=True, help="Show the suggested names; change nothing.")
+@json_option
+@pass_ctx
+def relabel_patterns(ctx, identity, llm, base_url, model, api_key_env, timeout, dry_run, as_json) -> None:
+    """Ask a language model for names a person would give the patterns (your own names are kept).
+
+    The model sees each pattern's key words and up to 5 of its reflections. Nothing leaves the
+    machine unless a server is configured. A kept name survives later analyses; `patterns rename ID ""`
+    goes back to the computed one.
+
+    Example: mirror-kit patterns relabel --identity maya --base-url http://localhost:11434/v1 --model llama3.2
+    """
+    if base_url and llm is None:
+        llm = "openai"
+    df = ctx.journal(readonly=dry_run).patterns.relabel(
+        _require(identity), llm=llm, dry_run=dry_run,
+        llm_options={"base_url": base_url, "model": model, "api_key_env": api_key_env, "timeout": timeout})
+    rows = _records(df)
+    if as_json:
+        emit(rows, True)
+        return
+    table(rows, ["pattern_id", "status", "before", "label"])

@@ -342,10 +342,11 @@ class Patterns:
         else:
             meta = {}
         history = (meta.get("history") or []) + [entry]
-        # a name the user gave wins over the computed one, through every re-analysis
+        # a name the user gave (or accepted from a language model) wins over the computed one,
+        # through every re-analysis
         meta["auto_label"] = values["label"]
-        if meta.get("user_label"):
-            values["label"] = meta["user_label"]
+        if meta.get("user_label") or meta.get("llm_label"):
+            values["label"] = meta.get("user_label") or meta["llm_label"]
         meta.update({"history": history[-50:], "model": model_name, "threshold": float(threshold),
                      "cohesion": row.get("cohesion"), "stability": row.get("stability"),
                      "radius": row.get("radius")})
@@ -402,12 +403,71 @@ class Patterns:
             meta["user_label"] = clean
         else:
             meta.pop("user_label", None)
+            meta.pop("llm_label", None)
         label = clean or meta.get("auto_label") or self._execute(
             "SELECT label FROM patterns WHERE id = ?", (pattern_id,)).fetchone()[0]
         with self.journal.transaction():
             self._execute("UPDATE patterns SET label = ?, metadata = ?, updated_at = ? WHERE id = ?",
                           (label, json.dumps(meta, default=str), now_iso(), pattern_id))
         return label
+
+    def relabel(self, identity: Any, *, llm: Any = None, llm_options: dict | None = None,
+                dry_run: bool = False) -> Any:
+        """Ask a language model for a name a person would give each active pattern, from its keywords
+        and up to 5 representative reflections; names the user gave are left alone.
+
+        llm: an adapter or its kind, as for mirrorbacks (`mirror_kit.mirrorback.llm.resolve_llm`;
+        default: the configured one, else the installed local model); llm_options: base_url, model,
+        api_key, timeout. A kept name survives later analyses; `rename(ID, "")` drops it.
+        Returns a DataFrame (pattern_id, before, suggested, label, status) where status is "renamed",
+        "unchanged" (same name), "kept" (user's name), "rejected" (the reply was not a short name) or
+        "failed: REASON". Raises UnknownIdentityError, LLMNotConfiguredError, MirrorKitError (read-only).
+        """
+        import pandas as pd
+
+        from ..errors import MirrorKitError
+        from ..mirrorback.llm import LLMError, resolve_llm
+        from . import llmlabels
+
+        if self.journal.readonly and not dry_run:
+            raise MirrorKitError(f"{self.journal.path} is open read-only; cannot rename patterns")
+        ident = self.journal.identities.get(identity)
+        model = resolve_llm(llm, self.journal, **(llm_options or {}))
+        rows = self._execute("SELECT id, label, keywords, representatives, metadata FROM patterns "
+                             "WHERE identity_id = ? AND status = 'active' ORDER BY size DESC, id",
+                             (ident.id,)).fetchall()
+        out = []
+        for r in rows:
+            meta = json.loads(r["metadata"] or "{}")
+            base = {"pattern_id": r["id"], "before": r["label"], "suggested": None, "label": r["label"]}
+            if meta.get("user_label"):
+                out.append({**base, "status": "kept"})
+                continue
+            reps = [x for x in json.loads(r["representatives"] or "[]")][:5]
+            texts = [t[0] for t in self._execute(
+                f"SELECT content FROM reflections WHERE id IN ({','.join('?' * len(reps))})", reps)] if reps else []
+            try:
+                reply = model.complete(llmlabels.prompt(json.loads(r["keywords"] or "[]"),
+                                                        meta.get("auto_label") or r["label"], texts),
+                                       max_tokens=24, temperature=0.0).text
+            except LLMError as exc:
+                out.append({**base, "status": f"failed: {str(exc).splitlines()[0] if str(exc) else exc}"})
+                continue
+            name = llmlabels.parse(reply)
+            if name is None:
+                out.append({**base, "suggested": reply.strip()[:120], "status": "rejected"})
+                continue
+            if name == r["label"]:
+                out.append({**base, "suggested": name, "status": "unchanged"})
+                continue
+            out.append({**base, "suggested": name, "label": name if not dry_run else r["label"],
+                        "status": "renamed" if not dry_run else "suggested"})
+            if not dry_run:
+                meta["llm_label"] = name
+                with self.journal.transaction():
+                    self._execute("UPDATE patterns SET label = ?, metadata = ?, updated_at = ? WHERE id = ?",
+                                  (name, json.dumps(meta, default=str), now_iso(), r["id"]))
+        return pd.DataFrame(out, columns=["pattern_id", "before", "suggested", "label", "status"])
 
     def restore(self, identity_id: str, x: dict) -> None:
         """Insert one pattern row as exported, with its occurrences (inside the caller's transaction);
