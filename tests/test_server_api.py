@@ -290,3 +290,20 @@ def test_a_journal_locked_by_another_writer_gives_503_not_500(served, monkeypatc
         finally:
             other.execute("ROLLBACK")
             other.close()
+
+
+def test_a_pattern_renamed_over_http_keeps_its_name_and_others_cannot_touch_it(served):
+    pid = served.ids["maya"]["pattern"]
+    with TestClient(create_app(served.path)) as c:
+        r = c.patch(f"/api/patterns/{pid}", json={"label": "Marathon training"},
+                    headers=bearer(served.tokens["maya_write"]))
+        assert r.status_code == 200 and r.json()["data"]["label"] == "Marathon training"
+        assert _get(c, f"/api/patterns/{pid}", served.tokens["maya_read"]).json()["data"]["label"] == "Marathon training"
+        assert c.patch(f"/api/patterns/{pid}", json={"label": "x"},
+                       headers=bearer(served.tokens["maya_read"])).status_code == 403
+        assert c.patch(f"/api/patterns/{pid}", json={"label": "x"},
+                       headers=bearer(served.tokens["sam_write"])).status_code == 404
+        assert c.patch(f"/api/patterns/{pid}", json={"label": "a" * 81},
+                       headers=bearer(served.tokens["maya_write"])).status_code == 422
+        back = c.patch(f"/api/patterns/{pid}", json={"label": ""}, headers=bearer(served.tokens["maya_write"]))
+        assert back.status_code == 200 and back.json()["data"]["label"] != "Marathon training"

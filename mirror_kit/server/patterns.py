@@ -10,7 +10,7 @@ from ..errors import NotFoundError
 from .auth import Access, reader, writer
 from .common import ERRORS, cached, ok, page_of, plain, records
 from .runs import accept
-from .schemas import Envelope, Page, PatternDetail, PatternEvolution, PatternOut, RunAccepted
+from .schemas import Envelope, Page, PatternDetail, PatternEvolution, PatternOut, PatternPatch, RunAccepted
 
 router = APIRouter(prefix="/api/patterns", tags=["patterns"], responses=ERRORS)
 Sort = Literal["size", "confidence", "first_seen", "last_seen", "label"]
@@ -67,6 +67,18 @@ def pattern_evolution(pattern_id: str, period: Period = "auto", a: Access = Depe
     trend = records(trends_frame(evo))
     return ok({"pattern_id": pattern_id, "period": period, "evolution": records(evo),
                "trend": trend[0] if trend else None})
+
+
+@router.patch("/{pattern_id}", response_model=Envelope[PatternOut])
+def rename_pattern(pattern_id: str, body: PatternPatch, a: Access = Depends(writer)) -> dict:
+    """Give the pattern a name of one's own, kept through later analyses (`{"label": ""}` goes back
+    to the computed name), as `mirror-kit patterns rename`."""
+    _pattern(a, pattern_id)
+    a.journal.patterns.rename(pattern_id, body.label)
+    d = a.journal.patterns.get(pattern_id).as_dict()
+    for k in ("occurrences", "evolution", "metadata", "history", "identity_id", "slope", "p_value"):
+        d.pop(k, None)
+    return ok(plain(d), "pattern renamed")
 
 
 @router.post("/analyze/{identity}", status_code=202, response_model=Envelope[RunAccepted])

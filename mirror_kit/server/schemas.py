@@ -96,6 +96,13 @@ class ReflectionPatch(BaseModel):
     language: str | None = None
 
 
+class PatternPatch(BaseModel):
+    """A name of one's own for a pattern ("" or null: back to the computed name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str | None = Field(default=None, max_length=80)
+
+
 class SearchHit(BaseModel):
     reflection_id: str
     created_at: str
