@@ -420,3 +420,24 @@ def test_search_follows_a_new_date_range(viz_journal):
     assert sorted(ex.state.selected) == sorted(wide["reflection_id"])
     assert f"search “work” · {len(wide)} reflection" in ex.text.value
     assert sum(len(v) for v in ex.board.highlight["map"].values()) == len(wide)
+
+
+def test_renaming_the_chosen_pattern_shows_the_name_in_every_view_and_stores_it(viz_journal_copy, viz_journal):
+    ex = Explorer(viz_journal_copy)
+    first = ex.patterns.options[0][1]
+    ex.rename.value = "Marathon training"
+    ex.on_rename()  # nothing chosen yet: says what to do, changes nothing
+    assert "exactly one pattern" in ex.status.value
+    assert viz_journal_copy.patterns.get(first).label != "Marathon training"
+    ex.patterns.value = (first,)
+    ex.on_rename()
+    assert "Marathon training" in ex.status.value
+    assert viz_journal_copy.patterns.get(first).label == "Marathon training"
+    assert dict((v, k) for k, v in ex.patterns.options)[first].startswith("Marathon training")
+    assert any(t.name.startswith("Marathon training") for t in ex.figures["patterns"].data)
+    # a read-only journal refuses in one line and the Explorer keeps working
+    ro = Explorer(viz_journal)
+    ro.patterns.value = (ro.patterns.options[0][1],)
+    ro.rename.value = "x"
+    ro.on_rename()
+    assert "read-only" in ro.status.value and "Traceback" not in ro.status.value

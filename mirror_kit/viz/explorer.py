@@ -48,6 +48,10 @@ class Explorer:
         self.tension = w.Dropdown(options=[], description="tension", layout=w.Layout(width="360px"))
         self.search = w.Text(description="search", placeholder="words, then Enter", continuous_update=False,
                              layout=w.Layout(width="360px"))
+        self.rename = w.Text(description="rename", placeholder="a name for the pattern chosen",
+                             layout=w.Layout(width="360px"))
+        self.rename_button = w.Button(description="Rename", layout=w.Layout(width="90px"))
+        self.rename_button.on_click(lambda _: self.on_rename())
         self.status = w.HTML()
         # ipywidgets 8 has `overflow` (not overflow_y) on a layout: the panel scrolls inside its height
         self.text = w.HTML(layout=w.Layout(max_height="420px", overflow="auto", border="1px solid var(--jp-border-color2, #ddd)",
@@ -69,6 +73,7 @@ class Explorer:
         controls = w.VBox([
             w.HBox([self.identity, self.since, self.until, self.search]),
             w.HBox([self.min_confidence, self.patterns, self.tension]),
+            w.HBox([self.rename, self.rename_button]),
             self.status,
         ])
         self.widget = w.VBox([
@@ -121,6 +126,22 @@ class Explorer:
             self.tension.value = self.state.tension if keep else None
         finally:
             self._quiet = False
+
+    def on_rename(self) -> None:
+        """Rename the one pattern chosen in the pattern list to the text of the rename box ("" goes back
+        to the computed name); the name is stored in the journal and kept by later analyses."""
+        chosen = list(self.patterns.value)
+        if len(chosen) != 1:
+            self.status.value = "<b>Choose exactly one pattern in the list to rename it.</b>"
+            return
+        try:
+            label = self.state.rename_pattern(chosen[0], self.rename.value)
+        except MirrorKitError as exc:
+            self.status.value = f"<b>{html.escape(str(exc))}</b>"
+            return
+        self._sync_options(keep=True)
+        self.redraw()
+        self.status.value = f"Renamed to <b>{html.escape(label)}</b>."
 
     def on_search(self, change: dict | None = None) -> None:
         """The search box changed: select the reflections in range matching its words (none: clear)."""

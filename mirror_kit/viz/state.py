@@ -113,6 +113,18 @@ class ExplorerState:
         """Forget the cached frames (after a new analysis)."""
         self._cache.clear()
 
+    def rename_pattern(self, pattern_id: str, name: str | None) -> str:
+        """Give a pattern of the identity shown a name of one's own (`journal.patterns.rename`; "" goes
+        back to the computed one) and show it everywhere without reloading the journal.
+        Returns the label now shown. Raises NotFoundError, InvalidInputError, MirrorKitError (read-only)."""
+        label = self.journal.patterns.rename(pattern_id, name)
+        for data in self._cache.values():
+            pats = data.patterns
+            if len(pats) and "label" in pats:
+                pats.loc[pats["id"] == pattern_id, "label"] = label
+        self.__dict__.pop("_stats", None)  # every statistic memo carries the labels
+        return label
+
     @property
     def data(self) -> _Data:
         key = f"{self.identity}\x1f{self.period}"
