@@ -396,3 +396,27 @@ def test_hover_text_stays_inside_the_figure_at_its_right_edge(served_report, bro
             assert left - 1 <= b[0] and b[2] <= right + 1 and top - 1 <= b[1] and b[3] <= bottom + 1, (fid, got)
     context.close()
     assert leaked == []
+
+
+def test_search_box_lights_up_the_map_reflections_holding_every_word(served_report, browser, report_html):
+    page_html = report_html[0].read_text(encoding="utf-8")
+    start = page_html.index('"fig-map",')
+    traces, _ = json.JSONDecoder().raw_decode(page_html[start + len('"fig-map",'):].lstrip())
+    texts = [str(cd[2]).lower() for t in traces for cd in (t.get("customdata") or [])]
+    word = "work"
+    want = sum(1 for t in texts if word in t)
+    assert 0 < want < len(texts)  # the word splits the map: the test can tell a filter from no filter
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    page.fill("#mk-search-box", f"  {word.upper()} ")
+    page.wait_for_function("document.getElementById('mk-search-count').textContent.length > 0", timeout=10_000)
+    assert page.text_content("#mk-search-count") == f"{want} of {len(texts)} reflections on the map match"
+    chosen = page.evaluate("document.getElementById('fig-map').data.map(t => (t.selectedpoints || []).length)")
+    assert sum(chosen) == want
+    page.fill("#mk-search-box", "")
+    page.wait_for_function("document.getElementById('mk-search-count').textContent === ''", timeout=10_000)
+    context.close()
+    assert leaked == []
