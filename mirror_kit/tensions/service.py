@@ -564,6 +564,49 @@ class Tensions:
             return df
         return pd.concat(parts, ignore_index=True)
 
+    def stats(self, identity: Any, *, tensions: Sequence[str] | None = None, since: Any = None, until: Any = None,
+              threshold: float | None = None) -> pd.DataFrame:
+        """Per tension and UTC day, the sums every tension statistic is finished from, summed by SQLite.
+
+        Columns `aggregate.STAT_COLUMNS` (see there); the same rows `aggregate.observation_stats`
+        makes from the observations, so `aggregate.summarize_stats` / `evolution_stats` give the same
+        numbers without reading the observations into Python.
+        tensions: ids (None: all); since/until: bounds on the reflection time (`journal.frame` rules);
+        threshold: intensity of an occurrence. Raises UnknownIdentityError, InvalidInputError (bounds).
+        """
+        import pandas as pd
+
+        from ..timeutil import bound_iso
+        from . import aggregate
+
+        thr = aggregate.DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        ident = self.journal.identities.get(identity)
+        # created_at is stored as UTC `YYYY-MM-DDTHH:MM:SSZ`: its first 10 characters are the UTC day
+        # and text order is time order
+        where, params = ["r.identity_id = ?"], [thr, ident.id]
+        for value, op, end in ((since, ">=", False), (until, "<=", True)):
+            if value is not None:
+                where.append(f"r.created_at {op} ?")
+                params.append(bound_iso(value, end=end))
+        if tensions is not None:
+            tensions = list(tensions)
+            where.append(f"o.tension_id IN ({','.join('?' * len(tensions))})")
+            params += tensions
+        rows = self._execute(
+            "SELECT o.tension_id, substr(r.created_at, 1, 10) AS day, count(*), sum(o.intensity), "
+            "sum(o.intensity * o.position), sum(o.intensity * o.position * o.position), sum(o.position), "
+            "sum(o.position * o.position), sum(o.intensity >= ?), min(o.position), max(o.position), "
+            "min(r.created_at), max(r.created_at) FROM tension_observations o "
+            "JOIN reflections r ON r.id = o.reflection_id WHERE " + " AND ".join(where)
+            + " GROUP BY o.tension_id, day ORDER BY o.tension_id, day", params).fetchall()
+        if not rows:
+            return aggregate._empty_stats()
+        df = pd.DataFrame([tuple(r) for r in rows], columns=aggregate.STAT_COLUMNS)
+        df["day"] = pd.to_datetime(df["day"], format="%Y-%m-%d")
+        for c in ("first", "last"):
+            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
+        return aggregate._typed_stats(df)
+
     def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> pd.DataFrame:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
 
@@ -577,11 +620,11 @@ class Tensions:
 
         thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
         defs = self.definitions(identity)
-        obs = self._observations(identity)
-        if obs.empty:
+        st = self.stats(identity, threshold=thr)
+        if st.empty:
             return pd.DataFrame(columns=_TENSION_COLUMNS)
-        summary = aggregate.summarize(obs, threshold=thr)
-        trend = aggregate.drift(aggregate.evolution(obs, period=period, threshold=thr))
+        summary = aggregate.summarize_stats(st)
+        trend = aggregate.drift(aggregate.evolution_stats(st, period=period))
         merged = defs.merge(summary, left_on="id", right_on="tension_id").merge(trend, on="tension_id")
         return aggregate.rank_active(merged)[_TENSION_COLUMNS].reset_index(drop=True)
 
@@ -592,7 +635,7 @@ class Tensions:
         from . import aggregate
 
         ids = None if tensions is None else [r["id"] for r in self._select_rows(identity, tensions)]
-        return aggregate.evolution(self._observations(identity, ids), period=period)
+        return aggregate.evolution_stats(self.stats(identity, tensions=ids), period=period)
 
     def get(self, name_or_id: str, identity: Any, *, period: str = "auto") -> TensionDetail:
         """One tension for an identity: definition, aggregates, drift, `evolution` DataFrame and the
@@ -631,11 +674,11 @@ class Tensions:
 
         from . import aggregate
 
-        obs = self._observations(identity)
+        st = self.stats(identity)
         cols = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences"]
-        if obs.empty:
+        if st.empty:
             return pd.DataFrame(columns=cols)
-        return aggregate.map_data(aggregate.summarize(obs), self.definitions(identity))
+        return aggregate.map_data(aggregate.summarize_stats(st), self.definitions(identity))
 
 
 def _calibration_info(raw: str | None) -> dict | None:
