@@ -258,9 +258,17 @@ def ranked_summary(obs: Any, definitions: Any, *, threshold: float = DEFAULT_THR
     Columns: tension_id, name, axis_a, axis_b, position, intensity, occurrences, spread, n, rank.
     Observations of a tension without a definition keep its id as name and `a`/`b` as poles.
     """
+    return _ranked(summarize(obs, threshold=threshold), definitions)
+
+
+def ranked_summary_stats(stats: Any, definitions: Any) -> Any:
+    """`ranked_summary` from day statistics (`observation_stats` or `Tensions.stats`)."""
+    return _ranked(summarize_stats(stats), definitions)
+
+
+def _ranked(summary: Any, definitions: Any) -> Any:
     import pandas as pd
 
-    summary = summarize(obs, threshold=threshold)
     defs = pd.DataFrame(definitions)
     defs = (defs[["id", "name", "axis_a", "axis_b"]].rename(columns={"id": "tension_id"}) if len(defs)
             else pd.DataFrame(columns=["tension_id", "name", "axis_a", "axis_b"]))

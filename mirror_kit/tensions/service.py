@@ -607,12 +607,15 @@ class Tensions:
             df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
         return aggregate._typed_stats(df)
 
-    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> pd.DataFrame:
+    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None,
+              stats: pd.DataFrame | None = None) -> pd.DataFrame:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
 
         Columns: tension_id, name, axis_a, axis_b, position (intensity-weighted mean, -1 = axis_a),
         intensity (mean), occurrences (reflections with intensity >= threshold), spread, drift (Sen's
         slope of period positions, per period), p_value (Mann-Kendall), direction, rank, n.
+        stats: the identity's day statistics already read with `stats` (same threshold), so a
+        caller that needs both reads them once.
         """
         import pandas as pd
 
@@ -620,7 +623,7 @@ class Tensions:
 
         thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
         defs = self.definitions(identity)
-        st = self.stats(identity, threshold=thr)
+        st = self.stats(identity, threshold=thr) if stats is None else stats
         if st.empty:
             return pd.DataFrame(columns=_TENSION_COLUMNS)
         summary = aggregate.summarize_stats(st)
