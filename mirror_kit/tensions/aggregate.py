@@ -53,8 +53,8 @@ def _finish(s: Any) -> tuple[np.ndarray, np.ndarray]:
     """(position, spread) arrays from summed statistics (columns n, sw, swp, swpp, sp, spp, pmin, pmax).
 
     position: the intensity-weighted mean of positions, the plain mean when the weights sum to ~0;
-    spread: the matching standard deviation (sqrt(E[p^2] - E[p]^2), 0 when every position is equal,
-    never negative from rounding). NaN where n == 0.
+    spread: the matching standard deviation (sqrt(E[p^2] - E[p]^2), never negative from rounding).
+    When every position is equal they are exactly that position and 0. NaN where n == 0.
     """
     n = np.asarray(s["n"], dtype=float)
     sw = np.asarray(s["sw"], dtype=float)
@@ -64,8 +64,10 @@ def _finish(s: Any) -> tuple[np.ndarray, np.ndarray]:
         mean = np.where(weighted, np.asarray(s["swp"], float), np.asarray(s["sp"], float)) / tot
         second = np.where(weighted, np.asarray(s["swpp"], float), np.asarray(s["spp"], float)) / tot
         var = np.clip(second - mean * mean, 0.0, None)
-    var = np.where(np.asarray(s["pmin"], float) == np.asarray(s["pmax"], float), 0.0, var)
-    mean = np.where(n > 0, mean, np.nan)
+    # one position throughout: exactly it, so equal periods tie exactly in the drift test
+    same = np.asarray(s["pmin"], float) == np.asarray(s["pmax"], float)
+    var = np.where(same, 0.0, var)
+    mean = np.where(n > 0, np.where(same, np.asarray(s["pmin"], float), mean), np.nan)
     return mean, np.where(n > 0, np.sqrt(var), np.nan)
 
 
