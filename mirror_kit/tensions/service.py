@@ -407,9 +407,10 @@ class Tensions:
                         [*scorer.tension_ids_, ident.id],
                     )
                 if only is None or only:
-                    for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
-                        n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
-                        scored += len(part_ids)
+                    with _blas_threads(total_rows=None if only is None else len(only)):
+                        for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
+                            n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
+                            scored += len(part_ids)
             total = embeddings.count_current(ident.id)
             mode = "full" if only is None else "incremental"
             info["counts"] = {"reflections": total, "scored": scored, "tensions": len(rows), "observations": n}
@@ -447,7 +448,8 @@ class Tensions:
             rows = self._select_rows(ident_id, tensions)
             X = self._embeddings_of(ident_id, rids)
             scorer = self._tension_scorer(rows)
-            frame = scorer.score_frame(X, rids)
+            with _blas_threads(total_rows=len(rids)):
+                frame = scorer.score_frame(X, rids)
             if not self.journal.readonly:
                 self._ensure_seed_tensions()
                 with analysis_transaction(self.journal, "tension scoring"):
@@ -682,6 +684,26 @@ class Tensions:
         if st.empty:
             return pd.DataFrame(columns=cols)
         return aggregate.map_data(aggregate.summarize_stats(st), self.definitions(identity))
+
+
+SMALL_BATCH = 2048  # rows to score under which BLAS runs on one thread
+
+
+def _blas_threads(total_rows: int | None) -> Any:
+    """A context with BLAS on one thread when few rows are scored (None: unknown, left alone).
+
+    Scoring a hundred new reflections is a few small matrix products: BLAS threads spinning up and
+    waiting cost ~15x the CPU of the products themselves.
+    """
+    import contextlib
+
+    if total_rows is None or total_rows >= SMALL_BATCH:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional speed-up: without it BLAS keeps its threads
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _calibration_info(raw: str | None) -> dict | None:
