@@ -110,8 +110,9 @@ class ExplorerState:
         return self
 
     def refresh(self) -> None:
-        """Forget the cached frames (after a new analysis)."""
+        """Forget the cached frames and the statistics computed from them (after a new analysis)."""
         self._cache.clear()
+        self.__dict__.pop("_stats", None)
 
     @property
     def data(self) -> _Data:
