@@ -223,3 +223,18 @@ def test_report_cli_and_map_say_too_little_data_for_unengaged_tensions(random_jo
     assert leans["reason_feeling"] == "too little data to say"
     axis_a = j.tensions.definitions().set_index("id").loc["stability_change", "axis_a"]
     assert leans["stability_change"] == f"leans toward {axis_a}"  # one engaged reflection is enough
+
+
+def test_small_batches_run_blas_on_one_thread_and_restore_it():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from mirror_kit.blas import SMALL_BATCH, small_batch
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with small_batch(100):
+        assert blas_threads() and set(blas_threads()) == {1}
+    assert blas_threads() == before
+    with small_batch(SMALL_BATCH):
+        assert blas_threads() == before  # a full analysis keeps every thread

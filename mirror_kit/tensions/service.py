@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis_writes import analysis_transaction
+from ..blas import small_batch
 from ..errors import InvalidInputError, MirrorKitError, NotFoundError
 from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
@@ -407,7 +408,7 @@ class Tensions:
                         [*scorer.tension_ids_, ident.id],
                     )
                 if only is None or only:
-                    with _blas_threads(total_rows=None if only is None else len(only)):
+                    with small_batch(None if only is None else len(only)):
                         for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
                             n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
                             scored += len(part_ids)
@@ -448,7 +449,7 @@ class Tensions:
             rows = self._select_rows(ident_id, tensions)
             X = self._embeddings_of(ident_id, rids)
             scorer = self._tension_scorer(rows)
-            with _blas_threads(total_rows=len(rids)):
+            with small_batch(len(rids)):
                 frame = scorer.score_frame(X, rids)
             if not self.journal.readonly:
                 self._ensure_seed_tensions()
@@ -684,26 +685,6 @@ class Tensions:
         if st.empty:
             return pd.DataFrame(columns=cols)
         return aggregate.map_data(aggregate.summarize_stats(st), self.definitions(identity))
-
-
-SMALL_BATCH = 2048  # rows to score under which BLAS runs on one thread
-
-
-def _blas_threads(total_rows: int | None) -> Any:
-    """A context with BLAS on one thread when few rows are scored (None: unknown, left alone).
-
-    Scoring a hundred new reflections is a few small matrix products: BLAS threads spinning up and
-    waiting cost ~15x the CPU of the products themselves.
-    """
-    import contextlib
-
-    if total_rows is None or total_rows >= SMALL_BATCH:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional speed-up: without it BLAS keeps its threads
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 def _calibration_info(raw: str | None) -> dict | None:
