@@ -138,7 +138,7 @@ def summarize(obs: Any, *, threshold: float = DEFAULT_THRESHOLD) -> Any:
 
 
 def summarize_stats(stats: Any) -> Any:
-    """`summarize` from day statistics (`observation_stats` or `Tensions.stats`), in first-seen order."""
+    """`summarize` from day statistics (`observation_stats` or `Tensions.stats`), ordered by tension_id."""
     import pandas as pd
 
     cols = ["tension_id", "position", "intensity", "occurrences", "spread", "n"]
