@@ -11,6 +11,9 @@ Also times `stats()` on each analysed journal (target: < 1 s at 1M).
 Targets: peak RSS <= 2.5 x the vectors' bytes at 1M; time linear in reflections.
 
 Sizes: $BENCH_SCALE_SIZES (comma separated, default 10000,100000,300000,1000000).
+BENCH_GC_AFTER_IMPORTS=1: a full garbage collection after the imports, before the clock starts (the
+~1M objects the libraries leave make a full collection cost ~0.06 CPU s; without it, the first one
+falls inside whichever call runs first, here `analyze`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ import mirror_kit
 # the libraries every analysis loads, imported before the clock starts: "analyze cpu" is the work itself
 import numpy, pandas, scipy.stats, sklearn.base, sklearn.cluster
 import mirror_kit.patterns.model, mirror_kit.tensions.model, mirror_kit.tensions.aggregate
+import gc, os
+if os.environ.get("BENCH_GC_AFTER_IMPORTS") == "1":
+    gc.collect()  # the libraries' garbage is theirs: else its first full collection lands in analyze
 path, refit = sys.argv[1], sys.argv[2] == "1"
 t, w = time.process_time(), time.perf_counter()
 imports = t - t0

@@ -9,6 +9,11 @@ so the map has dense clusters and outliers. Time is the wall clock of `build_rep
 Jupyter kernel in another process) and the CPU seconds of this process and its children.
 
 Run: .venv/bin/python -m bench report   (BENCH_REPORT_SIZES=10000 for the small size only)
+
+BENCH_REPORT_PEER_REF=<commit> compares with that commit's code instead (checked out with `git
+archive`, as the analyze benches do): each report is then written by a child process running
+`build_report` from one checkout (ours or the peer), alternating, timed as wall and CPU seconds of
+the child and its kernel, on the same journal built by our code.
 """
 
 from __future__ import annotations
@@ -91,8 +96,73 @@ def _report(db: Path, out: Path, map_points: str | None) -> tuple[float, float, 
     return wall, cpu, out.stat().st_size / 1e6
 
 
+CHILD = r"""
+import sys
+import mirror_kit
+from mirror_kit.viz.report import build_report
+with mirror_kit.open(sys.argv[1], readonly=True) as j:
+    build_report(j, "maya", sys.argv[2])
+"""
+
+
+def _report_child(code: str, db: Path, out: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s of the child and its kernel, MB written) of one report by the code in `code`."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MIRROR_KIT_REPORT_MAP_POINTS"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(out)], cwd=code,
+                            env={**env, "PYTHONPATH": code}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.stdout.read(), proc.stderr.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"report child failed: {err.strip().splitlines()[-1:]}")
+    return wall, ru.ru_utime + ru.ru_stime, out.stat().st_size / 1e6
+
+
+def main_peer_code(ref: str) -> None:
+    """Ours against the code of commit `ref`, each in its own child process, alternating."""
+    import shutil
+
+    from .bench_analyze_scale import ROOT, peer_checkout
+
+    os.environ["BENCH_PEER_REF"] = ref
+    peer = peer_checkout()
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d)
+            for n in SIZES:
+                db = tmp / f"j{n}.db"
+                t = time.perf_counter()
+                build(db, n)
+                print(f"journal of {n:,} reflections built in {time.perf_counter() - t:.0f} s", flush=True)
+                ours, theirs = [], []
+                for k in range(REPS):  # alternating
+                    ours.append(_report_child(str(ROOT), db, tmp / f"ours-{n}-{k}.html"))
+                    theirs.append(_report_child(peer, db, tmp / f"peer-{n}-{k}.html"))
+                    print(f"  run {k}: ours {ours[-1][0]:.1f} s wall / {ours[-1][1]:.1f} CPU s, "
+                          f"peer {theirs[-1][0]:.1f} s wall / {theirs[-1][1]:.1f} CPU s", flush=True)
+                rows.append((n, [statistics.median(x[i] for x in ours) for i in range(3)],
+                             [statistics.median(x[i] for x in theirs) for i in range(3)]))
+    finally:
+        shutil.rmtree(peer, ignore_errors=True)
+    print(f"\nreport: ours vs the code of {ref} (peer), {REPS} alternating runs each (medians)\n")
+    print("| reflections | ours wall s | peer wall s | ours CPU s | peer CPU s | ours MB | peer MB | CPU ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, (ow, oc, om), (pw, pc, pm) in rows:
+        print(f"| {n:,} | {ow:.1f} | {pw:.1f} | {oc:.1f} | {pc:.1f} | {om:.2f} | {pm:.2f} | {oc / pc:.2f}x |")
+    print("\ntarget at 100k: under 30 s wall")
+
+
 def main() -> None:
     from mirror_kit.viz.report import MAP_POINTS
+
+    if os.environ.get("BENCH_REPORT_PEER_REF"):
+        main_peer_code(os.environ["BENCH_REPORT_PEER_REF"])
+        return
 
     rows = []
     with tempfile.TemporaryDirectory() as d:

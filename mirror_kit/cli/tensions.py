@@ -51,12 +51,19 @@ def list_cmd(ctx, identity, as_json, period) -> None:
     Example: mirror-kit tensions list --identity maya --json
     """
     identity = _need(identity)
-    rows = _records(ctx.journal(readonly=True).tensions.frame(identity, period=period))
+    rows = _with_lean(_records(ctx.journal(readonly=True).tensions.frame(identity, period=period)))
     if as_json:
         emit(rows, True)
     else:
-        table(rows, ["rank", "tension_id", "axis_a", "axis_b", "position", "intensity", "occurrences", "spread",
-                     "drift", "p_value", "direction"])
+        table(rows, ["rank", "tension_id", "axis_a", "axis_b", "lean", "position", "intensity", "occurrences",
+                     "spread", "drift", "p_value", "direction"])
+
+
+def _with_lean(rows: list[dict]) -> list[dict]:
+    """Each row with `lean` in words (`aggregate.lean_phrase`: too little data when nothing engages it)."""
+    from ..tensions.aggregate import lean_phrase
+
+    return [{**r, "lean": lean_phrase(r["position"], r["axis_a"], r["axis_b"], r["occurrences"])} for r in rows]
 
 
 @tensions.command("show")
@@ -70,6 +77,8 @@ def show_cmd(ctx, tension, identity, as_json, period) -> None:
 
     Example: mirror-kit tensions show solitude_connection --identity maya --period month
     """
+    from ..tensions.aggregate import lean_phrase
+
     identity = _need(identity)
     info = ctx.journal(readonly=True).tensions.get(tension, identity, period=period).as_dict()
     evo = _records(info.pop("evolution"))
@@ -78,6 +87,7 @@ def show_cmd(ctx, tension, identity, as_json, period) -> None:
         emit(_records_value(info), True)
         return
     click.echo(f"{info['name']} ({info['id']}): {info['axis_a']} (-1) <-> {info['axis_b']} (+1)")
+    click.echo(f"  lean: {lean_phrase(info['position'], info['axis_a'], info['axis_b'], info['occurrences'])}")
     for key in ("position", "intensity", "occurrences", "spread", "drift", "p_value", "direction"):
         v = info.get(key)
         click.echo(f"  {key}: {(f'{v:.3g}' if 0 < abs(v) < 1e-3 else round(v, 4)) if isinstance(v, float) else v}")
@@ -102,7 +112,7 @@ def map_cmd(ctx, identity, as_json) -> None:
     """
     identity = _need(identity)
     rows = _records(ctx.journal(readonly=True).tensions.map(identity))
-    emit(rows, True) if as_json else table(rows)
+    emit(rows, True) if as_json else table(_with_lean(rows))
 
 
 @tensions.command("seeds")

@@ -225,7 +225,7 @@ def _tension_rows(conn, iid: str) -> tuple[list[dict], Any]:
 
 
 def _lean(t) -> str:
-    return lean_phrase(t["position"], md_inline(t["axis_a"]), md_inline(t["axis_b"]))
+    return lean_phrase(t["position"], md_inline(t["axis_a"]), md_inline(t["axis_b"]), t["occurrences"])
 
 
 def _tensions_md(conn, iid: str, name: str, rows: list, obs: Any, path: Path) -> None:

@@ -268,12 +268,15 @@ class Patterns:
                            for mt in metas])
         done_ids: list[str] = []
         labs, strengths, poor = [], [], []
-        for part_ids, X in self.journal.embeddings.chunks(ident, only=p.new_ids):
-            lab, st, pr = incremental.assign(X, C, thr, radius)
-            done_ids += part_ids
-            labs.append(lab)
-            strengths.append(st)
-            poor.append(pr)
+        from ..blas import small_batch
+
+        with small_batch(len(p.new_ids)):  # a few new reflections: BLAS threads would cost more than the products
+            for part_ids, X in self.journal.embeddings.chunks(ident, only=p.new_ids):
+                lab, st, pr = incremental.assign(X, C, thr, radius)
+                done_ids += part_ids
+                labs.append(lab)
+                strengths.append(st)
+                poor.append(pr)
         lab = np.concatenate(labs) if labs else np.zeros(0, int)
         st = np.concatenate(strengths) if strengths else np.zeros(0)
         pr = np.concatenate(poor) if poor else np.zeros(0, bool)

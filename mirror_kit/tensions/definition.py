@@ -111,7 +111,10 @@ def load_tensions(path: str | Path) -> list[Tension]:
         raise InvalidInputError(f"{p}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{p}: cannot read: {exc}") from exc
-    data = _parse(text, str(p))
+    return _tensions_of(_parse(text, str(p)), p)
+
+
+def _tensions_of(data: Any, p: Path) -> list[Tension]:
     items = data.get("tensions") if isinstance(data, dict) and "tensions" in data else data
     if isinstance(items, dict):
         items = [items]
@@ -172,5 +175,11 @@ def _seed_dicts() -> list[dict]:
     key = (st.st_size, st.st_mtime_ns)
     if key not in _SEEDS_PARSED:
         _SEEDS_PARSED.clear()
-        _SEEDS_PARSED[key] = [t.as_dict() for t in load_tensions(_SEEDS_FILE)]
+        import yaml
+
+        # The file ships with the package (not user input): libyaml's parser, ~20x faster than the
+        # pure-Python one the limits of `safe_yaml_load` need, and the same checks of its contents.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(_SEEDS_FILE.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+        _SEEDS_PARSED[key] = [t.as_dict() for t in _tensions_of(data, _SEEDS_FILE)]
     return _SEEDS_PARSED[key]

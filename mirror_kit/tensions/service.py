@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..analysis_writes import analysis_transaction
+from ..blas import small_batch
 from ..errors import InvalidInputError, MirrorKitError, NotFoundError
 from ..timeutil import now_iso
 from .definition import Tension, load_tension, seed_tensions
@@ -407,9 +408,10 @@ class Tensions:
                         [*scorer.tension_ids_, ident.id],
                     )
                 if only is None or only:
-                    for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
-                        n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
-                        scored += len(part_ids)
+                    with small_batch(None if only is None else len(only)):
+                        for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
+                            n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
+                            scored += len(part_ids)
             total = embeddings.count_current(ident.id)
             mode = "full" if only is None else "incremental"
             info["counts"] = {"reflections": total, "scored": scored, "tensions": len(rows), "observations": n}
@@ -447,7 +449,8 @@ class Tensions:
             rows = self._select_rows(ident_id, tensions)
             X = self._embeddings_of(ident_id, rids)
             scorer = self._tension_scorer(rows)
-            frame = scorer.score_frame(X, rids)
+            with small_batch(len(rids)):
+                frame = scorer.score_frame(X, rids)
             if not self.journal.readonly:
                 self._ensure_seed_tensions()
                 with analysis_transaction(self.journal, "tension scoring"):
@@ -564,12 +567,58 @@ class Tensions:
             return df
         return pd.concat(parts, ignore_index=True)
 
-    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None) -> pd.DataFrame:
+    def stats(self, identity: Any, *, tensions: Sequence[str] | None = None, since: Any = None, until: Any = None,
+              threshold: float | None = None) -> pd.DataFrame:
+        """Per tension and UTC day, the sums every tension statistic is finished from, summed by SQLite.
+
+        Columns `aggregate.STAT_COLUMNS` (see there); the same rows `aggregate.observation_stats`
+        makes from the observations, so `aggregate.summarize_stats` / `evolution_stats` give the same
+        numbers without reading the observations into Python.
+        tensions: ids (None: all); since/until: bounds on the reflection time (`journal.frame` rules);
+        threshold: intensity of an occurrence. Raises UnknownIdentityError, InvalidInputError (bounds).
+        """
+        import pandas as pd
+
+        from ..timeutil import bound_iso
+        from . import aggregate
+
+        thr = aggregate.DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        ident = self.journal.identities.get(identity)
+        # created_at is stored as UTC `YYYY-MM-DDTHH:MM:SSZ`: its first 10 characters are the UTC day
+        # and text order is time order
+        where, params = ["r.identity_id = ?"], [thr, ident.id]
+        for value, op, end in ((since, ">=", False), (until, "<=", True)):
+            if value is not None:
+                where.append(f"r.created_at {op} ?")
+                params.append(bound_iso(value, end=end))
+        if tensions is not None:
+            tensions = list(tensions)
+            where.append(f"o.tension_id IN ({','.join('?' * len(tensions))})")
+            params += tensions
+        rows = self._execute(
+            "SELECT o.tension_id, substr(r.created_at, 1, 10) AS day, count(*), sum(o.intensity), "
+            "sum(o.intensity * o.position), sum(o.intensity * o.position * o.position), sum(o.position), "
+            "sum(o.position * o.position), sum(o.intensity >= ?), min(o.position), max(o.position), "
+            "min(r.created_at), max(r.created_at) FROM tension_observations o "
+            "JOIN reflections r ON r.id = o.reflection_id WHERE " + " AND ".join(where)
+            + " GROUP BY o.tension_id, day ORDER BY o.tension_id, day", params).fetchall()
+        if not rows:
+            return aggregate._empty_stats()
+        df = pd.DataFrame([tuple(r) for r in rows], columns=aggregate.STAT_COLUMNS)
+        df["day"] = pd.to_datetime(df["day"], format="%Y-%m-%d")
+        for c in ("first", "last"):
+            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
+        return aggregate._typed_stats(df)
+
+    def frame(self, identity: Any, *, period: str = "auto", threshold: float | None = None,
+              stats: pd.DataFrame | None = None) -> pd.DataFrame:
         """Tensions of an identity, most active first: where it stands and whether it is drifting.
 
         Columns: tension_id, name, axis_a, axis_b, position (intensity-weighted mean, -1 = axis_a),
         intensity (mean), occurrences (reflections with intensity >= threshold), spread, drift (Sen's
         slope of period positions, per period), p_value (Mann-Kendall), direction, rank, n.
+        stats: the identity's day statistics already read with `stats` (same threshold), so a
+        caller that needs both reads them once.
         """
         import pandas as pd
 
@@ -577,11 +626,11 @@ class Tensions:
 
         thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
         defs = self.definitions(identity)
-        obs = self._observations(identity)
-        if obs.empty:
+        st = self.stats(identity, threshold=thr) if stats is None else stats
+        if st.empty:
             return pd.DataFrame(columns=_TENSION_COLUMNS)
-        summary = aggregate.summarize(obs, threshold=thr)
-        trend = aggregate.drift(aggregate.evolution(obs, period=period, threshold=thr))
+        summary = aggregate.summarize_stats(st)
+        trend = aggregate.drift(aggregate.evolution_stats(st, period=period))
         merged = defs.merge(summary, left_on="id", right_on="tension_id").merge(trend, on="tension_id")
         return aggregate.rank_active(merged)[_TENSION_COLUMNS].reset_index(drop=True)
 
@@ -592,7 +641,7 @@ class Tensions:
         from . import aggregate
 
         ids = None if tensions is None else [r["id"] for r in self._select_rows(identity, tensions)]
-        return aggregate.evolution(self._observations(identity, ids), period=period)
+        return aggregate.evolution_stats(self.stats(identity, tensions=ids), period=period)
 
     def get(self, name_or_id: str, identity: Any, *, period: str = "auto") -> TensionDetail:
         """One tension for an identity: definition, aggregates, drift, `evolution` DataFrame and the
@@ -631,11 +680,11 @@ class Tensions:
 
         from . import aggregate
 
-        obs = self._observations(identity)
+        st = self.stats(identity)
         cols = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences"]
-        if obs.empty:
+        if st.empty:
             return pd.DataFrame(columns=cols)
-        return aggregate.map_data(aggregate.summarize(obs), self.definitions(identity))
+        return aggregate.map_data(aggregate.summarize_stats(st), self.definitions(identity))
 
 
 def _calibration_info(raw: str | None) -> dict | None:

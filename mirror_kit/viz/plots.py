@@ -465,6 +465,8 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
     import numpy as np
     import plotly.graph_objects as go
 
+    from ..tensions.aggregate import lean_phrase
+
     if tension_map is None or len(tension_map) == 0:
         return empty_figure("No tension scores yet: run `mirror-kit analyze --identity NAME` first.", title)
     m = tension_map.reset_index(drop=True)
@@ -472,14 +474,17 @@ def tension_map(tension_map: pd.DataFrame, *, highlight: str | None = None,
     size = 14 + 36 * np.sqrt(occ / occ.max()) if occ.max() > 0 else np.full(len(m), 16.0)
     order = tension_colours(m["tension_id"])
     widths = [4 if t == highlight else 1 for t in m["tension_id"]]
+    # the one lean rule: no lean stated where no reflection engages the tension
+    leans = [lean_phrase(p, a, b, o) for p, a, b, o in zip(m["position"], m["axis_a"], m["axis_b"], m["occurrences"],
+                                                             strict=True)]
     fig = go.Figure(go.Scatter(
         # names go in annotations (placed apart, each joined to its own bubble); `text` feeds the hover
         x=m["position"], y=m["intensity"], mode="markers", text=m["name"],
         marker=dict(size=size, color=[order[t] for t in m["tension_id"]], opacity=0.9,
                     line=dict(width=widths, color="#222")),
-        customdata=np.stack([m["axis_a"], m["axis_b"], m["occurrences"], m["tension_id"]], axis=1),
+        customdata=np.stack([m["axis_a"], m["axis_b"], m["occurrences"], m["tension_id"], leans], axis=1),
         hovertemplate="<b>%{text}</b><br>%{customdata[0]} ← %{x:+.2f} → %{customdata[1]}"
-                      "<br>intensity %{y:.2f}<br>%{customdata[2]} reflections<extra></extra>",
+                      "<br>%{customdata[4]}<br>intensity %{y:.2f}<br>%{customdata[2]} reflections<extra></extra>",
         uid="tension-map", name="tensions",
     ))
     _layout(fig, title, showlegend=False)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MirrorKitError
 from ..safefiles import private_mkdir, private_open
-from ..tensions.aggregate import lean_phrase
+from ..tensions.aggregate import TOO_LITTLE, lean, lean_phrase
 from .plots import dark_figure_css, plotly_config
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,17 +144,19 @@ class ReportContext:
     def tensions_html(self) -> str:
         t = self.tension_table()
         if not len(t):
-            return f"<p>{self._why_empty('tension scores', len(self.state.data.observations) > 0)}</p>"
+            return f"<p>{self._why_empty('tension scores', len(self.state.data.tension_stats) > 0)}</p>"
         items = []
         for r in t.head(5).itertuples():
-            leaning = lean_phrase(r.position, str(r.axis_a), str(r.axis_b))
+            leaning = lean_phrase(r.position, str(r.axis_a), str(r.axis_b), r.occurrences)
+            # the position is shown with the lean it supports, not where too few reflections engage
+            where = "" if lean(r.position, r.occurrences) == TOO_LITTLE else f" ({r.position:+.2f})"
             drift = ""
             if r.direction in ("towards_a", "towards_b"):
                 pole = r.axis_a if r.direction == "towards_a" else r.axis_b
                 p = "p < 0.001" if r.p_value < 0.001 else f"p = {r.p_value:.3f}"
                 drift = f"; <b>drifting towards {html.escape(str(pole))}</b> ({p})"
             items.append(f"<li><b>{html.escape(str(r.name))}</b> ({html.escape(str(r.axis_a))} ↔ "
-                         f"{html.escape(str(r.axis_b))}): {html.escape(str(leaning))} ({r.position:+.2f}), "
+                         f"{html.escape(str(r.axis_b))}): {html.escape(str(leaning))}{where}, "
                          f"intensity {r.intensity:.2f}, {r.occurrences} engaged reflections{drift}</li>")
         drifting = t[t["direction"].isin(["towards_a", "towards_b"])]
         lead = (f"<p>Strongest tension: <b>{html.escape(str(t['name'].iloc[0]))}</b>. "

@@ -56,7 +56,7 @@ class _Data:
     pattern_trends: Any
     tensions: Any
     tension_evolution: Any
-    observations: Any
+    tension_stats: Any  # per tension and day, the sums tension statistics are finished from (`Tensions.stats`)
     embedding_ids: list = field(default_factory=list)
     xy: Any = None  # 2D projection of all the identity's embeddings (stable while filters change)
     all_occurrences: Any = None  # of every pattern, dormant too (the denominators' shape as the service's)
@@ -110,8 +110,9 @@ class ExplorerState:
         return self
 
     def refresh(self) -> None:
-        """Forget the cached frames (after a new analysis)."""
+        """Forget the cached frames and the statistics computed from them (after a new analysis)."""
         self._cache.clear()
+        self.__dict__.pop("_stats", None)
 
     def rename_pattern(self, pattern_id: str, name: str | None) -> str:
         """Give a pattern of the identity shown a name of one's own (`journal.patterns.rename`; "" goes
@@ -145,8 +146,10 @@ class ExplorerState:
         occ = all_occ
         if len(pats):
             occ = occ[occ["pattern_id"].isin(set(pats.loc[pats["status"] == "active", "id"]))]
-        tens = j.tensions.frame(who, period=self.period)
-        obs = j.frame("observations", who)
+        # Tension statistics come from per-day sums SQLite adds up, never from every observation
+        # (500k rows at 100k reflections); a range on day bounds is a filter of these rows.
+        tstats = j.tensions.stats(who)
+        tens = j.tensions.frame(who, period=self.period, stats=tstats)
         ids, E = stored_embeddings(j, who)
         xy = None
         if len(ids):
@@ -156,7 +159,7 @@ class ExplorerState:
         # Statistics over time are not read here: they are computed on the range shown (see
         # `pattern_evolution`, `tension_evolution`), with the same functions the services use.
         empty = pd.DataFrame()
-        return _Data(refl, pats, occ, empty, empty, tens, empty, obs, list(ids), xy, all_occurrences=all_occ)
+        return _Data(refl, pats, occ, empty, empty, tens, empty, tstats, list(ids), xy, all_occurrences=all_occ)
 
     def _memo(self, name: str, compute: Any) -> Any:
         """`compute()` once per identity, range, period and statistic (filters are plain attributes)."""
@@ -220,19 +223,55 @@ class ExplorerState:
 
     def tension_evolution(self) -> pd.DataFrame:
         """Each tension's position, intensity and count per period over the range shown
-        (`tensions.aggregate.evolution` on the range's observations)."""
-        from ..tensions.aggregate import evolution
+        (`tensions.aggregate.evolution_stats` on the range's day statistics)."""
+        from ..tensions.aggregate import evolution_stats
 
         def compute():
-            obs = self.data.observations
-            if len(obs):
-                obs = obs[self._in_range(obs["created_at"])][
-                    ["tension_id", "reflection_id", "created_at", "position", "intensity"]]
-            evo = evolution(obs if len(obs) else obs.iloc[:0], period=self.period_in_use())
+            evo = evolution_stats(self.tension_stats(), period=self.period_in_use())
             evo.attrs["period"] = self.period_in_use()
             return evo
 
         return self._memo("tension_evolution", compute)
+
+    def tension_stats(self) -> pd.DataFrame:
+        """The range's tension day statistics (`journal.tensions.stats` columns): the identity's rows
+        filtered when the range starts and ends on whole UTC days, else summed again by SQLite."""
+
+        def compute():
+            import pandas as pd
+
+            st = self.data.tension_stats
+            if not len(st):
+                return st
+            lo, hi = _ts(self.since), _ts(self.until, end=True)
+            whole_days = ((lo is None or lo == lo.floor("D"))
+                          and (hi is None or hi == hi.floor("D") + pd.Timedelta(seconds=86399)))
+            if not whole_days:  # stored times are to the second: a day's rows cannot be split
+                return self.journal.tensions.stats(self.identity, since=lo.to_pydatetime() if lo is not None else None,
+                                                   until=hi.to_pydatetime() if hi is not None else None)
+            keep = pd.Series(True, index=st.index)
+            if lo is not None:
+                keep &= st["day"] >= lo.tz_convert("UTC").tz_localize(None).floor("D")
+            if hi is not None:
+                keep &= st["day"] <= hi.tz_convert("UTC").tz_localize(None).floor("D")
+            return st[keep].reset_index(drop=True)
+
+        return self._memo("tension_stats", compute)
+
+    def _selected_observations(self) -> pd.DataFrame:
+        """tension_id and created_at of the selected reflections' observations in the range shown."""
+        import pandas as pd
+
+        ids = list(self.selected)
+        rows: list = []
+        for k in range(0, len(ids), 500):  # under SQLite's parameter limit
+            part = ids[k:k + 500]
+            rows += self.journal.execute(
+                "SELECT o.tension_id, r.created_at FROM tension_observations o JOIN reflections r "
+                f"ON r.id = o.reflection_id WHERE o.reflection_id IN ({','.join('?' * len(part))})", part).fetchall()
+        obs = pd.DataFrame([tuple(r) for r in rows], columns=["tension_id", "created_at"])
+        obs["created_at"] = pd.to_datetime(obs["created_at"], utc=True)
+        return obs[self._in_range(obs["created_at"])] if len(obs) else obs
 
     # -- filtered frames -----------------------------------------------------------------------
     def _in_range(self, times: pd.Series) -> pd.Series:
@@ -359,15 +398,14 @@ class ExplorerState:
         name, axis_a, axis_b, position (intensity-weighted), intensity, occurrences."""
         import pandas as pd
 
-        from ..tensions.aggregate import ranked_summary
+        from ..tensions.aggregate import ranked_summary_stats
 
         cols = ["tension_id", "name", "axis_a", "axis_b", "position", "intensity", "occurrences"]
-        obs = self.data.observations
-        if not len(obs):
+        st = self.tension_stats()
+        if not len(st):
             return pd.DataFrame(columns=cols)
-        obs = obs[self._in_range(obs["created_at"])]
         defs = self.data.tensions.rename(columns={"tension_id": "id"}) if len(self.data.tensions) else []
-        return ranked_summary(obs, defs)[cols].reset_index(drop=True)
+        return ranked_summary_stats(st, defs)[cols].reset_index(drop=True)
 
     def pattern_colours(self) -> dict[str, str]:
         """{pattern_id: colour} over all the identity's patterns (`plots.stable_colours`): the same
@@ -453,7 +491,7 @@ class ExplorerState:
     def tension_map_figure(self) -> go.Figure:
         from .plots import tension_map
 
-        if len(self.data.observations):
+        if len(self.data.tension_stats):
             empty = self._empty_range_figure("Tension map")
             if empty is not None:
                 return empty
@@ -462,7 +500,7 @@ class ExplorerState:
     def tension_evolution_figure(self) -> go.Figure:
         from .plots import tension_evolution
 
-        if len(self.data.observations):
+        if len(self.data.tension_stats):
             empty = self._empty_range_figure("How tensions move")
             if empty is not None:
                 return empty
@@ -603,8 +641,7 @@ class ExplorerState:
             bars = set(zip(occ["pattern_id"], starts(occ["created_at"]), strict=True)) if len(occ) else set()
             out["patterns"] = {i: [k for k, cd in enumerate(tr.customdata) if (cd[3], cd[4]) in bars]
                                for i, tr in enumerate(fig.data) if tr.customdata is not None}
-        obs = self.data.observations
-        obs = obs[obs["reflection_id"].isin(chosen) & self._in_range(obs["created_at"])] if len(obs) else obs
+        obs = self._selected_observations()
         fig = figures.get("tension_map")
         if fig is not None and not (fig.layout.meta or {}).get("empty") and len(fig.data):
             tids = set(obs["tension_id"]) if len(obs) else set()
