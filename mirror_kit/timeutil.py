@@ -88,6 +88,8 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     try:
         return local.astimezone(UTC).replace(microsecond=0), zname
     except (ValueError, OverflowError) as exc:  # e.g. a parsed offset of 24 h or more, or year 1 minus a day
+        if bad_offset(value):
+            raise InvalidInputError(f"date {value.replace(tzinfo=None).isoformat()} has {bad_offset(value)}") from exc
         shown = value.isoformat()
         if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
             raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
@@ -102,6 +104,21 @@ def _bare_date(text: str) -> date | None:
         return date.fromisoformat(s)
     except ValueError:
         return None
+
+
+def bad_offset(value: datetime) -> str | None:
+    """Why the UTC offset of `value` is unusable ('a UTC offset of 24 hours or more'), or None.
+
+    dateutil builds such offsets (`10:00 +2500`, `UTC+30`); Python refuses them only when the
+    offset is used, with a message about timedelta internals.
+    """
+    if value.tzinfo is None:
+        return None
+    try:
+        value.utcoffset()
+    except ValueError:
+        return "a UTC offset of 24 hours or more"
+    return None
 
 
 def parse_datetime(text: str) -> datetime:
@@ -127,6 +144,8 @@ def parse_datetime(text: str) -> datetime:
                if x != y]
     if missing:
         raise InvalidInputError(f"date {text!r} has no {' or '.join(missing)} (it is never taken from today)")
+    if bad_offset(a):
+        raise InvalidInputError(f"cannot read date {text!r}: {bad_offset(a)}")
     if other != a:
         raise InvalidInputError(f"date {text!r} could be day-first or month-first; write it as YYYY-MM-DD")
     return a
@@ -138,11 +157,9 @@ def format_utc(dt: datetime) -> str:
         dt = dt.replace(tzinfo=UTC)
     elif dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
-    if dt.year >= 1000:
-        # isoformat is several times faster than strftime; below year 1000 strftime's %Y is not
-        # zero-padded and stays the stored form.
-        return dt.isoformat(timespec="seconds")[:19] + "Z"
-    return dt.strftime(ISO_FORMAT)
+    # isoformat (several times faster than strftime) always writes four year digits; strftime's %Y
+    # does not below year 1000, and '99-01-01' would sort after '2024-...' and not parse back.
+    return dt.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_utc(text: str) -> datetime:

@@ -18,12 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..timeutil import bad_offset
 
 # `31/12/2023`, `3.1.2024 08:00`, `12-03-2024`: day and month fields first, order unknown.
 _NUMERIC = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
 # Two defaults that differ in every date field: a field that comes back different was missing.
 _DEFAULT_A = datetime(2000, 1, 1)
-_DEFAULT_B = datetime(2001, 2, 2)
+_DEFAULT_B = datetime(2001, 2, 2, 13, 1, 1)
+# strptime directives that carry a time of day; a format without any reads bare days.
+_TIME_DIRECTIVES = ("%H", "%I", "%X", "%c")
 _ISO_SHAPE = re.compile(r"^\s*[+-]?\d{4,}-\d{1,2}-\d{1,2}")
 
 ORDER_HINT = "pass --dayfirst (or --monthfirst) or --date-format FORMAT (e.g. %d/%m/%Y %H:%M)"
@@ -50,7 +53,8 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
     dateutil with the given order. A value lacking year, month or day is refused (never filled in
     from today); an impossible day (`2024-02-30`) is refused by name.
 
-    A bare ISO day (`2024-03-14`) comes back as a `date` (stored as its noon, like a date object).
+    A bare day in any form (`2024-03-14`, `14.03.2024`, `March 14 2024`) comes back as a `date`
+    (stored as its noon, like a date object).
     Raises InvalidInputError with the reason.
     """
     s = str(raw).strip()
@@ -58,9 +62,12 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         raise InvalidInputError("empty date")
     if date_format:
         try:
-            return datetime.strptime(s, date_format)
+            parsed = datetime.strptime(s, date_format)
         except ValueError as exc:
             raise InvalidInputError(f"date {s!r} does not match --date-format {date_format!r} ({exc})") from exc
+        # A bare day is stored as its noon whatever its form (as `2024-03-14` is), not as midnight.
+        timed = parsed.tzinfo is not None or any(d in date_format for d in _TIME_DIRECTIVES)
+        return parsed if timed else parsed.date()
     if len(s) == 10 and s[4] == "-":
         try:
             return date.fromisoformat(s)
@@ -70,7 +77,11 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
     except ValueError as exc:
         if _ISO_SHAPE.match(s) and re.match(r"^\s*\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?(?:Z|[+-]\d{2}:?\d{2})?\s*$", s):
+            if "offset must be a timedelta" in str(exc):
+                raise InvalidInputError(f"cannot read date {s!r}: a UTC offset of 24 hours or more") from exc
             raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+    if re.match(r"^[+-]\d", s):
+        raise InvalidInputError(f"cannot read date {s!r}: a signed year (years 1..9999 only)")
     from dateutil import parser as du
 
     try:
@@ -82,6 +93,10 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
                if x != y]
     if missing:
         raise InvalidInputError(f"date {s!r} has no {' or '.join(missing)} (it is never taken from today)")
+    if bad_offset(a):
+        raise InvalidInputError(f"cannot read date {s!r}: {bad_offset(a)}")
+    if a.hour != b.hour and a.tzinfo is None:
+        return a.date()  # no time of day written: a bare day, stored as its noon like `2024-03-14`
     return a
 
 

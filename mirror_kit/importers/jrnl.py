@@ -4,7 +4,10 @@ jrnl has no entry ids; an entry is keyed by its journal (the file name without e
 folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
 forms share), with `#2`, `#3` for entries written in the same minute. So the JSON export and the
 text file of the same journal deduplicate against each other, an edited entry updates its
-reflection, and two journals (`personal`, `work`) never overwrite each other. The text is
+reflection, and two journals (`personal`, `work`) never overwrite each other. Under one file name
+too (`journal.txt`, `export.json`): an unrelated entry in a minute another journal holds takes that
+minute's next free `#n` key, and an entry already stored with the same text and time (read from the
+other form under another name) is a duplicate. The text is
 `title` + newline + `body`; `@tags`/`#tags` become tags (lower case, without the symbol).
 
 A folder journal (`YYYY/MM/DD.txt` files, several entries per file) is read file by file. The
@@ -101,7 +104,7 @@ def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, ke
     when = when.replace(second=0, microsecond=0)
     return Entry(
         content=content, created_at=when, where=where, title=title or None, tags=_tags(content),
-        source_id=keys(when), tz=tz, metadata={"starred": bool(starred)},
+        source_id=keys(when), tz=tz, metadata={"starred": bool(starred)}, shared_key=True,
     )
 
 
