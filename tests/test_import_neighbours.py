@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import mirror_kit
+from mirror_kit.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures" / "import" / "neighbours"
@@ -174,3 +175,30 @@ def test_an_import_waits_for_a_writer_holding_the_journal_longer_than_the_defaul
     assert p.returncode == 0, err
     s = json.loads(out)
     assert (s["added"], s["skipped"]) == (0, 2)
+
+
+def test_notes_named_day_first_are_dated_by_their_names_in_one_order(journal, tmp_path):
+    vault = tmp_path / "vault" / "Daily"
+    vault.mkdir(parents=True)
+    (vault / "05.03.2023.md").write_text("Morning fog.\n", encoding="utf-8")
+    (vault / "13-03-2023 evening.md").write_text("Evening rain.\n", encoding="utf-8")
+    s = journal.imports.run(tmp_path / "vault", "maya")
+    assert s["added"] == 2 and not [w for w in s["warnings"] if "modification time" in w]
+    got = sorted(r.created_at.strftime("%Y-%m-%dT%H:%M") for r in journal.reflections.rows("maya"))
+    assert got == ["2023-03-05T12:00", "2023-03-13T12:00"]
+
+
+def test_notes_named_with_an_unproven_day_month_order_stop_with_the_hint(journal, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "05-03-2023.md").write_text("a\n", encoding="utf-8")
+    (notes / "06-03-2023.md").write_text("b\n", encoding="utf-8")
+    try:
+        journal.imports.run(notes, "maya")
+        raise AssertionError("an ambiguous file name order was guessed")
+    except InvalidInputError as exc:
+        assert "05-03-2023" in str(exc) and "--dayfirst" in str(exc)
+    assert journal.identities.find("maya") is None  # nothing written
+    journal.imports.run(notes, "maya", dayfirst=False)
+    got = sorted(r.created_at.strftime("%Y-%m-%d") for r in journal.reflections.rows("maya"))
+    assert got == ["2023-05-03", "2023-06-03"]
