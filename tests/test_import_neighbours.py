@@ -202,3 +202,11 @@ def test_notes_named_with_an_unproven_day_month_order_stop_with_the_hint(journal
     journal.imports.run(notes, "maya", dayfirst=False)
     got = sorted(r.created_at.strftime("%Y-%m-%d") for r in journal.reflections.rows("maya"))
     assert got == ["2023-05-03", "2023-06-03"]
+
+
+def test_an_impossible_day_first_date_says_why_it_cannot_be_read(journal, tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("date,text\n31/12/2023 10:00,ok\n31/02/2024 10:00,bad\n", encoding="utf-8")
+    s = journal.imports.run(f, "maya", skip_bad=True)
+    assert s["added"] == 1
+    assert s["rejected"][0]["line"] == 3 and "day is out of range" in s["rejected"][0]["reason"]

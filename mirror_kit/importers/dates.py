@@ -88,6 +88,10 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         a = du.parse(s, default=_DEFAULT_A, dayfirst=bool(dayfirst))
         b = du.parse(s, default=_DEFAULT_B, dayfirst=bool(dayfirst))
     except (ValueError, OverflowError) as exc:
+        # dateutil says why a date-shaped value is impossible (`31/02/2024`: day out of range).
+        why = str(exc.args[0] if exc.args else "").split(":")[0]
+        if "out of range" in why or "must be in" in why:
+            raise InvalidInputError(f"cannot read date {s!r}: not a real date ({why})") from exc
         raise InvalidInputError(f"cannot read date {s!r}") from exc
     missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))
                if x != y]
