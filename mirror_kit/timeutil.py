@@ -130,6 +130,8 @@ def parse_datetime(text: str) -> datetime:
         return datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
     except ValueError:
         pass
+    if re.match(r"^[+-]\d", s):  # dateutil would drop the sign: `-0001-01-01` is not year 1
+        raise InvalidInputError(f"cannot read date {text!r}: a signed year (years 1..9999 only)")
     from dateutil import parser as du
 
     # Never guessed: a part missing from the text is not taken from today, and a value that reads

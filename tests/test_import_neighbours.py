@@ -118,6 +118,13 @@ def test_a_signed_year_is_refused_not_read_as_year_one(journal, tmp_path):
     f.write_text("date,text\n-0001-01-01,x\n", encoding="utf-8")
     s = journal.imports.run(f, "maya", skip_bad=True)
     assert s["added"] == 0 and "signed year" in s["rejected"][0]["reason"]
+    db = tmp_path / "j.db"
+    assert _cli(db, "identity", "add", "maya").returncode == 0
+    line = _one_error_line(_cli(db, "add", "--identity", "maya", "--date", "-0001-01-01", "neg"))
+    assert "signed year" in line
+    line = _one_error_line(_cli(db, "add", "--identity", "maya", "--date", "March 1 2024 10:00 +2500", "x"))
+    assert "UTC offset of 24 hours or more" in line
+    assert _created(db) == []
 
 
 def test_a_bare_day_is_stored_at_noon_whatever_its_written_form(journal):
