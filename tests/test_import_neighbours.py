@@ -217,3 +217,22 @@ def test_an_impossible_day_first_date_says_why_it_cannot_be_read(journal, tmp_pa
     s = journal.imports.run(f, "maya", skip_bad=True)
     assert s["added"] == 1
     assert s["rejected"][0]["line"] == 3 and "day is out of range" in s["rejected"][0]["reason"]
+
+
+def test_two_real_jrnl_default_journals_exported_as_export_json_keep_every_entry(journal, tmp_path):
+    from .plugins.imports import JrnlJournal
+
+    files = []
+    texts = {"home": ("Long letter to my sister.", "Dentist went fine, ice cream after."),
+             "work": ("Sprint planning ran over.", "Fixed the flaky test finally.")}
+    for name, (first, second) in texts.items():
+        j = JrnlJournal(tmp_path / name)  # jrnl's default journal file: journal.txt
+        j.write(f"2024-03-01 09:00: {first}")
+        j.write(f"2024-03-02 09:00: {second}")
+        files.append((j.file, j.export_json(tmp_path / name / "export.json")))
+    for text_file, export in files:
+        s = journal.imports.run(export, "maya")
+        assert (s["added"], s["conflicts"]) == (2, 0)
+        s = journal.imports.run(text_file, "maya")  # the same journal in its text form
+        assert (s["added"], s["updated"], s["skipped"]) == (0, 0, 2)
+    assert len(journal.reflections.rows("maya")) == 4
