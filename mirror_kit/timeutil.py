@@ -40,6 +40,8 @@ def resolve_tz(name: str | None) -> tzinfo | None:
     if m:
         sign = -1 if m.group(1) == "-" else 1
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        if delta >= timedelta(hours=24):
+            raise InvalidInputError(f"time zone {name[:60]!r}: a UTC offset of 24 hours or more")
         return timezone(sign * delta)
     try:
         return ZoneInfo(name)

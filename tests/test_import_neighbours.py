@@ -236,3 +236,16 @@ def test_two_real_jrnl_default_journals_exported_as_export_json_keep_every_entry
         s = journal.imports.run(text_file, "maya")  # the same journal in its text form
         assert (s["added"], s["updated"], s["skipped"]) == (0, 0, 2)
     assert len(journal.reflections.rows("maya")) == 4
+
+
+def test_a_tz_option_of_a_day_or_more_is_one_line_before_anything_is_read(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("date,text\n2024-01-01 10:00,a\n", encoding="utf-8")
+    db = tmp_path / "j.db"
+    for zone in ("+25:00", "UTC+30", "-24:00"):
+        line = _one_error_line(_cli(db, "import", str(f), "--identity", "maya", "--tz", zone))
+        assert line.startswith("error: --tz:") and "24 hours or more" in line, line
+    assert not db.exists() or _created(db) == []
+    ok = _cli(db, "import", str(f), "--identity", "maya", "--tz", "+23:59")
+    assert ok.returncode == 0, ok.stderr
+    assert _created(db) == ["2023-12-31T10:01:00Z"]  # 10:00 at +23:59
