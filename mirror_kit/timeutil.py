@@ -187,7 +187,8 @@ def bound_iso(value: datetime | date | str | None, *, end: bool = False) -> str 
             value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(
                 text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError as exc:
-            raise InvalidInputError(f"date {value[:40]!r}: {exc}") from exc
+            why = "a UTC offset of 24 hours or more" if "offset must be a timedelta" in str(exc) else exc
+            raise InvalidInputError(f"date {value[:40]!r}: {why}") from exc
     if isinstance(value, date) and not isinstance(value, datetime):
         dt = datetime(value.year, value.month, value.day, tzinfo=UTC)
         if end:

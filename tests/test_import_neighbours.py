@@ -249,3 +249,14 @@ def test_a_tz_option_of_a_day_or_more_is_one_line_before_anything_is_read(tmp_pa
     ok = _cli(db, "import", str(f), "--identity", "maya", "--tz", "+23:59")
     assert ok.returncode == 0, ok.stderr
     assert _created(db) == ["2023-12-31T10:01:00Z"]  # 10:00 at +23:59
+
+
+def test_a_date_bound_with_an_offset_of_a_day_or_more_says_so_in_words():
+    from mirror_kit.timeutil import bound_iso
+
+    try:
+        bound_iso("2024-01-01T00:00:00+25:00")
+        raise AssertionError("an offset of 25 hours was accepted")
+    except InvalidInputError as exc:
+        assert "UTC offset of 24 hours or more" in str(exc) and "timedelta" not in str(exc)
+    assert bound_iso("0099-01-01") == "0099-01-01T00:00:00Z"
