@@ -260,3 +260,14 @@ def test_a_date_bound_with_an_offset_of_a_day_or_more_says_so_in_words():
     except InvalidInputError as exc:
         assert "UTC offset of 24 hours or more" in str(exc) and "timedelta" not in str(exc)
     assert bound_iso("0099-01-01") == "0099-01-01T00:00:00Z"
+
+
+def test_notes_named_month_word_first_are_dated_by_their_names(journal, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("January 5th, 2023.md", "Jan 6, 2023.md", "Friday, January 13th 2023.md", "14th January 2023.md"):
+        (notes / name).write_text(f"Note {name}\n", encoding="utf-8")
+    s = journal.imports.run(notes, "maya")
+    assert s["added"] == 4 and not [w for w in s["warnings"] if "modification time" in w]
+    got = sorted(r.created_at.strftime("%Y-%m-%d") for r in journal.reflections.rows("maya"))
+    assert got == ["2023-01-05", "2023-01-06", "2023-01-13", "2023-01-14"]

@@ -185,7 +185,12 @@ _MONTH_WORD = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|ju
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _NAME_YMD = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[ T_-]+(\d{2})[:.hH-]?(\d{2}))?(?!\d)")
 _NAME_Y_MON_D = re.compile(r"(?<!\d)(\d{4})[-_. ]?(" + _MONTH_WORD + r")[-_. ]?(\d{1,2})(?!\d)", re.I)
-_NAME_D_MON_Y = re.compile(r"(?<!\d)(\d{1,2})[-_. ]?(" + _MONTH_WORD + r")[-_. ]?(\d{4})(?!\d)", re.I)
+_NAME_D_MON_Y = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?[-_. ]?(" + _MONTH_WORD + r")[-_., ]*(\d{4})(?!\d)",
+                           re.I)
+# `January 5th, 2023`, `Jan 6, 2023`, `Friday, January 6th 2023` (Obsidian `MMMM Do, YYYY` formats):
+# a month word before the day leaves no day/month order to guess.
+_NAME_MON_D_Y = re.compile(r"(?<![A-Za-z])(" + _MONTH_WORD + r")[-_. ]?(\d{1,2})(?:st|nd|rd|th)?,?[-_. ]+(\d{4})(?!\d)",
+                           re.I)
 
 
 def month_number(word: str) -> int | None:
@@ -206,7 +211,8 @@ def _mk(y: int, mo: int, d: int, hh: int | None = None, mm: int | None = None) -
 
 
 def date_from_name(stem: str) -> datetime | None:
-    """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`."""
+    """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`,
+    `January 5th, 2023`."""
     m = _NAME_YMD.search(stem)
     if m:
         y, mo, d, hh, mm = m.groups()
@@ -219,6 +225,10 @@ def date_from_name(stem: str) -> datetime | None:
     if m:
         mo = month_number(m.group(2))
         return _mk(int(m.group(3)), mo, int(m.group(1))) if mo else None
+    m = _NAME_MON_D_Y.search(stem)
+    if m:
+        mo = month_number(m.group(1))
+        return _mk(int(m.group(3)), mo, int(m.group(2))) if mo else None
     return None
 
 
