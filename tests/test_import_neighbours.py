@@ -271,3 +271,25 @@ def test_notes_named_month_word_first_are_dated_by_their_names(journal, tmp_path
     assert s["added"] == 4 and not [w for w in s["warnings"] if "modification time" in w]
     got = sorted(r.created_at.strftime("%Y-%m-%d") for r in journal.reflections.rows("maya"))
     assert got == ["2023-01-05", "2023-01-06", "2023-01-13", "2023-01-14"]
+
+
+def test_a_jrnl_folder_journal_shares_one_date_order_proved_by_any_day_file_or_its_path(journal, tmp_path):
+    root = tmp_path / "myjournal"
+    (root / "2024" / "01").mkdir(parents=True)
+    (root / "2024" / "01" / "03.txt").write_text("[03/01/2024 08:00] Back to work.\n", encoding="utf-8")
+    (root / "2024" / "01" / "31.txt").write_text("[31/01/2024 08:00] End of the month.\n", encoding="utf-8")
+    journal.imports.run(root, "maya")
+    got = sorted(r.created_at.strftime("%Y-%m-%dT%H:%M") for r in journal.reflections.rows("maya"))
+    assert got == ["2024-01-03T08:00", "2024-01-31T08:00"]
+    # One file alone: its path (2024/02/03) says `03/02/2024` is day-first.
+    alone = tmp_path / "alone"
+    (alone / "2024" / "02").mkdir(parents=True)
+    (alone / "2024" / "02" / "03.txt").write_text("[03/02/2024 08:00] Snow.\n", encoding="utf-8")
+    journal.imports.run(alone, "sam")
+    assert [r.created_at.strftime("%Y-%m-%d") for r in journal.reflections.rows("sam")] == ["2024-02-03"]
+
+
+def test_a_day_equal_to_its_month_needs_no_date_order(journal, tmp_path):
+    f = tmp_path / "same.csv"
+    f.write_text("date,text\n01/01/2024,a\n02/02/2024 10:00,b\n", encoding="utf-8")
+    assert journal.imports.run(f, "maya")["added"] == 2

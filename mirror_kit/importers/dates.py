@@ -38,6 +38,8 @@ def _order_of(raw: str) -> str | None:
     if not m:
         return None
     a, sep, b = int(m.group(1)), m.group(2), int(m.group(3))
+    if a == b:
+        return None  # `01/01/2024` reads the same in both orders
     if a > 12 and b <= 12:
         return "dmy"
     if b > 12 and a <= 12:
@@ -162,6 +164,25 @@ class DateColumn:
                 f"is not; {ORDER_HINT}"
             )
         return True
+
+    def prove_by_day(self, raw: str, day: int, month: int, place: str) -> None:
+        """Record the order `raw` must be in to name `day` and `month` (known from elsewhere, e.g. a
+        jrnl day file's `YYYY/MM/DD.txt` path); nothing when both orders name them."""
+        m = _NUMERIC.match(raw)
+        if self.given or not m or day == month:
+            return
+        a, b = int(m.group(1)), int(m.group(3))
+        kind = "dmy" if (a, b) == (day, month) else "mdy" if (a, b) == (month, day) else None
+        if kind is None:
+            return
+        if self.order is None:
+            self.order, self.proof = kind, f"{place} ({raw.strip()!r})"
+        elif self.order != kind:
+            first = "day-first" if self.order == "dmy" else "month-first"
+            raise InvalidInputError(
+                f"{self.name}: mixes date orders: {self.proof} is {first} but {place} ({raw.strip()!r}) "
+                f"is not; {ORDER_HINT}"
+            )
 
     def parse(self, raw: str) -> datetime:
         """The value in the column's order (call after `observe` returned True or `order` is set)."""

@@ -11,8 +11,8 @@ other form under another name) is a duplicate. The text is
 `title` + newline + `body`; `@tags`/`#tags` become tags (lower case, without the symbol).
 
 A folder journal (`YYYY/MM/DD.txt` files, several entries per file) is read file by file. The
-timestamps of one file are read in one day/month order (proved by a value, else `dayfirst=` /
-`date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
+timestamps of one file, or of all day files of a folder journal, are read in one day/month order
+(proved by a value, by a stamp naming its day file's date, else `dayfirst=` / `date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
 `JRNLv3`) are refused with the hint to export them with `jrnl --format json`.
 """
 
@@ -164,26 +164,46 @@ def _json_entries(entries: list, name: str, tz) -> Iterator[Entry | Rejection]:
                      where, keys, tz)
 
 
+def _line_of(text: str, m: re.Match) -> int:
+    """The line of a `[date] title` match (its pattern starts with the newline before the line)."""
+    return text.count("\n", 0, m.start()) + (1 if m.group(0).startswith("\n") else 0) + 1
+
+
 def _folder_entries(root: Path, days: list[Path], ctx: Context) -> Iterator[Entry | Rejection]:
-    keys = _Keys()
+    # One jrnl config wrote every day file: their timestamps share one day/month order, proved by
+    # any stamp of any file, or by a stamp naming its file's `YYYY/MM/DD` day.
+    column = DateColumn(f"{root.name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    texts = []
     for f in days:
         rel = f.relative_to(root).as_posix()
         text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
-        yield from _from_text(text, rel, ctx, keys)
+        texts.append((rel, text))
+        _, month, day = (int(p) for p in rel[:-len(".txt")].split("/"))
+        for m in _DATE_BLOB.finditer(text):
+            if _parse_stamp(m.group(1)) is not None:
+                place = f"{rel}: line {_line_of(text, m)}"
+                column.prove_by_day(m.group(1), day, month, place)
+                column.observe(m.group(1), place)
+    keys = _Keys()
+    for rel, text in texts:
+        yield from _from_text(text, rel, ctx, keys, column)
 
 
-def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None) -> Iterator[Entry | Rejection]:
-    """Entries of one jrnl text file; its timestamps share one day/month order."""
+def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None,
+               column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of one jrnl text file; its timestamps share one day/month order (with the other
+    files of a folder journal when `column` is given)."""
     text = text.replace("\r\n", "\n")
     found = [m for m in _DATE_BLOB.finditer(text) if _parse_stamp(m.group(1)) is not None]
-    column = DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
-    undecided, line, prev = None, 1, 0
+    where = f"{name}: " if column is not None else ""  # a folder's column is named after the folder
+    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    undecided = None
     for m in found:
-        line, prev = line + text.count("\n", prev, m.start()), m.start()
-        if not column.observe(m.group(1), f"line {line}") and undecided is None:
+        line = _line_of(text, m)
+        if not column.observe(m.group(1), f"{where}line {line}") and undecided is None:
             undecided = (m.group(1), line)
     if undecided and column.order is None:
-        raise column.unresolved(len(found), f"line {undecided[1]} ({undecided[0]!r})")
+        raise column.unresolved(len(found), f"{where}line {undecided[1]} ({undecided[0]!r})")
     starts: list = []
     for m in found:
         try:
