@@ -293,3 +293,16 @@ def test_a_day_equal_to_its_month_needs_no_date_order(journal, tmp_path):
     f = tmp_path / "same.csv"
     f.write_text("date,text\n01/01/2024,a\n02/02/2024 10:00,b\n", encoding="utf-8")
     assert journal.imports.run(f, "maya")["added"] == 2
+
+
+def test_text_after_a_closing_quote_is_read_with_a_warning_naming_its_line(tmp_path):
+    db = tmp_path / "j.db"
+    r = _cli(db, "import", str(FIX / "quote-then-text.csv"), "--identity", "maya", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["added"] == 3
+    assert [w for w in s["warnings"] if "quote-then-text.csv: line 3" in w and "closing quote" in w]
+    well_formed = tmp_path / "ok.csv"
+    well_formed.write_text('date,text\n2024-01-02,"""Rain"" and wind."\n2024-01-03,Slept "well".\n', encoding="utf-8")
+    ok = json.loads(_cli(tmp_path / "k.db", "import", str(well_formed), "--identity", "maya", "--json").stdout)
+    assert ok["added"] == 2 and not [w for w in ok["warnings"] if "closing quote" in w]
