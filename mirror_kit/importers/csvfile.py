@@ -7,7 +7,8 @@ Dates: ISO-8601 and common human formats, one day/month order per column (proved
 as `31/12/2023`, else `dayfirst=`/`date_format=` is required). A row without a date is rejected
 unless `default_date` is given; a file without any date column needs `default_date` (never
 silently "now"). A row without text is skipped and counted. A quote that never closes is an error
-naming its line. Daylio exports are recognised by their header (see `daylio`).
+naming its line; text after a closing quote is read (quote marks dropped) with a warning naming its
+line. Daylio exports are recognised by their header (see `daylio`).
 
 HappyDB / CL-Aff (`hmid, moment, concepts, agency, social, ...`) is recognised by its header: hmid
 is the source id, moment the text, concepts the tags, the other columns metadata. It has no dates:
