@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,8 +169,17 @@ IMPORT_LOCK_WAIT_MS = 900_000
 
 @contextlib.contextmanager
 def waiting_for_writers(conn: sqlite3.Connection, ms: int = IMPORT_LOCK_WAIT_MS) -> Iterator[None]:
-    """Raise the connection's busy timeout to `ms` milliseconds inside the block (wrap only the BEGIN)."""
+    """Raise the connection's busy timeout to `ms` milliseconds inside the block (wrap only the BEGIN).
+
+    When the write lock is still taken after the usual timeout, a terminal is told what it waits for.
+    """
     old = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    if not conn.in_transaction and sys.stderr.isatty():
+        try:  # a probe: the lock is taken and given back at once when free
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            print("waiting for another process writing to the journal (an import?) ...", file=sys.stderr)
     conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
     try:
         yield
