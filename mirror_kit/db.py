@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
     try:
         conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
     except sqlite3.OperationalError as exc:
-        raise translate(exc) from exc
+        raise translate(exc, busy_timeout_ms=conn.execute("PRAGMA busy_timeout").fetchone()[0]) from exc
     try:
         yield conn
     except BaseException as exc:
@@ -165,6 +166,32 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise translate(exc) from exc
+
+
+# How long an import waits for another writer: a large import holds the write lock for its whole
+# run (minutes at a million rows), and a second import of the same file should then find its rows
+# as duplicates rather than fail after the default few seconds.
+IMPORT_LOCK_WAIT_MS = 900_000
+
+
+@contextlib.contextmanager
+def waiting_for_writers(conn: sqlite3.Connection, ms: int = IMPORT_LOCK_WAIT_MS) -> Iterator[None]:
+    """Raise the connection's busy timeout to `ms` milliseconds inside the block (wrap only the BEGIN).
+
+    When the write lock is still taken after the usual timeout, a terminal is told what it waits for.
+    """
+    old = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    if not conn.in_transaction and sys.stderr.isatty():
+        try:  # a probe: the lock is taken and given back at once when free
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            print("waiting for another process writing to the journal (an import?) ...", file=sys.stderr)
+    conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(old)}")
 
 
 def split_sql(script: str) -> list[str]:

@@ -40,6 +40,8 @@ def resolve_tz(name: str | None) -> tzinfo | None:
     if m:
         sign = -1 if m.group(1) == "-" else 1
         delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        if delta >= timedelta(hours=24):
+            raise InvalidInputError(f"time zone {name[:60]!r}: a UTC offset of 24 hours or more")
         return timezone(sign * delta)
     try:
         return ZoneInfo(name)
@@ -88,6 +90,8 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     try:
         return local.astimezone(UTC).replace(microsecond=0), zname
     except (ValueError, OverflowError) as exc:  # e.g. a parsed offset of 24 h or more, or year 1 minus a day
+        if bad_offset(value):
+            raise InvalidInputError(f"date {value.replace(tzinfo=None).isoformat()} has {bad_offset(value)}") from exc
         shown = value.isoformat()
         if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
             raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
@@ -104,6 +108,21 @@ def _bare_date(text: str) -> date | None:
         return None
 
 
+def bad_offset(value: datetime) -> str | None:
+    """Why the UTC offset of `value` is unusable ('a UTC offset of 24 hours or more'), or None.
+
+    dateutil builds such offsets (`10:00 +2500`, `UTC+30`); Python refuses them only when the
+    offset is used, with a message about timedelta internals.
+    """
+    if value.tzinfo is None:
+        return None
+    try:
+        value.utcoffset()
+    except ValueError:
+        return "a UTC offset of 24 hours or more"
+    return None
+
+
 def parse_datetime(text: str) -> datetime:
     """Parse ISO-8601 first (fast, exact), then common human formats via dateutil."""
     s = text.strip()
@@ -113,6 +132,8 @@ def parse_datetime(text: str) -> datetime:
         return datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
     except ValueError:
         pass
+    if re.match(r"^[+-]\d", s):  # dateutil would drop the sign: `-0001-01-01` is not year 1
+        raise InvalidInputError(f"cannot read date {text!r}: a signed year (years 1..9999 only)")
     from dateutil import parser as du
 
     # Never guessed: a part missing from the text is not taken from today, and a value that reads
@@ -127,6 +148,8 @@ def parse_datetime(text: str) -> datetime:
                if x != y]
     if missing:
         raise InvalidInputError(f"date {text!r} has no {' or '.join(missing)} (it is never taken from today)")
+    if bad_offset(a):
+        raise InvalidInputError(f"cannot read date {text!r}: {bad_offset(a)}")
     if other != a:
         raise InvalidInputError(f"date {text!r} could be day-first or month-first; write it as YYYY-MM-DD")
     return a
@@ -138,11 +161,9 @@ def format_utc(dt: datetime) -> str:
         dt = dt.replace(tzinfo=UTC)
     elif dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
-    if dt.year >= 1000:
-        # isoformat is several times faster than strftime; below year 1000 strftime's %Y is not
-        # zero-padded and stays the stored form.
-        return dt.isoformat(timespec="seconds")[:19] + "Z"
-    return dt.strftime(ISO_FORMAT)
+    # isoformat (several times faster than strftime) always writes four year digits; strftime's %Y
+    # does not below year 1000, and '99-01-01' would sort after '2024-...' and not parse back.
+    return dt.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_utc(text: str) -> datetime:
@@ -166,7 +187,8 @@ def bound_iso(value: datetime | date | str | None, *, end: bool = False) -> str 
             value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(
                 text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError as exc:
-            raise InvalidInputError(f"date {value[:40]!r}: {exc}") from exc
+            why = "a UTC offset of 24 hours or more" if "offset must be a timedelta" in str(exc) else exc
+            raise InvalidInputError(f"date {value[:40]!r}: {why}") from exc
     if isinstance(value, date) and not isinstance(value, datetime):
         dt = datetime(value.year, value.month, value.day, tzinfo=UTC)
         if end:

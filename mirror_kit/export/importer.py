@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..db import waiting_for_writers
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import content_hash
 from ..limits import check_depth
@@ -608,7 +609,7 @@ def import_export_file(
     report = _Report()
     imp = _Importer(journal, mode, on_conflict, report)
     try:
-        with journal.transaction():
+        with waiting_for_writers(journal.conn), journal.transaction():
             for ident in idents:
                 iid = imp.identity(ident)
                 name = ident["name"]

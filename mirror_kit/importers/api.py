@@ -104,6 +104,13 @@ def run_import(journal: Any, path: str | Path, identity: str | None, format: str
         raise InvalidInputError("--date-format must not be empty (e.g. '%d/%m/%Y %H:%M')")
     if format not in FORMATS:
         raise InvalidInputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})")
+    if options.get("tz"):
+        from ..timeutil import resolve_tz
+
+        try:  # once for the whole file, not once per entry
+            resolve_tz(str(options["tz"]))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"--tz: {exc}") from exc
     p = Path(path).expanduser()
     if format == "auto":
         try:

@@ -34,6 +34,9 @@ class Entry:
     source_id: str | None = None
     tz: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The source id is a timestamp, not an id the source gave (jrnl, Daylio): another journal of the
+    # same name can hold a different entry under it, which then gets the next free `#n` key.
+    shared_key: bool = False
 
 
 @dataclass

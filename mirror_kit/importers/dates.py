@@ -18,12 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..timeutil import bad_offset
 
 # `31/12/2023`, `3.1.2024 08:00`, `12-03-2024`: day and month fields first, order unknown.
 _NUMERIC = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
 # Two defaults that differ in every date field: a field that comes back different was missing.
 _DEFAULT_A = datetime(2000, 1, 1)
-_DEFAULT_B = datetime(2001, 2, 2)
+_DEFAULT_B = datetime(2001, 2, 2, 13, 1, 1)
+# strptime directives that carry a time of day; a format without any reads bare days.
+_TIME_DIRECTIVES = ("%H", "%I", "%X", "%c")
 _ISO_SHAPE = re.compile(r"^\s*[+-]?\d{4,}-\d{1,2}-\d{1,2}")
 
 ORDER_HINT = "pass --dayfirst (or --monthfirst) or --date-format FORMAT (e.g. %d/%m/%Y %H:%M)"
@@ -35,6 +38,8 @@ def _order_of(raw: str) -> str | None:
     if not m:
         return None
     a, sep, b = int(m.group(1)), m.group(2), int(m.group(3))
+    if a == b:
+        return None  # `01/01/2024` reads the same in both orders
     if a > 12 and b <= 12:
         return "dmy"
     if b > 12 and a <= 12:
@@ -50,7 +55,8 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
     dateutil with the given order. A value lacking year, month or day is refused (never filled in
     from today); an impossible day (`2024-02-30`) is refused by name.
 
-    A bare ISO day (`2024-03-14`) comes back as a `date` (stored as its noon, like a date object).
+    A bare day in any form (`2024-03-14`, `14.03.2024`, `March 14 2024`) comes back as a `date`
+    (stored as its noon, like a date object).
     Raises InvalidInputError with the reason.
     """
     s = str(raw).strip()
@@ -58,9 +64,12 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         raise InvalidInputError("empty date")
     if date_format:
         try:
-            return datetime.strptime(s, date_format)
+            parsed = datetime.strptime(s, date_format)
         except ValueError as exc:
             raise InvalidInputError(f"date {s!r} does not match --date-format {date_format!r} ({exc})") from exc
+        # A bare day is stored as its noon whatever its form (as `2024-03-14` is), not as midnight.
+        timed = parsed.tzinfo is not None or any(d in date_format for d in _TIME_DIRECTIVES)
+        return parsed if timed else parsed.date()
     if len(s) == 10 and s[4] == "-":
         try:
             return date.fromisoformat(s)
@@ -70,18 +79,30 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
     except ValueError as exc:
         if _ISO_SHAPE.match(s) and re.match(r"^\s*\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?(?:Z|[+-]\d{2}:?\d{2})?\s*$", s):
+            if "offset must be a timedelta" in str(exc):
+                raise InvalidInputError(f"cannot read date {s!r}: a UTC offset of 24 hours or more") from exc
             raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+    if re.match(r"^[+-]\d", s):
+        raise InvalidInputError(f"cannot read date {s!r}: a signed year (years 1..9999 only)")
     from dateutil import parser as du
 
     try:
         a = du.parse(s, default=_DEFAULT_A, dayfirst=bool(dayfirst))
         b = du.parse(s, default=_DEFAULT_B, dayfirst=bool(dayfirst))
     except (ValueError, OverflowError) as exc:
+        # dateutil says why a date-shaped value is impossible (`31/02/2024`: day out of range).
+        why = str(exc.args[0] if exc.args else "").split(":")[0]
+        if "out of range" in why or "must be in" in why:
+            raise InvalidInputError(f"cannot read date {s!r}: not a real date ({why})") from exc
         raise InvalidInputError(f"cannot read date {s!r}") from exc
     missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))
                if x != y]
     if missing:
         raise InvalidInputError(f"date {s!r} has no {' or '.join(missing)} (it is never taken from today)")
+    if bad_offset(a):
+        raise InvalidInputError(f"cannot read date {s!r}: {bad_offset(a)}")
+    if a.hour != b.hour and a.tzinfo is None:
+        return a.date()  # no time of day written: a bare day, stored as its noon like `2024-03-14`
     return a
 
 
@@ -144,6 +165,25 @@ class DateColumn:
             )
         return True
 
+    def prove_by_day(self, raw: str, day: int, month: int, place: str) -> None:
+        """Record the order `raw` must be in to name `day` and `month` (known from elsewhere, e.g. a
+        jrnl day file's `YYYY/MM/DD.txt` path); nothing when both orders name them."""
+        m = _NUMERIC.match(raw)
+        if self.given or not m or day == month:
+            return
+        a, b = int(m.group(1)), int(m.group(3))
+        kind = "dmy" if (a, b) == (day, month) else "mdy" if (a, b) == (month, day) else None
+        if kind is None:
+            return
+        if self.order is None:
+            self.order, self.proof = kind, f"{place} ({raw.strip()!r})"
+        elif self.order != kind:
+            first = "day-first" if self.order == "dmy" else "month-first"
+            raise InvalidInputError(
+                f"{self.name}: mixes date orders: {self.proof} is {first} but {place} ({raw.strip()!r}) "
+                f"is not; {ORDER_HINT}"
+            )
+
     def parse(self, raw: str) -> datetime:
         """The value in the column's order (call after `observe` returned True or `order` is set)."""
         return parse_value(raw, dayfirst=self.order == "dmy", date_format=self.date_format)
@@ -166,7 +206,12 @@ _MONTH_WORD = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|ju
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _NAME_YMD = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[ T_-]+(\d{2})[:.hH-]?(\d{2}))?(?!\d)")
 _NAME_Y_MON_D = re.compile(r"(?<!\d)(\d{4})[-_. ]?(" + _MONTH_WORD + r")[-_. ]?(\d{1,2})(?!\d)", re.I)
-_NAME_D_MON_Y = re.compile(r"(?<!\d)(\d{1,2})[-_. ]?(" + _MONTH_WORD + r")[-_. ]?(\d{4})(?!\d)", re.I)
+_NAME_D_MON_Y = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?[-_. ]?(" + _MONTH_WORD + r")[-_., ]*(\d{4})(?!\d)",
+                           re.I)
+# `January 5th, 2023`, `Jan 6, 2023`, `Friday, January 6th 2023` (Obsidian `MMMM Do, YYYY` formats):
+# a month word before the day leaves no day/month order to guess.
+_NAME_MON_D_Y = re.compile(r"(?<![A-Za-z])(" + _MONTH_WORD + r")[-_. ]?(\d{1,2})(?:st|nd|rd|th)?,?[-_. ]+(\d{4})(?!\d)",
+                           re.I)
 
 
 def month_number(word: str) -> int | None:
@@ -187,7 +232,8 @@ def _mk(y: int, mo: int, d: int, hh: int | None = None, mm: int | None = None) -
 
 
 def date_from_name(stem: str) -> datetime | None:
-    """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`."""
+    """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`,
+    `January 5th, 2023`."""
     m = _NAME_YMD.search(stem)
     if m:
         y, mo, d, hh, mm = m.groups()
@@ -200,6 +246,10 @@ def date_from_name(stem: str) -> datetime | None:
     if m:
         mo = month_number(m.group(2))
         return _mk(int(m.group(3)), mo, int(m.group(1))) if mo else None
+    m = _NAME_MON_D_Y.search(stem)
+    if m:
+        mo = month_number(m.group(1))
+        return _mk(int(m.group(3)), mo, int(m.group(2))) if mo else None
     return None
 
 

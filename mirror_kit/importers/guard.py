@@ -43,3 +43,13 @@ def unrelated_update(journal: Any, reflection_id: str, row: dict, where: dict, s
         f"({old[:40]!r}...); not updated"
     )
     return True
+
+
+def unrelated_to_stored(journal: Any, reflection_id: str, row: dict) -> bool:
+    """True when the stored reflection's text has almost nothing in common with `row`'s (a different
+    entry under the same key, not an edit of it)."""
+    found = journal.conn.execute("SELECT content FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
+    if found is None:
+        return False
+    old = found[0] or ""
+    return old != row["content"] and token_overlap(old, row["content"]) < MIN_UPDATE_OVERLAP

@@ -4,12 +4,15 @@ jrnl has no entry ids; an entry is keyed by its journal (the file name without e
 folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
 forms share), with `#2`, `#3` for entries written in the same minute. So the JSON export and the
 text file of the same journal deduplicate against each other, an edited entry updates its
-reflection, and two journals (`personal`, `work`) never overwrite each other. The text is
+reflection, and two journals (`personal`, `work`) never overwrite each other. Under one file name
+too (`journal.txt`, `export.json`): an unrelated entry in a minute another journal holds takes that
+minute's next free `#n` key, and an entry already stored with the same text and time (read from the
+other form under another name) is a duplicate. The text is
 `title` + newline + `body`; `@tags`/`#tags` become tags (lower case, without the symbol).
 
 A folder journal (`YYYY/MM/DD.txt` files, several entries per file) is read file by file. The
-timestamps of one file are read in one day/month order (proved by a value, else `dayfirst=` /
-`date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
+timestamps of one file, or of all day files of a folder journal, are read in one day/month order
+(proved by a value, by a stamp naming its day file's date, else `dayfirst=` / `date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
 `JRNLv3`) are refused with the hint to export them with `jrnl --format json`.
 """
 
@@ -101,7 +104,7 @@ def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, ke
     when = when.replace(second=0, microsecond=0)
     return Entry(
         content=content, created_at=when, where=where, title=title or None, tags=_tags(content),
-        source_id=keys(when), tz=tz, metadata={"starred": bool(starred)},
+        source_id=keys(when), tz=tz, metadata={"starred": bool(starred)}, shared_key=True,
     )
 
 
@@ -161,26 +164,46 @@ def _json_entries(entries: list, name: str, tz) -> Iterator[Entry | Rejection]:
                      where, keys, tz)
 
 
+def _line_of(text: str, m: re.Match) -> int:
+    """The line of a `[date] title` match (its pattern starts with the newline before the line)."""
+    return text.count("\n", 0, m.start()) + (1 if m.group(0).startswith("\n") else 0) + 1
+
+
 def _folder_entries(root: Path, days: list[Path], ctx: Context) -> Iterator[Entry | Rejection]:
-    keys = _Keys()
+    # One jrnl config wrote every day file: their timestamps share one day/month order, proved by
+    # any stamp of any file, or by a stamp naming its file's `YYYY/MM/DD` day.
+    column = DateColumn(f"{root.name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    texts = []
     for f in days:
         rel = f.relative_to(root).as_posix()
         text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
-        yield from _from_text(text, rel, ctx, keys)
+        texts.append((rel, text))
+        _, month, day = (int(p) for p in rel[:-len(".txt")].split("/"))
+        for m in _DATE_BLOB.finditer(text):
+            if _parse_stamp(m.group(1)) is not None:
+                place = f"{rel}: line {_line_of(text, m)}"
+                column.prove_by_day(m.group(1), day, month, place)
+                column.observe(m.group(1), place)
+    keys = _Keys()
+    for rel, text in texts:
+        yield from _from_text(text, rel, ctx, keys, column)
 
 
-def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None) -> Iterator[Entry | Rejection]:
-    """Entries of one jrnl text file; its timestamps share one day/month order."""
+def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None,
+               column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of one jrnl text file; its timestamps share one day/month order (with the other
+    files of a folder journal when `column` is given)."""
     text = text.replace("\r\n", "\n")
     found = [m for m in _DATE_BLOB.finditer(text) if _parse_stamp(m.group(1)) is not None]
-    column = DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
-    undecided, line, prev = None, 1, 0
+    where = f"{name}: " if column is not None else ""  # a folder's column is named after the folder
+    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    undecided = None
     for m in found:
-        line, prev = line + text.count("\n", prev, m.start()), m.start()
-        if not column.observe(m.group(1), f"line {line}") and undecided is None:
+        line = _line_of(text, m)
+        if not column.observe(m.group(1), f"{where}line {line}") and undecided is None:
             undecided = (m.group(1), line)
     if undecided and column.order is None:
-        raise column.unresolved(len(found), f"line {undecided[1]} ({undecided[0]!r})")
+        raise column.unresolved(len(found), f"{where}line {undecided[1]} ({undecided[0]!r})")
     starts: list = []
     for m in found:
         try:

@@ -152,14 +152,25 @@ def _front_date(value, column: DateColumn, rel: str):
     return RawDate(str(value), column, rel)
 
 
+# `05.03.2023.md`, `13-03-2023 notes.md`: a file name starting with a day/month-first date, read in
+# one order for all names of the import (proved by one name, else --dayfirst/--monthfirst).
+_NAME_DMY = re.compile(r"^(\d{1,2}([.-])\d{1,2}\2\d{4})(?![\d.-]*\d)")
+
+
 def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None,
-               column: DateColumn | None = None) -> Entry | Skipped:
+               column: DateColumn | None = None, names: DateColumn | None = None) -> Entry | Skipped:
     where = {"file": rel}
     info = info or VaultInfo(None)
     column = column or DateColumn("front matter", ctx.opt("dayfirst"), ctx.opt("date_format"), "front matter date")
+    names = names or DateColumn("file names", ctx.opt("dayfirst"), None, "file name date")
     data = path.read_bytes()
     if not data.strip():
         return Skipped(where, "empty note")
+    from .jrnl import ENCRYPTED_HINT, encrypted_kind
+
+    kind = encrypted_kind(data[:4096])
+    if kind:  # its ciphertext would otherwise be stored as the note's text
+        raise InvalidInputError(f"{rel}: {ENCRYPTED_HINT} (jrnl {kind} encryption)")
     text, enc = decode_bytes(data, rel, ctx.opt("encoding"))
     if enc not in ("utf-8", "utf-8-sig", ctx.opt("encoding")):
         ctx.warn(f"{rel}: not UTF-8, read as {enc}")
@@ -174,6 +185,10 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
             break
     if created is None:
         created = info.daily_date(rel) or date_from_path(tuple(rel.split("/")))
+    if created is None:
+        m = _NAME_DMY.match(rel.rsplit("/", 1)[-1])
+        if m:
+            created = RawDate(m.group(1), names, rel)
     if created is None:
         default = ctx.default_date()
         if default is not None:
@@ -243,14 +258,15 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
     ctx.source = f"text:{root_real.name if vault else root.resolve().name}"
     column = DateColumn(f"{path.name}: front matter dates", ctx.opt("dayfirst"), ctx.opt("date_format"),
                         "front matter date")
-    return settle_dates(_entries(notes, ctx, info, column))
+    names = DateColumn(f"{path.name}: file names", ctx.opt("dayfirst"), None, "file name date")
+    return settle_dates(_entries(notes, ctx, info, column, names))
 
 
 def _entries(notes: list[tuple[Path, str]], ctx: Context, info: VaultInfo,
-             column: DateColumn) -> Iterator[Entry | Rejection | Skipped]:
+             column: DateColumn, names: DateColumn) -> Iterator[Entry | Rejection | Skipped]:
     for f, rel in notes:
         try:
-            yield parse_file(f, rel, ctx, info, column)
+            yield parse_file(f, rel, ctx, info, column, names)
         except InvalidInputError as exc:
             yield Rejection({"file": rel}, str(exc).removeprefix(f"{rel}: "))
         except OSError as exc:

@@ -14,9 +14,10 @@ from typing import Any
 from ..bulkload import BulkLoad
 from ..collections.identities import identity_id_for
 from ..collections.reflections import fingerprint
+from ..db import waiting_for_writers
 from ..errors import InvalidInputError
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, Skipped, where_text
-from .guard import check_dates, unrelated_update
+from .guard import check_dates, unrelated_to_stored, unrelated_update
 from .seen import SeenIds
 from .summary import ImportSummary
 
@@ -103,7 +104,8 @@ def store_entries(
         if not dry_run:
             # Entries are written in chunks as they are read (memory stays flat), inside one transaction
             # that a bad entry or any error rolls back: the journal is never half-imported.
-            stack.enter_context(journal.transaction())
+            with waiting_for_writers(journal.conn):
+                stack.enter_context(journal.transaction())
             stack.callback(bulk.abort)  # on any error (after finish it does nothing)
         # What is already stored is read under the write lock (BEGIN IMMEDIATE above): a second
         # process importing the same file waits here, then sees the first one's rows as duplicates.
@@ -142,6 +144,25 @@ def store_entries(
             except InvalidInputError as exc:
                 reject(item.where, str(exc).removeprefix("reflection: "))
                 continue
+            # A timestamp key (jrnl, Daylio) either holds this entry already, or nothing, or an
+            # unrelated entry: another journal's entry of the same minute.
+            other = (known is not None and item.shared_key and fingerprint(row) != known[1]
+                     and unrelated_to_stored(journal, known[0], row))
+            if ((other or (known is None and item.shared_key)) and row["content_hash"] in hashes
+                    and _stored_elsewhere(journal, identity_id, row)):
+                # The same entry read before from a file of another name (`journal.txt`, then
+                # its JSON export `export.json`): a duplicate, not a new entry.
+                summary.skipped += 1
+                continue
+            if other:
+                # Stored under (or found at, on a re-import) the next free `#n` key of its minute,
+                # never in place of the other journal's entry.
+                sid, known = _other_slot(by_sid, seen_sids, sid, fingerprint(row))
+                rec["source_id"] = sid
+                rec.pop("id", None)
+                if known is not None:
+                    rec["id"] = known[0]
+                row = journal.reflections.encode(identity_id, rec)
             if sid is not None:
                 w = item.where
                 if not main_file:
@@ -179,6 +200,40 @@ def store_entries(
         flush(final=True)
         bulk.finish()
     return summary
+
+
+def _other_slot(by_sid: dict, seen: SeenIds, sid: str, fp: tuple) -> tuple[str, tuple | None]:
+    """For a timestamp key held by an unrelated entry: the `#n` key of the same minute that already
+    holds this very entry (and its stored (id, fingerprint)), else the first key free in the journal
+    and in this import (and None)."""
+    base = sid.split("#", 1)[0]
+    free = None
+    n = 1
+    while True:
+        cand = base if n == 1 else f"{base}#{n}"
+        n += 1
+        if cand == sid:
+            continue
+        stored = by_sid.get(cand)
+        if stored is not None:
+            if stored[1] == fp:
+                return cand, stored
+            continue
+        if seen.get(cand) is not None:
+            continue
+        if free is None:
+            free = cand
+        # Keys of one minute are dense (#2, #3, ...): past a free one and the next, nothing is stored.
+        if cand != free:
+            return free, None
+
+
+def _stored_elsewhere(journal: Any, identity_id: str, row: dict) -> bool:
+    """True when the identity already holds this text at this time (under any source or key)."""
+    return journal.conn.execute(
+        "SELECT 1 FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ? LIMIT 1",
+        (identity_id, row["content_hash"], row["created_at"]),
+    ).fetchone() is not None
 
 
 def _insert(journal: Any, rows: list[dict]) -> None:
