@@ -194,6 +194,17 @@ def waiting_for_writers(conn: sqlite3.Connection, ms: int = IMPORT_LOCK_WAIT_MS)
         conn.execute(f"PRAGMA busy_timeout = {int(old)}")
 
 
+def integrity_messages(conn: sqlite3.Connection, limit: int = 100) -> list[str]:
+    """SQLite's `PRAGMA integrity_check(limit)` lines (["ok"] when sound). A damaged file can put any
+    bytes in a message (a broken name or row), so they are decoded leniently instead of raising."""
+    old = conn.text_factory
+    conn.text_factory = lambda b: b.decode("utf-8", "replace")
+    try:
+        return [str(r[0]) for r in conn.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()]
+    finally:
+        conn.text_factory = old
+
+
 def split_sql(script: str) -> list[str]:
     """Split a SQL script into complete statements (triggers with BEGIN...END stay whole).
 

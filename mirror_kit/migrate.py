@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import split_sql, translate
+from .db import integrity_messages, split_sql, translate
 from .errors import MigrationChecksumError, MigrationError, NotAJournalError, SchemaTooNewError
 from .timeutil import now_iso
 
@@ -470,7 +470,7 @@ class Migrator:
         """Integrity report: integrity_check, foreign_key_check, orphaned rows, migration checksums."""
         t0 = time.perf_counter()
         report: dict = {"ok": True, "problems": []}
-        integrity = [r[0] for r in self.conn.execute("PRAGMA integrity_check(100)").fetchall()]
+        integrity = integrity_messages(self.conn)
         if integrity != ["ok"]:
             lines = [ln for r in integrity for ln in str(r).splitlines() if not ln.startswith("***")]
             report["problems"] += [f"integrity_check: {m}" for m in lines[:5]]

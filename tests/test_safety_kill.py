@@ -6,7 +6,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from tests.plugins.store import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _killed_midway(code: str, cwd: Path) -> None:
+def _killed_midway(code: str, cwd: Path, env: dict | None = None) -> None:
     """Run `code` in a subprocess that SIGKILLs itself at the marked moment (a deterministic kill -9)."""
     pre = "import os, signal\ndef die(*a, **k):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
     p = subprocess.run([sys.executable, "-c", pre + textwrap.dedent(code)], cwd=cwd, capture_output=True,
-                       text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                       text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     assert p.returncode == -9, p.stderr
 
 
@@ -88,7 +87,10 @@ def test_killed_restore_leaves_no_copy_after_the_next_run(tmp_path, journal_file
 def test_killed_verify_leaves_no_copy_in_the_temp_folder_after_the_next_run(tmp_path, journal_file):
     with mirror_kit.open(journal_file) as j:
         j.exports.backup(tmp_path / "b.zip")
-    tmp = Path(tempfile.gettempdir())
+    # A temp folder of this test's own: a verify run by a parallel test sweeps dead runs' copies from
+    # the shared one, which would hide the copy this test looks for.
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
     before = set(_leftovers(tmp))
     _killed_midway(f"""
         import mirror_kit.export.backup as b
@@ -98,8 +100,8 @@ def test_killed_verify_leaves_no_copy_in_the_temp_folder_after_the_next_run(tmp_
             die()
         b._check = check_then_die
         b.verify_backup({str(tmp_path / 'b.zip')!r})
-    """, tmp_path)
+    """, tmp_path, env={"TMPDIR": str(tmp)})
     new = set(_leftovers(tmp)) - before
     assert any(n.startswith(".mirror-kit-verify.tmp-") for n in new)
-    assert run_cli("backup", "verify", str(tmp_path / "b.zip"), cwd=tmp_path).returncode == 0
+    assert run_cli("backup", "verify", str(tmp_path / "b.zip"), cwd=tmp_path, env={"TMPDIR": str(tmp)}).returncode == 0
     assert not (set(_leftovers(tmp)) & new)

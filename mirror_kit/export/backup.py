@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..collections.settings import scrub_secrets
+from ..db import integrity_messages
 from ..errors import InvalidInputError, MirrorKitError
 from ..limits import loads_json
 from ..safefiles import make_journal_private, private_mkdir
@@ -261,7 +262,7 @@ def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
     try:
         conn = sqlite3.connect(f"file:{db_out}?mode=ro", uri=True, isolation_level=None)
         try:
-            rows = [r[0] for r in conn.execute("PRAGMA integrity_check(100)")]
+            rows = integrity_messages(conn)
             if rows != ["ok"]:
                 # SQLite can list thousands of damaged pages: one line with the first few
                 lines = [ln for r in rows for ln in str(r).splitlines() if not ln.startswith("***")]
@@ -270,7 +271,8 @@ def _check(zf: zipfile.ZipFile, p: Path, meta: dict, db_out: Path) -> dict:
             counts, schema_version = _counts(conn), _schema_version(conn)
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        # a damaged file can also hold text that is not UTF-8 where the counts read names
         raise _fail(p, f"{DB_MEMBER} is not a readable SQLite database ({exc})") from exc
     if schema_version != meta.get("schema_version"):
         raise _fail(p, f"{DB_MEMBER} has schema version {schema_version}, metadata says {meta.get('schema_version')}")
