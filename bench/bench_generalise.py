@@ -78,14 +78,14 @@ def _tensions(split, A, B, E, labels, emb, before, rows) -> None:
                     ("anchors before (top_k=5)", TensionScorer(before, embedder=emb, score_k=5).fit())]
         for name, scorer in variants:
             zs = scorer.raw_scores(E, tid)[0]
-            cal, before, cpu = [], [], []
+            cal, cal_before, cpu = [], [], []
             for d in range(CAL_DRAWS):
                 tr = np.random.default_rng(1000 * split + d).choice(A, 200, replace=False)
                 # the estimator before first, then ours, on the same draw
                 if name == "ours (defaults)":
                     s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k, **CAL_BEFORE).fit()
                     s.calibrate(E[tr], y[tr], tid)
-                    before.append(roc_auc_score(y[B], s.decision(E[B], tid)))
+                    cal_before.append(roc_auc_score(y[B], s.decision(E[B], tid)))
                 s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k).fit()
                 t0 = time.process_time()
                 s.calibrate(E[tr], y[tr], tid, unlabelled=E[A])
@@ -95,8 +95,8 @@ def _tensions(split, A, B, E, labels, emb, before, rows) -> None:
                          "method_note": f"score_k={scorer.score_k}",
                          "dev_zero": roc_auc_score(y[A], zs[A]), "held_zero": roc_auc_score(y[B], zs[B]),
                          "held_cal": float(np.mean(cal)), "held_cal_min": float(np.min(cal)),
-                         "held_cal_before": float(np.mean(before)) if before else float("nan"),
-                         "held_cal_before_min": float(np.min(before)) if before else float("nan"),
+                         "held_cal_before": float(np.mean(cal_before)) if cal_before else float("nan"),
+                         "held_cal_before_min": float(np.min(cal_before)) if cal_before else float("nan"),
                          "cal_cpu_s": float(np.median(cpu))})
 
 
