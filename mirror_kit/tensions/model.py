@@ -12,7 +12,10 @@ model's baseline similarity and gets ~0.
 Calibration (few-shot) fits a logistic regression on the labelled reflections together with the
 anchors as pseudo-labelled examples, with the zero-shot score as an extra feature: the anchors and
 the score act as the prior that keeps a handful of labels from overfitting, and the labels move the
-axis where the person's own writing differs from the phrases.
+axis where the person's own writing differs from the phrases. The unlabelled reflections of the
+journal shape that prior too: the axis is penalised less along the journal's main directions of
+variation (its top principal components, fitted on all its reflections, labels not needed), so a
+few labels can move it where the person's writing actually varies rather than along noise.
 The held-out separation is estimated by stratified cross-validation over the labelled reflections.
 """
 
@@ -40,7 +43,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
     model_name_, n_features_in_, calibrations_ {id: dict}. Sources: zero-shot scoring against
     anchor phrases follows embedding-based concept axes (semantic projection, Grand et al. 2022);
     calibration is L2-regularised logistic regression (scikit-learn) with anchors as weighted
-    pseudo-labels; held-out separation is ROC AUC over stratified k-fold.
+    pseudo-labels and a weaker penalty along the unlabelled reflections' principal components
+    (a generalised ridge prior); held-out separation is ROC AUC over stratified k-fold.
 
     tensions: Tension objects (default: the five seeds).
     embedder: object with `.encode(list[str])` and `.model_name` used for the anchor phrases; default
@@ -53,6 +57,10 @@ class TensionScorer(TransformerMixin, BaseEstimator):
     intensity_range: (low, high) anchor similarity mapped to intensity 0 and 1.
     anchor_weight: weight of each anchor phrase as a pseudo-label in calibration.
     C: inverse regularisation of the calibration's logistic regression.
+    prior_components: principal components of the unlabelled reflections along which calibration
+        is penalised less (0: isotropic penalty, the estimator before unlabelled data was used).
+    prior_spread: extra prior scale along those components (penalty there is 1 / (1 + spread^2) of
+        the isotropic one).
     cv: folds (at most) of the calibration's cross-validated AUC.
     random_state: seed of the calibration's folds and solver.
 
@@ -70,8 +78,10 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         score_k: int = 10,
         position_scale: float = 0.08,
         intensity_range: tuple[float, float] = (0.2, 0.55),
-        anchor_weight: float = 2.0,
-        C: float = 2.0,
+        anchor_weight: float = 4.0,
+        C: float = 1.0,
+        prior_components: int = 32,
+        prior_spread: float = 0.5,
         cv: int = 5,
         random_state: int | None = 0,
     ):
@@ -84,6 +94,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         self.intensity_range = intensity_range
         self.anchor_weight = anchor_weight
         self.C = C
+        self.prior_components = prior_components
+        self.prior_spread = prior_spread
         self.cv = cv
         self.random_state = random_state
 
@@ -229,13 +241,15 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
     # -- calibration ---------------------------------------------------------------------------
-    def calibrate(self, X: Any, y: Sequence[int], tension_id: str) -> dict:
+    def calibrate(self, X: Any, y: Sequence[int], tension_id: str, *, unlabelled: Any = None) -> dict:
         """Learn a tension's axis from labelled reflections (y: 0 = pole a, 1 = pole b) plus its anchors.
 
         Returns (and applies) the calibration dict: coef, intercept, n_labels, cv_auc (held-out ROC AUC
         of the calibrated axis), zero_shot_auc (of the uncalibrated one on the same rows), folds.
-        X: (n, d); y: (n,). Raises InvalidInputError for an unknown tension, labels other than 0/1,
-        a length mismatch or labels for only one pole.
+        X: (n, d); y: (n,); unlabelled: (m, d) embeddings of the journal's reflections (labelled or
+        not) whose principal components shape the prior; default: X itself. Deterministic for a
+        given `random_state`. Raises InvalidInputError for an unknown tension, labels other than
+        0/1, a length mismatch, labels for only one pole or unlabelled rows of another width.
         """
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import StratifiedKFold
@@ -251,14 +265,16 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         n_a, n_b = int((y == 0).sum()), int((y == 1).sum())
         if min(n_a, n_b) < 1:
             raise InvalidInputError(f"calibration needs labels for both poles (got {n_a} for a, {n_b} for b)")
-        coef, prior_coef, intercept = self._fit_axis(X, y, tension_id)
+        pool = X if unlabelled is None else self._check(unlabelled)
+        P = self._prior_directions(pool if len(pool) else X)
+        coef, prior_coef, intercept = self._fit_axis(X, y, tension_id, P)
         folds = min(self.cv, n_a, n_b)
         cv_auc = zero_auc = None
         if folds >= 2:
             oof = np.zeros(len(y))
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             for tr, te in skf.split(X, y):
-                c, pc, b = self._fit_axis(X[tr], y[tr], tension_id)
+                c, pc, b = self._fit_axis(X[tr], y[tr], tension_id, P)
                 oof[te] = X[te] @ c + pc * self.raw_scores(X[te], tension_id)[0] + b
             cv_auc = float(roc_auc_score(y, oof))
             zero_auc = float(roc_auc_score(y, self.raw_scores(X, tension_id)[0]))
@@ -277,22 +293,45 @@ class TensionScorer(TransformerMixin, BaseEstimator):
             "folds": folds,
             "anchor_weight": float(self.anchor_weight),
             "C": float(self.C),
+            "prior_components": int(P.shape[1]),
+            "prior_spread": float(self.prior_spread),
         }
         self.calibrations_[tension_id] = cal
         return cal
 
-    def _fit_axis(self, X: np.ndarray, y: np.ndarray, tension_id: str) -> tuple[np.ndarray, float, float]:
-        """Logistic regression on [embedding, zero-shot score] over the labels plus the anchors."""
+    def _prior_directions(self, pool: np.ndarray) -> np.ndarray:
+        """(d, k) top principal directions of `pool`, scaled by `prior_spread` (k <= prior_components).
+
+        An eigendecomposition of the (d, d) covariance rather than an SVD of the rows: exact, so
+        deterministic, and its cost hardly grows with the number of reflections.
+        """
+        k = min(int(self.prior_components), pool.shape[0] - 1, pool.shape[1])
+        if k <= 0 or self.prior_spread <= 0:
+            return np.zeros((pool.shape[1], 0), dtype=np.float32)
+        Z = pool.astype(np.float64) - pool.mean(axis=0)
+        _, vecs = np.linalg.eigh(Z.T @ Z)
+        return (vecs[:, ::-1][:, :k] * float(self.prior_spread)).astype(np.float32)
+
+    def _fit_axis(self, X: np.ndarray, y: np.ndarray, tension_id: str,
+                  P: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """Logistic regression on [embedding, embedding @ P, zero-shot score] over the labels plus the anchors.
+
+        The copy of the embedding projected on P (the unlabelled reflections' principal directions)
+        lets the weight grow along them at a smaller L2 cost; both parts fold back into one (d,)
+        coefficient vector, so a calibration stays a linear axis plus the zero-shot score.
+        """
         from sklearn.linear_model import LogisticRegression
 
         A, B = self.anchors_[tension_id]
         Xt = np.vstack([X, A, B])
-        Ft = np.column_stack([Xt, self.raw_scores(Xt, tension_id)[0]])
+        Ft = np.column_stack([Xt, Xt @ P, self.raw_scores(Xt, tension_id)[0]])
         yt = np.concatenate([y, np.zeros(len(A), int), np.ones(len(B), int)])
         w = np.concatenate([np.ones(len(y)), np.full(len(A) + len(B), float(self.anchor_weight))])
         lr = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state)
         lr.fit(Ft, yt, sample_weight=w)
-        return lr.coef_[0][:-1].astype(np.float32), float(lr.coef_[0][-1]), float(lr.intercept_[0])
+        d = X.shape[1]
+        coef = lr.coef_[0][:d] + P @ lr.coef_[0][d:-1]
+        return coef.astype(np.float32), float(lr.coef_[0][-1]), float(lr.intercept_[0])
 
     def anchors_hash(self, tension_id: str) -> str:
         """Fingerprint of a tension's anchor phrases: a calibration is only valid for the same ones."""

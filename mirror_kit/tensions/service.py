@@ -461,8 +461,8 @@ class Tensions:
         out["_order"] = out["reflection_id"].map(order)
         return out.sort_values("_order", kind="mergesort").drop(columns="_order").reset_index(drop=True)
 
-    def _embeddings_of(self, identity_id: str, reflection_ids: Sequence[str]) -> Any:
-        all_ids, X = self.journal.embeddings.matrix(identity_id)
+    def _embeddings_of(self, identity_id: str, reflection_ids: Sequence[str], matrix: Any = None) -> Any:
+        all_ids, X = matrix if matrix is not None else self.journal.embeddings.matrix(identity_id)
         pos = {rid: i for i, rid in enumerate(all_ids)}
         missing = [r for r in reflection_ids if r not in pos]
         if missing:
@@ -501,13 +501,16 @@ class Tensions:
                 raise InvalidInputError(f"{where}: no reflection with id {rid!r}")
             owners.setdefault(r["identity_id"], []).append(i)
         X = None
+        pool = []  # every embedded reflection of the labelled identities: unlabelled data shapes the prior
         for ident_id, idx in owners.items():
-            part = self._embeddings_of(ident_id, [rids[i] for i in idx])
+            all_ids, E = self.journal.embeddings.matrix(ident_id)
+            part = self._embeddings_of(ident_id, [rids[i] for i in idx], (all_ids, E))
             if X is None:
                 X = np.zeros((len(rids), part.shape[1]), dtype=np.float32)
             X[idx] = part
+            pool.append(E)
         scorer = self._tension_scorer([row])
-        cal = scorer.calibrate(X, np.asarray(y), row["id"])
+        cal = scorer.calibrate(X, np.asarray(y), row["id"], unlabelled=np.vstack(pool) if pool else None)
         cal["labelled_at"] = now_iso()
         with self.journal.transaction():
             self._execute("UPDATE tensions SET calibration = ?, updated_at = ? WHERE id = ?",
