@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..analysis_writes import analysis_transaction
@@ -20,6 +22,33 @@ _WRITE_CHUNK = 1024  # texts encoded and committed together: an interrupted run 
 
 class Embeddings(Collection):
     """Stored vectors: `embed` computes the missing ones, `matrix` reads them, `model_name` names the model."""
+
+    # (identity id, model) -> (reflections, reflections without a current vector), while `checked_once`
+    # holds; None outside it (every call asks the database)
+    _checked: dict[tuple[Any, str], tuple[int, int]] | None = None
+
+    @contextlib.contextmanager
+    def checked_once(self) -> Iterator[None]:
+        """Within the block, which reflections have a current vector is read once per identity and
+        model: `embed`, `ensure` and `count_current` reuse it (each is a pass over every reflection)
+        until this collection writes vectors. For one analysis of several steps; a reflection another
+        program adds meanwhile is left to the next analysis, as one added after it would be."""
+        outer = self._checked
+        if outer is None:
+            self._checked = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._checked = None
+
+    def _remember(self, ident_id: Any, name: str, total: int, stale: int) -> None:
+        if self._checked is not None and ident_id is not None:
+            self._checked[(ident_id, name)] = (total, stale)
+
+    def _forget(self) -> None:
+        if self._checked is not None:
+            self._checked.clear()
 
     def configured_model(self) -> str | None:
         """The model the journal's `embedding.model` setting names (None: the default model)."""
@@ -66,6 +95,7 @@ class Embeddings(Collection):
         total = emb_store.count(self.conn, ident_id)
         name = self.model_name(model)
         todo = emb_store.stale(self.conn, ident_id, name)
+        self._remember(ident_id, name, total, len(todo))
         # Load the encoder only when there is something to encode: loading it (ONNX session or torch)
         # costs far more than the whole call when every vector is current.
         emb = self._embedder(model) if todo else None
@@ -83,6 +113,7 @@ class Embeddings(Collection):
                 for start in range(0, len(todo), _WRITE_CHUNK):
                     part = todo[start:start + _WRITE_CHUNK]
                     vecs = _encode_unique(emb, [c for _, c, _ in part])
+                    self._forget()
                     with analysis_transaction(self.journal, "embedding"):
                         emb_store.write(
                             self.conn, name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
@@ -158,8 +189,15 @@ class Embeddings(Collection):
         """Compute and store the missing or outdated vectors of the identity, if there are any (no run
         is recorded and no model is loaded when every vector is current)."""
         ident_id = self.journal.identities.id_of(identity)
-        if emb_store.stale(self.conn, ident_id, self.model_name(model)):
+        name = self.model_name(model)
+        known = self._checked.get((ident_id, name)) if self._checked is not None else None
+        if known is not None and known[1] == 0:
+            return
+        todo = emb_store.stale(self.conn, ident_id, name)
+        if todo:
             self.embed(identity, model=model, progress=False)
+        else:
+            self._remember(ident_id, name, emb_store.count(self.conn, ident_id), 0)
 
     def mark(self) -> dict:
         """A mark of the stored vectors now ({rowid, at}); `changed_since(mark)` lists what came after."""
@@ -174,10 +212,16 @@ class Embeddings(Collection):
     def count_current(self, identity: Any, *, model: str | os.PathLike | None = None) -> int:
         """How many of the identity's reflections have a current vector of `model`."""
         ident_id = self.journal.identities.id_of(identity)
+        name = self.model_name(model)
+        known = self._checked.get((ident_id, name)) if self._checked is not None else None
+        if known is not None:
+            # content hashes are NOT NULL and a reflection has one vector per model: the current ones
+            # are the reflections less the stale ones
+            return known[0] - known[1]
         return self.conn.execute(
             "SELECT count(*) FROM embeddings e JOIN reflections r "
             "ON r.id = e.reflection_id AND e.content_hash = r.content_hash "
-            "WHERE e.model = ? AND r.identity_id = ?", (self.model_name(model), ident_id)).fetchone()[0]
+            "WHERE e.model = ? AND r.identity_id = ?", (name, ident_id)).fetchone()[0]
 
 
 def _encode_unique(emb: Any, texts: list[str]) -> Any:
