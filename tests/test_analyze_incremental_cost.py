@@ -23,12 +23,13 @@ _STALE_SQL = "LEFT JOIN embeddings e ON e.reflection_id = r.id"
 _COUNT_CURRENT_SQL = "SELECT count(*) FROM embeddings e JOIN reflections r"
 
 
-def _add_with_vectors(j, n: int) -> list[str]:
-    """n new reflections of maya stored with vectors of older ones (no model runs)."""
+def _add_with_vectors(j, n: int, first: int = 0) -> list[str]:
+    """n new reflections of maya stored with vectors of older ones (no model runs); `first`: where
+    in maya's reflections the old ones are taken from (and the new ones' December day)."""
     model = j.embeddings.model_name()
-    olds = j.reflections.rows("maya")[:n]
+    olds = j.reflections.rows("maya")[first:first + n]
     ids, rows = [], []
-    for i, o in enumerate(olds):
+    for i, o in enumerate(olds, start=first):
         text = o.content + " Again today."
         rid = j.reflections.add("maya", text, f"2025-12-{i + 1:02d}T08:00:00Z").id
         vec = j.execute("SELECT vector FROM embeddings WHERE reflection_id = ? AND model = ?",
@@ -60,6 +61,42 @@ def test_analyze_checks_which_vectors_are_current_once(patterns_analyzed_journal
     current = j.embeddings.count_current("maya")
     assert out["patterns"]["reflections"] == out["tensions"]["reflections"] == current
     assert out["embeddings"]["total"] == current
+
+
+def test_new_vectors_are_listed_once_for_both_steps(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
+    j.tensions.analyze("maya")
+    new = _add_with_vectors(j, 3)
+    seen = _traced(j)
+    out = j.analyze("maya")
+    j.conn.set_trace_callback(None)
+    assert out["patterns"]["incremental"]["assigned"] + out["patterns"]["incremental"]["unassigned"] == 3
+    assert out["tensions"]["scored"] == 3
+    assert sum(s.startswith("SELECT e.reflection_id, e.rowid, e.created_at FROM embeddings") for s in seen) == 1
+    assert {r[0] for r in j.execute(
+        f"SELECT reflection_id FROM tension_observations WHERE reflection_id IN ({','.join('?' * 3)})", new)} == set(new)
+
+
+def test_a_vector_another_program_stores_between_steps_is_scored(patterns_analyzed_journal, monkeypatch):
+    import mirror_kit
+
+    j = patterns_analyzed_journal
+    j.tensions.analyze("maya")
+    _add_with_vectors(j, 2)
+    fit = j.patterns.analyze
+    late: list[str] = []
+
+    def patterns_then_another_program(*args, **kwargs):
+        out = fit(*args, **kwargs)
+        with mirror_kit.open(j.path) as other:  # commits while the analysis is between its steps
+            late.extend(_add_with_vectors(other, 1, first=20))
+        return out
+
+    monkeypatch.setattr(j.patterns, "analyze", patterns_then_another_program)
+    out = j.analyze("maya")
+    assert out["tensions"]["scored"] == 3  # the two new ones and the one stored meanwhile
+    assert out["tensions"]["reflections"] == j.embeddings.count_current("maya")
+    assert j.execute("SELECT count(*) FROM tension_observations WHERE reflection_id = ?", (late[0],)).fetchone()[0] == 5
 
 
 def test_vectors_written_during_analyze_are_counted(patterns_analyzed_journal):

@@ -231,11 +231,7 @@ class Tensions:
 
     def definitions(self, identity: Any = None) -> pd.DataFrame:
         """Every tension visible to an identity (seeds, shared, its own) as a DataFrame."""
-        import pandas as pd
-
-        rows = self._tension_rows(identity)
-        return pd.DataFrame([{**{k: r[k] for k in _DEF_COLUMNS[:-1]}, "calibrated": r["calibration"] is not None}
-                             for r in rows], columns=_DEF_COLUMNS)
+        return _definitions_frame(self._tension_rows(identity))
 
     def definition(self, name_or_id: str, identity: Any = None) -> Tension:
         """The Tension (poles and anchors) with this id or name; `save_tensions` shares it as a file."""
@@ -426,7 +422,9 @@ class Tensions:
             info["counts"] = {"reflections": total, "scored": scored, "tensions": len(rows), "observations": n}
             info["metadata"] = {"model": scorer.model_name_, "mode": mode, "reason": reason, "mark": mark,
                                 "signature": signature}
-        summary = self.frame(ident.id) if total else None
+        # the definitions read for scoring are the frame's when every tension was scored
+        defs = _definitions_frame(rows) if tensions is None else None
+        summary = (self.frame(ident.id) if defs is None else self._frame(ident.id, defs)) if total else None
         active = [] if summary is None else summary["tension_id"].head(3).tolist()
         drifting = [] if summary is None else [
             {"tension_id": r.tension_id, "direction": r.direction, "drift": round(float(r.drift), 4),
@@ -631,12 +629,16 @@ class Tensions:
         stats: the identity's day statistics already read with `stats` (same threshold), so a
         caller that needs both reads them once.
         """
+        return self._frame(identity, self.definitions(identity), period=period, threshold=threshold, stats=stats)
+
+    def _frame(self, identity: Any, defs: pd.DataFrame, *, period: str = "auto", threshold: float | None = None,
+               stats: pd.DataFrame | None = None) -> pd.DataFrame:
+        """`frame` with the identity's tension definitions (`definitions`) already in hand."""
         import pandas as pd
 
         from . import aggregate
 
         thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
-        defs = self.definitions(identity)
         st = self.stats(identity, threshold=thr) if stats is None else stats
         if st.empty:
             return pd.DataFrame(columns=_TENSION_COLUMNS)
@@ -696,6 +698,14 @@ class Tensions:
         if st.empty:
             return pd.DataFrame(columns=cols)
         return aggregate.map_data(aggregate.summarize_stats(st), self.definitions(identity))
+
+
+def _definitions_frame(rows: list[dict]) -> pd.DataFrame:
+    """`Tensions.definitions`' DataFrame from the rows of `Tensions._tension_rows`."""
+    import pandas as pd
+
+    return pd.DataFrame([{**{k: r[k] for k in _DEF_COLUMNS[:-1]}, "calibrated": r["calibration"] is not None}
+                         for r in rows], columns=_DEF_COLUMNS)
 
 
 def _calibration_info(raw: str | None) -> dict | None:
