@@ -34,7 +34,8 @@ def _controller() -> Any:
     """threadpoolctl's view of the loaded thread pools, made once per process (None without it).
 
     Making it walks every loaded shared library (hundreds once scikit-learn and torch are in):
-    ~5 ms, more than the products it saves when made for each batch.
+    5-10 ms, more than the products it saves when made for each batch. Libraries loaded later are
+    not in it; the BLAS the products run on comes with numpy, loaded before any call here.
     """
     if not _CONTROLLER:
         try:
