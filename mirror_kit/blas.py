@@ -21,8 +21,26 @@ def small_batch(rows: int | None) -> Any:
     """
     if rows is None or rows >= SMALL_BATCH:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional speed-up
+    controller = _controller()
+    if controller is None:
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER: list[Any] = []
+
+
+def _controller() -> Any:
+    """threadpoolctl's view of the loaded thread pools, made once per process (None without it).
+
+    Making it walks every loaded shared library (hundreds once scikit-learn and torch are in):
+    5-10 ms, more than the products it saves when made for each batch. Libraries loaded later are
+    not in it; the BLAS the products run on comes with numpy, loaded before any call here.
+    """
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # an optional speed-up
+            return None
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]

@@ -234,11 +234,12 @@ class Journal:
         they are scored on the tensions; refit=True fits and scores everything again.
         Returns each step's summary (what `mirror-kit analyze --identity NAME` prints).
         """
-        return {
-            "embeddings": self.embeddings.embed(identity),
-            "patterns": self.patterns.analyze(identity, random_state=random_state, refit=refit),
-            "tensions": self.tensions.analyze(identity, refit=refit),
-        }
+        with self.embeddings.checked_once():  # which vectors are current: read once for the three steps
+            return {
+                "embeddings": self.embeddings.embed(identity),
+                "patterns": self.patterns.analyze(identity, random_state=random_state, refit=refit),
+                "tensions": self.tensions.analyze(identity, refit=refit),
+            }
 
 
 def open_journal(

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..analysis_writes import analysis_transaction
@@ -20,6 +22,52 @@ _WRITE_CHUNK = 1024  # texts encoded and committed together: an interrupted run 
 
 class Embeddings(Collection):
     """Stored vectors: `embed` computes the missing ones, `matrix` reads them, `model_name` names the model."""
+
+    # while `checked_once` holds: ("current", identity id, model) -> (reflections, reflections without
+    # a current vector) and ("changed", identity id, model) -> (rowid, at, `changed_rows` since that
+    # mark), each with the `data_version` it was read at; None outside it (every call asks the database)
+    _checked: dict[tuple[str, Any, str], tuple[int, Any]] | None = None
+
+    @contextlib.contextmanager
+    def checked_once(self) -> Iterator[None]:
+        """Within the block, which reflections have a current vector is read once per identity and
+        model: `embed`, `ensure` and `count_current` reuse it (each is a pass over every reflection),
+        and `changed_since` a later mark is picked from what an earlier mark's call read. Reused only
+        while no other connection has committed (SQLite's data_version) and this collection has not
+        written vectors, so the answers are those of the database; for one analysis of several steps
+        that writes no reflections itself."""
+        outer = self._checked
+        if outer is None:
+            self._checked = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._checked = None
+
+    def _data_version(self) -> int:
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _recall(self, kind: str, ident_id: Any, name: str) -> Any:
+        """What `_keep` stored, while it is still what the database would say (else None)."""
+        if self._checked is None:
+            return None
+        hit = self._checked.get((kind, ident_id, name))
+        if hit is None or hit[0] != self._data_version():
+            return None
+        return hit[1]
+
+    def _version(self) -> int | None:
+        """The data_version to `_keep` a read with: taken before the read (None when not keeping)."""
+        return self._data_version() if self._checked is not None else None
+
+    def _keep(self, kind: str, ident_id: Any, name: str, value: Any, version: int | None) -> None:
+        if self._checked is not None and ident_id is not None and version is not None:
+            self._checked[(kind, ident_id, name)] = (version, value)
+
+    def _forget(self) -> None:
+        if self._checked is not None:
+            self._checked.clear()
 
     def configured_model(self) -> str | None:
         """The model the journal's `embedding.model` setting names (None: the default model)."""
@@ -63,9 +111,11 @@ class Embeddings(Collection):
         ident_id = self.journal.identities.id_of(identity)
         if self.journal.readonly:
             raise MirrorKitError(f"{self.journal.path}: journal is open read-only; cannot store embeddings")
+        version = self._version()
         total = emb_store.count(self.conn, ident_id)
         name = self.model_name(model)
         todo = emb_store.stale(self.conn, ident_id, name)
+        self._keep("current", ident_id, name, (total, len(todo)), version)
         # Load the encoder only when there is something to encode: loading it (ONNX session or torch)
         # costs far more than the whole call when every vector is current.
         emb = self._embedder(model) if todo else None
@@ -83,6 +133,7 @@ class Embeddings(Collection):
                 for start in range(0, len(todo), _WRITE_CHUNK):
                     part = todo[start:start + _WRITE_CHUNK]
                     vecs = _encode_unique(emb, [c for _, c, _ in part])
+                    self._forget()
                     with analysis_transaction(self.journal, "embedding"):
                         emb_store.write(
                             self.conn, name, ((rid, h, v) for (rid, _, h), v in zip(part, vecs, strict=True))
@@ -158,8 +209,16 @@ class Embeddings(Collection):
         """Compute and store the missing or outdated vectors of the identity, if there are any (no run
         is recorded and no model is loaded when every vector is current)."""
         ident_id = self.journal.identities.id_of(identity)
-        if emb_store.stale(self.conn, ident_id, self.model_name(model)):
+        name = self.model_name(model)
+        known = self._recall("current", ident_id, name)
+        if known is not None and known[1] == 0:
+            return
+        version = self._version()
+        todo = emb_store.stale(self.conn, ident_id, name)
+        if todo:
             self.embed(identity, model=model, progress=False)
+        else:
+            self._keep("current", ident_id, name, (emb_store.count(self.conn, ident_id), 0), version)
 
     def mark(self) -> dict:
         """A mark of the stored vectors now ({rowid, at}); `changed_since(mark)` lists what came after."""
@@ -168,16 +227,30 @@ class Embeddings(Collection):
     def changed_since(self, identity: Any, mark: dict, *, model: str | os.PathLike | None = None) -> list[str]:
         """Reflection ids of the identity whose current vector was stored after `mark` (new or edited)."""
         ident_id = self.journal.identities.id_of(identity)
-        return emb_store.changed_since(self.conn, ident_id, self.model_name(model), int(mark["rowid"]),
-                                       str(mark["at"]))
+        name, rowid, at = self.model_name(model), int(mark["rowid"]), str(mark["at"])
+        known = self._recall("changed", ident_id, name)
+        # the patterns and the tensions step each ask since their own last run's mark: the later
+        # mark's rows are among the earlier one's
+        if known is not None and rowid >= known[0] and at >= known[1]:
+            return emb_store.changed_after(known[2], rowid, at)
+        version = self._version()
+        rows = emb_store.changed_rows(self.conn, ident_id, name, rowid, at)
+        self._keep("changed", ident_id, name, (rowid, at, rows), version)
+        return emb_store.changed_after(rows, rowid, at)
 
     def count_current(self, identity: Any, *, model: str | os.PathLike | None = None) -> int:
         """How many of the identity's reflections have a current vector of `model`."""
         ident_id = self.journal.identities.id_of(identity)
+        name = self.model_name(model)
+        known = self._recall("current", ident_id, name)
+        if known is not None:
+            # content hashes are NOT NULL and a reflection has one vector per model: the current ones
+            # are the reflections less the stale ones
+            return known[0] - known[1]
         return self.conn.execute(
             "SELECT count(*) FROM embeddings e JOIN reflections r "
             "ON r.id = e.reflection_id AND e.content_hash = r.content_hash "
-            "WHERE e.model = ? AND r.identity_id = ?", (self.model_name(model), ident_id)).fetchone()[0]
+            "WHERE e.model = ? AND r.identity_id = ?", (name, ident_id)).fetchone()[0]
 
 
 def _encode_unique(emb: Any, texts: list[str]) -> Any:

@@ -179,10 +179,23 @@ def changed_since(conn: sqlite3.Connection, identity_id: str, model: str, rowid:
     """Reflection ids of the identity whose current vector of `model` was stored after a mark: a row
     stored after `rowid` (new reflections, and edited ones: `write` replaces a vector with a new row)
     or after the time `at` (whole seconds; it covers rowids renumbered by a VACUUM since the mark)."""
-    return [r[0] for r in conn.execute(
-        "SELECT e.reflection_id FROM embeddings e JOIN reflections r ON r.id = e.reflection_id "
-        "AND e.content_hash = r.content_hash WHERE e.model = ? AND r.identity_id = ? "
+    return [r[0] for r in changed_rows(conn, identity_id, model, rowid, at)]
+
+
+def changed_rows(conn: sqlite3.Connection, identity_id: str, model: str, rowid: int,
+                 at: str) -> list[tuple[str, int, str]]:
+    """`changed_since` as (reflection_id, rowid, created_at) of each vector, so that a later mark's
+    answer can be picked from them (`changed_after`) instead of read again."""
+    return [(a, b, c) for a, b, c in conn.execute(
+        "SELECT e.reflection_id, e.rowid, e.created_at FROM embeddings e JOIN reflections r "
+        "ON r.id = e.reflection_id AND e.content_hash = r.content_hash WHERE e.model = ? AND r.identity_id = ? "
         "AND (e.rowid > ? OR e.created_at > ?)", (model, identity_id, rowid, at))]
+
+
+def changed_after(rows: list[tuple[str, int, str]], rowid: int, at: str) -> list[str]:
+    """The reflection ids of `changed_rows` output stored after a mark (rowid, at) no earlier than
+    the one they were read for: the rows `changed_since` gives for it, in the same order."""
+    return [rid for rid, r, c in rows if r > rowid or c > at]
 
 
 def mark(conn: sqlite3.Connection) -> dict:

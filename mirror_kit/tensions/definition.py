@@ -175,11 +175,58 @@ def _seed_dicts() -> list[dict]:
     key = (st.st_size, st.st_mtime_ns)
     if key not in _SEEDS_PARSED:
         _SEEDS_PARSED.clear()
-        import yaml
+        text = _SEEDS_FILE.read_text(encoding="utf-8")
+        cache = _seed_cache_file(text)
+        dicts = _read_seed_cache(cache)
+        if dicts is None:
+            import yaml
 
-        # The file ships with the package (not user input): libyaml's parser, ~20x faster than the
-        # pure-Python one the limits of `safe_yaml_load` need, and the same checks of its contents.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(_SEEDS_FILE.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-        _SEEDS_PARSED[key] = [t.as_dict() for t in _tensions_of(data, _SEEDS_FILE)]
+            # The file ships with the package (not user input): libyaml's parser, ~20x faster than the
+            # pure-Python one the limits of `safe_yaml_load` need, and the same checks of its contents.
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            dicts = [t.as_dict() for t in _tensions_of(data, _SEEDS_FILE)]
+            _write_seed_cache(cache, dicts)
+        _SEEDS_PARSED[key] = dicts
     return _SEEDS_PARSED[key]
+
+
+def _seed_cache_file(text: str) -> Path:
+    """Where the parsed seeds of this seed file's text are kept as JSON (the user's cache directory):
+    a new process reads them without importing and running the YAML parser (~10 ms, and thousands
+    of objects for the garbage collector to trace, in every short command)."""
+    import hashlib
+
+    from ..embedding.onnx_backend import cache_dir
+
+    return cache_dir() / "seeds" / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()[:24]}.json"
+
+
+def _read_seed_cache(path: Path) -> list[dict] | None:
+    try:
+        dicts = json.loads(path.read_text(encoding="utf-8"))
+    except Exception:  # missing, damaged or unreadable: parsed from the YAML again
+        return None
+    # keyed by the file's text, so only a damaged copy differs: each is checked by `seed_tensions`
+    # (Tension.from_dict) on use; the shape is checked here so that damage means a re-parse
+    if not isinstance(dicts, list) or not dicts or not all(isinstance(d, dict) for d in dicts):
+        return None
+    return dicts
+
+
+def _write_seed_cache(path: Path, dicts: list[dict]) -> None:
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(dicts, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+        tmp = None
+    except Exception:  # a cache that cannot be written only costs time next run
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

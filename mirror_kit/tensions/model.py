@@ -240,6 +240,24 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         cols = ["reflection_id", "tension_id", "position", "intensity", "calibrated"]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
+    def score_columns(self, X: Any, reflection_ids: Sequence[str]) -> tuple[list, list, np.ndarray, np.ndarray, list]:
+        """`score_frame`'s rows as columns, without a DataFrame (for storing a few new rows cheaply):
+        (reflection ids, tension ids, positions, intensities, calibrated flags), each n * n_tensions
+        long in `score_frame`'s order. Raises InvalidInputError when the ids do not match the rows."""
+        X = self._check(X)
+        ids = list(reflection_ids)
+        if len(ids) != X.shape[0]:
+            raise InvalidInputError(f"{len(ids)} reflection ids for {X.shape[0]} embeddings")
+        pos, inten = [], []
+        for tid in self.tension_ids_:
+            p, i = self.position_intensity(X, tid)
+            pos.append(p)
+            inten.append(i)
+        tids = [tid for tid in self.tension_ids_ for _ in ids]
+        flags = [tid in self.calibrations_ for tid in self.tension_ids_ for _ in ids]
+        return (ids * len(self.tension_ids_), tids, np.concatenate(pos) if pos else np.zeros(0),
+                np.concatenate(inten) if inten else np.zeros(0), flags)
+
     # -- calibration ---------------------------------------------------------------------------
     def calibrate(self, X: Any, y: Sequence[int], tension_id: str, *, unlabelled: Any = None) -> dict:
         """Learn a tension's axis from labelled reflections (y: 0 = pole a, 1 = pole b) plus its anchors.

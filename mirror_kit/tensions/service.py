@@ -231,11 +231,7 @@ class Tensions:
 
     def definitions(self, identity: Any = None) -> pd.DataFrame:
         """Every tension visible to an identity (seeds, shared, its own) as a DataFrame."""
-        import pandas as pd
-
-        rows = self._tension_rows(identity)
-        return pd.DataFrame([{**{k: r[k] for k in _DEF_COLUMNS[:-1]}, "calibrated": r["calibration"] is not None}
-                             for r in rows], columns=_DEF_COLUMNS)
+        return _definitions_frame(self._tension_rows(identity))
 
     def definition(self, name_or_id: str, identity: Any = None) -> Tension:
         """The Tension (poles and anchors) with this id or name; `save_tensions` shares it as a file."""
@@ -343,10 +339,19 @@ class Tensions:
         return [r for r in rows if r["id"] in wanted]
 
     def _write_observations(self, frame: Any, model: str) -> int:
+        return self._write_scores((frame["reflection_id"].tolist(), frame["tension_id"].tolist(),
+                                   frame["position"].tolist(), frame["intensity"].tolist(),
+                                   frame["calibrated"].tolist()), model)
+
+    def _write_scores(self, columns: tuple, model: str) -> int:
+        """Store `TensionScorer.score_columns` output (or a score frame's columns) as observations."""
         now = now_iso()
-        data = [(r.tension_id, r.reflection_id, float(min(1.0, max(-1.0, r.position))),
-                 float(min(1.0, max(0.0, r.intensity))), f"{model}+calibrated" if r.calibrated else model, now)
-                for r in frame.itertuples(index=False)]
+        rids, tids, positions, intensities, calibrated = columns
+        if not isinstance(positions, list):  # numpy: Python floats, as the frame's values were
+            positions, intensities = positions.tolist(), intensities.tolist()
+        data = [(t, r, float(min(1.0, max(-1.0, p))), float(min(1.0, max(0.0, i))),
+                 f"{model}+calibrated" if c else model, now)
+                for r, t, p, i, c in zip(rids, tids, positions, intensities, calibrated, strict=True)]
         self.conn.executemany(
             "INSERT INTO tension_observations (tension_id, reflection_id, position, intensity, model, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(tension_id, reflection_id) DO UPDATE SET "
@@ -410,14 +415,16 @@ class Tensions:
                 if only is None or only:
                     with small_batch(None if only is None else len(only)):
                         for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
-                            n += self._write_observations(scorer.score_frame(X, part_ids), scorer.model_name_)
+                            n += self._write_scores(scorer.score_columns(X, part_ids), scorer.model_name_)
                             scored += len(part_ids)
             total = embeddings.count_current(ident.id)
             mode = "full" if only is None else "incremental"
             info["counts"] = {"reflections": total, "scored": scored, "tensions": len(rows), "observations": n}
             info["metadata"] = {"model": scorer.model_name_, "mode": mode, "reason": reason, "mark": mark,
                                 "signature": signature}
-        summary = self.frame(ident.id) if total else None
+        # the definitions read for scoring are the frame's when every tension was scored
+        defs = _definitions_frame(rows) if tensions is None else None
+        summary = (self.frame(ident.id) if defs is None else self._frame(ident.id, defs)) if total else None
         active = [] if summary is None else summary["tension_id"].head(3).tolist()
         drifting = [] if summary is None else [
             {"tension_id": r.tension_id, "direction": r.direction, "drift": round(float(r.drift), 4),
@@ -598,16 +605,18 @@ class Tensions:
             tensions = list(tensions)
             where.append(f"o.tension_id IN ({','.join('?' * len(tensions))})")
             params += tensions
-        rows = self._execute(
+        cur = self._execute(
             "SELECT o.tension_id, substr(r.created_at, 1, 10) AS day, count(*), sum(o.intensity), "
             "sum(o.intensity * o.position), sum(o.intensity * o.position * o.position), sum(o.position), "
             "sum(o.position * o.position), sum(o.intensity >= ?), min(o.position), max(o.position), "
             "min(r.created_at), max(r.created_at) FROM tension_observations o "
             "JOIN reflections r ON r.id = o.reflection_id WHERE " + " AND ".join(where)
-            + " GROUP BY o.tension_id, day ORDER BY o.tension_id, day", params).fetchall()
+            + " GROUP BY o.tension_id, day ORDER BY o.tension_id, day", params)
+        cur.row_factory = None  # plain tuples, as the frame takes them
+        rows = cur.fetchall()
         if not rows:
             return aggregate._empty_stats()
-        df = pd.DataFrame([tuple(r) for r in rows], columns=aggregate.STAT_COLUMNS)
+        df = pd.DataFrame(rows, columns=aggregate.STAT_COLUMNS)
         df["day"] = pd.to_datetime(df["day"], format="%Y-%m-%d")
         for c in ("first", "last"):
             df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
@@ -623,12 +632,16 @@ class Tensions:
         stats: the identity's day statistics already read with `stats` (same threshold), so a
         caller that needs both reads them once.
         """
+        return self._frame(identity, self.definitions(identity), period=period, threshold=threshold, stats=stats)
+
+    def _frame(self, identity: Any, defs: pd.DataFrame, *, period: str = "auto", threshold: float | None = None,
+               stats: pd.DataFrame | None = None) -> pd.DataFrame:
+        """`frame` with the identity's tension definitions (`definitions`) already in hand."""
         import pandas as pd
 
         from . import aggregate
 
         thr = aggregate.DEFAULT_THRESHOLD if threshold is None else threshold
-        defs = self.definitions(identity)
         st = self.stats(identity, threshold=thr) if stats is None else stats
         if st.empty:
             return pd.DataFrame(columns=_TENSION_COLUMNS)
@@ -688,6 +701,14 @@ class Tensions:
         if st.empty:
             return pd.DataFrame(columns=cols)
         return aggregate.map_data(aggregate.summarize_stats(st), self.definitions(identity))
+
+
+def _definitions_frame(rows: list[dict]) -> pd.DataFrame:
+    """`Tensions.definitions`' DataFrame from the rows of `Tensions._tension_rows`."""
+    import pandas as pd
+
+    return pd.DataFrame([{**{k: r[k] for k in _DEF_COLUMNS[:-1]}, "calibrated": r["calibration"] is not None}
+                         for r in rows], columns=_DEF_COLUMNS)
 
 
 def _calibration_info(raw: str | None) -> dict | None:
