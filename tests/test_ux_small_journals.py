@@ -49,6 +49,18 @@ def test_analyze_of_a_dozen_reflections_succeeds_and_stores_valid_json(tmp_path)
     # the stored threshold is a number the incremental assignment can compare with
     assert all(isinstance(m["threshold"], float) and -1.0 <= m["threshold"] <= 1.0 for m in metas)
 
-    # a second analyze of the same small journal (incremental, nothing new) also succeeds
+    # a second analyze of the same small journal (incremental, nothing new) also succeeds, and says
+    # in words what each step did (it printed Python dicts)
+    p = run_cli("--db", str(db), "add", "--identity", "maya", "--date", "2025-04-01 08:00",
+                "Another walk by the river, the water lower now.", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
     p = run_cli("--db", str(db), "analyze", "--identity", "maya", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("embeddings: 1 embedded, 12 already up to date of 13 reflections"), p.stdout
+    # one new of 12 is more than 5 %: a refit, and the line says why
+    assert lines[1].startswith("patterns: refit (1 new or edited and 0 removed reflections are more than 5%"), p.stdout
+    assert " of 13 reflections in one, " in lines[1], p.stdout
+    assert lines[2].startswith("tensions: incremental (") and "1 of 13 reflections scored on 5 tensions" in lines[2]
+    assert lines[-1].startswith("refit: 1 new or edited")
+    assert "{" not in p.stdout
