@@ -72,8 +72,7 @@ def connect(
     try:
         if readonly and not memory and not _writable(p):
             # mode=ro cannot clean up the -wal/-shm files it needs, so only when we must.
-            conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(readonly_uri(p), uri=True, isolation_level=None, check_same_thread=False)
         else:
             conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
@@ -109,6 +108,23 @@ def _may_switch_to_wal(conn: sqlite3.Connection) -> bool:
 
 def _writable(p: Path) -> bool:
     return os.access(p, os.W_OK) and os.access(p.resolve().parent, os.W_OK)
+
+
+def readonly_uri(p: str | Path) -> str:
+    """The SQLite URI that opens journal `p` for reading without writing anything beside it.
+
+    A WAL journal needs a -shm file to be read; on read-only storage (a read-only mount, a folder one
+    may not write to) SQLite cannot make it and refuses with "unable to open database file". When no
+    -shm exists and no -wal holds pages, the main file is the whole journal and nothing can be writing
+    it (a writer keeps both files), so it is opened as immutable: read without the WAL machinery.
+    """
+    p = Path(p)
+    uri = f"{p.resolve().as_uri()}?mode=ro"
+    folder_writable = os.access(p.resolve().parent, os.W_OK)
+    wal, shm = Path(f"{p}-wal"), Path(f"{p}-shm")
+    if not folder_writable and not shm.exists() and (not wal.exists() or wal.stat().st_size == 0):
+        uri += "&immutable=1"
+    return uri
 
 
 def translate(

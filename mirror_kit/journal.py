@@ -12,6 +12,7 @@ analysis services that take the journal:
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -259,6 +260,7 @@ def open_journal(
     Raises JournalNotFoundError, NotAJournalError, MirrorKitError.
     """
     p = Path(path).expanduser()
+    existed = p.exists()
     conn = db.connect(p, create=create and not readonly, readonly=readonly)
     try:
         migrator = Migrator(conn, Path(migrations_dir) if migrations_dir else None, path=str(p))
@@ -271,8 +273,20 @@ def open_journal(
             mark_interrupted(conn)  # runs whose process was killed stay 'running' otherwise
     except sqlite3.DatabaseError as exc:
         conn.close()
+        _discard_new_file(p, existed)
         raise db.translate(exc, p) from exc
     except BaseException:
         conn.close()
+        _discard_new_file(p, existed)
         raise
     return Journal(conn, p, migrator, readonly)
+
+
+def _discard_new_file(p: Path, existed: bool) -> None:
+    """Remove a journal file this call created and could not finish (a full disk during `init`):
+    left behind, it is an empty file that every later command refuses as having no schema."""
+    if existed:
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.unlink(f"{p}{suffix}")

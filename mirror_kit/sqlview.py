@@ -106,6 +106,11 @@ class SQLView:
         try:
             if os.environ.get(FALLBACK_ENV):
                 raise RuntimeError(f"{FALLBACK_ENV} is set")
+            from .db import readonly_uri
+
+            if "immutable=1" in readonly_uri(self.path):
+                # the scanner opens a WAL journal only where it may create the -shm file
+                raise RuntimeError("the journal is on read-only storage")
             ext = sqlite_extension_path()
             if ext is None:
                 raise RuntimeError("package duckdb-extension-sqlite-scanner is not installed")

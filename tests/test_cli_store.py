@@ -78,7 +78,7 @@ def test_add_without_text_or_identity_is_a_usage_error(tmp_path):
     p = run_cli("add", "text", cwd=tmp_path)
     assert p.returncode == 2 and "--identity is required" in p.stderr and "Traceback" not in p.stderr
     p = run_cli("add", "-i", "maya", cwd=tmp_path, input="   \n")
-    assert_one_line_error(p, "field 'content' is missing or empty")
+    assert_one_line_error(p, "the reflection's text is empty")
     assert rows(tmp_path / "mirror.db", "SELECT count(*) FROM reflections") == [(0,)]
 
 

@@ -33,8 +33,10 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
     if as_json:
         emit(summary, True)
     else:
-        for step, info in summary.items():
-            click.echo(f"{step}: {info}")
+        from .analyze_text import analysis_lines
+
+        for line in analysis_lines(summary):
+            click.echo(line)
         click.echo(_mode_line(summary["patterns"]))
 
 
@@ -59,7 +61,9 @@ def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) ->
     if as_json:
         emit(res, True)
     else:
-        click.echo(res)
+        from .analyze_text import patterns_line
+
+        click.echo(patterns_line(res))
         click.echo(_mode_line(res))
 
 
@@ -71,4 +75,9 @@ def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) ->
 def analyze_tensions(ctx, identity, as_json, refit) -> None:
     """Score an identity's reflections on every tension. Example: mirror-kit analyze tensions --identity maya"""
     res = ctx.journal().tensions.analyze(_require(identity), refit=refit)
-    emit(res, as_json) if as_json else click.echo(res)
+    if as_json:
+        emit(res, True)
+    else:
+        from .analyze_text import tensions_line
+
+        click.echo(tensions_line(res))

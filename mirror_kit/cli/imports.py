@@ -78,6 +78,10 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
         raise
     if as_json:
         emit(summary, True)
+    elif isinstance(summary, dict) and isinstance(summary.get("counts"), dict):
+        from ..export.import_summary import format_export_import
+
+        click.echo(format_export_import(summary))
     elif isinstance(summary, dict) and "added" in summary and "format" in summary:
         click.echo(format_summary(summary))
     else:

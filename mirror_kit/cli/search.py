@@ -10,7 +10,8 @@ from .common import emit, json_option, main, pass_ctx, table
 @main.command()
 @click.argument("query", required=False)
 @click.option("--identity", "-i", metavar="NAME", required=True, help="Identity (person) name or id.")
-@click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
+@click.option("--k", "--limit", "k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many results (--limit, as in the other list commands).")
 @click.option("--since", metavar="DATE", help="Only reflections from this date (YYYY-MM-DD) on.")
 @click.option("--until", metavar="DATE", help="Only reflections up to this date (YYYY-MM-DD, inclusive).")
 @click.option("--tag", metavar="TAG", help="Only reflections with this tag.")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import InvalidInputError
 from ..timeutil import format_utc
 from .common import emit, identity_option, json_option, main, pass_ctx, table
 
@@ -78,8 +79,22 @@ def add(ctx, text: str | None, identity: str | None, created_at, tz, title, tags
         text = sys.stdin.read()
     # No create: an unknown identity on a new file could only fail, and must leave nothing behind.
     j = ctx.journal()
-    r = j.reflections.add(identity, text, created_at, tz=tz, title=title, tags=tags)
+    try:
+        r = j.reflections.add(identity, text, created_at, tz=tz, title=title, tags=tags)
+    except InvalidInputError as exc:
+        raise InvalidInputError(_as_typed(str(exc))) from exc
     click.echo(f"added {r.id} ({format_utc(r.created_at)})")
+
+
+def _as_typed(message: str) -> str:
+    """A record error in the words the user typed: `--date`, `--tz`, TEXT (not the stored field names)."""
+    date_field = "reflection: field 'created_at': "
+    if message.startswith(date_field):
+        reason = message[len(date_field):]
+        return f"--tz: {reason}" if "time zone" in reason else f"--date: {reason}"
+    if message == "reflection: field 'content' is missing or empty":
+        return "the reflection's text is empty (give TEXT or pipe it on standard input)"
+    return message
 
 
 @main.command()

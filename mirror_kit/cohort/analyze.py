@@ -14,6 +14,7 @@ the rank-biserial correlation; Benjamini-Hochberg q-values over the table.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import os
 from pathlib import Path
@@ -195,7 +196,12 @@ def read_groups(path: str | os.PathLike, manifest: dict, secret: bytes | None) -
     out: dict[str, str] = {}
     with fh:
         try:
-            rows = list(csv.DictReader(fh))
+            text = fh.read()
+            # a spreadsheet saved in a comma-decimal locale writes `;` (or tabs): read it as the
+            # journal importer reads such a file
+            from ..importers.csvfile import sniff_delimiter
+
+            rows = list(csv.DictReader(io.StringIO(text), delimiter=sniff_delimiter(text)))
         except (csv.Error, UnicodeDecodeError) as exc:
             raise CohortError(f"{p}: not a readable CSV ({exc})") from None
         fields = {(f or "").strip().lower(): f for f in (rows[0].keys() if rows else [])}

@@ -215,9 +215,13 @@ def read_journal(path: Path) -> Iterator[Any]:
     URI mode. Raises CohortError when the file is not a mirror_kit journal.
     """
     pa = need_pyarrow()
+    from ..db import readonly_uri
     from ..sqlview import _quote, sqlite_extension_path
 
-    ext = sqlite_extension_path()
+    uri = readonly_uri(path)
+    # the scanner opens a WAL journal only where it may create the -shm file: on read-only storage
+    # (an archive mount, a folder one may not write to) sqlite3 reads it as immutable instead
+    ext = sqlite_extension_path() if "immutable=1" not in uri else None
     if ext is not None:
         import duckdb
 
@@ -236,7 +240,7 @@ def read_journal(path: Path) -> Iterator[Any]:
             con.close()
         return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
         raise CohortError(f"{path}: cannot open ({exc})") from None
     try:

@@ -374,8 +374,15 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
         raise InvalidInputError(f"{to} is a directory; give the new journal's file name")
     if to.exists() and not force:
         raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
-    private_mkdir(to.parent)
-    tmp = temp_sibling(to)
+    # a full disk or a folder one may not write to is one line naming `to`, not a bare OS error
+    with writing_to(to, "nothing was restored; the target was left as it was"):
+        private_mkdir(to.parent)
+        tmp = temp_sibling(to)
+        return _restore_to(p, to, tmp, passphrase)
+
+
+def _restore_to(p: Path, to: Path, tmp: Path, passphrase: str | None) -> dict:
+    """`restore` once the target is checked: verify and write `tmp`, then move it into place."""
     try:
         with private_temp_dir(to) as staging, open_backup(p, passphrase, staging) as (zf, notes):
             meta = _read_metadata(zf, p)

@@ -94,6 +94,39 @@ def _children(cursor) -> Iterator[tuple[str, list]]:
         yield cur_id, rows
 
 
+# bookkeeping of the importers, not something the writer recorded
+_HIDDEN_KEYS = {"file", "dayone_version", "md5", "identifier"}
+
+
+def _detail_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else ""
+    if isinstance(v, dict):
+        if "file" in v:  # an attached photo or document: its file is what a reader can find
+            return str(v["file"])
+        return ", ".join(x for k, val in v.items() if k not in _HIDDEN_KEYS and (x := _detail_value(val)))
+    if isinstance(v, list):
+        return ", ".join(x for val in v if (x := _detail_value(val)))
+    return "" if v is None else str(v)
+
+
+def metadata_details(metadata_json: str | None) -> str:
+    """One Markdown line of what a source recorded beside the text (Daylio mood and activities, Day One
+    place, weather, photos and star, front-matter fields): without it a Markdown export would be the
+    only place these are lost. Returns "" when there is nothing to show."""
+    try:
+        meta = json.loads(metadata_json or "{}")
+    except ValueError:
+        return ""
+    if not isinstance(meta, dict):
+        return ""
+    flat = {**{k: v for k, v in meta.items() if k != "front_matter"},
+            **(meta.get("front_matter") if isinstance(meta.get("front_matter"), dict) else {})}
+    items = [f"{k.replace('_', ' ')}: {val}" for k, v in sorted(flat.items())
+             if k not in _HIDDEN_KEYS and (val := _detail_value(v))]
+    return md_inline(" · ".join(items))
+
+
 def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
     mbs = _children(conn.execute(
         "SELECT m.reflection_id, m.content, m.model, m.created_at FROM mirrorbacks m JOIN reflections r "
@@ -106,13 +139,13 @@ def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
     cur.row_factory = None
     cur.execute(
         "SELECT r.id, r.created_at, r.tz, r.title, r.content, (SELECT json_group_array(t.name) FROM reflection_tags rt "
-        "JOIN tags t ON t.id = rt.tag_id WHERE rt.reflection_id = r.id) FROM reflections r WHERE r.identity_id = ? "
-        "ORDER BY r.created_at, r.id", (iid,))
+        "JOIN tags t ON t.id = rt.tag_id WHERE rt.reflection_id = r.id), r.metadata FROM reflections r "
+        "WHERE r.identity_id = ? ORDER BY r.created_at, r.id", (iid,))
     with _open(path) as fh:
         w = BufferedWriter(fh, binary=False)
         w(f"# Reflections of {md_inline(name)}\n\nIn chronological order (local time of writing), with tags and "
           "mirrorbacks. Exported by mirror_kit.\n")
-        for rid, created, tz, title, content, tags in cur:
+        for rid, created, tz, title, content, tags, meta in cur:
             n += 1
             local = local_time(created, tz)
             if (local.year, local.month) != month:
@@ -128,6 +161,9 @@ def _reflections_md(conn, iid: str, name: str, path: Path) -> int:
                     if t not in tag_md:
                         tag_md[t] = md_inline("#" + t)
                 w("Tags: " + ", ".join(tag_md[t] for t in names) + "\n\n")
+            details = metadata_details(meta)
+            if details:
+                w(f"Details: {details}\n\n")
             w(md_text(content) + "\n")
             if next_mbs is not None and next_mbs[0] == rid:
                 for _, mcontent, model, mcreated in next_mbs[1]:

@@ -305,7 +305,9 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
             nearest[s:s + len(S)] = S.argmax(1)
             best_sim[s:s + len(S)] = S.max(1)
         labels = nearest
-        threshold = -np.inf
+        # no outliers: the lowest cosine there is (a finite number, because the threshold is stored
+        # in JSON metadata, where -Infinity is not valid and the journal refuses the row)
+        threshold = -1.0
         if self.outlier_mads is not None and n >= 20:
             med = float(np.median(best_sim))
             mad = float(np.median(np.abs(best_sim - med))) * 1.4826

@@ -1,0 +1,49 @@
+"""Plain lines for what `mirror-kit analyze` did, one per step (the full record is `--json`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _seconds(info: dict[str, Any]) -> str:
+    s = info.get("seconds")
+    if isinstance(s, dict):
+        s = s.get("total")
+    return f" ({s:.1f} s)" if isinstance(s, int | float) else ""
+
+
+def embeddings_line(info: dict[str, Any]) -> str:
+    """`embeddings: 30 embedded, 3000 unchanged (model ...) (1.3 s)`."""
+    return (f"embeddings: {info.get('embedded', 0)} embedded, {info.get('cached', 0)} already up to date "
+            f"of {info.get('total', 0)} reflections{_seconds(info)}")
+
+
+def patterns_line(info: dict[str, Any]) -> str:
+    """`patterns: incremental (reason): 13 patterns ...`: the mode, why, and what the patterns cover."""
+    line = f"patterns: {info.get('mode', 'refit')} ({info.get('reason', '')}): {info.get('patterns', 0)} patterns"
+    if info.get("new"):
+        line += f" ({info['new']} new)"
+    line += (f", {info.get('assigned', 0)} of {info.get('reflections', 0)} reflections in one, "
+             f"{info.get('unassigned', 0)} in none")
+    poor = (info.get("incremental") or {}).get("poorly_fitting")
+    if poor:
+        line += f"; {poor} new ones fit their pattern poorly"
+    return line + _seconds(info)
+
+
+def tensions_line(info: dict[str, Any]) -> str:
+    """`tensions: incremental (reason): 30 of 3030 reflections scored on 5 tensions; most active: ...`."""
+    line = (f"tensions: {info.get('mode', 'full')} ({info.get('reason', '')}): {info.get('scored', 0)} of "
+            f"{info.get('reflections', 0)} reflections scored on {info.get('tensions', 0)} tensions")
+    if info.get("most_active"):
+        line += f"; most active: {', '.join(info['most_active'])}"
+    if info.get("drifting"):
+        line += f"; drifting: {', '.join(map(str, info['drifting']))}"
+    return line
+
+
+def analysis_lines(summary: dict[str, Any]) -> list[str]:
+    """One line per step of `Journal.analyze`'s summary, in its order; an unknown step as it is."""
+    known = {"embeddings": embeddings_line, "patterns": patterns_line, "tensions": tensions_line}
+    return [known[step](info) if step in known and isinstance(info, dict) else f"{step}: {info}"
+            for step, info in summary.items()]
