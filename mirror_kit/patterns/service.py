@@ -424,12 +424,19 @@ class Patterns:
         api_key, timeout. A kept name survives later analyses; `rename(ID, "")` drops it.
         Returns a DataFrame (pattern_id, before, suggested, label, status) where status is "renamed",
         "unchanged" (same name), "kept" (user's name), "rejected" (the reply was not a short name) or
-        "failed: REASON". Raises UnknownIdentityError, LLMNotConfiguredError, MirrorKitError (read-only).
+        "failed: REASON". Raises UnknownIdentityError, LLMNotConfiguredError, LLMUnavailableError or
+        LLMAuthError (at the first pattern: nothing is renamed), MirrorKitError (read-only).
         """
         import pandas as pd
 
         from ..errors import MirrorKitError
-        from ..mirrorback.llm import LLMError, resolve_llm
+        from ..mirrorback.llm import (
+            LLMAuthError,
+            LLMError,
+            LLMNotConfiguredError,
+            LLMUnavailableError,
+            resolve_llm,
+        )
         from . import llmlabels
 
         if self.journal.readonly and not dry_run:
@@ -453,6 +460,10 @@ class Patterns:
                 reply = model.complete(llmlabels.prompt(json.loads(r["keywords"] or "[]"),
                                                         meta.get("auto_label") or r["label"], texts),
                                        max_tokens=24, temperature=0.0).text
+            except (LLMUnavailableError, LLMAuthError, LLMNotConfiguredError):
+                # Every later pattern would wait through the same retries and fail the same way:
+                # one line now instead of a table of identical failures minutes later.
+                raise
             except LLMError as exc:
                 out.append({**base, "status": f"failed: {str(exc).splitlines()[0] if str(exc) else exc}"})
                 continue
