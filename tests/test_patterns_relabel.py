@@ -63,8 +63,10 @@ def test_cli_relabel_dry_run_changes_nothing_and_reports(analysed, llm_server, c
     rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "maya", "--dry-run",
                    "--base-url", llm_server.base_url, "--model", "test-model", "--json"])
     rows = json.loads(capsys.readouterr().out)
-    assert rc == 0 and rows and {r["status"] for r in rows} <= {"suggested", "unchanged"}
+    assert rc == 0 and rows and {r["status"] for r in rows} <= {"suggested", "unchanged", "duplicate"}
     assert all(r["suggested"] == "Quiet evenings at home" for r in rows)
+    # one pattern may take the name; the others are told it is taken, not given it too
+    assert sum(r["status"] != "duplicate" for r in rows) == 1
     assert analysed.read_bytes() == digest
     rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "nobody",
                    "--base-url", llm_server.base_url])
