@@ -437,8 +437,9 @@ class Patterns:
         api_key, timeout. A kept name survives later analyses; `rename(ID, "")` drops it.
         Returns a DataFrame (pattern_id, before, suggested, label, status) where status is "renamed",
         "unchanged" (same name), "kept" (user's name), "rejected" (the reply was not a short name),
-        "duplicate" (another pattern of the person has that name) or "failed: REASON". Raises UnknownIdentityError, LLMNotConfiguredError, LLMUnavailableError or
-        LLMAuthError (at the first pattern: nothing is renamed), MirrorKitError (read-only).
+        "duplicate" (another pattern of the person has that name) or "failed: REASON".
+        Raises UnknownIdentityError, LLMNotConfiguredError, LLMUnavailableError or LLMAuthError (at
+        the first pattern: nothing is renamed), MirrorKitError (read-only).
         """
         import pandas as pd
 
