@@ -110,3 +110,12 @@ def test_unreachable_server_stops_at_the_first_pattern_in_one_line(analysed, cap
                    "--base-url", dead, "--model", "m", "--timeout", "1"])
     err = capsys.readouterr().err
     assert rc != 0 and len(err.strip().splitlines()) == 1 and "unavailable" in err and "Traceback" not in err
+
+
+def test_cli_model_without_a_server_url_says_so_in_one_line(analysed, no_llm_env, capsys):
+    digest = analysed.read_bytes()
+    rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "maya", "--dry-run",
+                   "--model", "llama3.2"])
+    err = capsys.readouterr().err
+    assert rc != 0 and len(err.strip().splitlines()) == 1 and "--base-url" in err and "Traceback" not in err
+    assert analysed.read_bytes() == digest
