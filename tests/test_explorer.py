@@ -425,6 +425,7 @@ def test_search_follows_a_new_date_range(viz_journal):
 def test_renaming_the_chosen_pattern_shows_the_name_in_every_view_and_stores_it(viz_journal_copy, viz_journal):
     ex = Explorer(viz_journal_copy)
     first = ex.patterns.options[0][1]
+    old_label = viz_journal_copy.patterns.get(first).label
     ex.rename.value = "Marathon training"
     ex.on_rename()  # nothing chosen yet: says what to do, changes nothing
     assert "exactly one pattern" in ex.status.value
@@ -435,6 +436,14 @@ def test_renaming_the_chosen_pattern_shows_the_name_in_every_view_and_stores_it(
     assert viz_journal_copy.patterns.get(first).label == "Marathon training"
     assert dict((v, k) for k, v in ex.patterns.options)[first].startswith("Marathon training")
     assert any(t.name.startswith("Marathon training") for t in ex.figures["patterns"].data)
+    # the map groups its points by the name the occurrences carry: the new one, never the old one
+    map_names = {t.name for t in ex.figures["map"].data}
+    assert "Marathon training" in map_names and old_label not in map_names
+    # a name another pattern has is refused in the status line, and nothing changes
+    ex.patterns.value = (ex.patterns.options[1][1],)
+    ex.rename.value = "marathon TRAINING"
+    ex.on_rename()
+    assert "already called" in ex.status.value
     # a read-only journal refuses in one line and the Explorer keeps working
     ro = Explorer(viz_journal)
     ro.patterns.value = (ro.patterns.options[0][1],)

@@ -139,6 +139,13 @@ def test_default_configuration_makes_no_network_call(journal, no_llm_env, block_
     assert block_sockets == []
 
 
+def test_a_model_name_without_a_server_is_refused_not_ignored(journal, no_llm_env, block_sockets):
+    # the installed local model would otherwise run, the name silently dropped
+    with pytest.raises(LLMNotConfiguredError, match=r"'llama3.2' names a model on a server.*MIRROR_KIT_LLM_BASE_URL"):
+        resolve_llm(None, journal, model="llama3.2")
+    assert block_sockets == []
+
+
 def test_local_adapter_with_tiny_model_offline(tiny_local_model, no_llm_env, block_sockets, monkeypatch):
     monkeypatch.setenv("MIRROR_KIT_LLM_PATH", str(tiny_local_model))
     a = resolve_llm(None)

@@ -68,9 +68,21 @@ def test_a_users_name_survives_reanalysis_and_shows_everywhere(patterns_analyzed
     assert j.patterns.get(pid).label == auto
     with pytest.raises(NotFoundError, match="no pattern with id 'p_nope'"):
         j.patterns.rename("p_nope", "x")
-    for bad, why in (("a" * 81, "at most 80"), ("two\nlines", "one line"), (3, "must be text")):
+    for bad, why in (("a" * 81, "at most 80"), ("two\nlines", "one line"), (3, "must be text"),
+                     ("\x1b[31mred", "control characters")):
         with pytest.raises(InvalidInputError, match=why):
             j.patterns.rename(pid, bad)
+
+
+def test_a_name_another_pattern_of_the_person_has_is_refused(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
+    first, second = j.patterns.frame("maya")["id"].iloc[:2]
+    j.patterns.rename(first, "Marathon")
+    with pytest.raises(InvalidInputError, match=f"another pattern \\({first}\\) is already called 'MARATHON'"):
+        j.patterns.rename(second, "MARATHON")
+    assert j.patterns.get(second).label != "MARATHON"
+    assert j.patterns.rename(first, "Marathon") == "Marathon"  # its own name again is fine
+    j.patterns.rename(first, "")
 
 
 def test_cli_rename_then_list_shows_the_name(patterns_analyzed_path, tmp_path):

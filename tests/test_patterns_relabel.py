@@ -63,10 +63,59 @@ def test_cli_relabel_dry_run_changes_nothing_and_reports(analysed, llm_server, c
     rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "maya", "--dry-run",
                    "--base-url", llm_server.base_url, "--model", "test-model", "--json"])
     rows = json.loads(capsys.readouterr().out)
-    assert rc == 0 and rows and {r["status"] for r in rows} <= {"suggested", "unchanged"}
+    assert rc == 0 and rows and {r["status"] for r in rows} <= {"suggested", "unchanged", "duplicate"}
     assert all(r["suggested"] == "Quiet evenings at home" for r in rows)
+    # one pattern may take the name; the others are told it is taken, not given it too
+    assert sum(r["status"] != "duplicate" for r in rows) == 1
     assert analysed.read_bytes() == digest
     rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "nobody",
                    "--base-url", llm_server.base_url])
     err = capsys.readouterr().err
     assert rc != 0 and "nobody" in err and "Traceback" not in err
+
+
+def test_a_sentence_quoting_a_name_yields_the_quoted_name():
+    # what a small local model answers instead of the bare name
+    assert llmlabels.parse('The writer would call this theme "Woodworking and garage"') == "Woodworking and garage"
+    assert llmlabels.parse('I would call it “The 3am slump” or "The 4am slump"') == "The 3am slump"
+    assert llmlabels.parse('"Marathon training."') == "Marathon training"
+
+
+def test_cli_dry_run_table_shows_the_suggested_names(analysed, llm_server, capsys):
+    llm_server.script(*[{"content": "Quiet evenings at home"}] * 40)
+    rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "maya", "--dry-run",
+                   "--base-url", llm_server.base_url, "--model", "test-model"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "suggested" in out.splitlines()[0]
+    assert "Quiet evenings at home" in out
+
+
+def test_unreachable_server_stops_at_the_first_pattern_in_one_line(analysed, capsys):
+    import socket
+    import time
+
+    from mirror_kit.mirrorback.llm import LLMUnavailableError
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    with mirror_kit.open(analysed) as j:
+        labels = dict(zip(j.patterns.frame("maya")["id"], j.patterns.frame("maya")["label"], strict=True))
+        t0 = time.monotonic()
+        with pytest.raises(LLMUnavailableError):
+            j.patterns.relabel("maya", llm="openai", llm_options={"base_url": dead, "model": "m", "max_retries": 0})
+        assert time.monotonic() - t0 < 5  # one attempt, not one per pattern
+        assert dict(zip(j.patterns.frame("maya")["id"], j.patterns.frame("maya")["label"], strict=True)) == labels
+    rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "maya", "--dry-run",
+                   "--base-url", dead, "--model", "m", "--timeout", "1"])
+    err = capsys.readouterr().err
+    assert rc != 0 and len(err.strip().splitlines()) == 1 and "unavailable" in err and "Traceback" not in err
+
+
+def test_cli_model_without_a_server_url_says_so_in_one_line(analysed, no_llm_env, capsys):
+    digest = analysed.read_bytes()
+    rc = cli_main(["--db", str(analysed), "patterns", "relabel", "--identity", "maya", "--dry-run",
+                   "--model", "llama3.2"])
+    err = capsys.readouterr().err
+    assert rc != 0 and len(err.strip().splitlines()) == 1 and "--base-url" in err and "Traceback" not in err
+    assert analysed.read_bytes() == digest

@@ -398,14 +398,23 @@ def test_hover_text_stays_inside_the_figure_at_its_right_edge(served_report, bro
     assert leaked == []
 
 
-def test_search_box_lights_up_the_map_reflections_holding_every_word(served_report, browser, report_html):
+def test_search_box_lights_up_the_map_reflections_holding_every_word(served_report, browser, report_html,
+                                                                     viz_sample_db):
+    import mirror_kit
+    from mirror_kit.viz.report import search_fold
+
     page_html = report_html[0].read_text(encoding="utf-8")
     start = page_html.index('"fig-map",')
     traces, _ = json.JSONDecoder().raw_decode(page_html[start + len('"fig-map",'):].lstrip())
-    texts = [str(cd[2]).lower() for t in traces for cd in (t.get("customdata") or [])]
-    word = "work"
-    want = sum(1 for t in texts if word in t)
+    points = [cd for t in traces for cd in (t.get("customdata") or [])]
+    with mirror_kit.open(viz_sample_db, readonly=True) as j:
+        content = dict(j.execute("SELECT id, content FROM reflections").fetchall())
+    texts = [content[str(cd[0])] for cd in points]
+    word = "cafe"  # typed without the accent the journal writes (Café)
+    want = sum(1 for t in texts if word in search_fold(t))
     assert 0 < want < len(texts)  # the word splits the map: the test can tell a filter from no filter
+    # every word of a reflection counts, not only those of its hover snippet
+    assert sum(1 for cd in points if word in search_fold(cd[2])) < want
     leaked: list[str] = []
     context = _guarded_context(browser, leaked, viewport={"width": 1366, "height": 768})
     page = context.new_page()

@@ -305,5 +305,8 @@ def test_a_pattern_renamed_over_http_keeps_its_name_and_others_cannot_touch_it(s
                        headers=bearer(served.tokens["sam_write"])).status_code == 404
         assert c.patch(f"/api/patterns/{pid}", json={"label": "a" * 81},
                        headers=bearer(served.tokens["maya_write"])).status_code == 422
+        # a body naming no field changes nothing (the user's name stays)
+        same = c.patch(f"/api/patterns/{pid}", json={}, headers=bearer(served.tokens["maya_write"]))
+        assert same.status_code == 200 and same.json()["data"]["label"] == "Marathon training"
         back = c.patch(f"/api/patterns/{pid}", json={"label": ""}, headers=bearer(served.tokens["maya_write"]))
         assert back.status_code == 200 and back.json()["data"]["label"] != "Marathon training"

@@ -154,4 +154,5 @@ def relabel_patterns(ctx, identity, llm, base_url, model, api_key_env, timeout, 
     if as_json:
         emit(rows, True)
         return
-    table(rows, ["pattern_id", "status", "before", "label"])
+    # The suggestion is the point of a dry run (its label is still the old one), so it is shown too.
+    table(rows, ["pattern_id", "status", "before", "suggested", "label"])

@@ -367,6 +367,12 @@ def resolve_llm(llm: LLM | str | os.PathLike | None = None, journal: Any = None,
         model = options.get("model") or os.environ.get(ENV_MODEL) or conf.get("model")
         remote = {k: conf[k] for k in ("api_key", "timeout", "max_retries") if conf.get(k) is not None}
         return OpenAICompatibleLLM(base_url, model, **remote)
+    if kind is None and options.get("model"):
+        # A model name only means something to a server: running the local model instead would
+        # silently ignore it (and take minutes on a laptop).
+        raise LLMNotConfiguredError(
+            f"model {options['model']!r} names a model on a server, but no server URL is set: pass "
+            f"base_url= (--base-url) or set ${ENV_BASE_URL}")
     if kind == "local" or kind is None:
         if kind is None and conf.get("path") is None and not os.environ.get(ENV_LOCAL_PATH) \
                 and default_local_model() is None:

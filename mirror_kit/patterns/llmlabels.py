@@ -31,11 +31,16 @@ def prompt(keywords: Sequence[str], current: str, examples: Sequence[str]) -> li
 
 def parse(reply: str) -> str | None:
     """The theme name in a model's reply, or None when the reply is not a short name (too long, more
-    than one line of content, or no letters)."""
+    than one line of content, or no letters). A sentence quoting a name yields its first quoted phrase."""
     lines = [ln.strip() for ln in (reply or "").strip().splitlines() if ln.strip()]
     if not lines:
         return None
     name = re.sub(r"^(name|theme|title)\s*:\s*", "", lines[0], flags=re.I)
+    # Small models often answer in a sentence around the name (`The writer would call this theme
+    # "Marathon training"`): the first quoted phrase of such a sentence is the name.
+    quoted = re.findall(r'["“]([^"“”]{2,' + str(MAX_CHARS) + r'})["”]', name)
+    if quoted and not re.fullmatch(r'\W*["“][^"“”]*["”]\W*', name):
+        name = quoted[0]
     name = name.strip().strip("\"'“”‘’*`").strip().rstrip(".!;:,").strip()
     name = " ".join(name.split())
     words = name.split(" ")

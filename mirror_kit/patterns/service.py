@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -396,7 +397,7 @@ class Patterns:
 
         if self.journal.readonly:
             raise MirrorKitError(f"{self.journal.path} is open read-only; cannot rename a pattern")
-        r = self._execute("SELECT metadata FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
+        r = self._execute("SELECT metadata, identity_id FROM patterns WHERE id = ?", (pattern_id,)).fetchone()
         if r is None:
             raise NotFoundError(f"no pattern with id {pattern_id!r}")
         if name is not None and not isinstance(name, str):
@@ -406,6 +407,18 @@ class Patterns:
             raise InvalidInputError("a pattern name must be one line")
         if len(clean) > 80:
             raise InvalidInputError(f"a pattern name must be at most 80 characters, got {len(clean)}")
+        # A terminal escape in a name would recolour or rewrite the CLI tables it is printed in.
+        if any(unicodedata.category(c) == "Cc" for c in clean):
+            raise InvalidInputError("a pattern name must not hold control characters")
+        if clean:
+            # The views group and colour points by name: two patterns of one person under one name
+            # would be drawn as one.
+            twin = self._execute(
+                "SELECT id FROM patterns WHERE identity_id = ? AND id <> ? AND status = 'active' "
+                "AND lower(label) = lower(?)", (r["identity_id"], pattern_id, clean)).fetchone()
+            if twin is not None:
+                raise InvalidInputError(f"another pattern ({twin[0]}) is already called {clean!r}; "
+                                        "choose another name")
         meta = json.loads(r["metadata"])
         if clean:
             meta["user_label"] = clean
@@ -428,13 +441,21 @@ class Patterns:
         default: the configured one, else the installed local model); llm_options: base_url, model,
         api_key, timeout. A kept name survives later analyses; `rename(ID, "")` drops it.
         Returns a DataFrame (pattern_id, before, suggested, label, status) where status is "renamed",
-        "unchanged" (same name), "kept" (user's name), "rejected" (the reply was not a short name) or
-        "failed: REASON". Raises UnknownIdentityError, LLMNotConfiguredError, MirrorKitError (read-only).
+        "unchanged" (same name), "kept" (user's name), "rejected" (the reply was not a short name),
+        "duplicate" (another pattern of the person has that name) or "failed: REASON".
+        Raises UnknownIdentityError, LLMNotConfiguredError, LLMUnavailableError or LLMAuthError (at
+        the first pattern: nothing is renamed), MirrorKitError (read-only).
         """
         import pandas as pd
 
         from ..errors import MirrorKitError
-        from ..mirrorback.llm import LLMError, resolve_llm
+        from ..mirrorback.llm import (
+            LLMAuthError,
+            LLMError,
+            LLMNotConfiguredError,
+            LLMUnavailableError,
+            resolve_llm,
+        )
         from . import llmlabels
 
         if self.journal.readonly and not dry_run:
@@ -445,6 +466,9 @@ class Patterns:
                              "WHERE identity_id = ? AND status = 'active' ORDER BY size DESC, id",
                              (ident.id,)).fetchall()
         out = []
+        # names taken by another pattern of the person: a reply repeating one would merge two
+        # patterns in every view (they are grouped and coloured by name)
+        taken = {str(r["id"]): str(r["label"]).lower() for r in rows}
         for r in rows:
             meta = json.loads(r["metadata"] or "{}")
             base = {"pattern_id": r["id"], "before": r["label"], "suggested": None, "label": r["label"]}
@@ -458,6 +482,10 @@ class Patterns:
                 reply = model.complete(llmlabels.prompt(json.loads(r["keywords"] or "[]"),
                                                         meta.get("auto_label") or r["label"], texts),
                                        max_tokens=24, temperature=0.0).text
+            except (LLMUnavailableError, LLMAuthError, LLMNotConfiguredError):
+                # Every later pattern would wait through the same retries and fail the same way:
+                # one line now instead of a table of identical failures minutes later.
+                raise
             except LLMError as exc:
                 out.append({**base, "status": f"failed: {str(exc).splitlines()[0] if str(exc) else exc}"})
                 continue
@@ -468,6 +496,10 @@ class Patterns:
             if name == r["label"]:
                 out.append({**base, "suggested": name, "status": "unchanged"})
                 continue
+            if name.lower() in {v for k, v in taken.items() if k != r["id"]}:
+                out.append({**base, "suggested": name, "status": "duplicate"})
+                continue
+            taken[str(r["id"])] = name.lower()
             out.append({**base, "suggested": name, "label": name if not dry_run else r["label"],
                         "status": "renamed" if not dry_run else "suggested"})
             if not dry_run:

@@ -74,11 +74,15 @@ def rename_pattern(pattern_id: str, body: PatternPatch, a: Access = Depends(writ
     """Give the pattern a name of one's own, kept through later analyses (`{"label": ""}` goes back
     to the computed name), as `mirror-kit patterns rename`."""
     _pattern(a, pattern_id)
-    a.journal.patterns.rename(pattern_id, body.label)
+    # A PATCH changes only the fields it names: a body without "label" must not erase a name of
+    # one's own (only an explicit "" or null goes back to the computed one).
+    changed = "label" in body.model_fields_set
+    if changed:
+        a.journal.patterns.rename(pattern_id, body.label)
     d = a.journal.patterns.get(pattern_id).as_dict()
     for k in ("occurrences", "evolution", "metadata", "history", "identity_id", "slope", "p_value"):
         d.pop(k, None)
-    return ok(plain(d), "pattern renamed")
+    return ok(plain(d), "pattern renamed" if changed else "nothing to change")
 
 
 @router.post("/analyze/{identity}", status_code=202, response_model=Envelope[RunAccepted])

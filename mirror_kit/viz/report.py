@@ -173,11 +173,40 @@ class ReportContext:
     def figures(self) -> dict[str, go.Figure]:
         # The state's figures one by one: its `figures()` would build the map with every point first.
         return {
-            "map": self.state.reflection_map_figure(max_points=map_points()),
+            "map": self._searchable(self.state.reflection_map_figure(max_points=map_points())),
             "patterns": self.state.pattern_evolution_figure(),
             "tension_map": self.state.tension_map_figure(),
             "tensions": self.state.tension_evolution_figure(),
         }
+
+    def _searchable(self, fig: go.Figure) -> go.Figure:
+        """The map with each point's whole text, folded (`search_fold`), as its last customdata
+        column: the search box above the map matches that, not the hover snippet (cut after a few
+        hundred characters, so most words of a long reflection were never found)."""
+        import numpy as np
+
+        refl = self.state.data.reflections
+        if refl is None or not len(refl) or "content" not in refl:
+            return fig
+        text = dict(zip(refl["id"].astype(str), refl["content"], strict=True))
+        for tr in fig.data:
+            cd = getattr(tr, "customdata", None)
+            if cd is None or len(cd) == 0 or np.ndim(cd) != 2:
+                continue
+            full = [search_fold(text.get(str(row[0]), "")) for row in cd]
+            tr.customdata = np.column_stack([np.asarray(cd, dtype=object), np.asarray(full, dtype=object)])
+        return fig
+
+
+def search_fold(text: Any) -> str:
+    """Text as the report's search box compares it: lower case, accents dropped, runs of white space
+    as one space (the box folds what is typed the same way, so `cafe` finds `Café`)."""
+    import re
+    import unicodedata
+
+    # only the combining accents U+0300-U+036F, the range the page's script drops from what is typed
+    s = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFKD", str(text or ""))).lower()
+    return " ".join(s.split())
 
 
 def _words(keywords: Any) -> list[str]:

@@ -123,6 +123,12 @@ class ExplorerState:
             pats = data.patterns
             if len(pats) and "label" in pats:
                 pats.loc[pats["id"] == pattern_id, "label"] = label
+            # the occurrences carry their pattern's name too (the map groups its points by it), and so
+            # may the evolution frames loaded with the journal
+            for frame, col in ((data.occurrences, "pattern"), (data.all_occurrences, "pattern"),
+                               (data.pattern_evolution, "label"), (data.pattern_trends, "label")):
+                if frame is not None and len(frame) and col in frame and "pattern_id" in frame:
+                    frame.loc[frame["pattern_id"] == pattern_id, col] = label
         self.__dict__.pop("_stats", None)  # every statistic memo carries the labels
         return label
 
