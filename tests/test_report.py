@@ -429,3 +429,18 @@ def test_search_box_lights_up_the_map_reflections_holding_every_word(served_repo
     page.wait_for_function("document.getElementById('mk-search-count').textContent === ''", timeout=10_000)
     context.close()
     assert leaked == []
+
+
+def test_the_map_carries_only_the_text_a_hover_snippet_leaves_out():
+    from mirror_kit.viz.plots import _snippet
+    from mirror_kit.viz.report import SNIPPET_SAFE, search_rest
+
+    short = "Walked to the Café by the river."
+    assert search_rest(short) == ""  # all in its snippet: nothing more to carry
+    long = ("Morning run " * 12) + "then a long talk about the NEW JOB at the café with Dana."
+    rest = search_rest(long)
+    assert rest.endswith("new job at the cafe with dana.") and len(rest) < len(long)
+    # every word is in the snippet or in the rest
+    shown = _snippet(long).replace("<br>", " ")
+    assert len(" ".join(shown.split())) > SNIPPET_SAFE
+    assert all(w.lower() in shown.lower() or w.lower().replace("é", "e") in rest for w in long.split())

@@ -180,9 +180,9 @@ class ReportContext:
         }
 
     def _searchable(self, fig: go.Figure) -> go.Figure:
-        """The map with each point's whole text, folded (`search_fold`), as its last customdata
-        column: the search box above the map matches that, not the hover snippet (cut after a few
-        hundred characters, so most words of a long reflection were never found)."""
+        """The map with, as each point's last customdata column, the folded text (`search_fold`) its
+        hover snippet leaves out: the search box above the map matches the snippet plus that, so a
+        whole reflection is searched while a short one (all in its snippet) costs the page nothing."""
         import numpy as np
 
         refl = self.state.data.reflections
@@ -193,9 +193,19 @@ class ReportContext:
             cd = getattr(tr, "customdata", None)
             if cd is None or len(cd) == 0 or np.ndim(cd) != 2:
                 continue
-            full = [search_fold(text.get(str(row[0]), "")) for row in cd]
+            full = [search_rest(text.get(str(row[0]), "")) for row in cd]
             tr.customdata = np.column_stack([np.asarray(cd, dtype=object), np.asarray(full, dtype=object)])
         return fig
+
+
+SNIPPET_SAFE = 100  # characters every hover snippet shows whole (it is cut at a word before 140)
+
+
+def search_rest(text: Any) -> str:
+    """The folded part of a reflection its hover snippet may not show: "" when the snippet holds it
+    all, else everything from character `SNIPPET_SAFE` on (a word cut there is in both parts)."""
+    flat = " ".join(str(text or "").split())
+    return "" if len(flat) < SNIPPET_SAFE else search_fold(flat[SNIPPET_SAFE:])
 
 
 def search_fold(text: Any) -> str:
