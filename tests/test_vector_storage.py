@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -172,6 +173,10 @@ def test_compact_from_the_cli_reports_the_new_page_size(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "page size 4096 -> 16384" in proc.stdout
     assert _every_row(path) == rows
+    before, after = (float(x.replace(",", "")) for x in re.findall(r"([\d.,]+) MB", proc.stdout)[:2])
+    grew = after > before
+    # a 10-reflection journal grows on 16 KB pages: the command says why instead of leaving it a puzzle
+    assert ("the file grew" in proc.stdout) == grew
 
 
 def test_compact_refuses_while_another_program_holds_the_journal_open(tmp_path):
