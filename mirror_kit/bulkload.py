@@ -10,6 +10,10 @@ the page cache. In bulk mode, inside the caller's transaction:
 - when the journal holds few reflections, the secondary indexes of `reflections` are dropped and
   built again at the end by sorting (a unique index that no longer holds raises, so the whole
   transaction rolls back, as a conflict on insert would);
+- new rows (with their tag links) wait in scratch tables of the connection's temp database and are
+  inserted at the end in id order, so every B-tree keyed by the hash id (the table's id index, the
+  tag links, the search index's key) grows at one end instead of at a random page per row; once
+  those B-trees outgrow the page cache, random inserts cost more than everything else together;
 - the page cache is raised to a fixed size (not proportional to the import: memory stays flat).
 
 Everything happens in a savepoint of the caller's transaction: a failure or a kill leaves the
@@ -19,6 +23,7 @@ its trigger or indexes. Durability settings (journal mode, synchronous) are neve
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from typing import Any
 
@@ -40,8 +45,9 @@ class BulkLoad:
     two reflections with the same (identity, source, source id); the caller's transaction then rolls back.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Any = None) -> None:
-        self.conn, self.path = conn, path
+    def __init__(self, conn: sqlite3.Connection, path: Any = None, journal: Any = None) -> None:
+        self.conn, self.path, self.journal = conn, path, journal
+        self._cols: list[str] | None = None  # columns of the staged rows, once staging began
         self.active = False
         self._trigger: str | None = None
         self._indexes: list[tuple[str, str]] = []
@@ -74,12 +80,42 @@ class BulkLoad:
             for name, _ in self._indexes:
                 conn.execute(f'DROP INDEX "{name}"')
 
+    def stage(self, rows: list[dict]) -> bool:
+        """Hold encoded reflection rows and their tag links until `finish` inserts them in id order.
+
+        False (nothing held) outside bulk mode or without a journal: the caller inserts them itself.
+        Rows are dicts of `Reflections.encode`; tags are created now, in the order first seen.
+        """
+        if not self.active or self.journal is None or not rows:
+            return False
+        conn = self.conn
+        if self._cols is None:
+            cols = [c for c in rows[0] if not c.startswith("_") and c in self.journal.reflections.columns]
+            # No column types: values are stored as given and converted once, by `reflections`.
+            conn.execute(f"CREATE TEMP TABLE mirror_kit_bulk_rows ({', '.join(cols)})")
+            conn.execute("CREATE TEMP TABLE mirror_kit_bulk_links (reflection_id, tag_id)")
+            self._cols = cols
+        pick = operator.itemgetter(*self._cols)
+        conn.executemany(f"INSERT INTO mirror_kit_bulk_rows VALUES ({', '.join('?' * len(self._cols))})",
+                         [pick(r) for r in rows])
+        conn.executemany("INSERT INTO mirror_kit_bulk_links VALUES (?, ?)",
+                         self.journal.tags.links((r["id"], t) for r in rows for t in r["_tags"]))
+        return True
+
     def finish(self) -> None:
-        """Build the deferred indexes and full-text rows, restore the trigger, leave bulk mode."""
+        """Insert the staged rows, build the deferred indexes and full-text rows, restore the trigger,
+        leave bulk mode."""
         if not self.active:
             return
         conn = self.conn
         try:
+            if self._cols is not None:
+                assert self.journal is not None
+                self.journal.reflections.insert_staged("temp.mirror_kit_bulk_rows", self._cols)
+                self.journal.tags.attach_staged("temp.mirror_kit_bulk_links")
+                conn.execute("DROP TABLE temp.mirror_kit_bulk_rows")
+                conn.execute("DROP TABLE temp.mirror_kit_bulk_links")
+                self._cols = None
             for name, sql in self._indexes:
                 try:
                     conn.execute(sql)
@@ -105,6 +141,7 @@ class BulkLoad:
 
     def _leave(self) -> None:
         self.active = False
+        self._cols = None  # the rollback to the savepoint took the scratch tables with it
         if self._cache is not None:
             self.conn.execute(f"PRAGMA cache_size = {int(self._cache)}")
 

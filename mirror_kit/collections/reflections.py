@@ -138,6 +138,28 @@ class Reflections(Collection):
         self.conn.execute("RELEASE insert_rows")
         self.journal.tags.attach((r["id"], t) for r in rows for t in r["_tags"])
 
+    def insert_staged(self, table: str, cols: list[str]) -> None:
+        """Insert the encoded rows held in a scratch table (see `mirror_kit.bulkload`) in id order, so
+        the id index grows at its end instead of at a random page per row (ids are hashes); tags are
+        left to the caller. A collision raises InvalidInputError naming a colliding record."""
+        names = ", ".join(cols)
+        try:
+            self.conn.execute(f"INSERT INTO reflections ({names}) SELECT {names} FROM {table} ORDER BY id")
+        except sqlite3.IntegrityError as exc:
+            # The failed statement left no row behind: what collides is stored from before.
+            raise InvalidInputError(self._explain_staged_conflict(table, exc)) from exc
+
+    def _explain_staged_conflict(self, table: str, exc: sqlite3.Error) -> str:
+        row = self.conn.execute(
+            f"SELECT s.source, s.source_id FROM {table} s JOIN reflections r ON r.identity_id = s.identity_id "
+            "AND r.source = s.source AND r.source_id = s.source_id LIMIT 1").fetchone()
+        if row is not None:
+            return f"reflection: source {row[0]!r} source_id {row[1]!r} is already stored; nothing was stored"
+        row = self.conn.execute(f"SELECT s.id FROM {table} s JOIN reflections r ON r.id = s.id LIMIT 1").fetchone()
+        if row is not None:
+            return f"reflection: already stored as {row[0]} (same identity, time and content); nothing was stored"
+        return f"cannot store reflections: {exc}; nothing was stored"
+
     def update_rows(self, rows: list[dict], *, tags: bool = True) -> None:
         """Overwrite stored reflections with encoded rows (ids kept); `tags` replaces their tags too."""
         if not rows:

@@ -76,7 +76,7 @@ def store_entries(
     rejected: list[dict] = []
     writing = not dry_run
     # Index upkeep is deferred to the end of the transaction once an import fills a whole chunk.
-    bulk = BulkLoad(journal.conn, journal.path)
+    bulk = BulkLoad(journal.conn, journal.path, journal)
 
     def reject(where: dict, reason: str) -> None:
         nonlocal writing
@@ -95,7 +95,8 @@ def store_entries(
                 journal.identities.add(name, exist_ok=True)
                 if not final and write is _insert:
                     bulk.begin()
-                write(journal, buf)
+                if write is not _insert or not bulk.stage(buf):  # in bulk mode new rows wait for finish
+                    write(journal, buf)
                 buf.clear()
 
     with contextlib.ExitStack() as stack:
