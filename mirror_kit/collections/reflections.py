@@ -68,10 +68,17 @@ class Reflections(Collection):
             raise InvalidInputError(
                 f"{where}: field 'created_at' must be a datetime, date or string, got {type(created).__name__}"
             )
-        try:
-            created_dt, tz = to_utc(created if created is not None else parse_utc(now_iso()), rec.get("tz"))
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"{where}: field 'created_at': {exc}") from exc
+        tz = rec.get("tz")
+        if type(created) is datetime and created.tzinfo is None and not tz and created.year >= 1000:
+            # Naive and no zone (most imported rows): UTC as it stands, `format_utc` of `to_utc`
+            # without building the aware datetime.
+            created_iso, tz = created.isoformat()[:19] + "Z", None
+        else:
+            try:
+                created_dt, tz = to_utc(created if created is not None else parse_utc(now_iso()), tz)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{where}: field 'created_at': {exc}") from exc
+            created_iso = format_utc(created_dt)
         visibility = rec.get("visibility") or "private"
         if visibility not in VISIBILITIES:
             raise InvalidInputError(f"{where}: field 'visibility' must be one of {VISIBILITIES}, got {visibility!r}")
@@ -81,7 +88,6 @@ class Reflections(Collection):
         if intensity is not None and not (0 <= float(intensity) <= 1):
             raise InvalidInputError(f"{where}: field 'intensity' must be between 0 and 1, got {intensity!r}")
         chash = hash_normalized(normalized)
-        created_iso = format_utc(created_dt)
         source_id = None if rec.get("source_id") is None else str(rec.get("source_id"))
         rid = rec.get("id") or reflection_id_for(identity_id, rec.get("source"), source_id, created_iso, chash)
         try:

@@ -57,9 +57,17 @@ class SeenIds:
                                   "(sid TEXT PRIMARY KEY, place NOT NULL) WITHOUT ROWID")
                 self._spilled = True
                 self._bits = bytearray(BITS // 8)
-            # In key order: each batch goes along the table's B-tree once, not to a random page per id.
-            self.conn.executemany("INSERT INTO mirror_kit_import_seen (sid, place) VALUES (?, ?)", sorted(
-                (s, w if type(w) is int else json.dumps(w, default=str)) for s, w in self.recent.items()))
+            # In key order: each batch goes along the table's B-tree once, not to a random page per id;
+            # in one savepoint: a dry run has no transaction, and a commit per id cost more than the ids.
+            self.conn.execute("SAVEPOINT import_seen")
+            try:
+                self.conn.executemany("INSERT INTO mirror_kit_import_seen (sid, place) VALUES (?, ?)", sorted(
+                    (s, w if type(w) is int else json.dumps(w, default=str)) for s, w in self.recent.items()))
+            except sqlite3.Error:
+                self.conn.execute("ROLLBACK TO import_seen")
+                self.conn.execute("RELEASE import_seen")
+                raise
+            self.conn.execute("RELEASE import_seen")
         except sqlite3.Error:
             self.keep *= 2  # no temp table here (e.g. a read-only connection): keep ids in memory
             return
