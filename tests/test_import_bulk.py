@@ -142,6 +142,43 @@ def test_rebuilt_unique_index_refuses_a_duplicate_source_id_and_rolls_back(tmp_p
     assert _state(db) == before
 
 
+def test_bulk_import_writes_new_rows_in_id_order_and_leaves_no_scratch_tables(tmp_path):
+    src = _write_csv(tmp_path / "big.csv", N)
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        assert j.imports.run(src, "maya", progress=False)["added"] == N
+        # Hash ids in key order: the id index (and the tag links) grew at one end, not at random pages.
+        ids = [r[0] for r in j.execute("SELECT id FROM reflections ORDER BY rowid")]
+        assert len(ids) == N and ids == sorted(ids)
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+        with pytest.raises(mirror_kit.MirrorKitError, match="nothing was imported"):
+            j.imports.run(_write_csv(tmp_path / "bad.csv", N + 5, bad_line=N + 3), "ines", progress=False,
+                          date_column="date")
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+        assert j.execute("SELECT count(*) FROM reflections").fetchone()[0] == N
+
+
+def test_staged_row_colliding_with_a_stored_one_is_named_and_nothing_is_stored(tmp_path):
+    db = tmp_path / "j.db"
+    _import(db, _write_csv(tmp_path / "small.csv", 3))
+    before = _state(db)
+    with mirror_kit.open(db) as j:
+        stored = j.execute("SELECT id, identity_id, source FROM reflections WHERE source_id = '1'").fetchone()
+        row = j.reflections.encode(stored["identity_id"], {
+            "content": "another text under the same key", "created_at": "2021-01-01", "source": stored["source"],
+            "source_id": "1", "id": stored["id"]})
+        bulk = BulkLoad(j.conn, db, j)
+        with pytest.raises(mirror_kit.MirrorKitError, match="already stored.*nothing was stored"), \
+                j.transaction():
+            bulk.begin()
+            assert bulk.stage([row])  # held back: the collision shows only when finish inserts it
+            try:
+                bulk.finish()
+            finally:
+                bulk.abort()
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+    assert _state(db) == before
+
+
 def test_batched_csv_reader_hands_out_the_same_rows_and_line_numbers_as_csv_reader():
     lines = ["id,text\n"]
     for i in range(limited_csv_reader.BATCH * 2 + 3):
@@ -236,3 +273,18 @@ def test_ids_moved_out_of_memory_still_catch_a_repeated_id_at_its_first_line(tmp
     assert "duplicate id '3' (first seen at f.csv: line 5)" in str(in_memory)
     monkeypatch.setattr(seen, "KEEP", 7)  # ids spill to the temp table every 7 entries
     assert run(tmp_path / "b.db") == in_memory
+
+
+def test_spilled_ids_give_back_line_numbers_and_places_as_they_were_added(tmp_path):
+    from mirror_kit.importers.seen import SeenIds
+
+    conn = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
+    seen = SeenIds(conn, keep=3)
+    places = {f"id{i}": (i + 2 if i % 2 else {"file": f"day{i}.md", "entry": i}) for i in range(10)}
+    for sid, place in places.items():
+        seen.add(sid, place)
+    assert seen.recent.keys() == {"id9"}  # the rest moved to the temp table
+    assert {sid: seen.get(sid) for sid in places} == places
+    assert seen.get("id10") is None and seen.get("") is None
+    seen.close()
+    assert conn.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
