@@ -50,6 +50,7 @@ class BulkLoad:
     def __init__(self, conn: sqlite3.Connection, path: Any = None, journal: Any = None) -> None:
         self.conn, self.path, self.journal = conn, path, journal
         self._cols: list[str] | None = None  # columns of the staged rows, once staging began
+        self._no_stage = False
         self.active = False
         self._trigger: str | None = None
         self._indexes: list[tuple[str, str]] = []
@@ -88,14 +89,23 @@ class BulkLoad:
         False (nothing held) outside bulk mode or without a journal: the caller inserts them itself.
         Rows are dicts of `Reflections.encode`; tags are created now, in the order first seen.
         """
-        if not self.active or self.journal is None or not rows:
+        if not self.active or self.journal is None or not rows or self._no_stage:
             return False
         conn = self.conn
         if self._cols is None:
             cols = [c for c in rows[0] if not c.startswith("_") and c in self.journal.reflections.columns]
-            # No column types: values are stored as given and converted once, by `reflections`.
-            conn.execute(f"CREATE TEMP TABLE mirror_kit_bulk_rows ({', '.join(cols)})")
-            conn.execute("CREATE TEMP TABLE mirror_kit_bulk_links (reflection_id, tag_id)")
+            conn.execute("SAVEPOINT bulk_stage")
+            try:
+                # No column types: values are stored as given and converted once, by `reflections`.
+                conn.execute(f"CREATE TEMP TABLE mirror_kit_bulk_rows ({', '.join(cols)})")
+                conn.execute("CREATE TEMP TABLE mirror_kit_bulk_links (reflection_id, tag_id)")
+            except sqlite3.Error:
+                # No temp database here (or a name taken): rows go in as they come, only slower.
+                conn.execute("ROLLBACK TO bulk_stage")
+                conn.execute("RELEASE bulk_stage")
+                self._no_stage = True
+                return False
+            conn.execute("RELEASE bulk_stage")
             self._cols = cols
         pick = operator.itemgetter(*self._cols)
         conn.executemany(f"INSERT INTO mirror_kit_bulk_rows VALUES ({', '.join('?' * len(self._cols))})",

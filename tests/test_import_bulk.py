@@ -157,6 +157,21 @@ def test_bulk_import_writes_new_rows_in_id_order_and_leaves_no_scratch_tables(tm
         assert j.execute("SELECT count(*) FROM reflections").fetchone()[0] == N
 
 
+def test_bulk_import_without_its_scratch_tables_stores_the_same_rows(tmp_path):
+    src = _write_csv(tmp_path / "big.csv", N)
+    _import(tmp_path / "staged.db", src)
+    with mirror_kit.open(tmp_path / "direct.db") as j:
+        # A temp table of that name already on the connection: staging is skipped, not the import,
+        # and the other table is left alone.
+        j.execute("CREATE TEMP TABLE mirror_kit_bulk_links (x)")
+        j.execute("INSERT INTO temp.mirror_kit_bulk_links VALUES (1)")
+        assert j.imports.run(src, "maya", progress=False)["added"] == N
+        assert j.execute("SELECT x FROM temp.mirror_kit_bulk_links").fetchall() == [(1,)]
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == [("mirror_kit_bulk_links",)]
+    staged, direct = _state(tmp_path / "staged.db"), _state(tmp_path / "direct.db")
+    assert staged == direct
+
+
 def test_staged_row_colliding_with_a_stored_one_is_named_and_nothing_is_stored(tmp_path):
     db = tmp_path / "j.db"
     _import(db, _write_csv(tmp_path / "small.csv", 3))
