@@ -60,6 +60,18 @@ def index_inserted_since(conn: sqlite3.Connection, start_rowid: int) -> None:
     """Index every reflection with rowid > `start_rowid` in one pass (while the per-row trigger is
     dropped, see `mirror_kit.bulkload`): the same rows, in the same order, as the trigger writes."""
     last = conn.execute("SELECT coalesce(max(rowid), 0) FROM search_docs").fetchone()[0]
+    count, top = conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM reflections WHERE rowid > ?",
+                              (start_rowid,)).fetchone()
+    if top - start_rowid == count:
+        # The new rows' rowids have no gap (one insert appends them), so the key each gets in
+        # `search_docs` is known: the rowid offset by the same amount, as the inserts below would
+        # number them. The text is then read in one pass over the table, with no lookup per row.
+        shift = last - start_rowid
+        conn.execute("INSERT INTO search_docs (rowid, reflection_id) SELECT rowid + ?, id FROM reflections "
+                     "WHERE rowid > ? ORDER BY rowid", (shift, start_rowid))
+        conn.execute("INSERT INTO reflections_fts (rowid, title, content) SELECT rowid + ?, coalesce(title, ''), "
+                     "content FROM reflections WHERE rowid > ? ORDER BY rowid", (shift, start_rowid))
+        return
     conn.execute("INSERT INTO search_docs (reflection_id) SELECT id FROM reflections WHERE rowid > ? ORDER BY rowid",
                  (start_rowid,))
     conn.execute(

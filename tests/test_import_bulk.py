@@ -166,8 +166,10 @@ def test_bulk_import_without_its_scratch_tables_stores_the_same_rows(tmp_path):
         j.execute("CREATE TEMP TABLE mirror_kit_bulk_links (x)")
         j.execute("INSERT INTO temp.mirror_kit_bulk_links VALUES (1)")
         assert j.imports.run(src, "maya", progress=False)["added"] == N
-        assert j.execute("SELECT x FROM temp.mirror_kit_bulk_links").fetchall() == [(1,)]
-        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == [("mirror_kit_bulk_links",)]
+        assert [tuple(r) for r in j.execute("SELECT x FROM temp.mirror_kit_bulk_links")] == [(1,)]
+        assert [r[0] for r in j.execute("SELECT name FROM sqlite_temp_master")] == ["mirror_kit_bulk_links"]
+        ids = [r[0] for r in j.execute("SELECT id FROM reflections ORDER BY rowid")]
+        assert ids != sorted(ids)  # stored as read: staging really was skipped
     staged, direct = _state(tmp_path / "staged.db"), _state(tmp_path / "direct.db")
     assert staged == direct
 
