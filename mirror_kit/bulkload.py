@@ -40,6 +40,16 @@ CACHE_KIB = 16384
 REBUILD_MAX_EXISTING = 100_000
 
 
+# Columns that one import usually writes with one value for every row (checked per chunk).
+_CONSTANT_CANDIDATES = ("identity_id", "tz", "source", "visibility", "intensity", "language")
+
+
+def _same(rows: list[dict], col: str, value: Any) -> bool:
+    """Whether every row holds exactly `value` (same type too: SQLite stores 1 and 1.0 differently)."""
+    kinds = set(map(type, map(operator.itemgetter(col), rows)))
+    return kinds == {type(value)} and set(map(operator.itemgetter(col), rows)) == {value}
+
+
 class BulkLoad:
     """Deferred index upkeep for one large write; `begin()` (idempotent) then `finish()` or `abort()`.
 
@@ -50,6 +60,7 @@ class BulkLoad:
     def __init__(self, conn: sqlite3.Connection, path: Any = None, journal: Any = None) -> None:
         self.conn, self.path, self.journal = conn, path, journal
         self._cols: list[str] | None = None  # columns of the staged rows, once staging began
+        self._consts: dict[str, Any] = {}  # columns held once for every staged row: name -> value
         self._no_stage = False
         self.active = False
         self._trigger: str | None = None
@@ -92,8 +103,14 @@ class BulkLoad:
         if not self.active or self.journal is None or not rows or self._no_stage:
             return False
         conn = self.conn
+        if self._cols is not None and not all(_same(rows, c, v) for c, v in self._consts.items()):
+            self._insert_staged()  # a value held once for all rows changed: start again from here
         if self._cols is None:
-            cols = [c for c in rows[0] if not c.startswith("_") and c in self.journal.reflections.columns]
+            names = [c for c in rows[0] if not c.startswith("_") and c in self.journal.reflections.columns]
+            # Columns equal in every row (identity, source, ...) are held once, not per row: fewer
+            # values to bind, store and sort per row.
+            consts = {c: rows[0][c] for c in names if c in _CONSTANT_CANDIDATES and _same(rows, c, rows[0][c])}
+            cols = [c for c in names if c not in consts]
             conn.execute("SAVEPOINT bulk_stage")
             try:
                 # No column types: values are stored as given and converted once, by `reflections`.
@@ -106,7 +123,7 @@ class BulkLoad:
                 self._no_stage = True
                 return False
             conn.execute("RELEASE bulk_stage")
-            self._cols = cols
+            self._cols, self._consts = cols, consts
         pick = operator.itemgetter(*self._cols)
         conn.executemany(f"INSERT INTO mirror_kit_bulk_rows VALUES ({', '.join('?' * len(self._cols))})",
                          [pick(r) for r in rows])
@@ -121,13 +138,7 @@ class BulkLoad:
             return
         conn = self.conn
         try:
-            if self._cols is not None:
-                assert self.journal is not None
-                self.journal.reflections.insert_staged("temp.mirror_kit_bulk_rows", self._cols)
-                self.journal.tags.attach_staged("temp.mirror_kit_bulk_links")
-                conn.execute("DROP TABLE temp.mirror_kit_bulk_rows")
-                conn.execute("DROP TABLE temp.mirror_kit_bulk_links")
-                self._cols = None
+            self._insert_staged()
             for name, sql in self._indexes:
                 try:
                     conn.execute(sql)
@@ -150,6 +161,17 @@ class BulkLoad:
             self.conn.execute("ROLLBACK TO bulk_load")
             self.conn.execute("RELEASE bulk_load")
         self._leave()
+
+    def _insert_staged(self) -> None:
+        """Move the staged rows and links into the journal's tables (in key order); drop the scratch tables."""
+        if self._cols is None:
+            return
+        assert self.journal is not None
+        self.journal.reflections.insert_staged("temp.mirror_kit_bulk_rows", self._cols, self._consts)
+        self.journal.tags.attach_staged("temp.mirror_kit_bulk_links")
+        self.conn.execute("DROP TABLE temp.mirror_kit_bulk_rows")
+        self.conn.execute("DROP TABLE temp.mirror_kit_bulk_links")
+        self._cols, self._consts = None, {}
 
     def _leave(self) -> None:
         self.active = False

@@ -174,6 +174,32 @@ def test_bulk_import_without_its_scratch_tables_stores_the_same_rows(tmp_path):
     assert staged == direct
 
 
+def test_bulk_import_whose_zone_changes_after_the_first_chunks_stores_what_row_writes_store(tmp_path, monkeypatch):
+    src = tmp_path / "zones.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "date", "text"])
+        for i in range(N):  # naive times (no zone stored), then times with an offset (zone "+02:00")
+            w.writerow([i, f"2020-01-{i % 28 + 1:02d} 08:15" + ("+02:00" if i > upsert._CHUNK * 1.5 else ""),
+                        f"entry {i}"])
+    _import(tmp_path / "bulk.db", src)
+    monkeypatch.setattr(upsert, "_CHUNK", N + 1)  # one final flush: bulk mode never starts
+    _import(tmp_path / "rows.db", src)
+
+    def zones(path: Path) -> list:
+        conn = sqlite3.connect(path)
+        try:
+            return conn.execute("SELECT id, created_at, tz, identity_id, source, visibility, intensity, language "
+                                "FROM reflections ORDER BY id").fetchall()
+        finally:
+            conn.close()
+
+    bulk = zones(tmp_path / "bulk.db")
+    assert bulk == zones(tmp_path / "rows.db")
+    assert {r[2] for r in bulk} == {None, "+02:00"}
+    assert _state(tmp_path / "bulk.db") == _state(tmp_path / "rows.db")
+
+
 def test_staged_row_colliding_with_a_stored_one_is_named_and_nothing_is_stored(tmp_path):
     db = tmp_path / "j.db"
     _import(db, _write_csv(tmp_path / "small.csv", 3))

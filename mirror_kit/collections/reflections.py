@@ -144,24 +144,29 @@ class Reflections(Collection):
         self.conn.execute("RELEASE insert_rows")
         self.journal.tags.attach((r["id"], t) for r in rows for t in r["_tags"])
 
-    def insert_staged(self, table: str, cols: list[str]) -> None:
+    def insert_staged(self, table: str, cols: list[str], consts: Mapping[str, Any] | None = None) -> None:
         """Insert the encoded rows held in a scratch table (see `mirror_kit.bulkload`) in id order, so
         the id index grows at its end instead of at a random page per row (ids are hashes); tags are
-        left to the caller. A collision raises InvalidInputError naming a colliding record."""
-        names = ", ".join(cols)
+        left to the caller. `consts`: columns with one value for every row, not in the table.
+        A collision raises InvalidInputError naming a colliding record."""
+        consts = dict(consts or {})
+        names = ", ".join(cols + list(consts))
+        staged = f"(SELECT {', '.join(cols + [f'? AS {c}' for c in consts])} FROM {table})"
+        params = list(consts.values())
         try:
-            self.conn.execute(f"INSERT INTO reflections ({names}) SELECT {names} FROM {table} ORDER BY id")
+            self.conn.execute(f"INSERT INTO reflections ({names}) SELECT {names} FROM {staged} ORDER BY id", params)
         except sqlite3.IntegrityError as exc:
             # The failed statement left no row behind: what collides is stored from before.
-            raise InvalidInputError(self._explain_staged_conflict(table, exc)) from exc
+            raise InvalidInputError(self._explain_staged_conflict(staged, params, exc)) from exc
 
-    def _explain_staged_conflict(self, table: str, exc: sqlite3.Error) -> str:
+    def _explain_staged_conflict(self, staged: str, params: list, exc: sqlite3.Error) -> str:
         row = self.conn.execute(
-            f"SELECT s.source, s.source_id FROM {table} s JOIN reflections r ON r.identity_id = s.identity_id "
-            "AND r.source = s.source AND r.source_id = s.source_id LIMIT 1").fetchone()
+            f"SELECT s.source, s.source_id FROM {staged} s JOIN reflections r ON r.identity_id = s.identity_id "
+            "AND r.source = s.source AND r.source_id = s.source_id LIMIT 1", params).fetchone()
         if row is not None:
             return f"reflection: source {row[0]!r} source_id {row[1]!r} is already stored; nothing was stored"
-        row = self.conn.execute(f"SELECT s.id FROM {table} s JOIN reflections r ON r.id = s.id LIMIT 1").fetchone()
+        row = self.conn.execute(f"SELECT s.id FROM {staged} s JOIN reflections r ON r.id = s.id LIMIT 1",
+                                params).fetchone()
         if row is not None:
             return f"reflection: already stored as {row[0]} (same identity, time and content); nothing was stored"
         return f"cannot store reflections: {exc}; nothing was stored"
