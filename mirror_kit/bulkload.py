@@ -126,7 +126,7 @@ class BulkLoad:
             self._cols, self._consts = cols, consts
         pick = operator.itemgetter(*self._cols)
         conn.executemany(f"INSERT INTO mirror_kit_bulk_rows VALUES ({', '.join('?' * len(self._cols))})",
-                         [pick(r) for r in rows])
+                         list(map(pick, rows)))
         conn.executemany("INSERT INTO mirror_kit_bulk_links VALUES (?, ?)",
                          self.journal.tags.links((r["id"], t) for r in rows for t in r["_tags"]))
         return True
@@ -175,7 +175,7 @@ class BulkLoad:
 
     def _leave(self) -> None:
         self.active = False
-        self._cols = None  # the rollback to the savepoint took the scratch tables with it
+        self._cols, self._consts = None, {}  # the rollback to the savepoint took the scratch tables with it
         if self._cache is not None:
             self.conn.execute(f"PRAGMA cache_size = {int(self._cache)}")
 

@@ -21,7 +21,7 @@ from mirror_kit.bulkload import BulkLoad
 from mirror_kit.ids import normalize_text
 from mirror_kit.importers import upsert
 from mirror_kit.process_state import limited_csv_reader
-from mirror_kit.timeutil import ISO_FORMAT, format_utc
+from mirror_kit.timeutil import ISO_FORMAT, format_utc, to_utc
 
 ROOT = Path(__file__).resolve().parents[1]
 N = upsert._CHUNK * 2 + 37  # two full chunks (bulk mode) and a partial one
@@ -263,6 +263,31 @@ def test_fast_text_normalisation_equals_line_by_line_rule():
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert normalize_text(text) == rule(text), repr(text)
+
+
+def test_fast_flat_metadata_json_equals_the_encoder_output():
+    from mirror_kit.records import _ENCODER, to_json
+
+    rng = random.Random(7)
+    alphabet = ["a", '"', "\\", "\n", "\t", "\x00", "\x7f", "é", "\u2028", "\ud800", "😀", " ", "}", "\x1f"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+
+    for _ in range(5000):
+        meta = {text(): text() for _ in range(rng.randint(0, 4))}
+        assert to_json(meta, "metadata") == _ENCODER.encode(meta), meta
+
+
+def test_naive_times_are_stored_as_their_utc_reading_on_the_fast_path(tmp_path):
+    rng = random.Random(11)
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        for _ in range(3000):
+            naive = datetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                             rng.randint(0, 59), rng.randint(0, 59), rng.choice([0, rng.randint(0, 999_999)]))
+            fast = j.reflections.encode("i_x", {"content": "x", "created_at": naive})
+            slow_dt, slow_tz = to_utc(naive)  # what the general path stores
+            assert (fast["created_at"], fast["tz"]) == (format_utc(slow_dt), slow_tz)
 
 
 def _import_result(db: Path, src: Path) -> tuple:

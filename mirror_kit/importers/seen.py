@@ -27,6 +27,7 @@ class SeenIds:
         self.recent: dict[str, Any] = {}
         self._bits: bytearray | None = None  # created at the first spill
         self._spilled = False
+        self.moved = False  # some ids left `recent`: until then `recent.get` alone is `get`
 
     def get(self, sid: str) -> Any:
         found = self.recent.get(sid)
@@ -79,11 +80,13 @@ class SeenIds:
         for k in (h & (BITS - 1), (h >> 27) & (BITS - 1)):
             np.bitwise_or.at(bits, k >> 3, np.left_shift(1, k & 7).astype(np.uint8))
         self.recent.clear()
+        self.moved = True
 
     def close(self) -> None:
         """Drop the temp table (if the import's rollback has not already)."""
         self.recent.clear()
         self._bits = None
+        self.moved = False
         if self._spilled:
             self._spilled = False
             try:
