@@ -51,6 +51,8 @@ def _state(path: Path) -> dict:
             "fts": conn.execute("SELECT d.reflection_id, f.title, f.content FROM reflections_fts f "
                                 "JOIN search_docs d ON d.rowid = f.rowid ORDER BY 1").fetchall(),
             "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
+            # The full-text index's settings: a bulk pass's larger buffer is not left behind.
+            "fts_config": conn.execute("SELECT k, v FROM reflections_fts_config ORDER BY k").fetchall(),
         }
     finally:
         conn.close()
@@ -198,6 +200,14 @@ def test_bulk_import_whose_zone_changes_after_the_first_chunks_stores_what_row_w
     assert bulk == zones(tmp_path / "rows.db")
     assert {r[2] for r in bulk} == {None, "+02:00"}
     assert _state(tmp_path / "bulk.db") == _state(tmp_path / "rows.db")
+
+
+def test_bulk_import_keeps_a_full_text_buffer_size_set_before(tmp_path):
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        j.execute("INSERT INTO reflections_fts (reflections_fts, rank) VALUES ('hashsize', 2097152)")
+        assert j.imports.run(_write_csv(tmp_path / "big.csv", N), "maya", progress=False)["added"] == N
+        assert [tuple(r) for r in j.execute("SELECT k, v FROM reflections_fts_config ORDER BY k")] == [
+            ("hashsize", 2097152), ("version", 4)]
 
 
 def test_staged_row_colliding_with_a_stored_one_is_named_and_nothing_is_stored(tmp_path):
