@@ -10,6 +10,10 @@ the page cache. In bulk mode, inside the caller's transaction:
 - when the journal holds few reflections, the secondary indexes of `reflections` are dropped and
   built again at the end by sorting (a unique index that no longer holds raises, so the whole
   transaction rolls back, as a conflict on insert would);
+- new rows (with their tag links) wait in scratch tables of the connection's temp database and are
+  inserted at the end in id order, so every B-tree keyed by the hash id (the table's id index, the
+  tag links, the search index's key) grows at one end instead of at a random page per row; once
+  those B-trees outgrow the page cache, random inserts cost more than everything else together;
 - the page cache is raised to a fixed size (not proportional to the import: memory stays flat).
 
 Everything happens in a savepoint of the caller's transaction: a failure or a kill leaves the
@@ -19,6 +23,7 @@ its trigger or indexes. Durability settings (journal mode, synchronous) are neve
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from typing import Any
 
@@ -27,10 +32,22 @@ from .search_index import index_inserted_since
 
 _TRIGGER = "reflections_search_ai"
 # Page cache during a bulk load, in KiB (negative PRAGMA cache_size): bounded, whatever the row count.
-CACHE_KIB = 65536
+# Rows arrive in key order, so a small cache does; it also bounds SQLite's sorter (which spills to temp
+# files beyond it). 64 MB cost the same CPU at 300k rows and doubled the peak RSS.
+CACHE_KIB = 16384
 # Below this many stored reflections the secondary indexes are rebuilt rather than kept up per row
 # (rebuilding costs a sort of every row, old ones included).
 REBUILD_MAX_EXISTING = 100_000
+
+
+# Columns that one import usually writes with one value for every row (checked per chunk).
+_CONSTANT_CANDIDATES = ("identity_id", "tz", "source", "visibility", "intensity", "language")
+
+
+def _same(rows: list[dict], col: str, value: Any) -> bool:
+    """Whether every row holds exactly `value` (same type too: SQLite stores 1 and 1.0 differently)."""
+    kinds = set(map(type, map(operator.itemgetter(col), rows)))
+    return kinds == {type(value)} and set(map(operator.itemgetter(col), rows)) == {value}
 
 
 class BulkLoad:
@@ -40,8 +57,11 @@ class BulkLoad:
     two reflections with the same (identity, source, source id); the caller's transaction then rolls back.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Any = None) -> None:
-        self.conn, self.path = conn, path
+    def __init__(self, conn: sqlite3.Connection, path: Any = None, journal: Any = None) -> None:
+        self.conn, self.path, self.journal = conn, path, journal
+        self._cols: list[str] | None = None  # columns of the staged rows, once staging began
+        self._consts: dict[str, Any] = {}  # columns held once for every staged row: name -> value
+        self._no_stage = False
         self.active = False
         self._trigger: str | None = None
         self._indexes: list[tuple[str, str]] = []
@@ -74,12 +94,51 @@ class BulkLoad:
             for name, _ in self._indexes:
                 conn.execute(f'DROP INDEX "{name}"')
 
+    def stage(self, rows: list[dict]) -> bool:
+        """Hold encoded reflection rows and their tag links until `finish` inserts them in id order.
+
+        False (nothing held) outside bulk mode or without a journal: the caller inserts them itself.
+        Rows are dicts of `Reflections.encode`; tags are created now, in the order first seen.
+        """
+        if not self.active or self.journal is None or not rows or self._no_stage:
+            return False
+        conn = self.conn
+        if self._cols is not None and not all(_same(rows, c, v) for c, v in self._consts.items()):
+            self._insert_staged()  # a value held once for all rows changed: start again from here
+        if self._cols is None:
+            names = [c for c in rows[0] if not c.startswith("_") and c in self.journal.reflections.columns]
+            # Columns equal in every row (identity, source, ...) are held once, not per row: fewer
+            # values to bind, store and sort per row.
+            consts = {c: rows[0][c] for c in names if c in _CONSTANT_CANDIDATES and _same(rows, c, rows[0][c])}
+            cols = [c for c in names if c not in consts]
+            conn.execute("SAVEPOINT bulk_stage")
+            try:
+                # No column types: values are stored as given and converted once, by `reflections`.
+                conn.execute(f"CREATE TEMP TABLE mirror_kit_bulk_rows ({', '.join(cols)})")
+                conn.execute("CREATE TEMP TABLE mirror_kit_bulk_links (reflection_id, tag_id)")
+            except sqlite3.Error:
+                # No temp database here (or a name taken): rows go in as they come, only slower.
+                conn.execute("ROLLBACK TO bulk_stage")
+                conn.execute("RELEASE bulk_stage")
+                self._no_stage = True
+                return False
+            conn.execute("RELEASE bulk_stage")
+            self._cols, self._consts = cols, consts
+        pick = operator.itemgetter(*self._cols)
+        conn.executemany(f"INSERT INTO mirror_kit_bulk_rows VALUES ({', '.join('?' * len(self._cols))})",
+                         list(map(pick, rows)))
+        conn.executemany("INSERT INTO mirror_kit_bulk_links VALUES (?, ?)",
+                         self.journal.tags.links((r["id"], t) for r in rows for t in r["_tags"]))
+        return True
+
     def finish(self) -> None:
-        """Build the deferred indexes and full-text rows, restore the trigger, leave bulk mode."""
+        """Insert the staged rows, build the deferred indexes and full-text rows, restore the trigger,
+        leave bulk mode."""
         if not self.active:
             return
         conn = self.conn
         try:
+            self._insert_staged()
             for name, sql in self._indexes:
                 try:
                     conn.execute(sql)
@@ -103,8 +162,20 @@ class BulkLoad:
             self.conn.execute("RELEASE bulk_load")
         self._leave()
 
+    def _insert_staged(self) -> None:
+        """Move the staged rows and links into the journal's tables (in key order); drop the scratch tables."""
+        if self._cols is None:
+            return
+        assert self.journal is not None
+        self.journal.reflections.insert_staged("temp.mirror_kit_bulk_rows", self._cols, self._consts)
+        self.journal.tags.attach_staged("temp.mirror_kit_bulk_links")
+        self.conn.execute("DROP TABLE temp.mirror_kit_bulk_rows")
+        self.conn.execute("DROP TABLE temp.mirror_kit_bulk_links")
+        self._cols, self._consts = None, {}
+
     def _leave(self) -> None:
         self.active = False
+        self._cols, self._consts = None, {}  # the rollback to the savepoint took the scratch tables with it
         if self._cache is not None:
             self.conn.execute(f"PRAGMA cache_size = {int(self._cache)}")
 

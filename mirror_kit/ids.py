@@ -15,7 +15,7 @@ def normalize_text(text: str) -> str:
     """NFC, Unix newlines, no trailing whitespace: what the content hash is computed over."""
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    if "\r" not in text and not _SPACE_BEFORE_NEWLINE.search(text):
+    if "\r" not in text and ("\n" not in text or not _SPACE_BEFORE_NEWLINE.search(text)):
         return text.strip()  # no line to strip but the last (most texts): no split and join
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
@@ -32,7 +32,8 @@ def hash_normalized(normalized: str) -> str:
 
 def stable_id(prefix: str, *parts: object, length: int = 16) -> str:
     """`prefix_` + a hex digest of the parts: deterministic ids for deterministic inputs."""
-    h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8"))
+    h = hashlib.sha256("\x1f".join([p if type(p) is str else "" if p is None else str(p) for p in parts])
+                       .encode("utf-8"))
     return f"{prefix}_{h.hexdigest()[:length]}"
 
 

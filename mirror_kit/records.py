@@ -78,6 +78,7 @@ class Mirrorback:
 
 # One encoder for every call (json.dumps builds a new one per call when given options).
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, allow_nan=False)
+_quote = json.encoder.encode_basestring  # how that encoder writes a string (ensure_ascii=False)
 
 
 def to_json(value: Any, what: str) -> str:
@@ -87,8 +88,10 @@ def to_json(value: Any, what: str) -> str:
     """
     value = value if value is not None else {}
     try:
-        if type(value) is dict and all(type(v) is str for v in value.values()):
-            return _ENCODER.encode(value)  # flat text metadata (CSV columns): nothing to make finite
+        if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+            # Flat text metadata (CSV columns): nothing to make finite, and the encoder's own output
+            # (sorted keys, ", " and ": ") written directly, without building an encoder per call.
+            return "{" + ", ".join([_quote(k) + ": " + _quote(v) for k, v in sorted(value.items())]) + "}"
         return _ENCODER.encode(_finite(value))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInputError(f"{what} is not JSON-serialisable: {exc}") from exc

@@ -161,9 +161,10 @@ def format_utc(dt: datetime) -> str:
         dt = dt.replace(tzinfo=UTC)
     elif dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
-    # isoformat (several times faster than strftime) always writes four year digits; strftime's %Y
-    # does not below year 1000, and '99-01-01' would sort after '2024-...' and not parse back.
-    return dt.isoformat(timespec="seconds")[:19] + "Z"
+    # isoformat (several times faster than strftime, and faster without `timespec`: the fraction and
+    # offset after the seconds are cut off) always writes four year digits; strftime's %Y does not
+    # below year 1000, and '99-01-01' would sort after '2024-...' and not parse back.
+    return dt.isoformat()[:19] + "Z"
 
 
 def parse_utc(text: str) -> datetime:

@@ -21,7 +21,7 @@ from mirror_kit.bulkload import BulkLoad
 from mirror_kit.ids import normalize_text
 from mirror_kit.importers import upsert
 from mirror_kit.process_state import limited_csv_reader
-from mirror_kit.timeutil import ISO_FORMAT, format_utc
+from mirror_kit.timeutil import ISO_FORMAT, format_utc, to_utc
 
 ROOT = Path(__file__).resolve().parents[1]
 N = upsert._CHUNK * 2 + 37  # two full chunks (bulk mode) and a partial one
@@ -51,6 +51,8 @@ def _state(path: Path) -> dict:
             "fts": conn.execute("SELECT d.reflection_id, f.title, f.content FROM reflections_fts f "
                                 "JOIN search_docs d ON d.rowid = f.rowid ORDER BY 1").fetchall(),
             "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
+            # The full-text index's settings: a bulk pass's larger buffer is not left behind.
+            "fts_config": conn.execute("SELECT k, v FROM reflections_fts_config ORDER BY k").fetchall(),
         }
     finally:
         conn.close()
@@ -142,6 +144,94 @@ def test_rebuilt_unique_index_refuses_a_duplicate_source_id_and_rolls_back(tmp_p
     assert _state(db) == before
 
 
+def test_bulk_import_writes_new_rows_in_id_order_and_leaves_no_scratch_tables(tmp_path):
+    src = _write_csv(tmp_path / "big.csv", N)
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        assert j.imports.run(src, "maya", progress=False)["added"] == N
+        # Hash ids in key order: the id index (and the tag links) grew at one end, not at random pages.
+        ids = [r[0] for r in j.execute("SELECT id FROM reflections ORDER BY rowid")]
+        assert len(ids) == N and ids == sorted(ids)
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+        with pytest.raises(mirror_kit.MirrorKitError, match="nothing was imported"):
+            j.imports.run(_write_csv(tmp_path / "bad.csv", N + 5, bad_line=N + 3), "ines", progress=False,
+                          date_column="date")
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+        assert j.execute("SELECT count(*) FROM reflections").fetchone()[0] == N
+
+
+def test_bulk_import_without_its_scratch_tables_stores_the_same_rows(tmp_path):
+    src = _write_csv(tmp_path / "big.csv", N)
+    _import(tmp_path / "staged.db", src)
+    with mirror_kit.open(tmp_path / "direct.db") as j:
+        # A temp table of that name already on the connection: staging is skipped, not the import,
+        # and the other table is left alone.
+        j.execute("CREATE TEMP TABLE mirror_kit_bulk_links (x)")
+        j.execute("INSERT INTO temp.mirror_kit_bulk_links VALUES (1)")
+        assert j.imports.run(src, "maya", progress=False)["added"] == N
+        assert [tuple(r) for r in j.execute("SELECT x FROM temp.mirror_kit_bulk_links")] == [(1,)]
+        assert [r[0] for r in j.execute("SELECT name FROM sqlite_temp_master")] == ["mirror_kit_bulk_links"]
+        ids = [r[0] for r in j.execute("SELECT id FROM reflections ORDER BY rowid")]
+        assert ids != sorted(ids)  # stored as read: staging really was skipped
+    staged, direct = _state(tmp_path / "staged.db"), _state(tmp_path / "direct.db")
+    assert staged == direct
+
+
+def test_bulk_import_whose_zone_changes_after_the_first_chunks_stores_what_row_writes_store(tmp_path, monkeypatch):
+    src = tmp_path / "zones.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "date", "text"])
+        for i in range(N):  # naive times (no zone stored), then times with an offset (zone "+02:00")
+            w.writerow([i, f"2020-01-{i % 28 + 1:02d} 08:15" + ("+02:00" if i > upsert._CHUNK * 1.5 else ""),
+                        f"entry {i}"])
+    _import(tmp_path / "bulk.db", src)
+    monkeypatch.setattr(upsert, "_CHUNK", N + 1)  # one final flush: bulk mode never starts
+    _import(tmp_path / "rows.db", src)
+
+    def zones(path: Path) -> list:
+        conn = sqlite3.connect(path)
+        try:
+            return conn.execute("SELECT id, created_at, tz, identity_id, source, visibility, intensity, language "
+                                "FROM reflections ORDER BY id").fetchall()
+        finally:
+            conn.close()
+
+    bulk = zones(tmp_path / "bulk.db")
+    assert bulk == zones(tmp_path / "rows.db")
+    assert {r[2] for r in bulk} == {None, "+02:00"}
+    assert _state(tmp_path / "bulk.db") == _state(tmp_path / "rows.db")
+
+
+def test_bulk_import_keeps_a_full_text_buffer_size_set_before(tmp_path):
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        j.execute("INSERT INTO reflections_fts (reflections_fts, rank) VALUES ('hashsize', 2097152)")
+        assert j.imports.run(_write_csv(tmp_path / "big.csv", N), "maya", progress=False)["added"] == N
+        assert [tuple(r) for r in j.execute("SELECT k, v FROM reflections_fts_config ORDER BY k")] == [
+            ("hashsize", 2097152), ("version", 4)]
+
+
+def test_staged_row_colliding_with_a_stored_one_is_named_and_nothing_is_stored(tmp_path):
+    db = tmp_path / "j.db"
+    _import(db, _write_csv(tmp_path / "small.csv", 3))
+    before = _state(db)
+    with mirror_kit.open(db) as j:
+        stored = j.execute("SELECT id, identity_id, source FROM reflections WHERE source_id = '1'").fetchone()
+        row = j.reflections.encode(stored["identity_id"], {
+            "content": "another text under the same key", "created_at": "2021-01-01", "source": stored["source"],
+            "source_id": "1", "id": stored["id"]})
+        bulk = BulkLoad(j.conn, db, j)
+        with pytest.raises(mirror_kit.MirrorKitError, match="already stored.*nothing was stored"), \
+                j.transaction():
+            bulk.begin()
+            assert bulk.stage([row])  # held back: the collision shows only when finish inserts it
+            try:
+                bulk.finish()
+            finally:
+                bulk.abort()
+        assert j.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
+    assert _state(db) == before
+
+
 def test_batched_csv_reader_hands_out_the_same_rows_and_line_numbers_as_csv_reader():
     lines = ["id,text\n"]
     for i in range(limited_csv_reader.BATCH * 2 + 3):
@@ -185,6 +275,31 @@ def test_fast_text_normalisation_equals_line_by_line_rule():
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert normalize_text(text) == rule(text), repr(text)
+
+
+def test_fast_flat_metadata_json_equals_the_encoder_output():
+    from mirror_kit.records import _ENCODER, to_json
+
+    rng = random.Random(7)
+    alphabet = ["a", '"', "\\", "\n", "\t", "\x00", "\x7f", "é", "\u2028", "\ud800", "😀", " ", "}", "\x1f"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+
+    for _ in range(5000):
+        meta = {text(): text() for _ in range(rng.randint(0, 4))}
+        assert to_json(meta, "metadata") == _ENCODER.encode(meta), meta
+
+
+def test_naive_times_are_stored_as_their_utc_reading_on_the_fast_path(tmp_path):
+    rng = random.Random(11)
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        for _ in range(3000):
+            naive = datetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                             rng.randint(0, 59), rng.randint(0, 59), rng.choice([0, rng.randint(0, 999_999)]))
+            fast = j.reflections.encode("i_x", {"content": "x", "created_at": naive})
+            slow_dt, slow_tz = to_utc(naive)  # what the general path stores
+            assert (fast["created_at"], fast["tz"]) == (format_utc(slow_dt), slow_tz)
 
 
 def _import_result(db: Path, src: Path) -> tuple:
@@ -238,3 +353,18 @@ def test_ids_moved_out_of_memory_still_catch_a_repeated_id_at_its_first_line(tmp
     assert "duplicate id '3' (first seen at f.csv: line 5)" in str(in_memory)
     monkeypatch.setattr(seen, "KEEP", 7)  # ids spill to the temp table every 7 entries
     assert run(tmp_path / "b.db") == in_memory
+
+
+def test_spilled_ids_give_back_line_numbers_and_places_as_they_were_added(tmp_path):
+    from mirror_kit.importers.seen import SeenIds
+
+    conn = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
+    seen = SeenIds(conn, keep=3)
+    places = {f"id{i}": (i + 2 if i % 2 else {"file": f"day{i}.md", "entry": i}) for i in range(10)}
+    for sid, place in places.items():
+        seen.add(sid, place)
+    assert seen.recent.keys() == {"id9"}  # the rest moved to the temp table
+    assert {sid: seen.get(sid) for sid in places} == places
+    assert seen.get("id10") is None and seen.get("") is None
+    seen.close()
+    assert conn.execute("SELECT name FROM sqlite_temp_master").fetchall() == []

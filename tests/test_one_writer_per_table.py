@@ -30,9 +30,11 @@ OWNERS = {
 # Kept in step with `reflections` by triggers of the search migration; bulk inserts index their chunk
 # in one statement from search_index.py, the only Python code that writes them.
 TRIGGER_MAINTAINED = {"search_docs"}
-OWNERS.update({"search_docs": "search_index.py", "reflections_fts": "search_index.py"})
+OWNERS.update({"search_docs": "search_index.py", "reflections_fts": "search_index.py",
+               "reflections_fts_config": "search_index.py"})
 # Not a journal table: an import's scratch table in the connection's temp database.
 OWNERS["mirror_kit_import_seen"] = "importers/seen.py"
+OWNERS["mirror_kit_bulk_rows"] = OWNERS["mirror_kit_bulk_links"] = "bulkload.py"
 WRITE = re.compile(r"\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|(?<!DO\s)UPDATE|DELETE\s+FROM)\s+([A-Za-z_{][\w{}]*)")
 
 

@@ -68,10 +68,17 @@ class Reflections(Collection):
             raise InvalidInputError(
                 f"{where}: field 'created_at' must be a datetime, date or string, got {type(created).__name__}"
             )
-        try:
-            created_dt, tz = to_utc(created if created is not None else parse_utc(now_iso()), rec.get("tz"))
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"{where}: field 'created_at': {exc}") from exc
+        tz = rec.get("tz")
+        if type(created) is datetime and created.tzinfo is None and not tz and created.year >= 1000:
+            # Naive and no zone (most imported rows): UTC as it stands, `format_utc` of `to_utc`
+            # without building the aware datetime.
+            created_iso, tz = created.isoformat()[:19] + "Z", None
+        else:
+            try:
+                created_dt, tz = to_utc(created if created is not None else parse_utc(now_iso()), tz)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{where}: field 'created_at': {exc}") from exc
+            created_iso = format_utc(created_dt)
         visibility = rec.get("visibility") or "private"
         if visibility not in VISIBILITIES:
             raise InvalidInputError(f"{where}: field 'visibility' must be one of {VISIBILITIES}, got {visibility!r}")
@@ -81,7 +88,6 @@ class Reflections(Collection):
         if intensity is not None and not (0 <= float(intensity) <= 1):
             raise InvalidInputError(f"{where}: field 'intensity' must be between 0 and 1, got {intensity!r}")
         chash = hash_normalized(normalized)
-        created_iso = format_utc(created_dt)
         source_id = None if rec.get("source_id") is None else str(rec.get("source_id"))
         rid = rec.get("id") or reflection_id_for(identity_id, rec.get("source"), source_id, created_iso, chash)
         try:
@@ -137,6 +143,33 @@ class Reflections(Collection):
             raise InvalidInputError(self._explain_conflict(rows, first_index, exc)) from exc
         self.conn.execute("RELEASE insert_rows")
         self.journal.tags.attach((r["id"], t) for r in rows for t in r["_tags"])
+
+    def insert_staged(self, table: str, cols: list[str], consts: Mapping[str, Any] | None = None) -> None:
+        """Insert the encoded rows held in a scratch table (see `mirror_kit.bulkload`) in id order, so
+        the id index grows at its end instead of at a random page per row (ids are hashes); tags are
+        left to the caller. `consts`: columns with one value for every row, not in the table.
+        A collision raises InvalidInputError naming a colliding record."""
+        consts = dict(consts or {})
+        names = ", ".join(cols + list(consts))
+        staged = f"(SELECT {', '.join(cols + [f'? AS {c}' for c in consts])} FROM {table})"
+        params = list(consts.values())
+        try:
+            self.conn.execute(f"INSERT INTO reflections ({names}) SELECT {names} FROM {staged} ORDER BY id", params)
+        except sqlite3.IntegrityError as exc:
+            # The failed statement left no row behind: what collides is stored from before.
+            raise InvalidInputError(self._explain_staged_conflict(staged, params, exc)) from exc
+
+    def _explain_staged_conflict(self, staged: str, params: list, exc: sqlite3.Error) -> str:
+        row = self.conn.execute(
+            f"SELECT s.source, s.source_id FROM {staged} s JOIN reflections r ON r.identity_id = s.identity_id "
+            "AND r.source = s.source AND r.source_id = s.source_id LIMIT 1", params).fetchone()
+        if row is not None:
+            return f"reflection: source {row[0]!r} source_id {row[1]!r} is already stored; nothing was stored"
+        row = self.conn.execute(f"SELECT s.id FROM {staged} s JOIN reflections r ON r.id = s.id LIMIT 1",
+                                params).fetchone()
+        if row is not None:
+            return f"reflection: already stored as {row[0]} (same identity, time and content); nothing was stored"
+        return f"cannot store reflections: {exc}; nothing was stored"
 
     def update_rows(self, rows: list[dict], *, tags: bool = True) -> None:
         """Overwrite stored reflections with encoded rows (ids kept); `tags` replaces their tags too."""

@@ -47,16 +47,28 @@ class Tags(Collection):
 
     def attach(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Link (reflection id, tag) pairs, creating tags as needed; call inside a transaction."""
+        # In key order: each link lands next to the previous one in the table's B-tree, not at a
+        # random page (reflection ids are hashes).
+        links = sorted(self.links(pairs))
+        if links:
+            self.conn.executemany("INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)",
+                                  links)
+
+    def links(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, int]]:
+        """(reflection id, tags.id) for (reflection id, tag name) pairs, creating missing tags (as `ids`)."""
         pairs = list(pairs)
         if not pairs:
-            return
+            return []
         names = list(dict.fromkeys(t for _, t in pairs))  # first spelling first: it names a new tag
         ids = self.ids(names)
         by_name = {t: ids.get(tag_key(t)) for t in names}
-        # In key order: each link lands next to the previous one in the table's B-tree, not at a
-        # random page (reflection ids are hashes).
-        links = sorted((rid, by_name[t]) for rid, t in pairs if by_name[t] is not None)
-        self.conn.executemany("INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) VALUES (?, ?)", links)
+        return [(rid, by_name[t]) for rid, t in pairs if by_name[t] is not None]
+
+    def attach_staged(self, table: str) -> None:
+        """Link the (reflection_id, tag_id) rows of a scratch table (see `mirror_kit.bulkload`), in key
+        order: one pass along the B-tree instead of a random page per link."""
+        self.conn.execute("INSERT OR IGNORE INTO reflection_tags (reflection_id, tag_id) "
+                          f"SELECT reflection_id, tag_id FROM {table} ORDER BY reflection_id, tag_id")
 
     def replace(self, pairs_by_reflection: dict[str, list[str]]) -> None:
         """Make each reflection's tags exactly the given list; call inside a transaction."""

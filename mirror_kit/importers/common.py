@@ -309,7 +309,7 @@ def split_tags(value: str) -> list[str]:
         return []
     for sep in ("|", ";", ","):
         if sep in value:
-            return [t.strip() for t in value.split(sep) if t.strip()]
+            return [t for t in map(str.strip, value.split(sep)) if t]
     return [t for t in value.replace("#", " ").split() if t]
 
 

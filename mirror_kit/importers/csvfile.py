@@ -396,7 +396,7 @@ def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i
         if len(row) < width:
             row = row + [""] * (width - len(row))
         content = row[text_i]
-        if not content.strip():
+        if not content or content.isspace():  # as `not content.strip()`, without copying the text
             yield Skipped(where, f"empty text in column {header[text_i]!r}")
             continue
         if date_i is not None and row[date_i].strip():

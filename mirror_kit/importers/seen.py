@@ -13,6 +13,8 @@ import json
 import sqlite3
 from typing import Any
 
+import numpy as np
+
 KEEP = 200_000  # ids held in memory before the rest move to the temp table
 BITS = 1 << 27  # Bloom filter size (16 MB): ~1 false hit in 5,000 new ids at 1M ids
 
@@ -25,6 +27,7 @@ class SeenIds:
         self.recent: dict[str, Any] = {}
         self._bits: bytearray | None = None  # created at the first spill
         self._spilled = False
+        self.moved = False  # some ids left `recent`: until then `recent.get` alone is `get`
 
     def get(self, sid: str) -> Any:
         found = self.recent.get(sid)
@@ -37,6 +40,8 @@ class SeenIds:
         row = self.conn.execute("SELECT place FROM temp.mirror_kit_import_seen WHERE sid = ?", (sid,)).fetchone()
         if row is None:
             return None
+        if type(row[0]) is int:
+            return row[0]
         place = json.loads(row[0])
         return place if isinstance(place, dict) else int(place)
 
@@ -48,28 +53,40 @@ class SeenIds:
     def _spill(self) -> None:
         try:
             if not self._spilled:
+                # `place` has no type: a line number stays an integer, a place dict is JSON text.
                 self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS mirror_kit_import_seen "
-                                  "(sid TEXT PRIMARY KEY, place TEXT NOT NULL) WITHOUT ROWID")
+                                  "(sid TEXT PRIMARY KEY, place NOT NULL) WITHOUT ROWID")
                 self._spilled = True
                 self._bits = bytearray(BITS // 8)
-            self.conn.executemany("INSERT INTO mirror_kit_import_seen (sid, place) VALUES (?, ?)",
-                                  [(s, json.dumps(w, default=str)) for s, w in self.recent.items()])
+            # In key order: each batch goes along the table's B-tree once, not to a random page per id;
+            # in one savepoint: a dry run has no transaction, and a commit per id cost more than the ids.
+            self.conn.execute("SAVEPOINT import_seen")
+            try:
+                self.conn.executemany("INSERT INTO mirror_kit_import_seen (sid, place) VALUES (?, ?)", sorted(
+                    (s, w if type(w) is int else json.dumps(w, default=str)) for s, w in self.recent.items()))
+            except sqlite3.Error:
+                self.conn.execute("ROLLBACK TO import_seen")
+                self.conn.execute("RELEASE import_seen")
+                raise
+            self.conn.execute("RELEASE import_seen")
         except sqlite3.Error:
             self.keep *= 2  # no temp table here (e.g. a read-only connection): keep ids in memory
             return
-        bits = self._bits
-        assert bits is not None
-        for s in self.recent:
-            h = hash(s)
-            a, b = h & (BITS - 1), (h >> 27) & (BITS - 1)
-            bits[a >> 3] |= 1 << (a & 7)
-            bits[b >> 3] |= 1 << (b & 7)
+        assert self._bits is not None
+        # The same two bits per id as `get` tests (Python's signed hash: & and >> agree with int64),
+        # set for the whole batch at once.
+        h = np.fromiter(map(hash, self.recent), dtype=np.int64, count=len(self.recent))
+        bits = np.frombuffer(self._bits, dtype=np.uint8)
+        for k in (h & (BITS - 1), (h >> 27) & (BITS - 1)):
+            np.bitwise_or.at(bits, k >> 3, np.left_shift(1, k & 7).astype(np.uint8))
         self.recent.clear()
+        self.moved = True
 
     def close(self) -> None:
         """Drop the temp table (if the import's rollback has not already)."""
         self.recent.clear()
         self._bits = None
+        self.moved = False
         if self._spilled:
             self._spilled = False
             try:

@@ -24,8 +24,15 @@ from .summary import ImportSummary
 _CHUNK = 5000
 
 
+def _blank(text: Any) -> bool:
+    """`not str(text or "").strip()` without copying the text (isspace stops at the first letter)."""
+    if type(text) is str:
+        return not text or text.isspace()
+    return not str(text or "").strip()
+
+
 def _reject_entry(entry: Entry) -> str | None:
-    if not isinstance(entry.content, str) or not entry.content.strip():
+    if not isinstance(entry.content, str) or _blank(entry.content):
         return "empty entry (no text)"
     if len(entry.content) > MAX_ENTRY_CHARS:
         return f"entry is {len(entry.content):,} characters, over the limit of {MAX_ENTRY_CHARS:,}"
@@ -73,11 +80,12 @@ def store_entries(
     # Source id -> where it was first seen: the line number alone when in the file most entries come
     # from (an int per entry, not the reader's dict), else the place; formatted only if repeated.
     seen_sids = SeenIds(journal.conn)
+    seen_recent = seen_sids.recent  # the same dict for the whole import (cleared, never replaced)
     main_file: list = []
     rejected: list[dict] = []
     writing = not dry_run
     # Index upkeep is deferred to the end of the transaction once an import fills a whole chunk.
-    bulk = BulkLoad(journal.conn, journal.path)
+    bulk = BulkLoad(journal.conn, journal.path, journal)
 
     def reject(where: dict, reason: str) -> None:
         nonlocal writing
@@ -96,7 +104,8 @@ def store_entries(
                 journal.identities.add(name, exist_ok=True)
                 if not final and write is _insert:
                     bulk.begin()
-                write(journal, buf)
+                if write is not _insert or not bulk.stage(buf):  # in bulk mode new rows wait for finish
+                    write(journal, buf)
                 buf.clear()
 
     with contextlib.ExitStack() as stack:
@@ -119,7 +128,7 @@ def store_entries(
             if isinstance(item, Rejection):
                 reject(item.where, item.reason)
                 continue
-            if isinstance(item, Skipped) or not str(item.content or "").strip():
+            if isinstance(item, Skipped) or _blank(item.content):
                 summary.skipped_empty += 1
                 continue
             reason = _reject_entry(item)
@@ -127,7 +136,8 @@ def store_entries(
                 reject(item.where, reason)
                 continue
             sid = item.source_id
-            first = seen_sids.get(sid) if sid is not None else None
+            # The in-memory ids first (nearly every lookup ends there), the spilled ones only if any.
+            first = None if sid is None else seen_sids.get(sid) if seen_sids.moved else seen_recent.get(sid)
             if first is not None:
                 first = {"file": main_file[0], "line": first} if isinstance(first, int) else first
                 reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(first)})")
