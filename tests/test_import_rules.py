@@ -194,3 +194,14 @@ def test_cli_dayfirst_option(journal_path, tmp_path):
     assert out.returncode == 0, out.stderr
     out = _cli(journal_path, "import", str(f), "--identity", "bob", "--date-format", "%m/%d/%Y")
     assert out.returncode == 0, out.stderr
+
+
+def test_a_day_equal_to_its_month_does_not_decide_the_order_of_the_dates_waiting_for_it(tmp_path):
+    f = tmp_path / "diary.csv"
+    f.write_text("date,text\n02/01/2000 00:00,entry 0\n01/01/1900 00:00,entry 1\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="could be day-first or month-first"):
+        list(read_csv(f, Context(f, {})))
+    f.write_text("date,text\n02/01/2000 00:00,entry 0\n01/01/1900 00:00,entry 1\n25/12/2001 10:00,entry 2\n",
+                 encoding="utf-8")
+    got = {e.content: e.created_at for e in read_csv(f, Context(f, {})) if hasattr(e, "content")}
+    assert got["entry 0"] == datetime(2000, 1, 2, 0, 0)  # day-first, as 25/12 proves

@@ -370,7 +370,9 @@ def settle_dates(items: Iterator[Any]) -> Iterator[Any]:
             waiting.setdefault(id(col), (col, []))[1].append(item)
             continue
         yield finish(item)
-        if id(col) in waiting:
+        # A value readable in any order (ISO, a day equal to its month) proves nothing: the waiting
+        # ones are read only once the order is known.
+        if id(col) in waiting and col.order is not None:
             for w in waiting.pop(id(col))[1]:
                 yield finish(w)
     for col, held in waiting.values():
