@@ -98,9 +98,16 @@ def test_voila_explorer_draws_clicks_filters_and_follows_a_dark_theme_offline(vo
         bar.scrollIntoView({block: 'center'});
         const r = bar.getBoundingClientRect();
         return {x: r.left + r.width / 2, y: r.top + r.height / 2, label: tr.customdata[j][2], n: tr.customdata[j][0],
-                period: tr.customdata[j][4]};
+                period: tr.customdata[j][4], k: k, j: j};
     }""")
     page.mouse.move(target["x"], target["y"])
+    # plotly takes a click's point from its hover, which follows the pointer a frame later: click once
+    # the hover is on the bar (an earlier hover elsewhere would otherwise name another bar)
+    page.wait_for_function("""([k, j]) => {
+        const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout.title.text === 'How patterns evolve');
+        const h = gd._hoverdata || [];
+        return h.length > 0 && h[0].curveNumber === k && h[0].pointNumber === j;
+    }""", arg=[target["k"], target["j"]], timeout=10_000)
     page.mouse.click(target["x"], target["y"])
     panel = page.locator(".widget-html-content", has_text="reflection").filter(has=page.locator(".mk-reflection"))
     panel.first.wait_for(timeout=30_000)
