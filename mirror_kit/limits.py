@@ -192,3 +192,14 @@ def check_tags(tags: list[str], where: str) -> list[str]:
             raise InvalidInputError(f"{where}: tag {t[:30]!r}... is {len(t):,} characters, over the limit of "
                                     f"{MAX_TAG_CHARS}")
     return tags
+
+
+def json_lines_hint(exc: BaseException) -> str:
+    """"; it looks like JSON Lines ..." when a JSON error is a second document at the start of a line
+    (one object per line, which no importer reads), else ""."""
+    import json
+
+    if isinstance(exc, json.JSONDecodeError) and exc.msg == "Extra data" and exc.colno == 1:
+        return ("; it looks like JSON Lines (one object per line), which is not an export: import a CSV "
+                "with a date and a text column, a jrnl/Day One export, or a mirror_kit JSON export")
+    return ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -167,6 +169,8 @@ def test_broken_files_are_refused_and_nothing_is_written(exported, fresh_journal
     (b'{"format": "mirror_os_export_v1", "identities": [', r"not valid JSON \(line 1 column"),
     (b"[1, 2]", "top level is not an object"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
+    (b'{"date": "2024-01-01", "text": "a"}\n{"date": "2024-01-02", "text": "b"}\n',
+     r"line 2 column 1: Extra data\); it looks like JSON Lines .* import a CSV"),
 ])
 def test_malformed_files_are_refused(fresh_journal, tmp_path, content, message):
     bad = tmp_path / "bad.json"
@@ -175,6 +179,20 @@ def test_malformed_files_are_refused(fresh_journal, tmp_path, content, message):
     with pytest.raises(InvalidInputError, match=message):
         import_export_file(target, bad)
     assert target.identities.rows() == []
+
+
+def test_a_json_lines_file_is_named_as_such_on_every_import_path(tmp_path):
+    from mirror_kit.cli import main as cli_main
+
+    f = tmp_path / "diary.jsonl"
+    f.write_text('{"date": "2024-01-01", "text": "a"}\n{"date": "2024-01-02", "text": "b"}\n', encoding="utf-8")
+    db = str(tmp_path / "j.db")
+    assert cli_main(["init", db]) == 0
+    for args in (["--mode", "merge"], ["--identity", "me"]):
+        proc = subprocess.run([sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db", db, "import",
+                               str(f), *args], capture_output=True, text=True)
+        assert proc.returncode != 0 and "looks like JSON Lines" in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 def test_unknown_identity_and_bad_options(exported, fresh_journal):

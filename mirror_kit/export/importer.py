@@ -32,7 +32,7 @@ from typing import Any
 from ..db import waiting_for_writers
 from ..errors import InvalidInputError, UnknownIdentityError
 from ..ids import content_hash
-from ..limits import check_depth
+from ..limits import check_depth, json_lines_hint
 from ..textnorm import clean_tags as _clean_tags
 from ..textnorm import tag_key
 from ..timeutil import now_iso, resolve_tz
@@ -91,7 +91,8 @@ def load_document(path: str | Path, passphrase: str | None = None) -> dict:
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"{p}: not UTF-8 text (byte {exc.start}); is it encrypted or binary?") from exc
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{p}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from exc
+        raise InvalidInputError(
+            f"{p}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg}){json_lines_hint(exc)}") from exc
     except RecursionError as exc:
         raise InvalidInputError(f"{p}: JSON nested too deeply; refusing it") from exc
     check_depth(doc, str(p))

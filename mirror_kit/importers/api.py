@@ -78,7 +78,10 @@ def detect_format(path: Path) -> str:
             try:
                 json.loads(head)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise InvalidInputError(f"{path}: invalid JSON ({str(exc).splitlines()[0]})") from exc
+                from ..limits import json_lines_hint
+
+                raise InvalidInputError(
+                    f"{path}: invalid JSON ({str(exc).splitlines()[0]}){json_lines_hint(exc)}") from exc
         raise InvalidInputError(
             f"{path}: JSON that is neither a mirror_kit export, a jrnl export nor a Day One journal; "
             "pass --format"
