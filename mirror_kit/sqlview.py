@@ -82,7 +82,7 @@ class SQLView:
         import duckdb
 
         self.path = Path(path)
-        self._sqlite = conn  # only for the fallback: reads through the journal's own connection
+        self._sqlite = conn  # the copy reads through the journal's own connection
         # No network: never auto-install or auto-load extensions from the internet.
         self.con = duckdb.connect(
             ":memory:",

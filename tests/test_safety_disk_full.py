@@ -3,19 +3,12 @@ names the file or folder asked for, and leaves nothing behind."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import mirror_kit
-from tests.plugins.store import assert_one_line_error
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+from tests.plugins.store import assert_one_line_error, cli_with_file_size_limit
 
 
 @pytest.fixture(scope="module")
@@ -28,19 +21,6 @@ def db(tmp_path_factory) -> Path:
     return path
 
 
-def _run_with_file_size_limit(args: list[str], limit: int) -> subprocess.CompletedProcess:
-    # RLIMIT_FSIZE makes every write past `limit` fail as a full disk would (EFBIG instead of ENOSPC)
-    code = f"""
-        import resource, signal, sys
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
-        from mirror_kit.cli import main
-        sys.exit(main({args!r}))
-    """
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=ENV, capture_output=True, text=True,
-                          timeout=120)
-
-
 @pytest.mark.parametrize("command,target", [
     (["export", "json", "--out", "{out}/j.json"], "j.json"),
     (["export", "json", "--out", "{out}/j.json", "--passphrase", "pw"], "j.json"),
@@ -51,7 +31,7 @@ def _run_with_file_size_limit(args: list[str], limit: int) -> subprocess.Complet
 def test_a_writer_onto_a_full_disk_names_its_target_in_one_line(db, tmp_path, command, target):
     out = tmp_path / "usb"
     out.mkdir()
-    p = _run_with_file_size_limit(["--db", str(db), *[a.format(out=out) for a in command]], 32 * 1024)
+    p = cli_with_file_size_limit(["--db", str(db), *[a.format(out=out) for a in command]], 32 * 1024)
     line = assert_one_line_error(p, f"{out / target}: cannot write", "free some space")
     assert "Errno" not in line
     assert list(out.iterdir()) == []
@@ -60,7 +40,7 @@ def test_a_writer_onto_a_full_disk_names_its_target_in_one_line(db, tmp_path, co
 def test_the_report_onto_a_full_disk_names_its_target_in_one_line(db, tmp_path):
     out = tmp_path / "usb"
     out.mkdir()
-    p = _run_with_file_size_limit(["--db", str(db), "report", "--identity", "maya", "--out", str(out / "r.html")],
+    p = cli_with_file_size_limit(["--db", str(db), "report", "--identity", "maya", "--out", str(out / "r.html")],
                                   1024 * 1024)
     assert_one_line_error(p, f"{out / 'r.html'}: cannot write")
     assert list(out.iterdir()) == []

@@ -3,32 +3,12 @@ file left behind (an empty journal left by a failed `init` was refused by every 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import mirror_kit
-from tests.plugins.store import assert_one_line_error, run_cli
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-
-
-def _cli_with_file_size_limit(args: list[str], limit: int) -> subprocess.CompletedProcess:
-    # RLIMIT_FSIZE makes every write past `limit` fail as a full disk would (EFBIG instead of ENOSPC)
-    code = f"""
-        import resource, signal, sys
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
-        from mirror_kit.cli import main
-        sys.exit(main({args!r}))
-    """
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=ENV, capture_output=True, text=True,
-                          timeout=120)
+from tests.plugins.store import assert_one_line_error, cli_with_file_size_limit, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +26,7 @@ def backup(tmp_path_factory) -> Path:
 def test_restore_onto_a_full_disk_names_the_target_in_one_line_and_leaves_nothing(backup, tmp_path):
     usb = tmp_path / "usb"
     usb.mkdir()
-    p = _cli_with_file_size_limit(["restore", str(backup), "--to", str(usb / "r.db")], 64 * 1024)
+    p = cli_with_file_size_limit(["restore", str(backup), "--to", str(usb / "r.db")], 64 * 1024)
     line = assert_one_line_error(p, f"{usb / 'r.db'}: cannot write", "free some space")
     assert "Errno" not in line
     assert list(usb.iterdir()) == []
@@ -62,7 +42,7 @@ def test_restore_into_a_folder_that_cannot_be_made_is_one_line(backup, tmp_path)
 @pytest.mark.parametrize("command", [["init", "{db}"], ["--db", "{db}", "identity", "add", "maya"]])
 def test_a_new_journal_that_cannot_be_written_is_not_left_behind(tmp_path, command):
     db = tmp_path / "new.db"
-    p = _cli_with_file_size_limit([a.format(db=db) for a in command], 16 * 1024)
+    p = cli_with_file_size_limit([a.format(db=db) for a in command], 16 * 1024)
     assert_one_line_error(p, str(db), "free some space")
     assert list(tmp_path.iterdir()) == []
     # the same command on a disk with room then works (nothing half-made is in the way)

@@ -76,3 +76,22 @@ def table(rows: list[dict], columns: list[str] | None = None) -> None:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 identity_option = click.option("--identity", "-i", metavar="NAME", help="Identity (person) name or id.")
+
+
+def llm_options(f: Any) -> Any:
+    """The options that choose a language model (mirrorbacks, pattern names): --llm, --base-url, --model,
+    --api-key-env, --timeout."""
+    for opt in reversed([
+        click.option("--llm", "llm", metavar="ADAPTER",
+                     help="'openai' (an OpenAI-compatible server), 'local' (the local model) or a model path. "
+                          "Default: $MIRROR_KIT_LLM_BASE_URL if set, else the journal's mirrorback.llm setting, "
+                          "else the local model if installed."),
+        click.option("--base-url", metavar="URL",
+                     help="Server URL, e.g. http://localhost:11434/v1 (implies --llm openai)."),
+        click.option("--model", metavar="NAME", help="Model name on the server (default $MIRROR_KIT_LLM_MODEL)."),
+        click.option("--api-key-env", metavar="VAR", help="Environment variable holding the API key "
+                                                            "(default MIRROR_KIT_LLM_API_KEY)."),
+        click.option("--timeout", type=float, metavar="SECONDS", help="Per-request timeout for the server."),
+    ]):
+        f = opt(f)
+    return f

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import emit, identity_option, json_option, main, pass_ctx, table
+from .common import emit, identity_option, json_option, llm_options, main, pass_ctx, table
 
 
 @main.command()
@@ -14,15 +14,7 @@ from .common import emit, identity_option, json_option, main, pass_ctx, table
 @identity_option
 @click.option("--pending", is_flag=True, help="Every reflection of --identity that has no mirrorback yet.")
 @click.option("--limit", type=int, help="With --pending: at most this many reflections (oldest first).")
-@click.option("--llm", "llm", metavar="ADAPTER",
-              help="'openai' (an OpenAI-compatible server), 'local' (the local model) or a model path. "
-                   "Default: $MIRROR_KIT_LLM_BASE_URL if set, else the journal's mirrorback.llm setting, "
-                   "else the local model if installed.")
-@click.option("--base-url", metavar="URL", help="Server URL, e.g. http://localhost:11434/v1 (implies --llm openai).")
-@click.option("--model", metavar="NAME", help="Model name on the server (default $MIRROR_KIT_LLM_MODEL).")
-@click.option("--api-key-env", metavar="VAR", help="Environment variable holding the API key "
-                                                     "(default MIRROR_KIT_LLM_API_KEY).")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Per-request timeout for the server.")
+@llm_options
 @click.option("--max-retries", type=int, default=2, show_default=True,
               help="Rewrites asked for when a reply breaks the constitution.")
 @click.option("--constitution", type=click.Path(dir_okay=False, exists=True), help="A constitution YAML file.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import emit, identity_option, json_option, main, pass_ctx, table
+from .common import emit, identity_option, json_option, llm_options, main, pass_ctx, table
 
 
 def _require(identity: str | None) -> str:
@@ -124,15 +124,7 @@ def rename_pattern(ctx, pattern_id, name) -> None:
 
 @patterns.command("relabel")
 @identity_option
-@click.option("--llm", "llm", metavar="ADAPTER",
-              help="'openai' (an OpenAI-compatible server), 'local' (the local model) or a model path. "
-                   "Default: as for mirrorbacks ($MIRROR_KIT_LLM_BASE_URL, the journal's mirrorback.llm "
-                   "setting, else the local model if installed).")
-@click.option("--base-url", metavar="URL", help="Server URL, e.g. http://localhost:11434/v1 (implies --llm openai).")
-@click.option("--model", metavar="NAME", help="Model name on the server (default $MIRROR_KIT_LLM_MODEL).")
-@click.option("--api-key-env", metavar="VAR", help="Environment variable holding the API key "
-                                                     "(default MIRROR_KIT_LLM_API_KEY).")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Per-request timeout for the server.")
+@llm_options
 @click.option("--dry-run", is_flag=True, help="Show the suggested names; change nothing.")
 @json_option
 @pass_ctx

@@ -155,6 +155,12 @@ class DateColumn:
             return True
         if kind == "ambiguous":
             return self.order is not None
+        self._settle(kind, raw, place)
+        return True
+
+    def _settle(self, kind: str, raw: str, place: str) -> None:
+        """Take `kind` ("dmy"/"mdy") as proved by `raw`; InvalidInputError when it contradicts the order
+        an earlier value proved."""
         if self.order is None:
             self.order, self.proof = kind, f"{place} ({raw.strip()!r})"
         elif self.order != kind:
@@ -163,7 +169,6 @@ class DateColumn:
                 f"{self.name}: mixes date orders: {self.proof} is {first} but {place} ({raw.strip()!r}) "
                 f"is not; {ORDER_HINT}"
             )
-        return True
 
     def prove_by_day(self, raw: str, day: int, month: int, place: str) -> None:
         """Record the order `raw` must be in to name `day` and `month` (known from elsewhere, e.g. a
@@ -173,16 +178,8 @@ class DateColumn:
             return
         a, b = int(m.group(1)), int(m.group(3))
         kind = "dmy" if (a, b) == (day, month) else "mdy" if (a, b) == (month, day) else None
-        if kind is None:
-            return
-        if self.order is None:
-            self.order, self.proof = kind, f"{place} ({raw.strip()!r})"
-        elif self.order != kind:
-            first = "day-first" if self.order == "dmy" else "month-first"
-            raise InvalidInputError(
-                f"{self.name}: mixes date orders: {self.proof} is {first} but {place} ({raw.strip()!r}) "
-                f"is not; {ORDER_HINT}"
-            )
+        if kind is not None:
+            self._settle(kind, raw, place)
 
     def parse(self, raw: str) -> datetime:
         """The value in the column's order (call after `observe` returned True or `order` is set)."""

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,18 @@ def closed_journal(tmp_path: Path) -> Path:
             for i in range(5)
         ])
     return path
+
+
+def cli_with_file_size_limit(args: list[str], limit: int) -> subprocess.CompletedProcess:
+    """`mirror-kit ARGS` in a subprocess whose writes past `limit` bytes per file fail as on a full disk
+    (RLIMIT_FSIZE: EFBIG instead of ENOSPC)."""
+    code = f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+        from mirror_kit.cli import main
+        sys.exit(main({args!r}))
+    """
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          timeout=120)
