@@ -134,11 +134,7 @@ def main_peer_code(ref: str) -> None:
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
-            for n in SIZES:
-                db = tmp / f"j{n}.db"
-                t = time.perf_counter()
-                build(db, n)
-                print(f"journal of {n:,} reflections built in {time.perf_counter() - t:.0f} s", flush=True)
+            for n, db in _journals(tmp):
                 ours, theirs = [], []
                 for k in range(REPS):  # alternating
                     ours.append(_report_child(str(ROOT), db, tmp / f"ours-{n}-{k}.html"))
@@ -157,6 +153,16 @@ def main_peer_code(ref: str) -> None:
     print("\ntarget at 100k: under 30 s wall")
 
 
+def _journals(tmp: Path):
+    """(n, path) of a built journal per size in SIZES, saying how long each build took."""
+    for n in SIZES:
+        db = tmp / f"j{n}.db"
+        t = time.perf_counter()
+        build(db, n)
+        print(f"journal of {n:,} reflections built in {time.perf_counter() - t:.0f} s", flush=True)
+        yield n, db
+
+
 def main() -> None:
     from mirror_kit.viz.report import MAP_POINTS
 
@@ -167,11 +173,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        for n in SIZES:
-            db = tmp / f"j{n}.db"
-            t = time.perf_counter()
-            build(db, n)
-            print(f"journal of {n:,} reflections built in {time.perf_counter() - t:.0f} s", flush=True)
+        for n, db in _journals(tmp):
             ours, peer = [], []
             for k in range(REPS):  # alternating
                 ours.append(_report(db, tmp / f"ours-{n}-{k}.html", None))
