@@ -37,6 +37,7 @@ def _read_commands(db: Path, out: Path, pattern_id: str) -> list[list[str]]:
         ["tensions", "map", "--identity", "maya"], ["tensions", "defs", "--identity", "maya"],
         ["tensions", "export", "solitude_connection", str(out / "t.yaml")],
         ["sql", "SELECT count(*) FROM reflections"],
+        ["search", "walk by the river", "--identity", "maya", "--k", "5"],
         ["export", "json", "--out", str(out / "e.json")],
         ["export", "markdown", "--out", str(out / "md")],
         ["backup", "--out", str(out / "b.zip")],
