@@ -112,6 +112,27 @@ def test_vectors_written_during_analyze_are_counted(patterns_analyzed_journal):
     assert j.execute("SELECT count(*) FROM tension_observations WHERE reflection_id = ?", (rid,)).fetchone()[0] == 5
 
 
+def _observations(j) -> list[tuple]:
+    return j.execute("SELECT tension_id, reflection_id, position, intensity, model FROM tension_observations "
+                     "ORDER BY tension_id, reflection_id").fetchall()
+
+
+def test_a_full_analysis_reads_the_vectors_once_with_the_same_scores(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
+    j.tensions.analyze("maya", refit=True)  # the steps one by one: each reads the vectors itself
+    separately = [tuple(r) for r in _observations(j)]
+    seen = _traced(j)
+    out = j.analyze("maya", refit=True)
+    j.conn.set_trace_callback(None)
+    assert out["patterns"]["mode"] == "refit" and out["tensions"]["mode"] == "full"
+    vector_reads = [s for s in seen if "vector FROM embeddings" in s]
+    assert len(vector_reads) == 1, vector_reads
+    assert [tuple(r) for r in _observations(j)] == separately
+    # outside an analysis nothing is kept: a later read asks the database and may be changed by its caller
+    ids, E = j.embeddings.matrix("maya")
+    assert E.flags.writeable and len(ids) == out["tensions"]["reflections"]
+
+
 def test_pattern_sizes_and_dates_match_their_occurrences_after_assignment(patterns_analyzed_journal):
     j = patterns_analyzed_journal
     j.tensions.analyze("maya")

@@ -25,7 +25,8 @@ class Embeddings(Collection):
 
     # while `checked_once` holds: ("current", identity id, model) -> (reflections, reflections without
     # a current vector) and ("changed", identity id, model) -> (rowid, at, `changed_rows` since that
-    # mark), each with the `data_version` it was read at; None outside it (every call asks the database)
+    # mark), and ("matrix", identity id, model) -> (ids, read-only matrix, storage order), each with the
+    # `data_version` it was read at; None outside it (every call asks the database)
     _checked: dict[tuple[str, Any, str], tuple[int, Any]] | None = None
 
     @contextlib.contextmanager
@@ -183,7 +184,17 @@ class Embeddings(Collection):
             model = self.configured_model()
         # Resolve the name without loading the transformer: when every vector is stored, none is needed.
         model_name, _ = resolve_model(model)
-        ids, matrix, missing = emb_store.read_matrix(self.conn, ident_id, model_name)
+        known = self._recall("matrix", ident_id, model_name)
+        if known is not None:
+            return known[0], known[1]
+        version = self._version()
+        order: list[int] = []
+        ids, matrix, missing = emb_store.read_matrix(self.conn, ident_id, model_name, storage_order=order)
+        if ids and not missing and self._checked is not None:
+            # kept for the later steps of one analysis (`chunks` serves from it): one read of the
+            # vectors per analysis; read-only so that no step changes what the next one sees
+            matrix.flags.writeable = False
+            self._keep("matrix", ident_id, model_name, (ids, matrix, order), version)
         if ids and not missing:
             return ids, matrix
         emb = self._embedder(model)
@@ -203,7 +214,15 @@ class Embeddings(Collection):
         at most `size` rows each, in storage order (never the whole matrix at once); `only` restricts
         to these reflection ids. Reflections without a current vector are skipped."""
         ident_id = self.journal.identities.id_of(identity)
-        yield from emb_store.iter_current(self.conn, ident_id, self.model_name(model), size, only)
+        name = self.model_name(model)
+        known = self._recall("matrix", ident_id, name) if only is None else None
+        if known is not None:  # an earlier step of this analysis read every vector: same blocks, no second read
+            ids, matrix, order = known
+            for start in range(0, len(order), size):
+                part = order[start:start + size]
+                yield [ids[i] for i in part], matrix[part]
+            return
+        yield from emb_store.iter_current(self.conn, ident_id, name, size, only)
 
     def ensure(self, identity: Any = None, *, model: str | os.PathLike | None = None) -> None:
         """Compute and store the missing or outdated vectors of the identity, if there are any (no run

@@ -113,12 +113,13 @@ def contents(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
 
 
 def read_matrix(conn: sqlite3.Connection, identity_id: str | None, model: str,
-                chunk: int = 4096) -> tuple[list[str], Any, list[int]]:
+                chunk: int = 4096, storage_order: list[int] | None = None) -> tuple[list[str], Any, list[int]]:
     """(ids in chronological order, (n, dim) float32 matrix, positions without a current vector).
 
     Vectors are fetched `chunk` rows at a time and copied straight into one preallocated array, so the
     peak is the matrix itself (not a list of every blob plus the matrix). Rows without a current vector
-    are zeros. The matrix is (n, 0) when no vector is stored.
+    are zeros. The matrix is (n, 0) when no vector is stored. `storage_order`, when given, receives the
+    matrix positions of the current vectors in the order `iter_current` yields them.
     """
     import numpy as np
 
@@ -144,6 +145,8 @@ def read_matrix(conn: sqlite3.Connection, identity_id: str | None, model: str,
                 out = np.zeros((len(ids), dim), dtype=np.float32)
             out[p[0]] = np.frombuffer(blob, dtype="<f4")  # ValueError on a wrong length, as a reshape would
             have[p[0]] = True
+            if storage_order is not None:
+                storage_order.append(p[0])
     if out is None:
         out = np.zeros((len(ids), 0), dtype=np.float32)
     return ids, out, np.flatnonzero(~have).tolist()
