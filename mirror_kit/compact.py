@@ -30,6 +30,25 @@ LOCK_WAIT_MS = 1000
 _MB = 1e6
 
 
+# Below this many stored vectors 16 KB pages do not pay for themselves: every table and index takes at
+# least one page, so a small journal grows when compacted.
+ADVICE_MIN_VECTORS = 5000
+
+
+def advice(journal: Journal) -> str | None:
+    """One line suggesting `mirror-kit compact` when the journal's pages are smaller than new journals'
+    and it stores enough vectors to gain from larger ones; None otherwise. Reads only."""
+    conn = journal.conn
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    if size >= db.PAGE_SIZE:
+        return None
+    n = conn.execute("SELECT max(rowid) FROM embeddings").fetchone()[0] or 0  # an upper bound, without a scan
+    if n < ADVICE_MIN_VECTORS or conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] < ADVICE_MIN_VECTORS:
+        return None
+    return (f"note: this journal uses {size}-byte pages, where stored vectors leave pages part empty; "
+            f"`mirror-kit compact` rebuilds it with {db.PAGE_SIZE}-byte pages (smaller, faster to read)")
+
+
 def compact(journal: Journal, *, page_size: int = db.PAGE_SIZE) -> dict[str, Any]:
     """Rebuild the journal file densely with `page_size`-byte pages (default: that of new journals).
 

@@ -279,3 +279,26 @@ def test_each_analysis_step_reads_the_stored_vectors_once_in_storage_order(sampl
         plan = [r[3] for r in j.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
         assert any("idx_embeddings_model" in p for p in plan) and not any("ORDER BY" in p for p in plan), plan
     j.close()
+
+
+def test_embed_on_an_old_journal_with_many_vectors_suggests_compact_and_a_new_one_does_not(tmp_path):
+    path = tmp_path / "old.db"
+    _old_journal(path, n=compact_mod.ADVICE_MIN_VECTORS // 2 + 10)  # two models' vectors each
+    with mirror_kit.open(path) as j:
+        j.settings.set("embedding.model", "m-a")  # every vector of it is current: nothing to embed
+    proc = run_cli("--db", str(path), "embed", "--identity", "maya", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 embedded" in proc.stdout
+    assert "`mirror-kit compact`" in proc.stderr and "4096-byte pages" in proc.stderr
+    with mirror_kit.open(path) as j:
+        j.compact()
+    proc = run_cli("--db", str(path), "embed", "--identity", "maya", cwd=tmp_path)
+    assert proc.returncode == 0 and "compact" not in proc.stderr
+
+
+def test_a_small_old_journal_gets_no_compact_suggestion(tmp_path):
+    path = tmp_path / "old.db"
+    _old_journal(path, n=30)  # 16 KB pages would make it larger
+    with mirror_kit.open(path) as j:
+        assert j.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert compact_mod.advice(j) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import emit, identity_option, json_option, main, pass_ctx
+from .common import advise_compact, emit, identity_option, json_option, main, pass_ctx
 
 
 def _require(identity: str | None) -> str:
@@ -38,6 +38,7 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
         for line in analysis_lines(summary):
             click.echo(line)
         click.echo(_mode_line(summary["patterns"]))
+    advise_compact(j)
 
 
 def _mode_line(patterns: dict) -> str:

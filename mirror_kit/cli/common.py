@@ -60,6 +60,15 @@ def emit(data: Any, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def advise_compact(journal: Any) -> None:
+    """Print on stderr the suggestion to compact a journal with small pages and many vectors, if any."""
+    from ..compact import advice
+
+    line = advice(journal)
+    if line:
+        click.echo(line, err=True)
+
+
 def table(rows: list[dict], columns: list[str] | None = None) -> None:
     """A plain aligned text table (no extra dependency)."""
     if not rows:

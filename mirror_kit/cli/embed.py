@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import emit, identity_option, json_option, main, pass_ctx, table
+from .common import advise_compact, emit, identity_option, json_option, main, pass_ctx, table
 
 
 @main.command()
@@ -30,6 +30,7 @@ def embed(ctx, identity: str | None, model: str | None, progress: bool | None, a
             f"{summary['model']}: {summary['embedded']} embedded, {summary['cached']} up to date "
             f"({summary['total']} reflections, {summary['seconds']:.1f} s)"
         )
+    advise_compact(ctx.journal())
 
 
 @main.command()
