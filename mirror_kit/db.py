@@ -110,6 +110,25 @@ def _writable(p: Path) -> bool:
     return os.access(p, os.W_OK) and os.access(p.resolve().parent, os.W_OK)
 
 
+def tidy_side_files(p: str | Path) -> None:
+    """Remove the -wal/-shm files a read-only reader (mode=ro, DuckDB's scanner) left beside a WAL
+    journal no program had open: such readers cannot delete them, so a read would leave two files.
+
+    A plain connection that only reads is opened and closed: SQLite deletes the side files when the
+    last connection closes, and keeps them while any other program has the journal open. The main
+    file is not written (the side files hold no pages). Failures are ignored: the files then stay.
+    """
+    with contextlib.suppress(sqlite3.Error, OSError):
+        if not Path(f"{p}-wal").exists() and not Path(f"{p}-shm").exists():
+            return
+        conn = sqlite3.connect(str(p), isolation_level=None)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+
+
 def readonly_uri(p: str | Path) -> str:
     """The SQLite URI that opens journal `p` for reading without writing anything beside it.
 

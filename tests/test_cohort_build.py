@@ -153,3 +153,20 @@ def test_redaction_settings_fingerprint_is_the_same_in_every_process():
                           env={**os.environ, "PYTHONPATH": root, "PYTHONHASHSEED": str(seed)}).stdout
            for seed in (1, 2, 3, 4)}
     assert len(out) == 1, out
+
+
+def test_building_leaves_no_side_files_beside_journals_no_one_has_open(study, tmp_path):
+    import sqlite3
+
+    before = sorted(p.name for p in study.iterdir())
+    held = sqlite3.connect(study / "bob_stone.db")  # another program has this one open
+    held.execute("SELECT count(*) FROM reflections").fetchone()
+    try:
+        Cohort(tmp_path / "c", secret=SECRET).build([str(study / "*.db")])
+        after = sorted(p.name for p in study.iterdir())
+        # the open journal keeps the files its program needs; the closed ones get none
+        assert set(after) - set(before) <= {"bob_stone.db-wal", "bob_stone.db-shm"}
+        assert held.execute("SELECT count(*) FROM reflections").fetchone()[0] == 30
+    finally:
+        held.close()
+    assert sorted(p.name for p in study.iterdir()) == before

@@ -215,10 +215,21 @@ def read_journal(path: Path) -> Iterator[Any]:
     URI mode. Raises CohortError when the file is not a mirror_kit journal.
     """
     pa = need_pyarrow()
-    from ..db import readonly_uri
-    from ..sqlview import _quote, sqlite_extension_path
+    from ..db import readonly_uri, tidy_side_files
 
     uri = readonly_uri(path)
+    side = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    closed = not any(f.exists() for f in side)  # no program has the journal open
+    try:
+        yield from _read_batches(path, uri, pa)
+    finally:
+        if closed:
+            tidy_side_files(path)
+
+
+def _read_batches(path: Path, uri: str, pa: Any) -> Iterator[Any]:
+    from ..sqlview import _quote, sqlite_extension_path
+
     # the scanner opens a WAL journal only where it may create the -shm file: on read-only storage
     # (an archive mount, a folder one may not write to) sqlite3 reads it as immutable instead
     ext = sqlite_extension_path() if "immutable=1" not in uri else None
