@@ -195,7 +195,8 @@ class Imports:
             mirror (a mirror_kit JSON export, handed to `mirror_kit.export.importer`).
         options: text_column, date_column, id_column, title_column, tags_column (CSV columns);
             encoding (else detected); default_date (for entries without a date); tz (time zone of
-            naive dates, default UTC); skip_bad (store the good entries, list the bad ones; default:
+            naive dates, default UTC; a time the zone skips
+            when daylight saving time starts is a bad entry, a repeated time its first occurrence); skip_bad (store the good entries, list the bad ones; default:
             any bad entry aborts and nothing is written); dry_run (report only); progress (True,
             False, None = a bar on terminals); mode/passphrase/on_conflict (mirror exports only);
             dayfirst (True/False: day/month order of `03/01/2024`-style dates when no value proves

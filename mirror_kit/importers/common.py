@@ -37,6 +37,8 @@ class Entry:
     # The source id is a timestamp, not an id the source gave (jrnl, Daylio): another journal of the
     # same name can hold a different entry under it, which then gets the next free `#n` key.
     shared_key: bool = False
+    # Where the date was read (`column 'Date'`, `timestamp`), named when the date cannot be stored.
+    date_field: str = "date"
 
 
 @dataclass

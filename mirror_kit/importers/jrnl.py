@@ -105,6 +105,7 @@ def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, ke
     return Entry(
         content=content, created_at=when, where=where, title=title or None, tags=_tags(content),
         source_id=keys(when), tz=tz, metadata={"starred": bool(starred)}, shared_key=True,
+        date_field="timestamp",
     )
 
 
