@@ -65,6 +65,13 @@ def detect_format(path: Path) -> str:
     if encrypted_kind(head):
         return "jrnl"  # whose reader refuses it with the way to export it
     check_binary(head, path.name)
+    if head.lstrip().startswith("┏".encode()):
+        from .jrnl import strip_banner
+
+        # jrnl's output saved with its messages (`jrnl --format json > out.json 2>&1`)
+        inner = strip_banner(head.decode("utf-8", "replace")).lstrip()
+        if inner.startswith("{") and re.search(r'"entries"\s*:', inner):
+            return "jrnl"
     if suffix == ".json" or head.lstrip().startswith(b"{"):
         if _is_mirror_export(path):
             return "mirror"
@@ -87,13 +94,19 @@ def detect_format(path: Path) -> str:
             "pass --format"
         )
     if suffix in (".txt", ".md", ".markdown", ".journal", ""):
-        from .jrnl import looks_like_text_journal
+        from .jrnl import journal_format, looks_like_text_journal, strip_banner
+        from .jrnlmd import looks_like_markdown_export
 
         try:
             text, _ = decode_bytes(head, path.name)
         except InvalidInputError:
             text = ""
-        return "jrnl" if looks_like_text_journal(text) else "text"
+        text = strip_banner(text)
+        # a jrnl journal (its timestamps by their shape, or by its config's format), or jrnl's
+        # Markdown output (`jrnl --format markdown`)
+        fmt = journal_format(path, text) if text.lstrip().startswith("[") else None
+        jrnl = looks_like_text_journal(text) or looks_like_text_journal(text, fmt) or looks_like_markdown_export(text)
+        return "jrnl" if jrnl else "text"
     raise InvalidInputError(f"{path}: cannot tell the format from the name or content; pass --format")
 
 

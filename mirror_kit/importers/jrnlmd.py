@@ -1,0 +1,139 @@
+"""jrnl's Markdown output (`jrnl --format markdown` / `--format md`): one entry per `###` heading.
+
+jrnl 4 prints a journal as `# 2024` (year) and `## March` (month) headings, then one
+`### <timestamp> <title>` heading per entry, its body after a blank line, and a line holding a single
+space after each entry; headings inside a body are pushed three levels down (`# Plan` is printed as
+`#### Plan`), which is undone here. Exported one file per entry (`--file folder/`), an entry is
+`# <timestamp> <title>` with body headings one level down. The timestamp is written with the
+journal's `timeformat`: read with it when its jrnl config is found (see `jrnl.config_timeformat`),
+else it is the shortest run of words at the start of the heading that reads as a full date with a
+time (plus a following AM/PM). Entries are keyed like the journal file's (minute of the timestamp),
+so this output and the journal it came from deduplicate against each other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+from ..errors import InvalidInputError
+from .common import Context, Entry, Rejection
+from .dates import _NUMERIC, DateColumn, month_number
+
+_YEAR = re.compile(r"^# (\d{4})[ \t]*$")
+_MONTH = re.compile(r"^## (\S+)[ \t]*$")
+_ENTRY = re.compile(r"^### (.+)$")
+_SINGLE = re.compile(r"^# (.+)$")
+_TIME = re.compile(r"\d{1,2}:\d{2}")
+_AMPM = re.compile(r"^(?:[AaPp]\.?[Mm]\.?)$")
+
+
+def split_heading(heading: str, fmt: str | None = None) -> tuple[str, str] | None:
+    """(timestamp text, title) of an entry heading, or None when it starts with no timestamp."""
+    words = heading.split(" ")
+    for k in range(1, min(len(words), 8) + 1):
+        stamp = " ".join(words[:k])
+        if fmt:
+            try:
+                datetime.strptime(stamp, fmt)
+            except ValueError:
+                continue
+            return stamp, " ".join(words[k:])
+        if not _TIME.search(stamp) or not _full_date(stamp):
+            continue
+        if k < len(words) and _AMPM.match(words[k]) and _full_date(f"{stamp} {words[k]}"):
+            k += 1
+        return " ".join(words[:k]), " ".join(words[k:])
+    return None
+
+
+def _full_date(text: str) -> bool:
+    """Whether dateutil reads `text` whole with a year, month and day in it (none taken from a default)."""
+    from dateutil import parser as du
+
+    try:
+        a = du.parse(text, default=datetime(2000, 1, 1))
+        b = du.parse(text, default=datetime(2001, 2, 2))
+    except (ValueError, OverflowError):
+        return False
+    return (a.year, a.month, a.day) == (b.year, b.month, b.day)
+
+
+def looks_like_markdown_export(text: str, fmt: str | None = None) -> bool:
+    """Whether `text` is jrnl's Markdown output: a `# YYYY` heading, then `## Month`, then an entry
+    heading starting with a timestamp; or one entry exported alone (`# <timestamp> <title>`)."""
+    lines = [ln for ln in text.split("\n")[:50] if ln.strip()]
+    if len(lines) >= 3 and _YEAR.match(lines[0]) and _MONTH.match(lines[1]):
+        m = _ENTRY.match(lines[2])
+        return bool(m and split_heading(m.group(1), fmt))
+    m = _SINGLE.match(lines[0]) if lines else None
+    return bool(m and not _YEAR.match(lines[0]) and split_heading(m.group(1), fmt))
+
+
+def read_markdown_export(text: str, name: str, ctx: Context, fmt: str | None = None,
+                         keys=None, column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of jrnl Markdown output (`text` without jrnl's message boxes); `keys`/`column` are
+    shared with the other files of a one-file-per-entry export. Raises InvalidInputError (one line)
+    when the day/month order of its timestamps cannot be told."""
+    from .jrnl import _entry, _Keys
+
+    lines = text.replace("\r\n", "\n").split("\n")
+    single = not any(_YEAR.match(ln) for ln in lines[:20])
+    heading_rx = _SINGLE if single else _ENTRY
+    demote = 1 if single else 3
+    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format") or fmt,
+                                  "timestamp")
+    found: list[tuple[int, str, str, list[str]]] = []  # (line, stamp, title, body lines)
+    month = None
+    for i, line in enumerate(lines, 1):
+        if not single and _YEAR.match(line):
+            continue
+        mm = _MONTH.match(line) if not single else None
+        if mm:
+            month = month_number(mm.group(1))
+            continue
+        m = heading_rx.match(line)
+        parts = split_heading(m.group(1), fmt) if m else None
+        if parts:
+            found.append((i, parts[0], parts[1], []))
+            place = f"line {i}"
+            if month:
+                _prove_by_month(column, parts[0], month, place)
+            column.observe(parts[0], place)
+        elif found:
+            found[-1][3].append(re.sub(rf"^#{{{demote}}}(#+ )", r"\1", line))
+    if not found:
+        raise InvalidInputError(f"{name}: no jrnl entry heading ('### 2024-03-01 10:00 Title') found")
+    if column.order is None and not column.given:
+        undecided = next((f for f in found if not column.observe(f[1], f"line {f[0]}")), None)
+        if undecided:
+            raise column.unresolved(len(found), f"line {undecided[0]} ({undecided[1]!r})")
+    keys = keys or _Keys()
+    tz = ctx.opt("tz")
+    for line, stamp, title, body in found:
+        where = {"file": name, "line": line}
+        while body and not body[-1].strip():  # the single-space line jrnl ends each entry with
+            body.pop()
+        if body and not body[0].strip():  # the blank line between heading and body
+            body.pop(0)
+        try:
+            when = column.parse(stamp)
+        except InvalidInputError as exc:
+            yield Rejection(where, f"timestamp: {exc}")
+            continue
+        if not isinstance(when, datetime):
+            when = datetime(when.year, when.month, when.day, 12, 0)
+        yield _entry(title, "\n".join(body), when, False, where, keys, tz)
+
+
+def _prove_by_month(column: DateColumn, stamp: str, month: int, place: str) -> None:
+    """A `## March` heading above `03/01/2024 10:00` says which field of the timestamp is the month."""
+    m = _NUMERIC.match(stamp)
+    if not m:
+        return
+    a, b = int(m.group(1)), int(m.group(3))
+    if a == month and b != month:
+        column.prove_by_day(stamp, b, a, place)
+    elif b == month and a != month:
+        column.prove_by_day(stamp, a, b, place)
