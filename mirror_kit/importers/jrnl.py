@@ -144,7 +144,7 @@ def _parse_stamp(blob: str, fmt: str | None = None) -> datetime | None:
             return datetime.strptime(blob.strip(), fmt)
         except ValueError:
             return None
-    if not (re.search(r"\d{1,2}:\d{2}", blob) and re.search(r"\d{4}|\d{1,2}[/.-]\d{1,2}", blob)):
+    if not _stamp_shaped(blob):
         return None
     from dateutil import parser as du
 
@@ -154,11 +154,19 @@ def _parse_stamp(blob: str, fmt: str | None = None) -> datetime | None:
         return None
 
 
+def _stamp_shaped(blob: str) -> bool:
+    """A time and a year or day/month numbers: what every jrnl timestamp has, read or not."""
+    return bool(re.search(r"\d{1,2}:\d{2}", blob) and re.search(r"\d{4}|\d{1,2}[/.-]\d{1,2}", blob))
+
+
 def looks_like_text_journal(text: str, fmt: str | None = None) -> bool:
-    """Whether `text` starts (after jrnl's message boxes) with a `[timestamp] Title` line."""
+    """Whether `text` starts (after jrnl's message boxes) with a `[timestamp] Title` line; a
+    timestamp of that shape that is not a real date (`[2024-02-30 09:00]`) still makes it one,
+    refused then by line instead of read as a note."""
     first = next((ln for ln in strip_banner(text).split("\n") if ln.strip()), "")
     m = re.match(r"^\[([^\]]+)\] ", first)
-    return bool(m and _parse_stamp(m.group(1), fmt))
+    return bool(m and (_parse_stamp(m.group(1), fmt) or (fmt is None and _stamp_shaped(m.group(1))
+                                                         and re.search(r"\d{4}", m.group(1)))))
 
 
 def journal_format(path: Path, text: str) -> str | None:
@@ -317,7 +325,19 @@ def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None,
 def _text_entries(text: str, starts: list, name: str, tz, keys: _Keys) -> Iterator[Entry | Rejection]:
     head = text[: starts[0][0].start()] if starts else text
     if head.strip():
-        yield Rejection({"file": name, "line": 1}, "text before the first '[date] title' line")
+        first = next(ln for ln in head.split("\n") if ln.strip())
+        m = re.match(r"^\[([^\]]+)\] ", first)
+        if m and _stamp_shaped(m.group(1)):  # the first entry's timestamp is not a real date
+            from .dates import parse_value
+
+            try:
+                parse_value(m.group(1))
+                reason = f"timestamp {m.group(1)!r} cannot be read"
+            except InvalidInputError as exc:
+                reason = f"timestamp: {exc}"
+            yield Rejection({"file": name, "line": head.split("\n").index(first) + 1}, reason)
+        else:
+            yield Rejection({"file": name, "line": 1}, "text before the first '[date] title' line")
     for i, (m, when) in enumerate(starts):
         end = starts[i + 1][0].start() if i + 1 < len(starts) else len(text)
         raw = text[m.end():end]

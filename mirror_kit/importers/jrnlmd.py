@@ -45,6 +45,16 @@ def split_heading(heading: str, fmt: str | None = None) -> tuple[str, str] | Non
         if k < len(words) and _AMPM.match(words[k]) and _full_date(f"{stamp} {words[k]}"):
             k += 1
         return " ".join(words[:k]), " ".join(words[k:])
+    if fmt or not re.search(r"\d", words[0]):
+        return None
+    # Shaped like a timestamp but not a real date (`02/30/2024 10:00`): still the entry's heading,
+    # so the entry is refused by line instead of the file read as one note.
+    for k, word in enumerate(words[:5], 1):
+        if re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?", word):
+            if k < len(words) and _AMPM.match(words[k]):
+                k += 1
+            stamp = " ".join(words[:k])
+            return (stamp, " ".join(words[k:])) if re.search(r"\d{4}", stamp) else None
     return None
 
 
