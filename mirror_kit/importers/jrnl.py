@@ -1,4 +1,7 @@
-"""jrnl (jrnl.sh): its JSON export (`jrnl --format json`) and its plain-text journal file.
+"""jrnl (jrnl.sh): its JSON export (`jrnl --format json`), its plain-text journal file (also what
+`jrnl --format text` prints), its Markdown output (`importers.jrnlmd`), and jrnl journals found
+inside a folder of notes (`folder_parts`). jrnl's message boxes saved with its output are dropped;
+timestamps are read with the journal's `timeformat` when its jrnl config names the file.
 
 jrnl has no entry ids; an entry is keyed by its journal (the file name without extension, or the
 folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
