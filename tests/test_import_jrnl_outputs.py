@@ -163,18 +163,22 @@ def _expected_default() -> list[tuple]:
              "Quiet evening. Read two chapters\n# Plan\nSleep early #rest")]
 
 
-def test_jrnl_markdown_one_file_per_entry_folder_is_one_journal(two_journals, tmp_path):
+@pytest.mark.parametrize("fmt", ["md", "yaml", "txt"])
+def test_jrnl_one_file_per_entry_output_folder_is_one_journal(two_journals, tmp_path, fmt):
+    # `--format yaml` writes front matter that is not valid YAML (a tab-indented `body: |`).
     home, db = two_journals, tmp_path / "j.db"
-    folder = tmp_path / "work-md"
+    folder = tmp_path / "work-out"
     folder.mkdir()
-    home.jrnl("work", "--format", "md", "--file", f"{folder}/")
+    home.jrnl("work", "--format", fmt, "--file", f"{folder}/")
     assert len(list(folder.iterdir())) == 2
     s = _import(home, db, folder)
     assert (s["added"], s["rejected"]) == (2, [])
     assert [(r[0], r[1], r[2]) for r in _rows(db)] == [
-        ("jrnl:work-md", "2024-03-01T09:00:00Z", "Sprint planning."),
-        ("jrnl:work-md", "2024-03-13T17:05:00Z", "Retro.")]
+        ("jrnl:work-out", "2024-03-01T09:00:00Z", "Sprint planning."),
+        ("jrnl:work-out", "2024-03-13T17:05:00Z", "Retro.")]
     assert _import(home, db, home.data / "work.txt")["added"] == 0  # the same entries
+    one = sorted(folder.iterdir())[0]
+    assert _import(home, tmp_path / "one.db", one)["format"] == "jrnl"  # a file of it given alone
 
 
 def test_markdown_output_month_heading_settles_day_month_order_and_bad_stamp_is_one_line(tmp_path):

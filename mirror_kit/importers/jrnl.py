@@ -235,10 +235,17 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     fmt = journal_format(path, text)
     if looks_like_text_journal(text, fmt):
         return _from_text(text, name, ctx, fmt=fmt)
-    from .jrnlmd import looks_like_markdown_export, read_markdown_export
+    from .jrnlmd import (
+        looks_like_markdown_export,
+        looks_like_yaml_export,
+        read_markdown_export,
+        read_yaml_export,
+    )
 
     if looks_like_markdown_export(text):
         return read_markdown_export(text, name, ctx, fmt)
+    if looks_like_yaml_export(text):
+        return read_yaml_export(text, name, ctx, fmt)
     raise InvalidInputError(
         f"{name}: not a jrnl JSON export or jrnl journal file (expected '{{\"entries\": ...}}' "
         "or lines like '[2024-03-01 09:00:00 AM] Title.')"
@@ -363,7 +370,7 @@ _EXPORT_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}_[^/]*\.(?:txt|md)$")
 
 def sniff(path: Path) -> str | None:
     """'text' when the file is a jrnl journal (or jrnl's text output), 'markdown' for jrnl's Markdown
-    output, else None; read from the file's first bytes. Encrypted journals are None (the notes
+    output, 'yaml' for a file of its YAML output, else None; read from the file's first bytes. Encrypted journals are None (the notes
     reader refuses them with the way to export them)."""
     try:
         with path.open("rb") as fh:
@@ -382,6 +389,10 @@ def sniff(path: Path) -> str | None:
         from .jrnlmd import looks_like_markdown_export
 
         return "markdown" if looks_like_markdown_export(text) else None
+    if start.startswith("---"):
+        from .jrnlmd import looks_like_yaml_export
+
+        return "yaml" if looks_like_yaml_export(text) else None
     return None
 
 
@@ -418,7 +429,7 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
 
 def _group_entries(how: str, where: str, members: list[tuple[Path, str, str]], root: Path,
                    ctx: Context) -> Iterator[Entry | Rejection]:
-    from .jrnlmd import read_markdown_export
+    from .jrnlmd import read_markdown_export, read_yaml_export
 
     if how == "days":
         jroot = root / where if where else root
@@ -438,5 +449,7 @@ def _group_entries(how: str, where: str, members: list[tuple[Path, str, str]], r
         fmt = journal_format(f, text) if kind == "text" else None
         if kind == "text":
             yield from _from_text(text, rel, ctx, keys, column, fmt)
+        elif kind == "yaml":
+            yield from read_yaml_export(text, rel, ctx, fmt, keys, column)
         else:
             yield from read_markdown_export(text, rel, ctx, fmt, keys, column)

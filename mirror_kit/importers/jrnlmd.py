@@ -1,4 +1,5 @@
-"""jrnl's Markdown output (`jrnl --format markdown` / `--format md`): one entry per `###` heading.
+"""jrnl's Markdown output (`jrnl --format markdown` / `--format md`): one entry per `###` heading;
+and the files of its YAML output (`jrnl --format yaml --file folder/`), one entry each.
 
 jrnl 4 prints a journal as `# 2024` (year) and `## March` (month) headings, then one
 `### <timestamp> <title>` heading per entry, its body after a blank line, and a line holding a single
@@ -147,3 +148,45 @@ def _prove_by_month(column: DateColumn, stamp: str, month: int, place: str) -> N
         column.prove_by_day(stamp, b, a, place)
     elif b == month and a != month:
         column.prove_by_day(stamp, a, b, place)
+
+
+# jrnl's YAML output (`jrnl --format yaml --file folder/`): one `.md` file per entry whose front matter
+# is not valid YAML (its `body: |` block is indented with tabs), so it is read line by line here.
+_YAML_HEAD = re.compile(r"\A---\ntitle: (?P<title>.*)\ndate: (?P<date>.*)\nstarred: (?P<starred>True|False)\n"
+                        r"tags: (?P<tags>.*)\n(?P<extra>(?:(?!body: ).*\n)*?)body: \|[ \t]*\n", re.M)
+
+
+def looks_like_yaml_export(text: str) -> bool:
+    """Whether `text` is one entry of jrnl's YAML output (`---`, title, date, starred, tags, body)."""
+    return _YAML_HEAD.match(text.replace("\r\n", "\n")) is not None
+
+
+def read_yaml_export(text: str, name: str, ctx: Context, fmt: str | None = None,
+                     keys=None, column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """The entry of one file of jrnl's YAML output; body headings are one level down there (undone)."""
+    from .jrnl import _entry, _Keys
+
+    text = text.replace("\r\n", "\n")
+    m = _YAML_HEAD.match(text)
+    if m is None:
+        raise InvalidInputError(f"{name}: not a file of jrnl's YAML output (expected '---', 'title:', 'date:', "
+                                "'starred:', 'tags:', 'body: |')")
+    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format") or fmt,
+                                  "timestamp")
+    stamp = m.group("date").strip()
+    where = {"file": name, "line": 3}
+    body = text[m.end():].rstrip("\n").removesuffix("...")  # the front matter's end mark closes the file
+    lines = [re.sub(r"^#(#+ )", r"\1", ln[1:] if ln.startswith("\t") else ln) for ln in body.split("\n")]
+    if not column.observe(stamp, "line 3") and column.order is None:
+        raise column.unresolved(1, f"line 3 ({stamp!r})")
+    try:
+        when = column.parse(stamp)
+    except InvalidInputError as exc:
+        yield Rejection(where, f"timestamp: {exc}")
+        return
+    if not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day, 12, 0)
+    entry = _entry(m.group("title"), "\n".join(lines), when, m.group("starred") == "True", where,
+                   keys or _Keys(), ctx.opt("tz"))
+    entry.tags = list(dict.fromkeys(entry.tags + [t.strip() for t in m.group("tags").split(",") if t.strip()]))
+    yield entry
