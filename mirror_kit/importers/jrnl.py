@@ -62,20 +62,31 @@ def folder_journal_files(path: Path) -> list[Path]:
     return days if looks_like_text_journal(head) else []
 _DATE_BLOB = re.compile(r"(?:^|\n)\[([^\]\n]+)\] ")
 _TAG = re.compile(r"(?<!\S)([#@][-+*#/\w]+)")
-# jrnl's messages ("3 entries found", "Journal exported to ...") are boxes of these characters; they
-# go to stderr, and end up in the file when a user saved the output with `> out.txt 2>&1`.
-_BANNER_LINE = re.compile(r"^[ \t]*[┏┃┗╭│╰][^\n]*(?:\n|$)")
+# jrnl's messages ("3 entries found", "Journal exported to ...") are boxes drawn from a `┏` line to a
+# `┗` line; they go to stderr, and end up in the file when a user saved the output with `> out 2>&1`.
 
 
 def strip_banner(text: str) -> str:
-    """`text` without jrnl's message boxes before and after what it printed."""
+    """`text` without jrnl's whole message boxes before and after what it printed."""
     lines = text.split("\n")
-    while lines and (_BANNER_LINE.match(lines[0]) or (not lines[0].strip() and len(lines) > 1
-                                                      and _BANNER_LINE.match(lines[1]))):
-        lines.pop(0)
-    while lines and (_BANNER_LINE.match(lines[-1]) or not lines[-1].strip()) and any(
-            _BANNER_LINE.match(ln) for ln in lines[-3:]):
-        lines.pop()
+
+    def first_real(rows: list[str]) -> int:
+        return next((i for i, ln in enumerate(rows) if ln.strip()), len(rows))
+
+    changed = True
+    while changed:
+        changed = False
+        i = first_real(lines)
+        if i < len(lines) and lines[i].lstrip().startswith("┏"):
+            end = next((j for j in range(i + 1, min(len(lines), i + 40)) if lines[j].lstrip().startswith("┗")), None)
+            if end is not None:
+                lines, changed = lines[end + 1:], True
+        back = lines[::-1]
+        i = first_real(back)
+        if i < len(back) and back[i].lstrip().startswith("┗"):
+            top = next((j for j in range(i + 1, min(len(back), i + 40)) if back[j].lstrip().startswith("┏")), None)
+            if top is not None:
+                lines, changed = back[top + 1:][::-1], True
     return "\n".join(lines)
 
 
