@@ -156,6 +156,26 @@ def test_jrnl_output_formats_import_each_entry_and_match_the_journal(two_journal
             assert (again["added"], again["updated"], again["skipped"]) == (0, 0, 2)
 
 
+@pytest.mark.parametrize("how", [("-n", "10"), ("--format", "xml")], ids=["display", "xml"])
+def test_jrnl_display_and_xml_output_import_each_entry_and_say_what_is_lost(two_journals, tmp_path, how):
+    home = two_journals
+    out = tmp_path / ("saved.txt" if how[0] == "-n" else "export.xml")
+    out.write_text(home.jrnl(*how, stderr_too=True), encoding="utf-8")
+    assert detect_format(out) == "jrnl"
+    with mirror_kit.open(tmp_path / "j.db") as j:
+        s = j.imports.run(out, "maya")
+        assert (s["added"], s["rejected"]) == (2, [])
+        assert len(s["warnings"]) == 1 and "--format" in s["warnings"][0]
+        got = [(r.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), r.title, r.content, sorted(r.tags))
+               for r in j.reflections.rows("maya")]
+    if how[0] == "-n":  # the display output keeps title and body apart
+        assert got == [(e[1], e[2], e[3], t) for e, t in zip(_expected_default(), (["running"], ["rest"]), strict=True)]
+    else:  # XML joins them with a space
+        assert got == [("2024-03-01T09:00:00Z", None, "Race training. Ran 5k along the canal @running", ["running"]),
+                       ("2024-03-02T21:30:00Z", None,
+                        "Quiet evening. Read two chapters # Plan\nSleep early #rest", ["rest"])]
+
+
 def _expected_default() -> list[tuple]:
     return [("jrnl:default", "2024-03-01T09:00:00Z", "Race training.",
              "Race training.\nRan 5k along the canal @running"),

@@ -93,9 +93,13 @@ def detect_format(path: Path) -> str:
             f"{path}: JSON that is neither a mirror_kit export, a jrnl export nor a Day One journal; "
             "pass --format"
         )
+    if suffix == ".xml":
+        from .jrnl import output_kind, strip_banner
+
+        if output_kind(strip_banner(head.decode("utf-8", "replace"))) == "xml":
+            return "jrnl"
     if suffix in (".txt", ".md", ".markdown", ".journal", ""):
-        from .jrnl import journal_format, looks_like_text_journal, strip_banner
-        from .jrnlmd import looks_like_markdown_export, looks_like_yaml_export
+        from .jrnl import journal_format, looks_like_text_journal, output_kind, strip_banner
 
         try:
             text, _ = decode_bytes(head, path.name)
@@ -105,8 +109,7 @@ def detect_format(path: Path) -> str:
         # a jrnl journal (its timestamps by their shape, or by its config's format), or jrnl's
         # Markdown output (`jrnl --format markdown`)
         fmt = journal_format(path, text) if text.lstrip().startswith("[") else None
-        jrnl = (looks_like_text_journal(text) or looks_like_text_journal(text, fmt) or looks_like_markdown_export(text)
-                or looks_like_yaml_export(text))
+        jrnl = looks_like_text_journal(text) or looks_like_text_journal(text, fmt) or output_kind(text)
         return "jrnl" if jrnl else "text"
     raise InvalidInputError(f"{path}: cannot tell the format from the name or content; pass --format")
 

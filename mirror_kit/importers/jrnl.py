@@ -246,17 +246,9 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     fmt = journal_format(path, text)
     if looks_like_text_journal(text, fmt):
         return _from_text(text, name, ctx, fmt=fmt)
-    from .jrnlmd import (
-        looks_like_markdown_export,
-        looks_like_yaml_export,
-        read_markdown_export,
-        read_yaml_export,
-    )
-
-    if looks_like_markdown_export(text):
-        return read_markdown_export(text, name, ctx, fmt)
-    if looks_like_yaml_export(text):
-        return read_yaml_export(text, name, ctx, fmt)
+    kind = output_kind(text)
+    if kind:
+        return read_output(kind, text, name, ctx)
     raise InvalidInputError(
         f"{name}: not a jrnl JSON export or jrnl journal file (expected '{{\"entries\": ...}}' "
         "or lines like '[2024-03-01 09:00:00 AM] Title.')"
@@ -380,8 +372,8 @@ _EXPORT_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}_[^/]*\.(?:txt|md)$")
 
 
 def sniff(path: Path) -> str | None:
-    """'text' when the file is a jrnl journal (or jrnl's text output), 'markdown' for jrnl's Markdown
-    output, 'yaml' for a file of its YAML output, else None; read from the file's first bytes. Encrypted journals are None (the notes
+    """'text' when the file is a jrnl journal (or jrnl's text output), else which of jrnl's other
+    outputs it is (`output_kind`), else None; read from the file's first bytes. Encrypted journals are None (the notes
     reader refuses them with the way to export them)."""
     try:
         with path.open("rb") as fh:
@@ -396,15 +388,35 @@ def sniff(path: Path) -> str | None:
         if looks_like_text_journal(text) or looks_like_text_journal(text, journal_format(path, text)):
             return "text"
         return None
+    return output_kind(text)
+
+
+def output_kind(text: str) -> str | None:
+    """Which of jrnl's outputs `text` is (without jrnl's message boxes): 'markdown' (`--format md`),
+    'yaml' (a file of `--format yaml`), 'xml' (`--format xml`), 'pretty' (its display output,
+    `jrnl > saved.txt`), else None. The journal format itself and JSON are told apart elsewhere."""
+    from . import jrnlmd
+
+    start = text.lstrip()
     if start.startswith("#"):
-        from .jrnlmd import looks_like_markdown_export
-
-        return "markdown" if looks_like_markdown_export(text) else None
+        return "markdown" if jrnlmd.looks_like_markdown_export(text) else None
     if start.startswith("---"):
-        from .jrnlmd import looks_like_yaml_export
+        return "yaml" if jrnlmd.looks_like_yaml_export(text) else None
+    if start.startswith("<"):
+        return "xml" if jrnlmd.looks_like_xml_output(text) else None
+    return "pretty" if jrnlmd.looks_like_pretty_output(text) else None
 
-        return "yaml" if looks_like_yaml_export(text) else None
-    return None
+
+def read_output(kind: str, text: str, name: str, ctx: Context, fmt: str | None = None, keys: _Keys | None = None,
+                column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of one of jrnl's outputs (`kind` from `output_kind`)."""
+    from . import jrnlmd
+
+    if kind == "xml":
+        return jrnlmd.read_xml_output(text, name, ctx, keys)
+    reader = {"markdown": jrnlmd.read_markdown_export, "yaml": jrnlmd.read_yaml_export,
+              "pretty": jrnlmd.read_pretty_output}[kind]
+    return reader(text, name, ctx, fmt, keys, column)
 
 
 def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -> Iterator[Entry | Rejection]:
@@ -440,8 +452,6 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
 
 def _group_entries(how: str, where: str, members: list[tuple[Path, str, str]], root: Path,
                    ctx: Context) -> Iterator[Entry | Rejection]:
-    from .jrnlmd import read_markdown_export, read_yaml_export
-
     if how == "days":
         jroot = root / where if where else root
         for item in _folder_entries(jroot, [f for f, _, _ in members], ctx):
@@ -460,7 +470,5 @@ def _group_entries(how: str, where: str, members: list[tuple[Path, str, str]], r
         fmt = journal_format(f, text) if kind == "text" else None
         if kind == "text":
             yield from _from_text(text, rel, ctx, keys, column, fmt)
-        elif kind == "yaml":
-            yield from read_yaml_export(text, rel, ctx, fmt, keys, column)
         else:
-            yield from read_markdown_export(text, rel, ctx, fmt, keys, column)
+            yield from read_output(kind, text, rel, ctx, fmt, keys, column)

@@ -190,3 +190,107 @@ def read_yaml_export(text: str, name: str, ctx: Context, fmt: str | None = None,
                    keys or _Keys(), ctx.opt("tz"))
     entry.tags = list(dict.fromkeys(entry.tags + [t.strip() for t in m.group("tags").split(",") if t.strip()]))
     yield entry
+
+
+# jrnl's display output (`jrnl -n 20 > saved.txt`): `<timestamp> <title>` lines, each entry's body
+# indented with `| ` (jrnl's default `indent_character`) and wrapped at `linewrap` columns.
+_PRETTY_BODY = re.compile(r"^\| ?")
+PRETTY_WARNING = ("{name}: jrnl's display output: line breaks inside entries may be jrnl's line wrapping, "
+                  "not yours; `jrnl --format text` (or json) keeps each entry exact")
+
+
+def looks_like_pretty_output(text: str) -> bool:
+    """Whether `text` is jrnl's display output: a `<timestamp> <title>` first line and, right after
+    such a line, a body line indented with `| `."""
+    if "\n|" not in text:  # cheap: most notes end here
+        return False
+    lines = text.split("\n")
+    first = next((ln for ln in lines if ln.strip()), "")
+    if first.startswith(("#", "[")) or not _TIME.search(first[:60]) or not split_heading(first):
+        return False
+    return any(split_heading(a) and _PRETTY_BODY.match(b) for a, b in zip(lines[:200], lines[1:200], strict=False))
+
+
+def read_pretty_output(text: str, name: str, ctx: Context, fmt: str | None = None,
+                       keys=None, column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of jrnl's display output (with a warning: its wrapping adds line breaks)."""
+    from .jrnl import _entry, _Keys
+
+    lines = text.replace("\r\n", "\n").split("\n")
+    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format") or fmt,
+                                  "timestamp")
+    found: list[tuple[int, str, list[str], list[str]]] = []  # (line, stamp, title lines, body lines)
+    prev_blank = True
+    for i, line in enumerate(lines, 1):
+        parts = split_heading(line, fmt) if prev_blank and line.strip() else None
+        if parts and not _PRETTY_BODY.match(line):
+            found.append((i, parts[0], [parts[1]], []))
+            column.observe(parts[0], f"line {i}")
+        elif found:
+            if _PRETTY_BODY.match(line):
+                found[-1][3].append(_PRETTY_BODY.sub("", line, count=1))
+            elif line.strip() and not found[-1][3]:
+                found[-1][2].append(line.strip())  # a long title wrapped onto the next line
+            elif line.strip():
+                found[-1][3].append(line)
+        prev_blank = not line.strip()
+    if not found:
+        raise InvalidInputError(f"{name}: no jrnl entry line ('2024-03-01 10:00 Title') found")
+    undecided = next((f for f in found if not column.observe(f[1], f"line {f[0]}")), None)
+    if undecided and column.order is None:
+        raise column.unresolved(len(found), f"line {undecided[0]} ({undecided[1]!r})")
+    ctx.warn(PRETTY_WARNING.format(name=name))
+    keys = keys or _Keys()
+    for line, stamp, title, body in found:
+        where = {"file": name, "line": line}
+        try:
+            when = column.parse(stamp)
+        except InvalidInputError as exc:
+            yield Rejection(where, f"timestamp: {exc}")
+            continue
+        if not isinstance(when, datetime):
+            when = datetime(when.year, when.month, when.day, 12, 0)
+        yield _entry(" ".join(title), "\n".join(body), when, False, where, keys, ctx.opt("tz"))
+
+
+# jrnl's XML output (`jrnl --format xml`): `<entry date="2024-03-01T10:00:00">title body</entry>`.
+XML_WARNING = ("{name}: jrnl's XML output joins each entry's title and body: stored without a title; "
+               "`jrnl --format json` keeps them apart")
+
+
+def looks_like_xml_output(text: str) -> bool:
+    """Whether `text` is jrnl's XML output (a `<journal>` root holding `<entries>`)."""
+    head = text.lstrip()[:400]
+    return head.startswith("<?xml") and "<journal>" in head and "<entries" in head
+
+
+def read_xml_output(text: str, name: str, ctx: Context, keys=None) -> Iterator[Entry | Rejection]:
+    """Entries of jrnl's XML output, read with defusedxml (no entity expansion, no external files)."""
+    import defusedxml.ElementTree as det
+    from defusedxml import DefusedXmlException
+
+    from .jrnl import _entry, _Keys
+
+    try:
+        root = det.fromstring(text)
+    except (det.ParseError, DefusedXmlException) as exc:
+        raise InvalidInputError(f"{name}: invalid XML ({str(exc).splitlines()[0]})") from exc
+    ctx.warn(XML_WARNING.format(name=name))
+    keys = keys or _Keys()
+    for i, el in enumerate(root.iter("entry"), 1):
+        where = {"file": name, "entry": i}
+        stamp = el.get("date") or ""
+        try:
+            when = datetime.fromisoformat(stamp)
+        except ValueError:
+            yield Rejection(where, f"timestamp: cannot read date {stamp!r}")
+            continue
+        full = "".join(el.itertext()).strip("\n")
+        # toprettyxml indents the text that follows a <tag/> child: drop that indentation
+        body = "\n".join(ln.strip("\t") if el.find("tag") is not None else ln for ln in full.split("\n")).strip()
+        entry = _entry(body, "", when.replace(tzinfo=None), el.get("starred") in ("1", "true", "True"),
+                       where, keys, ctx.opt("tz"))
+        entry.title = None
+        entry.tags = list(dict.fromkeys(entry.tags + [t.get("name", "").lstrip("#@") for t in el.iter("tag")
+                                                      if t.get("name")]))
+        yield entry

@@ -37,9 +37,9 @@ from .dates import (
 from .walk import walk_files
 
 EXTENSIONS = (".txt", ".md", ".markdown")
-# jrnl journal files may have no extension (`journals: {default: ~/journal}`) or `.journal`; such a
-# file is read only when its content is a jrnl journal.
-JRNL_EXTENSIONS = ("", ".journal")
+# jrnl journal files may have no extension (`journals: {default: ~/journal}`) or `.journal`, and
+# jrnl's XML output is `.xml`; such a file is read only when its content is one of them.
+JRNL_EXTENSIONS = ("", ".journal", ".xml")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[ T_-]+(\d{2})[:.hH-]?(\d{2}))?(?!\d)")
 # `#tag` but not `# heading`, `##`, URL fragments (`/#x`), HTML entities (`&#39;`) or `C#`.
