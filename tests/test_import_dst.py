@@ -70,3 +70,15 @@ def test_jrnl_entry_written_in_the_skipped_hour_is_named_by_its_line(journal, jr
 
 def _count(journal) -> int:
     return journal.conn.execute("SELECT count(*) FROM reflections").fetchone()[0]
+
+
+def test_note_front_matter_time_in_the_skipped_hour_names_the_field(journal, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "night.md").write_text("---\ndate: 2024-03-31 02:30\n---\nCould not sleep.\n",
+                                                 encoding="utf-8")
+    (tmp_path / "notes" / "day.md").write_text("---\ndate: 2024-03-31 12:00\n---\nSlept at last.\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=r"night.md: front matter 'date': 2024-03-31 02:30:00 does not exist"):
+        journal.imports.run(tmp_path / "notes", "maya", tz="Europe/Berlin")
+    assert _count(journal) == 0
+    s = journal.imports.run(tmp_path / "notes", "maya", tz="Europe/Berlin", skip_bad=True)
+    assert (s["added"], [r["file"] for r in s["rejected"]]) == (1, ["night.md"])

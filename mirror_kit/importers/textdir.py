@@ -187,9 +187,11 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
     if not body.strip():
         return Skipped(where, "note without text")
     created = None
+    field = "date from the path"
     for key in DATE_KEYS:
         if fm.get(key):
             created = _front_date(fm[key], column, rel)
+            field = f"front matter {key!r}"
             break
     if created is None:
         created = info.daily_date(rel) or date_from_path(tuple(rel.split("/")))
@@ -220,7 +222,7 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         metadata["front_matter"] = meta
     return Entry(
         content=body.strip("\n"), created_at=created, where=where, title=str(title) if title else None,
-        tags=tags, source_id=rel, tz=ctx.opt("tz"), metadata=metadata,
+        tags=tags, source_id=rel, tz=ctx.opt("tz"), metadata=metadata, date_field=field,
     )
 
 
