@@ -1,7 +1,8 @@
 """jrnl (jrnl.sh): its JSON export (`jrnl --format json`), its plain-text journal file (also what
-`jrnl --format text` prints), its Markdown output (`importers.jrnlmd`), and jrnl journals found
-inside a folder of notes (`folder_parts`). jrnl's message boxes saved with its output are dropped;
-timestamps are read with the journal's `timeformat` when its jrnl config names the file.
+`jrnl --format text` prints), its Markdown, YAML, XML and display outputs (`importers.jrnlmd`), and
+jrnl journals found inside a folder of notes (`folder_parts`). jrnl's message boxes saved with its
+output are dropped; timestamps are read with the journal's `timeformat` when its jrnl config names
+the file.
 
 jrnl has no entry ids; an entry is keyed by its journal (the file name without extension, or the
 folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
@@ -129,7 +130,7 @@ def config_timeformat(path: Path) -> str | None:
     for cfg in _config_files(path):
         try:
             data = safe_yaml_load(cfg.read_text(encoding="utf-8")[:200_000], cfg.name, timestamps=False)
-        except (OSError, UnicodeDecodeError, ValueError, Exception):  # a broken config is no hint
+        except Exception:  # a broken or hostile config is no hint; the journal is read by its shape
             continue
         if not isinstance(data, dict) or not isinstance(data.get("journals"), dict):
             continue
@@ -373,8 +374,8 @@ _EXPORT_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}_[^/]*\.(?:txt|md)$")
 
 def sniff(path: Path) -> str | None:
     """'text' when the file is a jrnl journal (or jrnl's text output), else which of jrnl's other
-    outputs it is (`output_kind`), else None; read from the file's first bytes. Encrypted journals are None (the notes
-    reader refuses them with the way to export them)."""
+    outputs it is (`output_kind`), else None; read from the file's first bytes. Encrypted journals
+    are None (the notes reader refuses them with the way to export them)."""
     try:
         with path.open("rb") as fh:
             head = fh.read(8192)
@@ -421,7 +422,7 @@ def read_output(kind: str, text: str, name: str, ctx: Context, fmt: str | None =
 
 def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     """Entries of the jrnl journals found in a notes folder: (path, path relative to the folder,
-    'text'|'markdown') each. Each journal keeps its own source `jrnl:<name>` (as when imported
+    kind from `sniff`) each. Each journal keeps its own source `jrnl:<name>` (as when imported
     alone): a journal file's name without extension, the folder of a folder journal
     (`work/2024/06/01.txt`) or of a one-file-per-entry export. A journal that cannot be read is one
     Rejection naming its file and the reason; the others are still read."""
