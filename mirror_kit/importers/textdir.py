@@ -1,8 +1,8 @@
 """Text and Markdown folders: one entry per `.txt`/`.md` file (Obsidian vaults, daily-note folders).
 
 A file in the folder that is a jrnl journal (`[2024-03-01 09:00] Title` entry lines, e.g. jrnl's
-`~/.local/share/jrnl/journal.txt`, or `default.txt` and `work.txt` of several journals), or jrnl's
-Markdown output, is read as its entries, each journal under its own source `jrnl:<name>` exactly as
+`~/.local/share/jrnl/journal.txt`, or `default.txt` and `work.txt` of several journals), or one of
+jrnl's outputs (Markdown, YAML, XML, display), is read as its entries, each journal under its own source `jrnl:<name>` exactly as
 when that file is imported alone (see `importers.jrnl.folder_parts`).
 
 The date comes from YAML front matter (`date:`), else the vault's daily-note format
@@ -257,7 +257,7 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
         if info.non_journal(rel):
             other += 1
         elif f.suffix.lower() in EXTENSIONS + JRNL_EXTENSIONS:
-            # A jrnl journal (or jrnl's text or Markdown output) holds many entries, not one note.
+            # A jrnl journal (or one of jrnl's outputs) holds many entries, not one note.
             kind = jrnl.sniff(f)
             if kind:
                 journals.append((f, rel, kind))
