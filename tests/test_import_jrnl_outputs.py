@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -133,6 +134,15 @@ def test_jrnl_default_journal_txt_read_with_its_configured_timeformat(tmp_path):
         assert [(r[0], r[1], r[2]) for r in _rows(db)] == [
             ("jrnl:journal", "2024-03-01T09:05:00Z", "Compact stamps."),
             ("jrnl:journal", "2024-12-24T18:00:00Z", "Christmas Eve.")]
+    # Copied to another machine with its config beside it (and no jrnl config in that HOME).
+    moved = tmp_path / "backup"
+    moved.mkdir()
+    shutil.copy(home.data / "journal.txt", moved / "journal.txt")
+    shutil.copy(home.root / ".config" / "jrnl" / "jrnl.yaml", moved / "jrnl.yaml")
+    stranger = JrnlHome(tmp_path / "stranger", {"default": "other.txt"})
+    s = _import(stranger, tmp_path / "moved.db", moved)
+    assert (s["added"], s["rejected"]) == (2, [])
+    assert [r[1] for r in _rows(tmp_path / "moved.db")] == ["2024-03-01T09:05:00Z", "2024-12-24T18:00:00Z"]
 
 
 @pytest.mark.parametrize("how", [("--format", "markdown"), ("--format", "md"), ("--format", "text"),
