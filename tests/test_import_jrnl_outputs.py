@@ -243,3 +243,14 @@ def test_jrnl_journal_whose_first_timestamp_is_impossible_is_refused_not_read_as
         assert r.returncode != 0 and "Traceback" not in r.stderr and len(lines) == 1, r.stderr
         assert "journal.txt: line 1: timestamp: cannot read date '2024-02-30 09:00:00 AM'" in lines[0]
     assert not (tmp_path / "j.db").exists() or _rows(tmp_path / "j.db") == []
+
+
+def test_notes_that_merely_start_with_a_date_stay_notes(journal, tmp_path):
+    vault = tmp_path / "notes"
+    vault.mkdir()
+    (vault / "standup.md").write_text("2024-03-01 10:00 Standup\n| Name | Status |\n| --- | --- |\n| Kim | ok |\n",
+                                      encoding="utf-8")
+    (vault / "plan.md").write_text("# 2024-03-02 plan\n\nNo time of day here.\n", encoding="utf-8")
+    s = journal.imports.run(vault, "maya", default_date="2024-03-01")
+    assert (s["added"], s["rejected"]) == (2, [])
+    assert {r.source for r in journal.reflections.rows("maya")} == {"text:notes"}

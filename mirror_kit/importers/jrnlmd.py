@@ -208,7 +208,9 @@ def looks_like_pretty_output(text: str) -> bool:
     first = next((ln for ln in lines if ln.strip()), "")
     if first.startswith(("#", "[")) or not _TIME.search(first[:60]) or not split_heading(first):
         return False
-    return any(split_heading(a) and _PRETTY_BODY.match(b) for a, b in zip(lines[:200], lines[1:200], strict=False))
+    # a Markdown table row (`| a | b |`) under a dated line is a note's table, not jrnl's indent
+    return any(_PRETTY_BODY.match(b) and not b.rstrip().endswith("|") and split_heading(a)
+               for a, b in zip(lines[:200], lines[1:200], strict=False))
 
 
 def read_pretty_output(text: str, name: str, ctx: Context, fmt: str | None = None,
