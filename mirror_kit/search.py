@@ -27,25 +27,16 @@ RRF_K = 60  # the constant of Cormack et al. (2009); it damps the weight of the 
 MODES = ("hybrid", "text", "meaning")
 COLUMNS = ["reflection_id", "created_at", "score", "fts_rank", "vector_rank", "similarity", "why", "title",
            "snippet", "content"]
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 _SNIPPET_CHARS = 160
 
 
 def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression for free user text: each word a quoted token, any of them may match.
+    """An FTS5 MATCH expression for free user text: every word must match (the rule of
+    `mirror_kit.search_words`, shared with the Explorer, the HTTP API and the report), each word a
+    quoted token so nothing typed is FTS5 syntax. None when the text has no word."""
+    from .search_words import fts_match
 
-    Quoting makes every character literal, so operators, quotes, colons or parentheses typed by a user
-    can never be an FTS5 syntax error. Common English words are dropped when other words remain (BM25
-    would weigh them near zero anyway, but they widen the candidate set). None when no word is left.
-    """
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    words = list(dict.fromkeys(w.lower() for w in _TOKEN.findall(text or "")))
-    content = [w for w in words if w not in ENGLISH_STOP_WORDS]
-    words = content or words
-    if not words:
-        return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return fts_match(text)
 
 
 class Search:
@@ -81,7 +72,8 @@ class Search:
         identity: name or id (None: every identity; with `like`, the reflection's own identity).
         since/until: bound the reflection time (a bare date `until` covers that day). tag: only
         reflections with this tag. mode: hybrid (both rankings fused), text (BM25 only) or meaning
-        (embedding cosine only).
+        (embedding cosine only). The text ranking holds only reflections with every word of the
+        query (`mirror_kit.search_words.RULE`); in hybrid mode the meaning ranking may add others.
         Returns a DataFrame with columns reflection_id, created_at (UTC ISO), score (fused RRF score),
         fts_rank / vector_rank (1-based rank in each ranking, NaN when absent from it), similarity
         (cosine in [-1, 1]), why (what matched), title, snippet (matched words in [brackets]) and content.

@@ -72,6 +72,9 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
 
     A naive value is read in `tz` (UTC when none); an aware value keeps its own offset as the
     zone unless `tz` names one. Strings are ISO-8601 or anything `dateutil` reads.
+    Daylight saving time: a wall-clock time the zone skips (`2024-03-31 02:30` in Europe/Berlin)
+    raises InvalidInputError, never moved silently to another hour; a time the zone shows twice
+    (`2024-10-27 02:30` in Europe/Berlin) is its first occurrence (the offset before the change).
     """
     if isinstance(value, str):
         # A bare date string means the same as a date object (its noon), not midnight.
@@ -82,8 +85,13 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     if value.tzinfo is None and zone is None:  # naive and no zone: UTC as it stands (most imports)
         return value.replace(tzinfo=UTC, microsecond=0), None
     if value.tzinfo is None:
-        local = value.replace(tzinfo=zone or UTC)
+        local = value.replace(tzinfo=zone or UTC, fold=0)  # fold 0: the first of a repeated hour
         zname = tz_name(zone, local) if zone else None
+        if zone is not None:
+            skipped = dst_gap(local)
+            if skipped:
+                raise InvalidInputError(f"{value.replace(microsecond=0).isoformat(' ')} does not exist in {zname}: "
+                                        f"{skipped}")
     else:
         local = value
         zname = tz if tz else tz_name(value.tzinfo, value)
@@ -96,6 +104,31 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
         if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
             raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
         raise InvalidInputError(f"cannot convert {shown} to UTC: offset out of range ({str(exc).split('.')[0]})") from exc
+
+
+def dst_gap(local: datetime) -> str | None:
+    """Why the wall-clock time of `local` (aware, in its zone) never happens there, or None.
+
+    A time in the hour skipped when daylight saving time starts has two readings (the offset
+    before and after the change) and neither gives back the time written.
+    """
+    try:
+        before, after = local.replace(fold=0).utcoffset(), local.replace(fold=1).utcoffset()
+    except (ValueError, OverflowError):
+        return None
+    if before is None or after is None or before == after or before > after:
+        return None  # one reading, or a repeated hour (its first occurrence is taken)
+    back = local.replace(fold=0).astimezone(UTC).astimezone(local.tzinfo)
+    if back.replace(tzinfo=None, fold=0) == local.replace(tzinfo=None, fold=0):
+        return None
+    return (f"the clocks skip from UTC{_offset(before)} to UTC{_offset(after)} there "
+            "(daylight saving time starts); write the time that was meant")
+
+
+def _offset(delta: timedelta) -> str:
+    total = int(delta.total_seconds() // 60)
+    sign = "-" if total < 0 else "+"
+    return f"{sign}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
 
 
 def _bare_date(text: str) -> date | None:

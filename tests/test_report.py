@@ -431,6 +431,35 @@ def test_search_box_lights_up_the_map_reflections_holding_every_word(served_repo
     assert leaked == []
 
 
+@pytest.mark.parametrize("query", ["race training", "Races TRAINED the"])
+def test_search_box_matches_every_word_as_journal_search_does(served_report, browser, report_html, viz_sample_db,
+                                                               query):
+    import mirror_kit
+    from tests.search_oracle import any_word_ids, matching_ids
+
+    page_html = report_html[0].read_text(encoding="utf-8")
+    start = page_html.index('"fig-map",')
+    traces, _ = json.JSONDecoder().raw_decode(page_html[start + len('"fig-map",'):].lstrip())
+    points = [str(cd[0]) for t in traces for cd in (t.get("customdata") or [])]
+    with mirror_kit.open(viz_sample_db, readonly=True) as j:
+        maya = j.identities.get("maya").id
+        api = set(j.search(query, identity="maya", k=1000, mode="text")["reflection_id"])
+    assert api == matching_ids(viz_sample_db, query, maya)
+    some = any_word_ids(viz_sample_db, "race training", maya)
+    want = sum(1 for rid in points if rid in api)
+    assert 0 < want < sum(1 for rid in points if rid in some)
+    leaked: list[str] = []
+    context = _guarded_context(browser, leaked, viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(served_report)
+    page.wait_for_function(WAIT_FIGURES, timeout=60_000)
+    page.fill("#mk-search-box", query)
+    page.wait_for_function("document.getElementById('mk-search-count').textContent.length > 0", timeout=10_000)
+    assert page.text_content("#mk-search-count") == f"{want} of {len(points)} reflections on the map match"
+    context.close()
+    assert leaked == []
+
+
 def test_the_map_carries_only_the_text_a_hover_snippet_leaves_out():
     from mirror_kit.viz.plots import _snippet
     from mirror_kit.viz.report import SNIPPET_SAFE, search_rest

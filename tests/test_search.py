@@ -117,7 +117,7 @@ def test_typed_text_with_fts_operators_never_raises(journal):
     journal.reflections.add("maya", "It's a café with naïve art; NEAR the title: run^", "2024-03-01")
     for q in HOSTILE:
         match = fts_query(q)
-        assert match is None or all(part.startswith('"') and part.endswith('"') for part in match.split(" OR "))
+        assert match is None or all(part.startswith('"') and part.endswith('"') for part in match.split(" AND "))
         if q.strip("\x00").strip():
             journal.search(q, identity="maya", mode="text")
     assert len(journal.search("cafe naive", identity="maya", mode="text")) == 1  # diacritics folded
@@ -156,7 +156,7 @@ def test_cli_search_prints_id_date_score_and_snippet_and_changes_nothing(sample_
     assert lines[0].split()[:4] == ["id", "date", "score", "why"] and len(lines) == 4
     rid, day = lines[1].split()[:2]
     assert themes[rid] == "race_training" and day[:2] == "20" and "[" in lines[1]
-    p = run_cli("--db", str(sample_copy), "search", 'NEAR("half', "-i", "maya", "--json", "--since", "2025-01-01", "--mode", "text",
+    p = run_cli("--db", str(sample_copy), "search", '"half (marathon', "-i", "maya", "--json", "--since", "2025-01-01", "--mode", "text",
                 cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)

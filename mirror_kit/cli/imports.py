@@ -24,7 +24,8 @@ from .common import emit, json_option, main, pass_ctx
 @click.option("--tags-column", metavar="COL", help="CSV: column holding tags (`a|b`, `a, b` or `#a #b`).")
 @click.option("--encoding", metavar="NAME", help="Text encoding (default: detected; e.g. utf-16, cp1252).")
 @click.option("--default-date", metavar="DATE", help="Date for entries without one (else they are rejected).")
-@click.option("--tz", metavar="ZONE", help="Time zone of dates without one (e.g. Europe/Paris; default UTC).")
+@click.option("--tz", metavar="ZONE", help="Time zone of dates without one (e.g. Europe/Paris; default UTC). A time the zone skips "
+              "when daylight saving time starts is refused; a repeated time is its first occurrence.")
 @click.option("--dayfirst/--monthfirst", "dayfirst", default=None,
               help="Read `03/01/2024`-style dates day-first (or month-first) when no value in the column tells.")
 @click.option("--date-format", metavar="FORMAT", help="strptime format of the dates (e.g. '%d/%m/%Y %H:%M').")

@@ -23,8 +23,9 @@ from .common import emit, json_option, main, pass_ctx, table
 def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> None:
     """Find reflections by their words and their meaning: id, date, score and a snippet, best first.
 
-    Word matches come from the journal's full-text index, meaning from the stored embeddings; the two
-    rankings are fused by reciprocal rank fusion. Any text is accepted as it is typed.
+    Word matches come from the journal's full-text index and hold every word of QUERY (stems, case
+    and accents aside, common words left out), meaning from the stored embeddings; the two rankings
+    are fused by reciprocal rank fusion. Any text is accepted as it is typed.
 
     Example: mirror-kit search "race training" --identity maya --k 5 --since 2025-01-01
     """

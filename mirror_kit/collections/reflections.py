@@ -398,14 +398,26 @@ class Reflections(Collection):
     ) -> list[Reflection]:
         """One page of reflections in chronological order, for paging through a large journal.
 
-        text: case-insensitive substring of the content or title. after: the (created_at, id) of the
-        last reflection of the previous page (keyset paging: each page costs the same however deep).
+        text: words every reflection must hold in its title or content, by the rule of
+        `journal.search` (`mirror_kit.search_words.RULE`). after: the (created_at, id) of the last
+        reflection of the previous page (keyset paging: each page costs the same however deep).
         """
         where, params = self._filters(identity, since, until, tag)
         if text:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append("(r.content LIKE ? ESCAPE '\\' OR r.title LIKE ? ESCAPE '\\')")
-            params += [pattern, pattern]
+            from ..search_words import fts_match
+
+            match = fts_match(text)
+            if match is None:  # nothing to search for (only punctuation): nothing matches
+                where.append("0")
+            elif self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'reflections_fts'").fetchone():
+                where.append("r.id IN (SELECT d.reflection_id FROM reflections_fts JOIN search_docs d "
+                             "ON d.rowid = reflections_fts.rowid WHERE reflections_fts MATCH ?)")
+                params.append(match)
+            else:
+                from ..errors import MirrorKitError
+
+                raise MirrorKitError(f"{self.journal.path}: this journal has no full-text index yet "
+                                        "(run `mirror-kit migrate up`)")
         if after is not None:
             where.append("(r.created_at > ? OR (r.created_at = ? AND r.id > ?))")
             params += [after[0], after[0], after[1]]

@@ -65,6 +65,13 @@ def detect_format(path: Path) -> str:
     if encrypted_kind(head):
         return "jrnl"  # whose reader refuses it with the way to export it
     check_binary(head, path.name)
+    if head.lstrip().startswith("┏".encode()):
+        from .jrnl import strip_banner
+
+        # jrnl's output saved with its messages (`jrnl --format json > out.json 2>&1`)
+        inner = strip_banner(head.decode("utf-8", "replace")).lstrip()
+        if inner.startswith("{") and re.search(r'"entries"\s*:', inner):
+            return "jrnl"
     if suffix == ".json" or head.lstrip().startswith(b"{"):
         if _is_mirror_export(path):
             return "mirror"
@@ -86,14 +93,24 @@ def detect_format(path: Path) -> str:
             f"{path}: JSON that is neither a mirror_kit export, a jrnl export nor a Day One journal; "
             "pass --format"
         )
+    if suffix == ".xml":
+        from .jrnl import output_kind, strip_banner
+
+        if output_kind(strip_banner(head.decode("utf-8", "replace"))) == "xml":
+            return "jrnl"
     if suffix in (".txt", ".md", ".markdown", ".journal", ""):
-        from .jrnl import looks_like_text_journal
+        from .jrnl import journal_format, looks_like_text_journal, output_kind, strip_banner
 
         try:
             text, _ = decode_bytes(head, path.name)
         except InvalidInputError:
             text = ""
-        return "jrnl" if looks_like_text_journal(text) else "text"
+        text = strip_banner(text)
+        # a jrnl journal (its timestamps by their shape, or by its config's format), or jrnl's
+        # Markdown output (`jrnl --format markdown`)
+        fmt = journal_format(path, text) if text.lstrip().startswith("[") else None
+        jrnl = looks_like_text_journal(text) or looks_like_text_journal(text, fmt) or output_kind(text)
+        return "jrnl" if jrnl else "text"
     raise InvalidInputError(f"{path}: cannot tell the format from the name or content; pass --format")
 
 
@@ -195,7 +212,8 @@ class Imports:
             mirror (a mirror_kit JSON export, handed to `mirror_kit.export.importer`).
         options: text_column, date_column, id_column, title_column, tags_column (CSV columns);
             encoding (else detected); default_date (for entries without a date); tz (time zone of
-            naive dates, default UTC); skip_bad (store the good entries, list the bad ones; default:
+            naive dates, default UTC; a time the zone skips
+            when daylight saving time starts is a bad entry, a repeated time its first occurrence); skip_bad (store the good entries, list the bad ones; default:
             any bad entry aborts and nothing is written); dry_run (report only); progress (True,
             False, None = a bar on terminals); mode/passphrase/on_conflict (mirror exports only);
             dayfirst (True/False: day/month order of `03/01/2024`-style dates when no value proves

@@ -37,6 +37,11 @@ class Entry:
     # The source id is a timestamp, not an id the source gave (jrnl, Daylio): another journal of the
     # same name can hold a different entry under it, which then gets the next free `#n` key.
     shared_key: bool = False
+    # The entry's own source when it differs from the import's (a jrnl journal found in a notes
+    # folder is `jrnl:<name>`, as when that journal is imported alone); None: the import's source.
+    source: str | None = None
+    # Where the date was read (`column 'Date'`, `timestamp`), named when the date cannot be stored.
+    date_field: str = "date"
 
 
 @dataclass

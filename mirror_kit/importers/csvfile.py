@@ -413,4 +413,5 @@ def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i
             title=(row[title_i].strip() or None) if title_i is not None else None,
             tags=split_tags(row[tags_i]) if tags_i is not None else [],
             source_id=sid, tz=tz, metadata=meta,
+            date_field=f"column {header[date_i]!r}" if isinstance(created, RawDate) else "--default-date",
         )

@@ -108,10 +108,12 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
 
 def check_instant(value: Any, tz: str | None = None) -> str | None:
     """Why `value` (read in `tz` when naive) cannot be stored, or None: the UTC instant must fall in
-    years 1..9999 (`9999-12-31T23:30-05:00` is in year 10000 in UTC)."""
+    years 1..9999 (`9999-12-31T23:30-05:00` is in year 10000 in UTC), and a naive time read in a
+    zone must exist there (not in the hour skipped when daylight saving time starts)."""
     if value is None or isinstance(value, str):
         return None
-    if isinstance(value, date) and 1 < value.year < 9999:
+    if isinstance(value, date) and 1 < value.year < 9999 and (
+            not tz or type(value) is date or value.tzinfo is not None):
         return None  # no offset or zone can move it out of range (fast path: checked per entry)
     from ..timeutil import to_utc
 

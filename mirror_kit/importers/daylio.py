@@ -77,4 +77,5 @@ def daylio_rows(reader: csv.Reader, header: list[str], name: str, ctx: Context) 
         yield Entry(
             content=text or title or "", created_at=when, where=where, title=title, tags=activities,
             source_id=key if n == 1 else f"{key}#{n}", tz=tz, metadata=meta, shared_key=True,
+            date_field="columns 'full_date' and 'time'",
         )

@@ -16,8 +16,10 @@ _TOKEN = re.compile(r"\w+")
 
 
 def check_dates(entry: Entry) -> str | None:
-    """Why the entry's date cannot be stored (outside years 1..9999 once in UTC), or None."""
-    return check_instant(entry.created_at, entry.tz)
+    """Why the entry's date cannot be stored (outside years 1..9999 once in UTC, or a local time
+    its zone skips), naming the field it was read from; None when it can."""
+    reason = check_instant(entry.created_at, entry.tz)
+    return f"{entry.date_field}: {reason}" if reason else None
 
 
 def token_overlap(a: str, b: str) -> float:

@@ -1,4 +1,8 @@
-"""jrnl (jrnl.sh): its JSON export (`jrnl --format json`) and its plain-text journal file.
+"""jrnl (jrnl.sh): its JSON export (`jrnl --format json`), its plain-text journal file (also what
+`jrnl --format text` prints), its Markdown, YAML, XML and display outputs (`importers.jrnlmd`), and
+jrnl journals found inside a folder of notes (`folder_parts`). jrnl's message boxes saved with its
+output are dropped; timestamps are read with the journal's `timeformat` when its jrnl config names
+the file.
 
 jrnl has no entry ids; an entry is keyed by its journal (the file name without extension, or the
 folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
@@ -59,12 +63,103 @@ def folder_journal_files(path: Path) -> list[Path]:
     return days if looks_like_text_journal(head) else []
 _DATE_BLOB = re.compile(r"(?:^|\n)\[([^\]\n]+)\] ")
 _TAG = re.compile(r"(?<!\S)([#@][-+*#/\w]+)")
+# jrnl's messages ("3 entries found", "Journal exported to ...") are boxes drawn from a `┏` line to a
+# `┗` line; they go to stderr, and end up in the file when a user saved the output with `> out 2>&1`.
 
 
-def _parse_stamp(blob: str) -> datetime | None:
-    """A jrnl entry timestamp (any `timeformat`: it always has a date and a time); `[1] ` or `[see]`
-    at the start of a body line is not one."""
-    if not (re.search(r"\d{1,2}:\d{2}", blob) and re.search(r"\d{4}|\d{1,2}[/.-]\d{1,2}", blob)):
+def strip_banner(text: str) -> str:
+    """`text` without jrnl's whole message boxes before and after what it printed."""
+    lines = text.split("\n")
+
+    def first_real(rows: list[str]) -> int:
+        return next((i for i, ln in enumerate(rows) if ln.strip()), len(rows))
+
+    changed = True
+    while changed:
+        changed = False
+        i = first_real(lines)
+        if i < len(lines) and lines[i].lstrip().startswith("┏"):
+            end = next((j for j in range(i + 1, min(len(lines), i + 40)) if lines[j].lstrip().startswith("┗")), None)
+            if end is not None:
+                lines, changed = lines[end + 1:], True
+        back = lines[::-1]
+        i = first_real(back)
+        if i < len(back) and back[i].lstrip().startswith("┗"):
+            top = next((j for j in range(i + 1, min(len(back), i + 40)) if back[j].lstrip().startswith("┏")), None)
+            if top is not None:
+                lines, changed = back[top + 1:][::-1], True
+    return "\n".join(lines)
+
+
+# strftime shortcuts a jrnl `timeformat` may use that strptime does not read.
+_STRFTIME_SHORT = {"%F": "%Y-%m-%d", "%T": "%H:%M:%S", "%R": "%H:%M", "%r": "%I:%M:%S %p",
+                   "%D": "%m/%d/%y", "%h": "%b", "%k": "%H", "%l": "%I", "%e": "%d"}
+
+
+def strptime_format(timeformat: str) -> str:
+    """A jrnl `timeformat` (strftime, with glibc's shortcuts and `%-d` flags) as a strptime format."""
+    fmt = re.sub(r"%[-_0^#]([a-zA-Z])", r"%\1", timeformat)
+    return re.sub(r"%[FTRrDhkle]", lambda m: _STRFTIME_SHORT[m.group(0)], fmt)
+
+
+def _config_files(path: Path) -> list[Path]:
+    import os
+
+    here = path if path.is_dir() else path.parent
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    found = [here / "jrnl.yaml", here.parent / "jrnl.yaml", Path(xdg) / "jrnl" / "jrnl.yaml",
+             Path.home() / ".jrnl_config"]
+    return [p for p in dict.fromkeys(found) if p.is_file()]
+
+
+def config_timeformat(path: Path) -> str | None:
+    """The strptime format of the journal file `path` as its jrnl config writes it, or None.
+
+    The config is `jrnl.yaml` beside the file (or one folder up), jrnl's own
+    (`$XDG_CONFIG_HOME/jrnl/jrnl.yaml`) or the old `~/.jrnl_config`; it must name this file as one of
+    its journals (same path, or same file name for a config kept beside it). The caller still
+    checks the format against the file's first timestamp: a config is a hint, never a guess forced
+    on the text.
+    """
+    from ..limits import safe_yaml_load
+
+    try:
+        real = path.resolve()
+    except OSError:
+        return None
+    for cfg in _config_files(path):
+        try:
+            data = safe_yaml_load(cfg.read_text(encoding="utf-8")[:200_000], cfg.name, timestamps=False)
+        except Exception:  # a broken or hostile config is no hint; the journal is read by its shape
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("journals"), dict):
+            continue
+        beside = cfg.parent in (real.parent, real.parent.parent)
+        for spec in data["journals"].values():
+            jpath = spec.get("journal") if isinstance(spec, dict) else spec
+            if not isinstance(jpath, str):
+                continue
+            target = Path(jpath).expanduser()
+            try:
+                same = target.resolve() == real
+            except OSError:
+                same = False
+            if same or (beside and target.name == real.name):
+                fmt = (spec.get("timeformat") if isinstance(spec, dict) else None) or data.get("timeformat")
+                return strptime_format(fmt) if isinstance(fmt, str) and fmt.strip() else None
+    return None
+
+
+def _parse_stamp(blob: str, fmt: str | None = None) -> datetime | None:
+    """A jrnl entry timestamp (any `timeformat`: it always has a date and a time; `fmt`: the
+    strptime format the journal's config gives); `[1] ` or `[see]` at the start of a body line is
+    not one."""
+    if fmt:
+        try:
+            return datetime.strptime(blob.strip(), fmt)
+        except ValueError:
+            return None
+    if not _stamp_shaped(blob):
         return None
     from dateutil import parser as du
 
@@ -74,10 +169,27 @@ def _parse_stamp(blob: str) -> datetime | None:
         return None
 
 
-def looks_like_text_journal(text: str) -> bool:
-    first = next((ln for ln in text.split("\n") if ln.strip()), "")
+def _stamp_shaped(blob: str) -> bool:
+    """A time and a year or day/month numbers: what every jrnl timestamp has, read or not."""
+    return bool(re.search(r"\d{1,2}:\d{2}", blob) and re.search(r"\d{4}|\d{1,2}[/.-]\d{1,2}", blob))
+
+
+def looks_like_text_journal(text: str, fmt: str | None = None) -> bool:
+    """Whether `text` starts (after jrnl's message boxes) with a `[timestamp] Title` line; a
+    timestamp of that shape that is not a real date (`[2024-02-30 09:00]`) still makes it one,
+    refused then by line instead of read as a note."""
+    first = next((ln for ln in strip_banner(text).split("\n") if ln.strip()), "")
     m = re.match(r"^\[([^\]]+)\] ", first)
-    return bool(m and _parse_stamp(m.group(1)))
+    return bool(m and (_parse_stamp(m.group(1), fmt) or (fmt is None and _stamp_shaped(m.group(1))
+                                                         and re.search(r"\d{4}", m.group(1)))))
+
+
+def journal_format(path: Path, text: str) -> str | None:
+    """The strptime format to read the jrnl journal `path` (whose text starts with `text`) with:
+    its config's `timeformat` when one names the file and it reads the first timestamp, else None
+    (timestamps then read by their shape)."""
+    fmt = config_timeformat(path)
+    return fmt if fmt and looks_like_text_journal(text, fmt) else None
 
 
 def _tags(text: str) -> list[str]:
@@ -105,6 +217,7 @@ def _entry(title: str, body: str, when: datetime, starred: bool, where: dict, ke
     return Entry(
         content=content, created_at=when, where=where, title=title or None, tags=_tags(content),
         source_id=keys(when), tz=tz, metadata={"starred": bool(starred)}, shared_key=True,
+        date_field="timestamp",
     )
 
 
@@ -128,10 +241,15 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
             raise
         raise InvalidInputError(f"{exc} (if this is {ENCRYPTED_HINT})") from exc
     ctx.source = f"{SOURCE}:{path.stem}"
+    text = strip_banner(text)
     if text.lstrip().startswith("{"):
         return _from_json(text, name, ctx)
-    if looks_like_text_journal(text):
-        return _from_text(text, name, ctx)
+    fmt = journal_format(path, text)
+    if looks_like_text_journal(text, fmt):
+        return _from_text(text, name, ctx, fmt=fmt)
+    kind = output_kind(text)
+    if kind:
+        return read_output(kind, text, name, ctx)
     raise InvalidInputError(
         f"{name}: not a jrnl JSON export or jrnl journal file (expected '{{\"entries\": ...}}' "
         "or lines like '[2024-03-01 09:00:00 AM] Title.')"
@@ -172,31 +290,36 @@ def _line_of(text: str, m: re.Match) -> int:
 def _folder_entries(root: Path, days: list[Path], ctx: Context) -> Iterator[Entry | Rejection]:
     # One jrnl config wrote every day file: their timestamps share one day/month order, proved by
     # any stamp of any file, or by a stamp naming its file's `YYYY/MM/DD` day.
-    column = DateColumn(f"{root.name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
     texts = []
     for f in days:
         rel = f.relative_to(root).as_posix()
         text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
         texts.append((rel, text))
-        _, month, day = (int(p) for p in rel[:-len(".txt")].split("/"))
+    fmt = journal_format(root, texts[0][1]) if texts else None
+    column = DateColumn(f"{root.name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format") or fmt,
+                        "timestamp")
+    for rel, text in texts:
+        _, month, day = (int(p) for p in rel[-len("YYYY/MM/DD.txt"):-len(".txt")].split("/"))
         for m in _DATE_BLOB.finditer(text):
-            if _parse_stamp(m.group(1)) is not None:
+            if _parse_stamp(m.group(1), fmt) is not None:
                 place = f"{rel}: line {_line_of(text, m)}"
                 column.prove_by_day(m.group(1), day, month, place)
                 column.observe(m.group(1), place)
     keys = _Keys()
     for rel, text in texts:
-        yield from _from_text(text, rel, ctx, keys, column)
+        yield from _from_text(text, rel, ctx, keys, column, fmt)
 
 
 def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None,
-               column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+               column: DateColumn | None = None, fmt: str | None = None) -> Iterator[Entry | Rejection]:
     """Entries of one jrnl text file; its timestamps share one day/month order (with the other
-    files of a folder journal when `column` is given)."""
-    text = text.replace("\r\n", "\n")
-    found = [m for m in _DATE_BLOB.finditer(text) if _parse_stamp(m.group(1)) is not None]
+    files of a folder journal when `column` is given). `fmt`: the strptime format of its
+    timestamps from its jrnl config (None: read by their shape)."""
+    text = strip_banner(text.replace("\r\n", "\n"))
+    found = [m for m in _DATE_BLOB.finditer(text) if _parse_stamp(m.group(1), fmt) is not None]
     where = f"{name}: " if column is not None else ""  # a folder's column is named after the folder
-    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    column = column or DateColumn(f"{name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format") or fmt,
+                                  "timestamp")
     undecided = None
     for m in found:
         line = _line_of(text, m)
@@ -216,7 +339,19 @@ def _from_text(text: str, name: str, ctx: Context, keys: _Keys | None = None,
 def _text_entries(text: str, starts: list, name: str, tz, keys: _Keys) -> Iterator[Entry | Rejection]:
     head = text[: starts[0][0].start()] if starts else text
     if head.strip():
-        yield Rejection({"file": name, "line": 1}, "text before the first '[date] title' line")
+        first = next(ln for ln in head.split("\n") if ln.strip())
+        m = re.match(r"^\[([^\]]+)\] ", first)
+        if m and _stamp_shaped(m.group(1)):  # the first entry's timestamp is not a real date
+            from .dates import parse_value
+
+            try:
+                parse_value(m.group(1))
+                reason = f"timestamp {m.group(1)!r} cannot be read"
+            except InvalidInputError as exc:
+                reason = f"timestamp: {exc}"
+            yield Rejection({"file": name, "line": head.split("\n").index(first) + 1}, reason)
+        else:
+            yield Rejection({"file": name, "line": 1}, "text before the first '[date] title' line")
     for i, (m, when) in enumerate(starts):
         end = starts[i + 1][0].start() if i + 1 < len(starts) else len(text)
         raw = text[m.end():end]
@@ -229,3 +364,112 @@ def _text_entries(text: str, starts: list, name: str, tz, keys: _Keys) -> Iterat
         if starred:
             first = first.strip("\n *")
         yield _entry(first, body, when, starred, {"file": name, "line": line}, keys, tz)
+
+
+# -- jrnl journals inside a folder of notes -----------------------------------------------------
+_DAY_FILE = re.compile(r"^(?:(.+)/)?\d{4}/\d{2}/\d{2}\.txt$")
+# jrnl's one-file-per-entry export (`jrnl --format text --file folder/`): `2024-03-01_title.txt`
+_EXPORT_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}_[^/]*\.(?:txt|md)$")
+
+
+def sniff(path: Path) -> str | None:
+    """'text' when the file is a jrnl journal (or jrnl's text output), else which of jrnl's other
+    outputs it is (`output_kind`), else None; read from the file's first bytes. Encrypted journals
+    are None (the notes reader refuses them with the way to export them)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return None
+    if not head.strip() or encrypted_kind(head) or b"\x00" in head:
+        return None
+    text = strip_banner(head.decode("utf-8", "replace").lstrip("\ufeff").replace("\r\n", "\n"))
+    start = text.lstrip()
+    if start.startswith("["):
+        if looks_like_text_journal(text) or looks_like_text_journal(text, journal_format(path, text)):
+            return "text"
+        return None
+    return output_kind(text)
+
+
+def output_kind(text: str) -> str | None:
+    """Which of jrnl's outputs `text` is (without jrnl's message boxes): 'markdown' (`--format md`),
+    'yaml' (a file of `--format yaml`), 'xml' (`--format xml`), 'pretty' (its display output,
+    `jrnl > saved.txt`), else None. The journal format itself and JSON are told apart elsewhere."""
+    from . import jrnlmd
+
+    start = text.lstrip()
+    if start.startswith("#"):
+        return "markdown" if jrnlmd.looks_like_markdown_export(text) else None
+    if start.startswith("---"):
+        return "yaml" if jrnlmd.looks_like_yaml_export(text) else None
+    if start.startswith("<"):
+        return "xml" if jrnlmd.looks_like_xml_output(text) else None
+    return "pretty" if jrnlmd.looks_like_pretty_output(text) else None
+
+
+def read_output(kind: str, text: str, name: str, ctx: Context, fmt: str | None = None, keys: _Keys | None = None,
+                column: DateColumn | None = None) -> Iterator[Entry | Rejection]:
+    """Entries of one of jrnl's outputs (`kind` from `output_kind`)."""
+    from . import jrnlmd
+
+    if kind == "xml":
+        return jrnlmd.read_xml_output(text, name, ctx, keys)
+    reader = {"markdown": jrnlmd.read_markdown_export, "yaml": jrnlmd.read_yaml_export,
+              "pretty": jrnlmd.read_pretty_output}[kind]
+    return reader(text, name, ctx, fmt, keys, column)
+
+
+def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -> Iterator[Entry | Rejection]:
+    """Entries of the jrnl journals found in a notes folder: (path, path relative to the folder,
+    kind from `sniff`) each. Each journal keeps its own source `jrnl:<name>` (as when imported
+    alone): a journal file's name without extension, the folder of a folder journal
+    (`work/2024/06/01.txt`) or of a one-file-per-entry export. A journal that cannot be read is one
+    Rejection naming its file and the reason; the others are still read."""
+    groups: dict[tuple[str, str], list[tuple[Path, str, str]]] = {}
+    for f, rel, kind in found:
+        day = _DAY_FILE.match(rel) if kind == "text" else None
+        if day:
+            key = ("days", day.group(1) or "")
+        elif _EXPORT_FILE.match(rel.rsplit("/", 1)[-1]):
+            key = ("files", rel.rpartition("/")[0])
+        else:
+            key = ("file", rel)
+        groups.setdefault(key, []).append((f, rel, kind))
+    for (how, where), members in groups.items():
+        name = (Path(where).stem if how == "file" else Path(where).name) or root.resolve().name
+        source = f"{SOURCE}:{name}"
+        try:
+            for item in _group_entries(how, where, members, root, ctx):
+                if isinstance(item, Entry):
+                    item.source = source
+                yield item
+        except InvalidInputError as exc:
+            first = members[0][1]
+            yield Rejection({"file": first}, str(exc).removeprefix(f"{first}: "))
+        except OSError as exc:
+            yield Rejection({"file": members[0][1]}, f"cannot read ({exc.strerror or exc})")
+
+
+def _group_entries(how: str, where: str, members: list[tuple[Path, str, str]], root: Path,
+                   ctx: Context) -> Iterator[Entry | Rejection]:
+    if how == "days":
+        jroot = root / where if where else root
+        for item in _folder_entries(jroot, [f for f, _, _ in members], ctx):
+            if where:  # named from the imported folder, as the notes beside it are
+                item.where = {**item.where, "file": f"{where}/{item.where.get('file')}"}
+            yield item
+        return
+    keys = _Keys()
+    column = None
+    if how == "files":
+        label = f"{where or root.name}: timestamps"
+        column = DateColumn(label, ctx.opt("dayfirst"), ctx.opt("date_format"), "timestamp")
+    for f, rel, kind in members:
+        text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
+        text = strip_banner(text.replace("\r\n", "\n"))
+        fmt = journal_format(f, text) if kind == "text" else None
+        if kind == "text":
+            yield from _from_text(text, rel, ctx, keys, column, fmt)
+        else:
+            yield from read_output(kind, text, rel, ctx, fmt, keys, column)

@@ -1,5 +1,10 @@
 """Text and Markdown folders: one entry per `.txt`/`.md` file (Obsidian vaults, daily-note folders).
 
+A file in the folder that is a jrnl journal (`[2024-03-01 09:00] Title` entry lines, e.g. jrnl's
+`~/.local/share/jrnl/journal.txt`, or `default.txt` and `work.txt` of several journals), or one of
+jrnl's outputs (Markdown, YAML, XML, display), is read as its entries, each journal under its own source `jrnl:<name>` exactly as
+when that file is imported alone (see `importers.jrnl.folder_parts`).
+
 The date comes from YAML front matter (`date:`), else the vault's daily-note format
 (`.obsidian/daily-notes.json`, moment.js tokens), else the path (`2025-03-14.md`, `2023-Jan-01.md`,
 `2024/06/01.txt`, `2023/January/05.md`), else the file's modification time (with a warning).
@@ -32,6 +37,9 @@ from .dates import (
 from .walk import walk_files
 
 EXTENSIONS = (".txt", ".md", ".markdown")
+# jrnl journal files may have no extension (`journals: {default: ~/journal}`) or `.journal`, and
+# jrnl's XML output is `.xml`; such a file is read only when its content is one of them.
+JRNL_EXTENSIONS = ("", ".journal", ".xml")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?:[ T_-]+(\d{2})[:.hH-]?(\d{2}))?(?!\d)")
 # `#tag` but not `# heading`, `##`, URL fragments (`/#x`), HTML entities (`&#39;`) or `C#`.
@@ -179,9 +187,11 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
     if not body.strip():
         return Skipped(where, "note without text")
     created = None
+    field = "date from the path"
     for key in DATE_KEYS:
         if fm.get(key):
             created = _front_date(fm[key], column, rel)
+            field = f"front matter {key!r}"
             break
     if created is None:
         created = info.daily_date(rel) or date_from_path(tuple(rel.split("/")))
@@ -212,7 +222,7 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         metadata["front_matter"] = meta
     return Entry(
         content=body.strip("\n"), created_at=created, where=where, title=str(title) if title else None,
-        tags=tags, source_id=rel, tz=ctx.opt("tz"), metadata=metadata,
+        tags=tags, source_id=rel, tz=ctx.opt("tz"), metadata=metadata, date_field=field,
     )
 
 
@@ -236,7 +246,9 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
     root = vault or (path if path.is_dir() else path.parent)
     root_real = root.resolve()
     info = VaultInfo(vault)
-    notes, other = [], 0
+    notes, other, journals = [], 0, []
+    from . import jrnl
+
     for f in files:
         try:
             rel = f.resolve().relative_to(root_real).as_posix() if vault else f.relative_to(root).as_posix()
@@ -244,8 +256,13 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
             rel = f.relative_to(path if path.is_dir() else path.parent).as_posix()
         if info.non_journal(rel):
             other += 1
-        elif f.suffix.lower() in EXTENSIONS:
-            notes.append((f, rel))
+        elif f.suffix.lower() in EXTENSIONS + JRNL_EXTENSIONS:
+            # A jrnl journal (or one of jrnl's outputs) holds many entries, not one note.
+            kind = jrnl.sniff(f)
+            if kind:
+                journals.append((f, rel, kind))
+            elif f.suffix.lower() in EXTENSIONS:
+                notes.append((f, rel))
     if vault is not None and path.is_dir() and path.resolve() == vault:
         plugins = vault / ".obsidian" / "plugins"
         if plugins.is_dir():
@@ -253,13 +270,18 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
     if other:
         ctx.warn(f"{other} non-journal file(s) skipped (templates, drawings, canvases, plugin files)")
     ctx.skipped_files = other
-    if path.is_dir() and not notes:
+    if path.is_dir() and not notes and not journals:
         raise InvalidInputError(f"{path}: no .txt or .md files in this folder")
     ctx.source = f"text:{root_real.name if vault else root.resolve().name}"
     column = DateColumn(f"{path.name}: front matter dates", ctx.opt("dayfirst"), ctx.opt("date_format"),
                         "front matter date")
     names = DateColumn(f"{path.name}: file names", ctx.opt("dayfirst"), None, "file name date")
-    return settle_dates(_entries(notes, ctx, info, column, names))
+    items = settle_dates(_entries(notes, ctx, info, column, names))
+    if journals:
+        from itertools import chain
+
+        items = chain(items, jrnl.folder_parts(journals, root, ctx))
+    return items
 
 
 def _entries(notes: list[tuple[Path, str]], ctx: Context, info: VaultInfo,

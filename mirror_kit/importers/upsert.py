@@ -123,6 +123,8 @@ def store_entries(
         identity_id = existing_identity.id if existing_identity else identity_id_for(name)
         if existing_identity is not None:
             by_sid, hashes = journal.reflections.known(identity_id, source)
+        # Entries of another source (jrnl journals inside a notes folder): their keys, per source.
+        other_sources: dict[str, dict] = {}
         for item in _progress(items, progress, f"import {summary.format}"):
             summary.total += 1
             if isinstance(item, Rejection):
@@ -136,17 +138,25 @@ def store_entries(
                 reject(item.where, reason)
                 continue
             sid = item.source_id
+            src, src_sids, ns = source, by_sid, ""
+            if item.source is not None and item.source != source:
+                src, ns = item.source, item.source + "\x00"  # seen ids are kept apart per source
+                if src not in other_sources:
+                    other_sources[src] = (journal.reflections.known(identity_id, src)[0]
+                                          if existing_identity is not None else {})
+                src_sids = other_sources[src]
+            seen_key = None if sid is None else ns + sid
             # The in-memory ids first (nearly every lookup ends there), the spilled ones only if any.
-            first = None if sid is None else seen_sids.get(sid) if seen_sids.moved else seen_recent.get(sid)
+            first = None if sid is None else seen_sids.get(seen_key) if seen_sids.moved else seen_recent.get(seen_key)
             if first is not None:
                 first = {"file": main_file[0], "line": first} if isinstance(first, int) else first
                 reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(first)})")
                 continue
             rec = {
                 "content": item.content, "created_at": item.created_at, "tz": item.tz, "title": item.title,
-                "tags": item.tags, "source": source, "source_id": sid, "metadata": item.metadata,
+                "tags": item.tags, "source": src, "source_id": sid, "metadata": item.metadata,
             }
-            known = by_sid.get(sid) if sid is not None else None
+            known = src_sids.get(sid) if sid is not None else None
             if known is not None:
                 rec["id"] = known[0]
             try:
@@ -167,7 +177,7 @@ def store_entries(
             if other:
                 # Stored under (or found at, on a re-import) the next free `#n` key of its minute,
                 # never in place of the other journal's entry.
-                sid, known = _other_slot(by_sid, seen_sids, sid, fingerprint(row))
+                sid, known = _other_slot(src_sids, seen_sids, sid, fingerprint(row), ns)
                 rec["source_id"] = sid
                 rec.pop("id", None)
                 if known is not None:
@@ -178,7 +188,7 @@ def store_entries(
                 if not main_file:
                     main_file.append(w.get("file"))
                 plain = len(w) == 2 and w.get("file") == main_file[0] and type(w.get("line")) is int
-                seen_sids.add(sid, w["line"] if plain else w)
+                seen_sids.add(ns + sid, w["line"] if plain else w)
             if known is not None:
                 if fingerprint(row) == known[1]:
                     summary.skipped += 1
@@ -212,10 +222,10 @@ def store_entries(
     return summary
 
 
-def _other_slot(by_sid: dict, seen: SeenIds, sid: str, fp: tuple) -> tuple[str, tuple | None]:
+def _other_slot(by_sid: dict, seen: SeenIds, sid: str, fp: tuple, ns: str = "") -> tuple[str, tuple | None]:
     """For a timestamp key held by an unrelated entry: the `#n` key of the same minute that already
     holds this very entry (and its stored (id, fingerprint)), else the first key free in the journal
-    and in this import (and None)."""
+    and in this import (and None). `ns` prefixes the keys of this import's entries of another source."""
     base = sid.split("#", 1)[0]
     free = None
     n = 1
@@ -229,7 +239,7 @@ def _other_slot(by_sid: dict, seen: SeenIds, sid: str, fp: tuple) -> tuple[str, 
             if stored[1] == fp:
                 return cand, stored
             continue
-        if seen.get(cand) is not None:
+        if seen.get(ns + cand) is not None:
             continue
         if free is None:
             free = cand

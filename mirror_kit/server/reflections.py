@@ -49,7 +49,7 @@ def list_reflections(identity: str | None = None, since: str | None = None, unti
                      limit: int = Query(50, ge=1, le=500), cursor: str | None = None,
                      a: Access = Depends(reader)) -> dict:
     """Reflections oldest first, filtered by identity (default: the token's), time range (since/until:
-    ISO dates or times), tag and a text search `q`; page on with `cursor`."""
+    ISO dates or times), tag and a text search `q` (every word, as `/api/search`); page on with `cursor`."""
     # no identity: the token's own, or every identity for an owner token
     ident = a.identity(identity).id if identity is not None else a.token.identity_id
     after = decode_cursor(cursor, list)

@@ -20,7 +20,8 @@ def search(q: str = Query(..., min_length=1, max_length=500), identity: str | No
            k: int = Query(10, ge=1, le=200), since: str | None = None, until: str | None = None,
            tag: str | None = None, mode: Mode = "hybrid", a: Access = Depends(reader)) -> dict:
     """The best `k` reflections for `q`, best first: full-text (BM25) and embedding rankings fused by
-    reciprocal rank, each hit with its ranks, similarity, why it matched and a snippet.
+    reciprocal rank, each hit with its ranks, similarity, why it matched and a snippet. A full-text
+    hit holds every word of `q` (stems, case and accents aside); `mode=text` returns only those.
 
     identity: name or id (default: the token's own; every identity for an owner token).
     `curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8765/api/search?q=race+training&identity=maya&k=5"`

@@ -181,7 +181,7 @@ class ReportContext:
 
     def _searchable(self, fig: go.Figure) -> go.Figure:
         """The map with, as each point's last customdata column, the folded text (`search_fold`) its
-        hover snippet leaves out: the search box above the map matches the snippet plus that, so a
+        hover snippet leaves out (the title, the text past the snippet): the search box above the map matches the snippet plus that, so a
         whole reflection is searched while a short one (all in its snippet) costs the page nothing."""
         import numpy as np
 
@@ -189,11 +189,13 @@ class ReportContext:
         if refl is None or not len(refl) or "content" not in refl:
             return fig
         text = dict(zip(refl["id"].astype(str), refl["content"], strict=True))
+        # the title is searched as `journal.search` searches it, though the hover snippet leaves it out
+        titles = dict(zip(refl["id"].astype(str), refl["title"], strict=True)) if "title" in refl else {}
         for tr in fig.data:
             cd = getattr(tr, "customdata", None)
             if cd is None or len(cd) == 0 or np.ndim(cd) != 2:
                 continue
-            full = [search_rest(text.get(str(row[0]), "")) for row in cd]
+            full = [_with_title(titles.get(str(row[0])), search_rest(text.get(str(row[0]), ""))) for row in cd]
             tr.customdata = np.column_stack([np.asarray(cd, dtype=object), np.asarray(full, dtype=object)])
         return fig
 
@@ -201,22 +203,25 @@ class ReportContext:
 SNIPPET_SAFE = 100  # characters every hover snippet shows whole (it is cut at a word before 140)
 
 
+def _with_title(title: Any, rest: str) -> str:
+    return f"{search_fold(title)} {rest}".strip() if isinstance(title, str) and title.strip() else rest
+
+
 def search_rest(text: Any) -> str:
     """The folded part of a reflection its hover snippet may not show: "" when the snippet holds it
-    all, else everything from character `SNIPPET_SAFE` on (a word cut there is in both parts)."""
+    all, else everything from the word at character `SNIPPET_SAFE` on (that word whole, in both
+    parts: a piece of a word would be a word of its own to the search box)."""
     flat = " ".join(str(text or "").split())
-    return "" if len(flat) < SNIPPET_SAFE else search_fold(flat[SNIPPET_SAFE:])
+    return "" if len(flat) < SNIPPET_SAFE else search_fold(flat[flat.rfind(" ", 0, SNIPPET_SAFE) + 1:])
 
 
 def search_fold(text: Any) -> str:
     """Text as the report's search box compares it: lower case, accents dropped, runs of white space
     as one space (the box folds what is typed the same way, so `cafe` finds `Café`)."""
-    import re
-    import unicodedata
+    from ..search_words import fold
 
-    # only the combining accents U+0300-U+036F, the range the page's script drops from what is typed
-    s = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFKD", str(text or ""))).lower()
-    return " ".join(s.split())
+    # folded as the page's script (mirror_kit/search_words.js) and SQLite's full-text index fold
+    return " ".join(fold(text).split())
 
 
 def _words(keywords: Any) -> list[str]:
@@ -249,8 +254,12 @@ def notebook_to_html(nb: Any, title: str) -> str:
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
     )
     # the page follows the reader's system theme; figures recolour with the same CSS as in the Explorer
+    from ..search_words import browser_js
+
+    # the search box matches by the rule of `journal.search` (mirror_kit.search_words), in the page
     body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": _plotly_js(),
-                                                         "dark_figure_css": dark_figure_css(":root")})
+                                                         "dark_figure_css": dark_figure_css(":root"),
+                                                         "search_js": browser_js()})
     return body
 
 

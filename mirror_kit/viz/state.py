@@ -606,8 +606,9 @@ class ExplorerState:
 
     # -- search and linked highlighting -------------------------------------------------------
     def search(self, query: str, k: int = SEARCH_MAX) -> pd.DataFrame:
-        """Select the reflections in range whose words match `query` (the journal's full-text search,
-        `journal.search(mode="text")`, best first, at most `k`); an empty query clears the selection.
+        """Select the reflections in range holding every word of `query` (the journal's full-text
+        search, `journal.search(mode="text")`, best first, at most `k`); an empty query clears the
+        selection.
 
         Returns the selected frame (as `select`). Raises MirrorKitError when the journal has no
         full-text index (an old file opened read-only)."""
