@@ -140,7 +140,8 @@ def test_journal_calibration_fits_words_and_every_scoring_path_uses_texts(sample
     chosen = dict(list(chosen.items())[:60])
     res = j.tensions.calibrate(TID, chosen)
     cal = json.loads(j.conn.execute("SELECT calibration FROM tensions WHERE id = ?", (TID,)).fetchone()[0])
-    assert cal["words"]["terms"] and res["rescored"] >= len(ids)
+    assert res["words_terms"] == len(cal["words"]["terms"]) > 100 and res["rescored"] >= len(ids)
+    assert j.tensions.get(TID, "maya").calibration["words_terms"] == res["words_terms"]
     rescored = _positions(j)
 
     # the words move positions away from the axis alone

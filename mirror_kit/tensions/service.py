@@ -497,8 +497,11 @@ class Tensions:
             file with those columns. A label is `a`/`b`, a pole name, or a number (<= 0 is pole a,
             > 0 pole b, so both 0/1 and -1/+1 work).
         rescore: re-score the stored observations of this tension with the new axis.
+        The journal's reflections (embeddings and texts) of the labelled identities shape the axis's
+        prior and teach its words view (`words.py`).
         Returns the calibration summary: n_labels, n_a, n_b, cv_auc (held-out ROC AUC of the learned
-        axis by cross-validation), zero_shot_auc (of the pole definitions alone on the same rows).
+        axis by cross-validation), zero_shot_auc (of the pole definitions alone on the same rows),
+        words_terms (terms in the words view), rescored.
         """
         import numpy as np
 
@@ -555,7 +558,7 @@ class Tensions:
                             scorer.model_name_)
         return {"tension_id": row["id"], **{k: cal[k] for k in ("n_labels", "n_a", "n_b", "cv_auc",
                                                                   "zero_shot_auc", "folds", "model")},
-                "rescored": rescored}
+                "words_terms": len(cal["words"]["terms"]) if cal.get("words") else 0, "rescored": rescored}
 
     def clear_calibration(self, tension: str, identity: Any = None) -> None:
         """Forget a tension's calibration (back to zero-shot from its pole phrases)."""
@@ -737,8 +740,10 @@ def _calibration_info(raw: str | None) -> dict | None:
     if not raw:
         return None
     cal = json.loads(raw)
-    return {k: cal.get(k) for k in ("method", "model", "n_labels", "n_a", "n_b", "cv_auc", "zero_shot_auc",
+    info = {k: cal.get(k) for k in ("method", "model", "n_labels", "n_a", "n_b", "cv_auc", "zero_shot_auc",
                                     "folds", "labelled_at")}
+    info["words_terms"] = len(cal["words"].get("terms") or []) if isinstance(cal.get("words"), dict) else 0
+    return info
 
 
 def _read_labels(labels: Any) -> list[tuple[str, str, Any]]:
