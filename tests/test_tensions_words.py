@@ -123,6 +123,10 @@ def test_calibration_stored_without_words_scores_as_before(small_happy, embedder
     np.testing.assert_array_equal(s.decision(X, AGENCY), before)
     np.testing.assert_array_equal(s.decision(X, AGENCY, texts[held]), before)
     np.testing.assert_array_equal(s.position_intensity(X, AGENCY)[0], np.tanh(before / 2.0).astype(float))
+    damaged = {**cal, "words": {**_fitted_view(), "idf": [1.0]}}
+    with pytest.raises(InvalidInputError, match="words view of a calibration is damaged"):
+        s.apply_calibration(AGENCY, damaged)
+    np.testing.assert_array_equal(s.decision(X, AGENCY), before)  # the calibration in use is unchanged
 
 
 def _positions(j, tid=TID):

@@ -46,7 +46,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
     Input: (n, d) embeddings from the same model as `embedder` (d = its width). Output of
     `transform`: (n, 2 * n_tensions) float, position in [-1, 1] and intensity in [0, 1] per tension.
     Learned: tensions_, tension_ids_, anchors_ {id: (A (na, d), B (nb, d)) unit vectors},
-    model_name_, n_features_in_, calibrations_ {id: dict}. Sources: zero-shot scoring against
+    model_name_, n_features_in_, calibrations_ {id: dict}, words_ {id: WordsView} (tensions calibrated
+    with words). Sources: zero-shot scoring against
     anchor phrases follows embedding-based concept axes (semantic projection, Grand et al. 2022);
     calibration is L2-regularised logistic regression (scikit-learn) with anchors as weighted
     pseudo-labels and a weaker penalty along the unlabelled reflections' principal components
