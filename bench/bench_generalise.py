@@ -5,10 +5,12 @@ For each of SPLITS random 50/50 splits of the labelled corpus:
   model's k-selection `plateau` are picked there from a small menu, and the 200 calibration labels
   are drawn from it;
 - half B ("held-out") is only scored: tension ROC AUC against the human `agency`/`social` labels,
-  zero-shot and calibrated on 200 labels from A (with A's reflections as the unlabelled journal whose
-  principal directions shape the calibration prior; B is never seen by a calibration); patterns fitted on B alone, NMI/ARI on B's
+  zero-shot and calibrated on 200 labels from A (with A's reflections and their texts as the unlabelled
+  journal: its principal directions shape the calibration prior and it teaches the words view; B is
+  never seen by a calibration); patterns fitted on B alone, NMI/ARI on B's
   single-theme rows for random_state 0, 1, 2 separately (not their mean), unassigned share.
-Peers in the same run: the calibration estimator before unlabelled data was used (anchor_weight=2,
+Peers in the same run: the calibration estimator without the words view (embedding axis only, the
+estimator before it) and the one before unlabelled data was used (anchor_weight=2,
 C=2, isotropic penalty, labels only) on the same draws, the anchors and pattern settings before this work (anchor copy in
 bench/data/seeds_before_generalise.yaml, knee rule, 8 seeds), KMeans told the true k=15, and
 BERTopic with defaults (UMAP seeded) on half B.
@@ -62,7 +64,7 @@ def _halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(p[: n // 2]), np.sort(p[n // 2:])
 
 
-def _tensions(split, A, B, E, labels, emb, before, rows) -> None:
+def _tensions(split, A, B, E, texts, labels, emb, before, rows) -> None:
     from sklearn.metrics import roc_auc_score
 
     from mirror_kit.tensions.model import TensionScorer
@@ -78,26 +80,39 @@ def _tensions(split, A, B, E, labels, emb, before, rows) -> None:
                     ("anchors before (top_k=5)", TensionScorer(before, embedder=emb, score_k=5).fit())]
         for name, scorer in variants:
             zs = scorer.raw_scores(E, tid)[0]
-            cal, cal_before, cpu = [], [], []
+            cal, cal_axis, cal_before, cpu, cpu_axis, dev_cal, dev_axis = [], [], [], [], [], [], []
             for d in range(CAL_DRAWS):
                 tr = np.random.default_rng(1000 * split + d).choice(A, 200, replace=False)
-                # the estimator before first, then ours, on the same draw
+                rest = np.setdiff1d(A, tr)  # half A without the labelled rows
+                # the estimators before first, then ours, on the same draw
                 if name == "ours (defaults)":
                     s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k, **CAL_BEFORE).fit()
                     s.calibrate(E[tr], y[tr], tid)
                     cal_before.append(roc_auc_score(y[B], s.decision(E[B], tid)))
+                    s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k).fit()
+                    t0 = time.process_time()
+                    s.calibrate(E[tr], y[tr], tid, unlabelled=E[A])  # no texts: the embedding axis only
+                    cpu_axis.append(time.process_time() - t0)
+                    cal_axis.append(roc_auc_score(y[B], s.decision(E[B], tid)))
+                    dev_axis.append(roc_auc_score(y[rest], s.decision(E[rest], tid)))
                 s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k).fit()
                 t0 = time.process_time()
-                s.calibrate(E[tr], y[tr], tid, unlabelled=E[A])
+                s.calibrate(E[tr], y[tr], tid, unlabelled=E[A], texts=texts[tr], unlabelled_texts=texts[A])
                 cpu.append(time.process_time() - t0)
-                cal.append(roc_auc_score(y[B], s.decision(E[B], tid)))
+                cal.append(roc_auc_score(y[B], s.decision(E[B], tid, texts[B])))
+                dev_cal.append(roc_auc_score(y[rest], s.decision(E[rest], tid, texts[rest])))
             rows.append({"split": split, "label": lab, "method": name,
                          "method_note": f"score_k={scorer.score_k}",
                          "dev_zero": roc_auc_score(y[A], zs[A]), "held_zero": roc_auc_score(y[B], zs[B]),
                          "held_cal": float(np.mean(cal)), "held_cal_min": float(np.min(cal)),
+                         "dev_cal": float(np.mean(dev_cal)),
+                         "dev_cal_axis": float(np.mean(dev_axis)) if dev_axis else float("nan"),
                          "held_cal_before": float(np.mean(cal_before)) if cal_before else float("nan"),
                          "held_cal_before_min": float(np.min(cal_before)) if cal_before else float("nan"),
-                         "cal_cpu_s": float(np.median(cpu))})
+                         "held_cal_axis": float(np.mean(cal_axis)) if cal_axis else float("nan"),
+                         "held_cal_axis_min": float(np.min(cal_axis)) if cal_axis else float("nan"),
+                         "cal_cpu_s": float(np.median(cpu)),
+                         "cal_axis_cpu_s": float(np.median(cpu_axis)) if cpu_axis else float("nan")})
 
 
 def _pattern_scores(truth, single, labels) -> tuple[float, float, float]:
@@ -170,6 +185,7 @@ def main() -> None:
     emb = _CachingEncoder(get_embedder())  # every scorer below re-embeds the same anchor phrases
     E, source = _embeddings(df, emb.emb)
     labels = {lab: (df[lab] == "yes").to_numpy().astype(int) for _, lab in CASES}
+    texts = df["moment"].astype(str).to_numpy()
     before = load_tensions(BEFORE)
     with_bertopic = os.environ.get("MIRROR_KIT_BENCH_BERTOPIC", "1") != "0"
     with_patterns = os.environ.get("MIRROR_KIT_BENCH_PATTERNS", "1") != "0"
@@ -179,18 +195,21 @@ def main() -> None:
     prows: list[dict] = []
     for split in SPLITS:
         A, B = _halves(len(df), split)
-        _tensions(split, A, B, E, labels, emb, before, trows)
+        _tensions(split, A, B, E, texts, labels, emb, before, trows)
         if with_patterns:
             _patterns(split, A, B, E, df, prows, with_bertopic and split == SPLITS[0])
 
     print("Tensions, ROC AUC. dev = half A (where choices were made), held-out = half B; "
-          f"calibrated = mean (min) over {CAL_DRAWS} draws of 200 labels from A, scored on B")
+          f"calibrated = mean (min) over {CAL_DRAWS} draws of 200 labels from A, scored on B; "
+          "held cal200 = ours (axis + words), axis only = the estimator without the words view, "
+          "before = the one before unlabelled data")
     print(f"{'split':>5s} {'label':7s} {'method':30s} {'dev zero':>9s} {'held zero':>10s} {'held cal200':>18s} "
-          f"{'cal200 before':>18s} {'cal cpu s':>9s}  note")
+          f"{'cal200 axis only':>18s} {'cal200 before':>18s} {'cal cpu s':>9s} {'axis cpu s':>10s}  note")
     for r in trows:
         print(f"{r['split']:5d} {r['label']:7s} {r['method']:30s} {r['dev_zero']:9.4f} {r['held_zero']:10.4f} "
-              f"{r['held_cal']:10.4f} ({r['held_cal_min']:.4f}) {r['held_cal_before']:10.4f} "
-              f"({r['held_cal_before_min']:.4f}) {r['cal_cpu_s']:9.2f}  {r['method_note']}")
+              f"{r['held_cal']:10.4f} ({r['held_cal_min']:.4f}) {r['held_cal_axis']:10.4f} "
+              f"({r['held_cal_axis_min']:.4f}) {r['held_cal_before']:10.4f} "
+              f"({r['held_cal_before_min']:.4f}) {r['cal_cpu_s']:9.2f} {r['cal_axis_cpu_s']:10.2f}  {r['method_note']}")
     t = pd.DataFrame(trows)
     for lab, (zt, ct) in TARGETS.items():
         for m in t["method"].unique():
@@ -198,6 +217,11 @@ def main() -> None:
             print(f"  {lab:7s} {m:30s} held-out zero-shot min {s['held_zero'].min():.4f} (>= {zt}), "
                   f"calibrated min {s['held_cal'].min():.4f} (>= {ct})")
         s = t[(t["label"] == lab) & (t["method"] == "ours (defaults)")]
+        print(f"  {lab:7s} {'dev (A minus the labels)':30s} calibrated min {s['dev_cal'].min():.4f}, axis only "
+              f"{s['dev_cal_axis'].min():.4f}")
+        print(f"  {lab:7s} {'axis only (same draws)':30s} calibrated min {s['held_cal_axis'].min():.4f}; "
+              f"ours - axis only = {np.mean(s['held_cal'] - s['held_cal_axis']):+.4f} (mean over splits); "
+              f"cpu ratio {s['cal_cpu_s'].median() / max(s['cal_axis_cpu_s'].median(), 1e-9):.1f}")
         print(f"  {lab:7s} {'calibration before (same draws)':30s} calibrated min {s['held_cal_before'].min():.4f}; "
               f"ours - before = {np.mean(s['held_cal'] - s['held_cal_before']):+.4f} (mean over splits)")
         ours = t[(t["label"] == lab) & (t["method"] == "ours (defaults)")]["held_zero"].to_numpy()

@@ -17,6 +17,11 @@ journal shape that prior too: the axis is penalised less along the journal's mai
 variation (its top principal components, fitted on all its reflections, labels not needed), so a
 few labels can move it where the person's writing actually varies rather than along noise.
 The held-out separation is estimated by stratified cross-validation over the labelled reflections.
+
+Given the reflections' texts, calibration adds a words view (`words.py`): a TF-IDF model of the
+journal's own words taught by the calibrated axis over every reflection, the labels and the anchor
+phrases, added to the axis's logit at its spread. Scoring a tension calibrated with it needs the
+texts of the reflections scored; calibrations without it score from the embeddings alone.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..errors import InvalidInputError
 from ..estimators import require_fitted, reset_fitted, validated
 from .definition import Tension, seed_tensions
+from .words import WordsFitter, WordsView, check_words
 
 CALIBRATION_METHOD = "anchor_prior_logreg"
 
@@ -40,7 +46,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
     Input: (n, d) embeddings from the same model as `embedder` (d = its width). Output of
     `transform`: (n, 2 * n_tensions) float, position in [-1, 1] and intensity in [0, 1] per tension.
     Learned: tensions_, tension_ids_, anchors_ {id: (A (na, d), B (nb, d)) unit vectors},
-    model_name_, n_features_in_, calibrations_ {id: dict}. Sources: zero-shot scoring against
+    model_name_, n_features_in_, calibrations_ {id: dict}, words_ {id: WordsView} (tensions calibrated
+    with words). Sources: zero-shot scoring against
     anchor phrases follows embedding-based concept axes (semantic projection, Grand et al. 2022);
     calibration is L2-regularised logistic regression (scikit-learn) with anchors as weighted
     pseudo-labels and a weaker penalty along the unlabelled reflections' principal components
@@ -63,9 +70,14 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         the isotropic one).
     cv: folds (at most) of the calibration's cross-validated AUC.
     random_state: seed of the calibration's folds and solver.
+    words_weight: weight of the words view (rescaled to the axis's spread) added to the axis when
+        `calibrate` is given texts (0: embedding axis only).
+    words_max_terms: keep only this many terms (largest |coefficient|) in a stored words view
+        (None: every term found in two reflections of the journal).
 
-    Raises InvalidInputError for no tensions, embeddings of another width or a calibration made
-    for another model/anchors; ModelNotFittedError (an sklearn NotFittedError) before fit.
+    Raises InvalidInputError for no tensions, embeddings of another width, a calibration made
+    for another model/anchors, or missing texts for a tension calibrated with words;
+    ModelNotFittedError (an sklearn NotFittedError) before fit.
     """
 
     def __init__(
@@ -84,6 +96,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         prior_spread: float = 0.5,
         cv: int = 5,
         random_state: int | None = 0,
+        words_weight: float = 1.0,
+        words_max_terms: int | None = None,
     ):
         self.tensions = tensions
         self.embedder = embedder
@@ -98,6 +112,8 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         self.prior_spread = prior_spread
         self.cv = cv
         self.random_state = random_state
+        self.words_weight = words_weight
+        self.words_max_terms = words_max_terms
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any = None, y: Any = None) -> TensionScorer:
@@ -132,6 +148,7 @@ class TensionScorer(TransformerMixin, BaseEstimator):
             validated(self, X, reset=False, dtype=np.float32,
                       name=f"embeddings must be a (n, {self.n_features_in_}) matrix from the anchors' model")
         self.calibrations_ = {}
+        self.words_ = {}
         for tid, cal in (self.calibrations or {}).items():
             if tid in self.anchors_ and cal:
                 self.apply_calibration(tid, cal)
@@ -153,6 +170,9 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         require_fitted(self, "anchors_")
         self.check_calibration(tension_id, calibration)
         self.calibrations_[tension_id] = calibration
+        self.words_.pop(tension_id, None)
+        if calibration.get("words"):
+            self.words_[tension_id] = WordsView(calibration["words"])
 
     def check_calibration(self, tid: str, cal: dict) -> None:
         """Raise InvalidInputError unless `cal` is usable by this fitted scorer for tension `tid`."""
@@ -165,14 +185,41 @@ class TensionScorer(TransformerMixin, BaseEstimator):
             raise InvalidInputError(
                 f"calibration of tension {tid!r} was made with model {cal['model']!r}, not {self.model_name_!r}"
             )
+        if cal.get("words"):
+            try:
+                check_words(cal["words"])
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"calibration of tension {tid!r}: {exc}") from exc
+
+    def needs_texts(self) -> bool:
+        """True when some applied calibration has a words view: scoring then needs the reflections' texts."""
+        return bool(getattr(self, "words_", None))
+
+    def _texts(self, texts: Any, n: int, tension_id: str | None = None) -> list[str] | None:
+        """`texts` as a list of n strings, or None when not given; raises InvalidInputError when they are
+        needed (a tension calibrated with words) and missing, or do not match the rows."""
+        if texts is None:
+            if n and (tension_id in self.words_ if tension_id is not None else self.needs_texts()):
+                which = tension_id if tension_id is not None else ", ".join(sorted(self.words_))
+                raise InvalidInputError(f"tension {which} is calibrated with words: scoring needs the reflections' texts")
+            return None
+        texts = [str(t) for t in texts]
+        if len(texts) != n:
+            raise InvalidInputError(f"{len(texts)} texts for {n} embeddings")
+        return texts
 
     # -- scoring -------------------------------------------------------------------------------
     def raw_scores(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(score, closeness), each (n,): zero-shot lean towards pole b in cosine units (mean of the
         centroid and nearest-`score_k` differences), and the mean top-k anchor similarity.
         Raises ModelNotFittedError, InvalidInputError (bad X), KeyError (tension)."""
-        X = self._check(X)
+        return self._raw_scores(self._check(X), tension_id)
+
+    def _raw_scores(self, X: np.ndarray, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """`raw_scores` of checked rows, in X's precision (float64 X: float64 anchors too)."""
         A, B = self.anchors_[tension_id]
+        if X.dtype == np.float64:
+            A, B = A.astype(np.float64), B.astype(np.float64)
         sa, sb = X @ A.T, X @ B.T
         ka, kb = min(self.score_k, A.shape[0]), min(self.score_k, B.shape[0])
         top_a = np.sort(sa, axis=1)[:, -ka:].mean(axis=1)
@@ -184,34 +231,52 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         closeness = np.sort(both, axis=1)[:, -k:].mean(axis=1)
         return score, closeness
 
-    def decision(self, X: Any, tension_id: str) -> np.ndarray:
-        """(n,) unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale."""
+    def decision(self, X: Any, tension_id: str, texts: Sequence[str] | None = None) -> np.ndarray:
+        """(n,) unbounded lean towards pole b: the calibrated logit when calibrated, else score / scale.
+
+        texts: (n,) the reflections' texts, required when the tension is calibrated with words.
+        """
         X = self._check(X)
         cal = self.calibrations_.get(tension_id)
         if cal is not None:
-            score = self.raw_scores(X, tension_id)[0]
-            return X @ np.asarray(cal["coef"], dtype=np.float32) + float(cal["prior_coef"]) * score + float(
+            texts = self._texts(texts, X.shape[0], tension_id)
+            view = self.words_.get(tension_id)
+            # with words (a newer calibration) in float64: a row's score then does not depend on how
+            # many rows it is scored with; older calibrations keep their float32 arithmetic
+            dtype = np.float32 if view is None else np.float64
+            Xd = X.astype(dtype, copy=False)
+            score = self._raw_scores(Xd, tension_id)[0]
+            z = Xd @ np.asarray(cal["coef"], dtype=dtype) + float(cal["prior_coef"]) * score + float(
                 cal["intercept"])
+            return z if view is None else z + view.contribution(texts)
         return self.raw_scores(X, tension_id)[0] / self.position_scale
 
-    def position_intensity(self, X: Any, tension_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """(position, intensity), each (n,): position in [-1, 1] (tanh of the lean) and intensity in [0, 1]."""
+    def position_intensity(self, X: Any, tension_id: str,
+                           texts: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(position, intensity), each (n,): position in [-1, 1] (tanh of the lean) and intensity in [0, 1].
+
+        texts: (n,) the reflections' texts, required when the tension is calibrated with words.
+        """
         X = self._check(X)
         score, closeness = self.raw_scores(X, tension_id)
         if tension_id in self.calibrations_:
-            position = np.tanh(self.decision(X, tension_id) / 2.0)  # = 2 * sigmoid(logit) - 1
+            position = np.tanh(self.decision(X, tension_id, texts) / 2.0)  # = 2 * sigmoid(logit) - 1
         else:
             position = np.tanh(score / self.position_scale)
         lo, hi = self.intensity_range
         intensity = np.clip((closeness - lo) / (hi - lo), 0.0, 1.0)
         return position.astype(float), intensity.astype(float)
 
-    def transform(self, X: Any) -> np.ndarray:
-        """(n, 2 * n_tensions): position and intensity per tension (see `get_feature_names_out`)."""
+    def transform(self, X: Any, texts: Sequence[str] | None = None) -> np.ndarray:
+        """(n, 2 * n_tensions): position and intensity per tension (see `get_feature_names_out`).
+
+        texts: (n,) the reflections' texts, required when a tension is calibrated with words.
+        """
         X = self._check(X)
+        texts = self._texts(texts, X.shape[0])
         cols = []
         for tid in self.tension_ids_:
-            cols.extend(self.position_intensity(X, tid))
+            cols.extend(self.position_intensity(X, tid, texts))
         return np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -219,10 +284,12 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         require_fitted(self, "tension_ids_")
         return np.array([f"{tid}__{what}" for tid in self.tension_ids_ for what in ("position", "intensity")])
 
-    def score_frame(self, X: Any, reflection_ids: Sequence[str] | None = None) -> Any:
+    def score_frame(self, X: Any, reflection_ids: Sequence[str] | None = None,
+                    texts: Sequence[str] | None = None) -> Any:
         """Long DataFrame (n * n_tensions rows): reflection_id, tension_id, position, intensity, calibrated.
 
-        Raises InvalidInputError when the ids do not match the rows.
+        texts: (n,) the reflections' texts, required when a tension is calibrated with words.
+        Raises InvalidInputError when the ids or texts do not match the rows, or texts are missing.
         """
         import pandas as pd
 
@@ -230,9 +297,10 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         ids = list(reflection_ids) if reflection_ids is not None else list(range(X.shape[0]))
         if len(ids) != X.shape[0]:
             raise InvalidInputError(f"{len(ids)} reflection ids for {X.shape[0]} embeddings")
+        texts = self._texts(texts, X.shape[0])
         parts = []
         for tid in self.tension_ids_:
-            pos, inten = self.position_intensity(X, tid)
+            pos, inten = self.position_intensity(X, tid, texts)
             parts.append(pd.DataFrame({
                 "reflection_id": ids, "tension_id": tid, "position": pos, "intensity": inten,
                 "calibrated": tid in self.calibrations_,
@@ -240,17 +308,20 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         cols = ["reflection_id", "tension_id", "position", "intensity", "calibrated"]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
-    def score_columns(self, X: Any, reflection_ids: Sequence[str]) -> tuple[list, list, np.ndarray, np.ndarray, list]:
+    def score_columns(self, X: Any, reflection_ids: Sequence[str],
+                      texts: Sequence[str] | None = None) -> tuple[list, list, np.ndarray, np.ndarray, list]:
         """`score_frame`'s rows as columns, without a DataFrame (for storing a few new rows cheaply):
         (reflection ids, tension ids, positions, intensities, calibrated flags), each n * n_tensions
-        long in `score_frame`'s order. Raises InvalidInputError when the ids do not match the rows."""
+        long in `score_frame`'s order. texts as in `score_frame`. Raises InvalidInputError when the
+        ids or texts do not match the rows, or texts are missing."""
         X = self._check(X)
         ids = list(reflection_ids)
         if len(ids) != X.shape[0]:
             raise InvalidInputError(f"{len(ids)} reflection ids for {X.shape[0]} embeddings")
+        texts = self._texts(texts, X.shape[0])
         pos, inten = [], []
         for tid in self.tension_ids_:
-            p, i = self.position_intensity(X, tid)
+            p, i = self.position_intensity(X, tid, texts)
             pos.append(p)
             inten.append(i)
         tids = [tid for tid in self.tension_ids_ for _ in ids]
@@ -259,15 +330,20 @@ class TensionScorer(TransformerMixin, BaseEstimator):
                 np.concatenate(inten) if inten else np.zeros(0), flags)
 
     # -- calibration ---------------------------------------------------------------------------
-    def calibrate(self, X: Any, y: Sequence[int], tension_id: str, *, unlabelled: Any = None) -> dict:
+    def calibrate(self, X: Any, y: Sequence[int], tension_id: str, *, unlabelled: Any = None,
+                  texts: Sequence[str] | None = None, unlabelled_texts: Sequence[str] | None = None) -> dict:
         """Learn a tension's axis from labelled reflections (y: 0 = pole a, 1 = pole b) plus its anchors.
 
         Returns (and applies) the calibration dict: coef, intercept, n_labels, cv_auc (held-out ROC AUC
-        of the calibrated axis), zero_shot_auc (of the uncalibrated one on the same rows), folds.
+        of the calibrated axis, words view included), zero_shot_auc (of the uncalibrated one on the
+        same rows), folds, and `words` (the words view) when texts are given.
         X: (n, d); y: (n,); unlabelled: (m, d) embeddings of the journal's reflections (labelled or
-        not) whose principal components shape the prior; default: X itself. Deterministic for a
-        given `random_state`. Raises InvalidInputError for an unknown tension, labels other than
-        0/1, a length mismatch, labels for only one pole or unlabelled rows of another width.
+        not) whose principal components shape the prior and which teach the words view; default: X
+        itself. texts: (n,) the labelled reflections' texts; unlabelled_texts: (m,) the unlabelled
+        rows' texts (needed with texts and unlabelled). With texts the result does not depend on the
+        order of the rows; deterministic for a given `random_state`. Raises InvalidInputError for an
+        unknown tension, labels other than 0/1, a length mismatch, labels for only one pole or
+        unlabelled rows of another width.
         """
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import StratifiedKFold
@@ -284,8 +360,35 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         if min(n_a, n_b) < 1:
             raise InvalidInputError(f"calibration needs labels for both poles (got {n_a} for a, {n_b} for b)")
         pool = X if unlabelled is None else self._check(unlabelled)
+        texts = None if texts is None else self._texts(texts, X.shape[0])
+        words = texts is not None and float(self.words_weight) > 0
+        if words:
+            if unlabelled is None:
+                pool_texts = texts
+            elif unlabelled_texts is None:
+                raise InvalidInputError("calibrating with texts needs the texts of the unlabelled reflections too")
+            else:
+                pool_texts = [str(t) for t in unlabelled_texts]
+                if len(pool_texts) != pool.shape[0]:
+                    raise InvalidInputError(f"{len(pool_texts)} texts for {pool.shape[0]} unlabelled embeddings")
+            # one canonical order of the rows (by text, then label): the fit cannot depend on how they came
+            o = sorted(range(len(y)), key=lambda i: (texts[i], int(y[i])))
+            X, y, texts = X[o], y[o], [texts[i] for i in o]
+            po = sorted(range(len(pool_texts)), key=pool_texts.__getitem__)
+            pool, pool_texts = pool[po], [pool_texts[i] for i in po]
         P = self._prior_directions(pool if len(pool) else X)
         coef, prior_coef, intercept = self._fit_axis(X, y, tension_id, P)
+        words_view = None
+        if words:
+            t = self.tensions_[self.tension_ids_.index(tension_id)]
+            fitter = WordsFitter(pool_texts, t.phrases("a"), t.phrases("b"), max_terms=self.words_max_terms)
+            pool_raw = self.raw_scores(pool, tension_id)[0]
+
+            def words_for(c: np.ndarray, pc: float, b: float, rows: Any) -> dict | None:
+                z = pool @ c + pc * pool_raw + b  # the axis's logits over the journal teach the words
+                return fitter.fit(z, [texts[i] for i in rows], y[rows], float(np.std(z)), float(self.words_weight))
+
+            words_view = words_for(coef, prior_coef, intercept, np.arange(len(y)))
         folds = min(self.cv, n_a, n_b)
         cv_auc = zero_auc = None
         if folds >= 2:
@@ -294,6 +397,9 @@ class TensionScorer(TransformerMixin, BaseEstimator):
             for tr, te in skf.split(X, y):
                 c, pc, b = self._fit_axis(X[tr], y[tr], tension_id, P)
                 oof[te] = X[te] @ c + pc * self.raw_scores(X[te], tension_id)[0] + b
+                fold_view = words_for(c, pc, b, tr) if words_view is not None else None
+                if fold_view is not None:
+                    oof[te] += WordsView(fold_view).contribution([texts[i] for i in te])
             cv_auc = float(roc_auc_score(y, oof))
             zero_auc = float(roc_auc_score(y, self.raw_scores(X, tension_id)[0]))
         cal = {
@@ -314,6 +420,10 @@ class TensionScorer(TransformerMixin, BaseEstimator):
             "prior_components": int(P.shape[1]),
             "prior_spread": float(self.prior_spread),
         }
+        self.words_.pop(tension_id, None)
+        if words_view is not None:
+            cal["words"] = words_view
+            self.words_[tension_id] = WordsView(words_view)
         self.calibrations_[tension_id] = cal
         return cal
 

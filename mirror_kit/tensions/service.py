@@ -329,6 +329,15 @@ class Tensions:
                     continue  # made with another model or other anchors: zero-shot until recalibrated
         return scorer
 
+    def _texts_of(self, scorer: Any, reflection_ids: Sequence[str]) -> list[str] | None:
+        """The contents of these reflections (what was embedded), when the scorer's calibrations need them."""
+        if not scorer.needs_texts():
+            return None
+        from ..embedding import store as emb_store
+
+        got = emb_store.contents(self.conn, list(reflection_ids))
+        return [got[r] for r in reflection_ids]
+
     def _select_rows(self, identity: Any, tensions: Iterable[str] | None) -> list[dict]:
         rows = self._tension_rows(identity)
         if tensions is None:
@@ -415,7 +424,8 @@ class Tensions:
                 if only is None or only:
                     with small_batch(None if only is None else len(only)):
                         for part_ids, X in embeddings.chunks(ident.id, size=chunk_size, only=only):
-                            n += self._write_scores(scorer.score_columns(X, part_ids), scorer.model_name_)
+                            n += self._write_scores(scorer.score_columns(X, part_ids, self._texts_of(scorer, part_ids)),
+                                                    scorer.model_name_)
                             scored += len(part_ids)
             total = embeddings.count_current(ident.id)
             mode = "full" if only is None else "incremental"
@@ -457,7 +467,7 @@ class Tensions:
             X = self._embeddings_of(ident_id, rids)
             scorer = self._tension_scorer(rows)
             with small_batch(len(rids)):
-                frame = scorer.score_frame(X, rids)
+                frame = scorer.score_frame(X, rids, self._texts_of(scorer, rids))
             if not self.journal.readonly:
                 self._ensure_seed_tensions()
                 with analysis_transaction(self.journal, "tension scoring"):
@@ -487,8 +497,11 @@ class Tensions:
             file with those columns. A label is `a`/`b`, a pole name, or a number (<= 0 is pole a,
             > 0 pole b, so both 0/1 and -1/+1 work).
         rescore: re-score the stored observations of this tension with the new axis.
+        The journal's reflections (embeddings and texts) of the labelled identities shape the axis's
+        prior and teach its words view (`words.py`).
         Returns the calibration summary: n_labels, n_a, n_b, cv_auc (held-out ROC AUC of the learned
-        axis by cross-validation), zero_shot_auc (of the pole definitions alone on the same rows).
+        axis by cross-validation), zero_shot_auc (of the pole definitions alone on the same rows),
+        words_terms (terms in the words view), rescored.
         """
         import numpy as np
 
@@ -507,8 +520,12 @@ class Tensions:
             if r is None:
                 raise InvalidInputError(f"{where}: no reflection with id {rid!r}")
             owners.setdefault(r["identity_id"], []).append(i)
+        from ..embedding import store as emb_store
+
         X = None
-        pool = []  # every embedded reflection of the labelled identities: unlabelled data shapes the prior
+        # every embedded reflection of the labelled identities: unlabelled data shapes the prior and
+        # teaches the words view
+        pool, pool_ids = [], []
         for ident_id, idx in owners.items():
             all_ids, E = self.journal.embeddings.matrix(ident_id)
             part = self._embeddings_of(ident_id, [rids[i] for i in idx], (all_ids, E))
@@ -516,8 +533,12 @@ class Tensions:
                 X = np.zeros((len(rids), part.shape[1]), dtype=np.float32)
             X[idx] = part
             pool.append(E)
+            pool_ids += all_ids
+        contents = emb_store.contents(self.conn, pool_ids)
         scorer = self._tension_scorer([row])
-        cal = scorer.calibrate(X, np.asarray(y), row["id"], unlabelled=np.vstack(pool) if pool else None)
+        cal = scorer.calibrate(X, np.asarray(y), row["id"], unlabelled=np.vstack(pool) if pool else None,
+                               texts=[contents[r] for r in rids], unlabelled_texts=[contents[r] for r in pool_ids])
+        del contents
         cal["labelled_at"] = now_iso()
         with self.journal.transaction():
             self._execute("UPDATE tensions SET calibration = ?, updated_at = ? WHERE id = ?",
@@ -530,10 +551,14 @@ class Tensions:
             for ident_id in idents:
                 ids, E = self.journal.embeddings.matrix(ident_id)
                 with analysis_transaction(self.journal, "tension rescoring"):
-                    rescored += self._write_observations(scorer.score_frame(E, ids), scorer.model_name_)
+                    for s in range(0, len(ids), 4096):  # the texts a block at a time
+                        part = ids[s:s + 4096]
+                        rescored += self._write_scores(
+                            scorer.score_columns(E[s:s + 4096], part, self._texts_of(scorer, part)),
+                            scorer.model_name_)
         return {"tension_id": row["id"], **{k: cal[k] for k in ("n_labels", "n_a", "n_b", "cv_auc",
                                                                   "zero_shot_auc", "folds", "model")},
-                "rescored": rescored}
+                "words_terms": len(cal["words"]["terms"]) if cal.get("words") else 0, "rescored": rescored}
 
     def clear_calibration(self, tension: str, identity: Any = None) -> None:
         """Forget a tension's calibration (back to zero-shot from its pole phrases)."""
@@ -715,8 +740,10 @@ def _calibration_info(raw: str | None) -> dict | None:
     if not raw:
         return None
     cal = json.loads(raw)
-    return {k: cal.get(k) for k in ("method", "model", "n_labels", "n_a", "n_b", "cv_auc", "zero_shot_auc",
+    info = {k: cal.get(k) for k in ("method", "model", "n_labels", "n_a", "n_b", "cv_auc", "zero_shot_auc",
                                     "folds", "labelled_at")}
+    info["words_terms"] = len(cal["words"].get("terms") or []) if isinstance(cal.get("words"), dict) else 0
+    return info
 
 
 def _read_labels(labels: Any) -> list[tuple[str, str, Any]]:
