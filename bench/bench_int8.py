@@ -28,7 +28,8 @@ CAL_DRAWS = 5
 
 
 def int8_all_embedder(tmp: Path):
-    """An int8 Embedder whose graph has every weight quantized (what the build tries first and refuses)."""
+    """An int8 Embedder whose graph (`tmp`/int8_all.onnx) has every weight quantized (what the build tries
+    first and refuses)."""
     import onnx
 
     from mirror_kit.embedding import Embedder, quantized

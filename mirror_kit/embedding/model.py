@@ -67,6 +67,20 @@ def resolve_model(model: str | os.PathLike | None) -> tuple[str, str]:
     return str(model), str(model)  # a Hugging Face name, loaded from the local cache only
 
 
+def stored_name(model_name: str, precision: str | None) -> str:
+    """The name a model's vectors are stored and analysed under at a precision: the model name for
+    fp32 (and "auto"/None), else `<model name>#<precision>`, so vectors (and the patterns and tensions
+    computed from them) of two precisions are kept apart, never mixed.
+
+    Raises InvalidInputError for a precision not in PRECISIONS.
+    """
+    if precision is not None and precision not in PRECISIONS:
+        raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision in (None, "auto", "fp32"):
+        return model_name
+    return f"{model_name}#{precision}"
+
+
 def cpu_supports_bf16() -> bool:
     """True when the CPU has native bf16 matrix instructions (AVX-512 BF16 or AMX), where bf16
     autocast is faster; elsewhere bf16 is emulated and slower than fp32."""
@@ -307,6 +321,11 @@ class Embedder:
     def resolved_precision(self) -> str:
         """The precision the vectors are computed in: "fp32", "bf16" or "int8" ("auto" is fp32)."""
         return self.precision if self.precision in ("bf16", "int8") else "fp32"
+
+    @property
+    def stored_name(self) -> str:
+        """The name this encoder's vectors are stored under (`stored_name` of model and precision)."""
+        return stored_name(self.model_name, self.resolved_precision)
 
     @property
     def tokenizer(self) -> Any:
