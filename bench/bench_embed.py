@@ -3,7 +3,8 @@ ONNX Runtime session on the same model, our torch path (fp32 and bf16) and sente
 the wall time of a CLI `embed` call that embeds 40 new reflections. `ours-int8-all` is the graph with
 every weight quantized, which the int8 build refuses (cosine ~0.98): the speed the cosine rule costs.
 
-Run: .venv/bin/python -m bench embed      (BENCH_EMBED_N texts per run, default 1000; BENCH_ROUNDS, default 2)
+Run: .venv/bin/python -m bench embed      (BENCH_EMBED_N texts per run, default 1000; BENCH_ROUNDS, default 2;
+BENCH_EMBED_ONLY=ours-onnx,ours-int8,sentence-transformers runs only those, e.g. in a short idle window)
 
 Every contender runs as its own process, in rotating order over several rounds, so load on a shared
 machine hits them alike; CPU-seconds (getrusage of the encode call) are what to compare, wall is shown
@@ -125,10 +126,12 @@ def throughput(n: int, rounds: int, tmp: Path) -> None:
     from bench.bench_int8 import int8_all_embedder
 
     int8_all_embedder(tmp)  # writes tmp/int8_all.onnx
-    cpu = {c: [] for c in CONTENDERS}
+    only = [c for c in os.environ.get("BENCH_EMBED_ONLY", "").split(",") if c]
+    contenders = [c for c in CONTENDERS if not only or c in only or c == "sentence-transformers"]
+    cpu = {c: [] for c in contenders}
     loads = []
     for r in range(rounds):
-        order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[: r % len(CONTENDERS)]
+        order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
         for name in order:
             loads.append(os.getloadavg()[0])
             out = subprocess.run([sys.executable, "-c", _WORKER, name, str(n), str(tmp / f"{name}.npy"), str(tmp)],
@@ -144,12 +147,14 @@ def throughput(n: int, rounds: int, tmp: Path) -> None:
           f"sentence-transformers {sentence_transformers.__version__}\n"
           f"cosine to sentence-transformers over the {int(fits.sum())} texts that fit one window\n")
     rate = {c: n * len(v) / sum(v) for c, v in cpu.items()}
-    print(f"{'contender':<24} {'texts/CPU-s':>12} {'min..max':>14} {'vs ORT plain':>13} {'vs ST':>7} {'min cos':>9} {'p1 cos':>9} {'mean cos':>9}")
-    for c in CONTENDERS:
+    plain = rate.get("onnxruntime-plain", float("nan"))
+    print(f"{'contender':<24} {'texts/CPU-s':>12} {'min..max':>14} {'vs ORT plain':>13} {'vs ST':>7} "
+          f"{'min cos':>9} {'p1 cos':>9} {'mean cos':>9}")
+    for c in contenders:
         v = np.load(tmp / f"{c}.npy")
         cos = (v * ref).sum(1)[fits]
         spread = f"{n / max(cpu[c]):.0f}..{n / min(cpu[c]):.0f}"
-        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {rate[c] / rate['onnxruntime-plain']:>12.2f}x "
+        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {rate[c] / plain:>12.2f}x "
               f"{rate[c] / rate['sentence-transformers']:>6.2f}x {cos.min():>9.6f} {np.percentile(cos, 1):>9.6f} "
               f"{cos.mean():>9.6f}")
 
