@@ -14,8 +14,8 @@ query/key/value and the last layer's feed-forward pair still gives 0.9994 on Hap
 near-empty texts ("", "ok"), whose vector is the mean of two or three tokens. The result is
 within cosine 0.9997 of fp32 and only a few percent faster (numbers in `Embedder`'s docstring).
 
-Cache: `cache_dir()/onnx/<fp32 key>-int8[-rr]/` with `model.onnx` and `meta.json` (the fp32 graph's
-vectors of `CHECK_TEXTS`, the quantized nodes). Every load recomputes those vectors with the cached
+Cache: `cache_dir()/onnx/<fp32 key>-int8-q<QUANT_VERSION>[-rr]/` with `model.onnx` and `meta.json`
+(the fp32 graph's vectors of `CHECK_TEXTS`, the quantized nodes). Every load recomputes those vectors with the cached
 graph and rebuilds it when their min cosine is below `MIN_COSINE` (a damaged or stale file is never
 used). `-rr` marks a reduced-range (7-bit) weight graph, used on x86 CPUs without VNNI instructions,
 where 8-bit products can saturate.
@@ -84,7 +84,9 @@ def load(fp32: OnnxEncoder, seqs: list[list[int]], pad_id: int, *, threads: int)
     Raises OnnxUnavailable when the quantizer is missing or no quantized graph keeps cosine >= MIN_COSINE.
     """
     reduce_range = not has_vnni()
-    target = fp32.path.parent.with_name(fp32.path.parent.name + "-int8" + ("-rr" if reduce_range else ""))
+    # beside the fp32 graph, named by its key, the recipe's version and the weight range
+    name = f"{fp32.path.parent.name}-int8-q{QUANT_VERSION}" + ("-rr" if reduce_range else "")
+    target = fp32.path.parent.with_name(name)
     enc = _checked(target, threads, seqs, pad_id)
     if enc is not None:
         return enc
