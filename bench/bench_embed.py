@@ -154,7 +154,8 @@ def throughput(n: int, rounds: int, tmp: Path) -> None:
         v = np.load(tmp / f"{c}.npy")
         cos = (v * ref).sum(1)[fits]
         spread = f"{n / max(cpu[c]):.0f}..{n / min(cpu[c]):.0f}"
-        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {rate[c] / plain:>12.2f}x "
+        vs_plain = f"{rate[c] / plain:>12.2f}x" if plain == plain else f"{'-':>13}"  # NaN: not run
+        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {vs_plain} "
               f"{rate[c] / rate['sentence-transformers']:>6.2f}x {cos.min():>9.6f} {np.percentile(cos, 1):>9.6f} "
               f"{cos.mean():>9.6f}")
 

@@ -225,10 +225,10 @@ class Embedder:
         ~0.99996 to fp32, but the vectors then depend on the CPU; fp32 is the same everywhere.
         int8 is opt-in and not worth much on all-MiniLM-L6-v2: measured on 1,000 HappyDB texts (Xeon
         with AVX-512 VNNI/AMX; `bench embed`, `bench int8`), cosine to sentence-transformers min
-        0.99979, p1 0.99987, mean 0.99992, tension AUCs within 0.0003 of fp32, but only ~1.05x fp32's
-        texts per CPU-second, because only the attention output projections keep cosine >= 0.999;
-        quantizing every weight is ~2.4x fp32 (~3x sentence-transformers) at cosine 0.97-0.98, which
-        the build refuses. int8 vectors also shift with the other texts of their batch (cosine
+        0.99979, p1 0.99987, mean 0.99992, tension AUCs within 0.0003 of fp32, but only 1.03x fp32's
+        texts per CPU-second (1.37x sentence-transformers, near idle), because only the attention
+        output projections keep cosine >= 0.999; quantizing every weight is 2.45x fp32 (3.2x
+        sentence-transformers) at cosine 0.97-0.98, which the build refuses. int8 vectors also shift with the other texts of their batch (cosine
         >= 0.9998 to the same text embedded alone; fp32: 0.999999).
     backend: "onnx" (ONNX Runtime; raises ModelNotAvailableError when it cannot be used), "torch", or
         "auto" (ONNX Runtime for fp32 when the model is a local directory, else torch; falls back to
