@@ -1,8 +1,10 @@
-"""Embedding throughput in texts per CPU-second: ours (ONNX Runtime backend) vs a plain ONNX Runtime
-session on the same model, our torch path (fp32 and bf16) and sentence-transformers; plus the wall time
-of a CLI `embed` call that embeds 40 new reflections.
+"""Embedding throughput in texts per CPU-second: ours (ONNX Runtime backend, fp32 and int8) vs a plain
+ONNX Runtime session on the same model, our torch path (fp32 and bf16) and sentence-transformers; plus
+the wall time of a CLI `embed` call that embeds 40 new reflections. `ours-int8-all` is the graph with
+every weight quantized, which the int8 build refuses (cosine ~0.98): the speed the cosine rule costs.
 
-Run: .venv/bin/python -m bench embed      (BENCH_EMBED_N texts per run, default 1000; BENCH_ROUNDS, default 2)
+Run: .venv/bin/python -m bench embed      (BENCH_EMBED_N texts per run, default 1000; BENCH_ROUNDS, default 2;
+BENCH_EMBED_ONLY=ours-onnx,ours-int8,sentence-transformers runs only those, e.g. in a short idle window)
 
 Every contender runs as its own process, in rotating order over several rounds, so load on a shared
 machine hits them alike; CPU-seconds (getrusage of the encode call) are what to compare, wall is shown
@@ -27,7 +29,8 @@ CSV = ROOT / "data" / "happydb" / "claff_happydb_labeled_10k.csv"
 _WORKER = r'''
 import json, os, resource, sys, time
 import numpy as np, pandas as pd
-name, n, out, plain = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+name, n, out, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+plain = os.path.join(tmp, "plain.onnx")
 texts = pd.read_csv(os.environ["BENCH_CSV"])["moment"].astype(str).tolist()[:n]
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -35,6 +38,12 @@ def cpu():
 if name == "ours-onnx":
     from mirror_kit.embedding import Embedder
     e = Embedder(backend="onnx"); fn = lambda b: e.encode(b, progress=False)
+elif name in ("ours-int8", "ours-int8-all"):
+    from mirror_kit.embedding import Embedder
+    from mirror_kit.embedding.onnx_backend import OnnxEncoder
+    e = Embedder(precision="int8"); fn = lambda b: e.encode(b, progress=False)
+    if name == "ours-int8-all":
+        e._onnx = OnnxEncoder(__import__("pathlib").Path(tmp) / "int8_all.onnx", e._threads())
 elif name.startswith("ours-torch-"):
     from mirror_kit.embedding import Embedder
     e = Embedder(backend="torch", precision=name.rsplit("-", 1)[1]); fn = lambda b: e.encode(b, progress=False)
@@ -70,7 +79,8 @@ print(json.dumps({"cpu": cpu() - c, "wall": time.perf_counter() - t}))
 np.save(out, v)
 '''
 
-CONTENDERS = ["ours-onnx", "onnxruntime-plain", "ours-torch-fp32", "ours-torch-bf16", "sentence-transformers"]
+CONTENDERS = ["ours-onnx", "ours-int8", "ours-int8-all", "onnxruntime-plain", "ours-torch-fp32", "ours-torch-bf16",
+              "sentence-transformers"]
 
 
 def _plain_export(path: Path) -> None:
@@ -111,15 +121,20 @@ def throughput(n: int, rounds: int, tmp: Path) -> None:
     _plain_export(plain)
     env = dict(os.environ, BENCH_CSV=str(CSV), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     # build our cached graph outside the timed runs
-    subprocess.run([sys.executable, "-c", "from mirror_kit.embedding import Embedder; Embedder(backend='onnx')"],
-                   env=env, check=True)
-    cpu = {c: [] for c in CONTENDERS}
+    subprocess.run([sys.executable, "-c", "from mirror_kit.embedding import Embedder; Embedder(backend='onnx'); "
+                    "Embedder(precision='int8')"], env=env, check=True)
+    from bench.bench_int8 import int8_all_embedder
+
+    int8_all_embedder(tmp)  # writes tmp/int8_all.onnx
+    only = [c for c in os.environ.get("BENCH_EMBED_ONLY", "").split(",") if c]
+    contenders = [c for c in CONTENDERS if not only or c in only or c == "sentence-transformers"]
+    cpu = {c: [] for c in contenders}
     loads = []
     for r in range(rounds):
-        order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[: r % len(CONTENDERS)]
+        order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
         for name in order:
             loads.append(os.getloadavg()[0])
-            out = subprocess.run([sys.executable, "-c", _WORKER, name, str(n), str(tmp / f"{name}.npy"), str(plain)],
+            out = subprocess.run([sys.executable, "-c", _WORKER, name, str(n), str(tmp / f"{name}.npy"), str(tmp)],
                                  env=env, capture_output=True, text=True, check=True)
             cpu[name].append(json.loads(out.stdout.strip().splitlines()[-1])["cpu"])
     ref = np.load(tmp / "sentence-transformers.npy")
@@ -132,13 +147,17 @@ def throughput(n: int, rounds: int, tmp: Path) -> None:
           f"sentence-transformers {sentence_transformers.__version__}\n"
           f"cosine to sentence-transformers over the {int(fits.sum())} texts that fit one window\n")
     rate = {c: n * len(v) / sum(v) for c, v in cpu.items()}
-    print(f"{'contender':<24} {'texts/CPU-s':>12} {'min..max':>14} {'vs ORT plain':>13} {'vs ST':>7} {'min cos':>9}")
-    for c in CONTENDERS:
+    plain = rate.get("onnxruntime-plain", float("nan"))
+    print(f"{'contender':<24} {'texts/CPU-s':>12} {'min..max':>14} {'vs ORT plain':>13} {'vs ST':>7} "
+          f"{'min cos':>9} {'p1 cos':>9} {'mean cos':>9}")
+    for c in contenders:
         v = np.load(tmp / f"{c}.npy")
         cos = (v * ref).sum(1)[fits]
         spread = f"{n / max(cpu[c]):.0f}..{n / min(cpu[c]):.0f}"
-        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {rate[c] / rate['onnxruntime-plain']:>12.2f}x "
-              f"{rate[c] / rate['sentence-transformers']:>6.2f}x {cos.min():>9.6f}")
+        vs_plain = f"{rate[c] / plain:>12.2f}x" if plain == plain else f"{'-':>13}"  # NaN: not run
+        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {vs_plain} "
+              f"{rate[c] / rate['sentence-transformers']:>6.2f}x {cos.min():>9.6f} {np.percentile(cos, 1):>9.6f} "
+              f"{cos.mean():>9.6f}")
 
 
 def cli_40(tmp: Path) -> None:

@@ -87,3 +87,16 @@ def test_participants_csv_matches_original_names_with_the_secret_and_names_bad_r
         Cohort(local, secret=SECRET).analyze(participants=csv)
     report = Cohort(local).report(tmp_path / "r.html")
     assert "Group comparison" in report.read_text() or "Patterns" in report.read_text()
+
+
+def test_embed_at_another_precision_redoes_every_shard_instead_of_mixing(cohorts):
+    local, _, _, _ = cohorts
+    _, fp32 = Cohort(local).embeddings()
+    s = Cohort(local).embed(engine="local", progress=False, precision="int8")
+    assert (s["embedded_shards"], s["skipped_shards"]) == (4, 0)  # fp32 shards are not int8 ones
+    _, int8 = Cohort(local).embeddings()
+    assert not np.array_equal(int8, fp32) and ((int8 * fp32).sum(1) >= 0.999).all()
+    assert Cohort(local).embed(engine="local", progress=False, precision="int8")["embedded_shards"] == 0
+    back = Cohort(local).embed(engine="local", progress=False)  # and back: fp32 everywhere again
+    assert back["embedded_shards"] == 4
+    np.testing.assert_allclose(Cohort(local).embeddings()[1], fp32, atol=1e-6)

@@ -179,7 +179,7 @@ def test_model_dir_and_aliases_name_the_default(embedder):
 
 def test_bad_arguments(embedder, tmp_path):
     with pytest.raises(InvalidInputError, match="precision"):
-        Embedder(precision="int8")
+        Embedder(precision="int4")
     with pytest.raises(InvalidInputError, match="batch_size"):
         Embedder(batch_size=0)
     with pytest.raises(InvalidInputError, match="list of texts"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..embedding.model import PRECISIONS  # names only: loads neither torch nor onnxruntime
 from .common import advise_compact, emit, identity_option, json_option, main, pass_ctx, table
 
 
@@ -11,10 +12,14 @@ from .common import advise_compact, emit, identity_option, json_option, main, pa
 @identity_option
 @click.option("--model", "-m", metavar="NAME_OR_DIR", default=None,
               help="Model name or local model directory (default: all-MiniLM-L6-v2, shipped offline).")
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+              help="Precision of the vectors (default: the journal's embedding.precision setting, else auto = "
+                   "fp32); each precision's vectors are stored apart.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 @json_option
 @pass_ctx
-def embed(ctx, identity: str | None, model: str | None, progress: bool | None, as_json: bool) -> None:
+def embed(ctx, identity: str | None, model: str | None, precision: str | None, progress: bool | None,
+          as_json: bool) -> None:
     """Embed reflections that have no current vector (new or edited ones, or a new model).
 
     Without --identity every identity's reflections are embedded. Nothing is downloaded: the model
@@ -22,7 +27,7 @@ def embed(ctx, identity: str | None, model: str | None, progress: bool | None, a
 
     Example: mirror-kit embed --identity maya
     """
-    summary = ctx.journal().embeddings.embed(identity, model=model, progress=progress)
+    summary = ctx.journal().embeddings.embed(identity, model=model, precision=precision, progress=progress)
     if as_json:
         emit(summary, True)
     else:

@@ -77,12 +77,17 @@ def shards(root: Path) -> list[tuple[str, Path, dict]]:
     return out
 
 
-def is_done(emb_root: Path, key: str, entry: dict) -> bool:
+def is_done(emb_root: Path, key: str, entry: dict, precision: str | None = None) -> bool:
+    """True when the shard's vectors were computed from its current digest (and, when `precision` is
+    given, at that precision: markers written before precisions were recorded are fp32)."""
     marker = emb_root / f"source={key}" / DONE
     try:
-        return json.loads(marker.read_text(encoding="utf-8")).get("digest") == entry["digest"]
+        done = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    if not isinstance(done, dict) or done.get("digest") != entry["digest"]:
+        return False
+    return precision is None or done.get("precision", "fp32") == precision
 
 
 def _groups(pending: list[tuple[str, Path, dict]], group_rows: int) -> list[list[tuple[str, Path, dict]]]:
@@ -191,7 +196,9 @@ def embed(root: str | os.PathLike, *, engine: str = "local", model: str | None =
     for d in emb_root.iterdir():  # vectors of shards that no longer exist, and interrupted groups
         if d.is_dir() and (d.name.startswith(".") or d.name.removeprefix("source=") not in keys):
             shutil.rmtree(d, ignore_errors=True)
-    pending = [it for it in items if not is_done(emb_root, it[0], it[2])]
+    # a shard embedded at another precision is embedded again, never kept beside this one's vectors
+    resolved = "fp32" if precision in ("auto", "fp32") else precision
+    pending = [it for it in items if not is_done(emb_root, it[0], it[2], resolved)]
     total = sum(e["rows"] for _, _, e in pending)
     kwargs = {"model": model, "batch_size": batch_size, "precision": precision,
               "num_threads": threads if engine == "local" else int(threads or 1)}
@@ -219,7 +226,8 @@ def embed(root: str | os.PathLike, *, engine: str = "local", model: str | None =
                     shutil.rmtree(dst, ignore_errors=True)
                     src.rename(dst)
                     (dst / DONE).write_text(json.dumps({"digest": entry["digest"], "rows": entry["rows"],
-                                                        "model": model_name}), encoding="utf-8")
+                                                        "model": model_name, "precision": resolved}),
+                                               encoding="utf-8")
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     finally:

@@ -12,11 +12,14 @@ from typing import Any
 
 from ..analysis_writes import analysis_transaction
 from ..embedding import store as emb_store
-from ..errors import MirrorKitError
+from ..errors import InvalidInputError, MirrorKitError
 from ._base import Collection
 
 # Journal setting that picks the model when `model=None` (else DEFAULT_MODEL).
 MODEL_SETTING = "embedding.model"
+# Journal setting that picks the precision ("auto", "fp32", "bf16", "int8"; default "auto" = fp32);
+# vectors of another precision are stored under `<model>#<precision>` (embedding.model.stored_name).
+PRECISION_SETTING = "embedding.precision"
 _WRITE_CHUNK = 1024  # texts encoded and committed together: an interrupted run keeps what it finished
 
 
@@ -74,30 +77,50 @@ class Embeddings(Collection):
         """The model the journal's `embedding.model` setting names (None: the default model)."""
         return self.journal.settings.get(MODEL_SETTING) or None
 
-    def model_name(self, model: str | os.PathLike | None = None) -> str:
-        """The canonical name of `model` (default: the journal's setting), without loading it.
+    def configured_precision(self) -> str:
+        """The precision the journal's `embedding.precision` setting names ("auto" when unset).
+
+        Raises InvalidInputError when the setting holds an unknown precision.
+        """
+        from ..embedding.model import PRECISIONS
+
+        value = self.journal.settings.get(PRECISION_SETTING) or "auto"
+        if value not in PRECISIONS:
+            raise InvalidInputError(f"{self.journal.path}: setting {PRECISION_SETTING!r} is {value!r}; "
+                                    f"expected one of {', '.join(PRECISIONS)}")
+        return value
+
+    def model_name(self, model: str | os.PathLike | None = None, *, precision: str | None = None) -> str:
+        """The canonical name of `model` (default: the journal's setting) at `precision` (default: the
+        journal's setting), without loading it: the model's name for fp32, `<name>#int8` etc. otherwise.
 
         Every analysis (patterns, tensions, figures) keys its results by this name, so results of
-        two models are never mixed.
+        two models, or of two precisions of one model, are never mixed.
         """
-        from ..embedding.model import resolve_model
+        from ..embedding.model import resolve_model, stored_name
 
-        return resolve_model(model if model is not None else self.configured_model())[0]
+        base = resolve_model(model if model is not None else self.configured_model())[0]
+        return stored_name(base, precision if precision is not None else self.configured_precision())
 
-    def embedder(self, model: str | os.PathLike | None = None) -> Any:
-        """The loaded encoder of `model` (default: the journal's setting); loads the transformer."""
-        return self._embedder(model)
+    def embedder(self, model: str | os.PathLike | None = None, *, precision: str | None = None) -> Any:
+        """The loaded encoder of `model` at `precision` (default: the journal's settings); loads the transformer."""
+        return self._embedder(model, precision)
 
-    def _embedder(self, model: str | os.PathLike | None):
+    def _embedder(self, model: str | os.PathLike | None, precision: str | None = None):
         from ..embedding.model import get_embedder
 
-        return get_embedder(model if model is not None else self.configured_model())
+        precision = precision if precision is not None else self.configured_precision()
+        model = model if model is not None else self.configured_model()
+        if precision in ("auto", "fp32"):
+            return get_embedder(model)  # the one shared fp32 encoder, however it was asked for
+        return get_embedder(model, precision=precision)
 
     def embed(
         self,
         identity: Any = None,
         *,
         model: str | os.PathLike | None = None,
+        precision: str | None = None,
         progress: bool | None = None,
     ) -> dict:
         """Store embeddings for the reflections that lack a current one (new, edited, or another model).
@@ -105,6 +128,9 @@ class Embeddings(Collection):
         identity: None embeds every identity's reflections.
         model: a model name or local directory (default: the journal's `embedding.model` setting,
             else all-MiniLM-L6-v2); vectors of different models are kept side by side.
+        precision: "auto"/"fp32", "bf16" or "int8" (default: the journal's `embedding.precision`
+            setting); vectors of each precision are stored under their own name (`model_name`), so
+            an int8 vector never stands in for an fp32 one.
         progress: a progress bar; None shows it on a terminal for long runs.
         Returns {model, total, embedded, cached, seconds}.
         """
@@ -114,12 +140,12 @@ class Embeddings(Collection):
             raise MirrorKitError(f"{self.journal.path}: journal is open read-only; cannot store embeddings")
         version = self._version()
         total = emb_store.count(self.conn, ident_id)
-        name = self.model_name(model)
+        name = self.model_name(model, precision=precision)
         todo = emb_store.stale(self.conn, ident_id, name)
         self._keep("current", ident_id, name, (total, len(todo)), version)
         # Load the encoder only when there is something to encode: loading it (ONNX session or torch)
         # costs far more than the whole call when every vector is current.
-        emb = self._embedder(model) if todo else None
+        emb = self._embedder(model, precision) if todo else None
         params: dict[str, Any] = {"model": name}
         if emb is not None:
             params.update(precision=emb.resolved_precision, window=emb.window)
@@ -177,13 +203,11 @@ class Embeddings(Collection):
         """
         import numpy as np
 
-        from ..embedding.model import resolve_model
-
         ident_id = self.journal.identities.id_of(identity)
         if model is None:
             model = self.configured_model()
         # Resolve the name without loading the transformer: when every vector is stored, none is needed.
-        model_name, _ = resolve_model(model)
+        model_name = self.model_name(model)
         known = self._recall("matrix", ident_id, model_name)
         if known is not None:
             return known[0], known[1]
@@ -200,7 +224,7 @@ class Embeddings(Collection):
         emb = self._embedder(model)
         if not self.journal.readonly:
             self.embed(identity, model=model, progress=False)
-            ids, matrix, missing = emb_store.read_matrix(self.conn, ident_id, emb.model_name)
+            ids, matrix, missing = emb_store.read_matrix(self.conn, ident_id, model_name)
         if matrix.shape[1] != emb.dim:  # nothing stored yet (read-only journal)
             matrix = np.zeros((len(ids), emb.dim), dtype=np.float32)
         if missing:  # read-only journal: compute in memory, store nothing

