@@ -129,3 +129,12 @@ def test_line_offsets_found_by_counting_equal_offsets_found_line_by_line(text):
 
     for line in range(1, 9):
         assert csvfile._line_offset(text, line) == by_line(text, line)
+
+
+@given(st.text(alphabet="0123456789./- \t²٣a", max_size=12))
+def test_date_order_shortcut_for_year_first_values_agrees_with_the_pattern(raw):
+    m = dates._NUMERIC.match(raw)
+    if raw[:3].isdigit():
+        assert m is None
+    else:
+        assert (dates._order_of(raw) is None) == (m is None or int(m.group(1)) == int(m.group(3)))

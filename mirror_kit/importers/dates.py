@@ -37,6 +37,8 @@ ORDER_HINT = "pass --dayfirst (or --monthfirst) or --date-format FORMAT (e.g. %d
 
 def _order_of(raw: str) -> str | None:
     """'dmy', 'mdy', 'ambiguous' for day/month-first values; None for anything else (ISO, names)."""
+    if raw[:3].isdigit():
+        return None  # `2024-...`: no separator after the first one or two digits (most values)
     m = _NUMERIC.match(raw)
     if not m:
         return None
