@@ -600,7 +600,9 @@ def reflection_map(
     df["x"], df["y"] = xy[:, 0], xy[:, 1]
     df["pattern"] = (labels.reset_index(drop=True) if labels is not None else pd.Series([None] * len(df)))
     df["pattern"] = df["pattern"].fillna("unassigned").astype(str)
-    df["snippet"] = list(snippets) if snippets is not None else [_snippet(t) for t in df["content"]]
+    # `tolist` of a string column: iterating the column itself costs more than the snippets
+    df["snippet"] = ((snippets.tolist() if hasattr(snippets, "tolist") else list(snippets)) if snippets is not None
+                     else [_snippet(t) for t in df["content"].tolist()])
     order = df["pattern"].value_counts(sort=True).index.tolist()
     order = [p for p in order if p != "unassigned"] + (["unassigned"] if "unassigned" in order else [])
     colours = colours or stable_colours([p for p in order if p != "unassigned"])
