@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -680,4 +680,40 @@ def pattern_detail(
     return fig
 
 
-use_private_renderers()
+
+def _after_import(module: str, hook: Any) -> None:
+    """Call `hook()` now if `module` is imported, else as soon as its first import has run.
+
+    plotly's renderers module imports nbformat, whose schema validator builds a grammar on import
+    (~0.8 CPU-s): figures drawn on a board never need it, so its config is set when `fig.show()` (or
+    anything else) first imports it, not when this module is imported."""
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    if module in sys.modules:
+        hook()
+        return
+
+    class _Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            if name != module:
+                return None
+            sys.meta_path.remove(self)  # once; the real finders locate it
+            spec = importlib.util.find_spec(name)
+            loader = getattr(spec, "loader", None)
+            if loader is None or not hasattr(loader, "exec_module"):
+                return spec
+            run = loader.exec_module
+
+            def exec_module(mod: Any) -> None:
+                run(mod)
+                hook()
+
+            loader.exec_module = exec_module  # this spec's own loader instance
+            return spec
+
+    sys.meta_path.insert(0, _Finder())
+
+
+_after_import("plotly.io._renderers", use_private_renderers)
