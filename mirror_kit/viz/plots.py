@@ -695,22 +695,30 @@ def _after_import(module: str, hook: Any) -> None:
         hook()
         return
 
+    class _Loader(importlib.abc.Loader):
+        """The module's own loader, then `hook` (anything else is asked of the loader itself)."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def create_module(self, spec: Any) -> Any:
+            return self.inner.create_module(spec)
+
+        def exec_module(self, mod: Any) -> None:
+            self.inner.exec_module(mod)
+            hook()
+
     class _Finder(importlib.abc.MetaPathFinder):
         def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
             if name != module:
                 return None
             sys.meta_path.remove(self)  # once; the real finders locate it
             spec = importlib.util.find_spec(name)
-            loader = getattr(spec, "loader", None)
-            if loader is None or not hasattr(loader, "exec_module"):
-                return spec
-            run = loader.exec_module
-
-            def exec_module(mod: Any) -> None:
-                run(mod)
-                hook()
-
-            loader.exec_module = exec_module  # this spec's own loader instance
+            if spec is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _Loader(spec.loader)
             return spec
 
     sys.meta_path.insert(0, _Finder())
