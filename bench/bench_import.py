@@ -145,11 +145,11 @@ def measure(make: Callable[[Path], Callable[[], int]], tmp: Path, label: str) ->
     return n, secs, cpu, peak
 
 
-def _child_run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+def _child_run(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, float, float]:
     """(CPU seconds, wall seconds, peak RSS MB) of one whole child process (os.wait4: its own rusage,
     not the maximum over every child so far)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=cwd)
     _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -175,10 +175,12 @@ def vs_sqlite_utils(src: Path, tmp: Path, reps: int = 3, baseline: str | None = 
         ours_db, peer_db, base_db = tmp / f"cli-{k}.db", tmp / f"su-{k}.db", tmp / f"base-{k}.db"
         ours_cmd = [sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db", "DB", "import", str(src),
                     "-i", "bench"]
-        runs["ours"].append(_child_run([str(ours_db) if a == "DB" else a for a in ours_cmd], env_for(root)))
+        # `python -c` puts the working directory first on sys.path: each checkout runs from its own root
+        runs["ours"].append(_child_run([str(ours_db) if a == "DB" else a for a in ours_cmd], env_for(root), root))
         runs["peer"].append(_child_run([peer, "insert", str(peer_db), "t", str(src), "--csv"]))
         if baseline:
-            runs["base"].append(_child_run([str(base_db) if a == "DB" else a for a in ours_cmd], env_for(baseline)))
+            runs["base"].append(_child_run([str(base_db) if a == "DB" else a for a in ours_cmd], env_for(baseline),
+                                           baseline))
         for db in (ours_db, peer_db, base_db):  # keep the disk use of the 1M case to a few files
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
