@@ -206,6 +206,9 @@ def store_entries(
             new_rows.append(row)
             if len(new_rows) >= _CHUNK:
                 flush()
+        # Every entry is read: the ids met go now, not after the index builds of `finish` (the
+        # import's memory peak, which they would otherwise raise by their dict).
+        seen_sids.close()
         summary.rejected = rejected
         if rejected and not skip_bad:
             first = rejected[0]
