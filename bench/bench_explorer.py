@@ -11,21 +11,61 @@ RSS, and the bytes of widget state a page receives (plotly.js included). Browser
 `Plotly.react` calls (until the next frame is painted) of the map figure as the kernel sends it
 (ours: the board's JSON; peer: FigureWidget's), in Debian's headless Chromium (software WebGL).
 
-Run: .venv/bin/python -m bench explorer
+Second table, the whole path on a real journal file: the synthetic journal of `bench report` (20
+patterns, the seed tensions scored on every reflection, 32-dimensional vectors) built at each size,
+then one process per run from its start to the Explorer's first figure state: imports, the journal
+read (`ExplorerState._load`: reflections, patterns, occurrences, tension day sums, vectors and their
+projection), and the figures and widget state; plus the map's first draw in Chromium.
+BENCH_EXPLORER_BASELINE=DIR runs the same process from another checkout of mirror_kit too (e.g. `git
+worktree add DIR main`), alternating with ours, so a change is measured before/after in one run.
+
+Run: .venv/bin/python -m bench explorer   (BENCH_EXPLORER_SIZES=100000 for one size,
+BENCH_EXPLORER_JOURNAL_ONLY=1 for the second table only)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZES = (10_000, 100_000)
+SIZES = tuple(int(x) for x in os.environ.get("BENCH_EXPLORER_SIZES", "10000,100000").split(","))
+JOURNAL_REPS = 3
+# One process: open a journal file and build the Explorer, timing imports, the journal read and the
+# rest (process CPU-seconds); uses only the public API, so it runs against any checkout.
+JOURNAL_CHILD = """
+import json, sys, time
+t0 = time.process_time()
+import ipywidgets
+import mirror_kit
+from mirror_kit.viz import explorer as ex_mod
+from mirror_kit.viz.state import ExplorerState
+t_imports = time.process_time()
+read = [0.0]
+load = ExplorerState._load
+def timed(self):
+    c = time.process_time()
+    try:
+        return load(self)
+    finally:
+        read[0] += time.process_time() - c
+ExplorerState._load = timed
+from ipywidgets.widgets.widget import _remove_buffers
+j = mirror_kit.open(sys.argv[1], readonly=True)
+ex = ex_mod.Explorer(j, "maya")
+state, _, buffers = _remove_buffers(ex.board.get_state())
+sent = len(json.dumps(state, default=str)) + sum(len(b) for b in buffers)
+t_end = time.process_time()
+json.dump({"start": t0, "imports": t_imports - t0, "read": read[0], "rest": t_end - t_imports - read[0],
+           "sent": sent, "map": ex.board.fig_map}, open(sys.argv[2], "w"))
+"""
 
 
 def _data(n: int):
@@ -187,7 +227,73 @@ def _browser_times(maps: dict[str, str], tmp: Path) -> dict[str, tuple[float, fl
     return out
 
 
+def _run_journal_child(root: str, db: Path, out: Path) -> dict:
+    """One Explorer process on a journal file, code from checkout `root`: its CPU (whole process),
+    peak RSS and the breakdown the child writes."""
+    env = {"PYTHONPATH": root, "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", JOURNAL_CHILD, str(db), str(out)], cwd=root, env=env)
+    _, status, ru = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), "explorer child")
+    res = json.loads(out.read_text())
+    res["cpu"], res["rss_mb"] = ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    return res
+
+
+def journal_table(tmp: Path) -> None:
+    """Process start to first figure state on a real journal file, ours (and the baseline checkout,
+    alternating), with the breakdown and the map's first draw in Chromium."""
+    from bench.bench_report import build
+
+    baseline = os.environ.get("BENCH_EXPLORER_BASELINE") or None
+    codes = {"ours": str(ROOT)} | ({"baseline": baseline} if baseline else {})
+    load_before = os.getloadavg()
+    results, maps = {}, {}
+    for n in SIZES:
+        db = tmp / f"journal-{n}.db"
+        build(db, n)
+        runs: dict[str, list] = {c: [] for c in codes}
+        for k in range(JOURNAL_REPS):
+            for code, root in codes.items():
+                r = _run_journal_child(root, db, tmp / f"{code}-{n}-{k}.json")
+                maps[f"{code}-{n}"] = r.pop("map")
+                runs[code].append(r)
+        results[n] = runs
+    times = _browser_times(maps, tmp)
+    print(f"\nExplorer on a journal file, process start to first figure state (medians of {JOURNAL_REPS}, "
+          "alternating; CPU-seconds):\n")
+    print("| N | code | process CPU s | imports s | journal read s | figures + state s | peak RSS MB | page MB "
+          "| map draw ms | CPU + draw s |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, runs in results.items():
+        for code, rs in runs.items():
+            med = {key: statistics.median(r[key] for r in rs) for key in ("cpu", "imports", "read", "rest",
+                                                                          "rss_mb", "sent")}
+            draw = times[f"{code}-{n}"][0]
+            print(f"| {n:,} | {code} | {med['cpu']:.2f} | {med['imports']:.2f} | {med['read']:.2f} | "
+                  f"{med['rest']:.2f} | {med['rss_mb']:.0f} | {med['sent'] / 1e6:.2f} | {draw:.0f} | "
+                  f"{med['cpu'] + draw / 1000:.2f} |")
+    if baseline:
+        same = all(maps[f"ours-{n}"] == maps[f"baseline-{n}"] for n in SIZES)
+        print(f"\nmap figure JSON identical to the baseline's at every size: {'yes' if same else 'NO'}")
+    print("\n(process CPU includes interpreter start; imports/read/rest are the child's own process_time; "
+          "load average before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f})".format(
+              *load_before, *os.getloadavg()))
+
+
 def main() -> None:
+    import tempfile
+
+    if os.environ.get("BENCH_EXPLORER_JOURNAL_ONLY") != "1":
+        in_memory_table()
+    # second: its children's peak RSS is measured per process (os.wait4), the first table's is the
+    # maximum over every child so far (RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as d:
+        journal_table(Path(d))
+
+
+def in_memory_table() -> None:
+    """Board against FigureWidgets on in-memory frames (the first table of the module docstring)."""
     import tempfile
 
     rows, maps = [], {}

@@ -2,7 +2,9 @@
 
 First `mirror-kit import` against `sqlite-utils insert --csv` at 100k and 1M rows (whole processes,
 alternating; CPU, wall and peak RSS of each process). BENCH_IMPORT_SIZES=100000 picks the sizes;
-BENCH_IMPORT_IN_PROCESS=0 skips the in-process table below.
+BENCH_IMPORT_IN_PROCESS=0 skips the in-process table below. BENCH_IMPORT_BASELINE=DIR adds a third
+process per round, the same import run from another checkout of mirror_kit (e.g. `git worktree add DIR
+main`), so a change is measured before/after in one run.
 
 The peer, measured in the same run on the same rows: `pandas.read_csv` (or `json.load` for jrnl)
 plus a raw `sqlite3.executemany` into a plain table. It does none of our work (validation, content
@@ -143,11 +145,11 @@ def measure(make: Callable[[Path], Callable[[], int]], tmp: Path, label: str) ->
     return n, secs, cpu, peak
 
 
-def _child_run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
+def _child_run(cmd: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, float, float]:
     """(CPU seconds, wall seconds, peak RSS MB) of one whole child process (os.wait4: its own rusage,
     not the maximum over every child so far)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=cwd)
     _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -155,36 +157,48 @@ def _child_run(cmd: list[str], env: dict | None = None) -> tuple[float, float, f
     return ru.ru_utime + ru.ru_stime, time.perf_counter() - t0, ru.ru_maxrss / 1024
 
 
-def vs_sqlite_utils(src: Path, tmp: Path, reps: int = 3) -> dict | None:
+def vs_sqlite_utils(src: Path, tmp: Path, reps: int = 3, baseline: str | None = None) -> dict | None:
     """`mirror-kit import` against `sqlite-utils insert --csv` on the same CSV, whole processes,
-    alternating in one run (medians). sqlite-utils does no validation, dedupe or search index."""
+    alternating in one run (medians). sqlite-utils does no validation, dedupe or search index.
+    `baseline`: another checkout whose import runs too, alternating with ours (key "base")."""
     peer = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
     if not Path(peer).exists():
         print("\nsqlite-utils not installed: comparison skipped")
         return None
+
+    def env_for(root: str) -> dict:
+        return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
     root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    ours_t, peer_t = [], []
+    runs: dict[str, list] = {"ours": [], "peer": []} | ({"base": []} if baseline else {})
     for k in range(reps):
-        ours_db, peer_db = tmp / f"cli-{k}.db", tmp / f"su-{k}.db"
-        ours_t.append(_child_run([sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db",
-                                  str(ours_db), "import", str(src), "-i", "bench"], env))
-        peer_t.append(_child_run([peer, "insert", str(peer_db), "t", str(src), "--csv"]))
-        for db in (ours_db, peer_db):  # keep the disk use of the 1M case to one pair of files
+        ours_db, peer_db, base_db = tmp / f"cli-{k}.db", tmp / f"su-{k}.db", tmp / f"base-{k}.db"
+        ours_cmd = [sys.executable, "-c", "from mirror_kit.cli import run; run()", "--db", "DB", "import", str(src),
+                    "-i", "bench"]
+        # `python -c` puts the working directory first on sys.path: each checkout runs from its own root
+        runs["ours"].append(_child_run([str(ours_db) if a == "DB" else a for a in ours_cmd], env_for(root), root))
+        runs["peer"].append(_child_run([peer, "insert", str(peer_db), "t", str(src), "--csv"]))
+        if baseline:
+            runs["base"].append(_child_run([str(base_db) if a == "DB" else a for a in ours_cmd], env_for(baseline),
+                                           baseline))
+        for db in (ours_db, peer_db, base_db):  # keep the disk use of the 1M case to a few files
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-    oc, ow, om = (statistics.median(x[i] for x in ours_t) for i in (0, 1, 2))
-    pc, pw, pm = (statistics.median(x[i] for x in peer_t) for i in (0, 1, 2))
-    return {"ours": (oc, ow, om), "peer": (pc, pw, pm), "reps": reps, "mb": src.stat().st_size / 1e6}
+    out: dict = {"reps": reps, "mb": src.stat().st_size / 1e6}
+    for name, got in runs.items():
+        out[name] = tuple(statistics.median(x[i] for x in got) for i in (0, 1, 2))
+    return out
 
 
 def whole_process_table(tmp: Path, sizes: tuple[int, ...]) -> None:
     """Ours vs sqlite-utils at each size: CPU, wall, peak RSS and their ratios, one row per size."""
     results = []
+    baseline = os.environ.get("BENCH_IMPORT_BASELINE") or None
+    load_before = os.getloadavg()
     for n in sizes:
         src = tmp / f"rows-{n}.csv"
         make_csv(src, n)
-        r = vs_sqlite_utils(src, tmp, reps=3 if n <= 200_000 else 2)
+        r = vs_sqlite_utils(src, tmp, reps=3 if n <= 200_000 else 2, baseline=baseline)
         src.unlink()
         if r is None:
             return
@@ -197,10 +211,20 @@ def whole_process_table(tmp: Path, sizes: tuple[int, ...]) -> None:
         (oc, ow, om), (pc, pw, pm) = r["ours"], r["peer"]
         print(f"| {n:,} | {r['mb']:.0f} | {r['reps']} | {oc:.2f} | {pc:.2f} | {oc / pc:.2f}x | {ow:.2f} | {pw:.2f} "
               f"| {ow / pw:.2f}x | {om:.0f} | {pm:.0f} |")
+    if baseline:
+        print(f"\nbaseline {baseline} in the same run (alternating ours, sqlite-utils, baseline):\n")
+        print("| rows | base CPU s | ours CPU s | peer CPU s | base CPU ratio | ours CPU ratio | base peak RSS MB "
+              "| ours peak RSS MB |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n, r in results:
+            (bc, _, bm), (oc, _, om), (pc, _, _) = r["base"], r["ours"], r["peer"]
+            print(f"| {n:,} | {bc:.2f} | {oc:.2f} | {pc:.2f} | {bc / pc:.2f}x | {oc / pc:.2f}x | {bm:.0f} | {om:.0f} |")
     if len(results) > 1:
         (n0, r0), (n1, r1) = results[0], results[-1]
         print(f"\npeak RSS from {n0:,} to {n1:,} rows: ours x{r1['ours'][2] / r0['ours'][2]:.2f}, "
               f"sqlite-utils x{r1['peer'][2] / r0['peer'][2]:.2f}")
+    print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f}".format(
+        *load_before, *os.getloadavg()))
 
 
 def main() -> None:

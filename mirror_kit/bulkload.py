@@ -46,8 +46,8 @@ _CONSTANT_CANDIDATES = ("identity_id", "tz", "source", "visibility", "intensity"
 
 def _same(rows: list[dict], col: str, value: Any) -> bool:
     """Whether every row holds exactly `value` (same type too: SQLite stores 1 and 1.0 differently)."""
-    kinds = set(map(type, map(operator.itemgetter(col), rows)))
-    return kinds == {type(value)} and set(map(operator.itemgetter(col), rows)) == {value}
+    values = list(map(operator.itemgetter(col), rows))
+    return set(map(type, values)) == {type(value)} and set(values) == {value}
 
 
 class BulkLoad:

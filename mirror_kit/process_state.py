@@ -98,6 +98,24 @@ class limited_csv_reader:  # noqa: N801  (used like csv.reader, a function)
             raise end
         raise StopIteration
 
+    def numbered(self) -> Iterator[tuple[list[str], int]]:
+        """(row, `line_num` after it) for each remaining row: iterating and reading `line_num` in one
+        step, without a method call per row. Raises csv.Error as iterating does; meant to be read to
+        its end (rows of a batch count as handed out once the batch is)."""
+        while True:
+            if self._next >= len(self._rows):
+                self._fill()
+                if not self._rows:
+                    break
+            rows, start = self._rows, self._next
+            self._next, self._line_num = len(rows), rows[-1][1]
+            yield from rows[start:] if start else rows
+        end = self._end
+        if isinstance(end, csv.Error):
+            self._line_num = self._reader.line_num
+            self._end = StopIteration()  # a reader that failed is finished
+            raise end
+
     def _fill(self) -> None:
         self._rows, self._next = [], 0
         if self._end is not None:

@@ -88,6 +88,11 @@ def to_json(value: Any, what: str) -> str:
     """
     value = value if value is not None else {}
     try:
+        if type(value) is dict and len(value) == 1:
+            # One metadata column (the common CSV shape): the flat form below, without sorting.
+            ((k, v),) = value.items()
+            if type(k) is str and type(v) is str:
+                return "{" + _quote(k) + ": " + _quote(v) + "}"
         if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
             # Flat text metadata (CSV columns): nothing to make finite, and the encoder's own output
             # (sorted keys, ", " and ": ") written directly, without building an encoder per call.

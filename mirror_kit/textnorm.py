@@ -34,10 +34,37 @@ def _tag_key(name: str) -> str:
     return unicodedata.normalize("NFC", _tag_display(name).casefold())
 
 
+# clean_tags of recent short tag lists (only lists of exact `str`, whose equality is their
+# spelling): imports clean the same few combinations once per entry. Cleared when full: stays small.
+_CLEANED: dict[tuple[str, ...], tuple[str, ...]] = {}
+_CLEANED_MAX = 4096
+_CLEANED_MAX_TAGS = 16
+
+
 def clean_tags(tags: Iterable[str] | str | None) -> list[str]:
     """Display forms of `tags` in order, empty ones dropped, one per key (the first spelling wins)."""
     if isinstance(tags, str):
         tags = [tags]
+    key = None
+    if type(tags) is list and len(tags) <= _CLEANED_MAX_TAGS:
+        key = tuple(tags)
+        for t in key:
+            if type(t) is not str:
+                key = None
+                break
+        else:
+            hit = _CLEANED.get(key)
+            if hit is not None:
+                return list(hit)
+    out = _clean(tags)
+    if key is not None:
+        if len(_CLEANED) >= _CLEANED_MAX:
+            _CLEANED.clear()
+        _CLEANED[key] = tuple(out)
+    return out
+
+
+def _clean(tags: Iterable[str] | None) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for t in tags or ():

@@ -22,7 +22,7 @@ MAX_ZIP_MEMBER_BYTES = 1_000_000_000
 BINARY_SNIFF_BYTES = 8192
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One parsed entry before it is stored; `where` names its place for messages ({file, line|entry})."""
 
@@ -331,6 +331,17 @@ def csv_rows(reader: Any, name: str) -> Any:
     """(line where the row starts, row) for each non-blank row of a csv reader; a malformed row is
     InvalidInputError naming its line (the csv module counts lines of multi-line fields too)."""
     prev = reader.line_num
+    numbered = getattr(reader, "numbered", None)
+    if numbered is not None:  # `limited_csv_reader`: rows with their line numbers, in batches
+        try:
+            for row, line in numbered():
+                start, prev = prev + 1, line
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                yield start, row
+        except csv.Error as exc:
+            raise InvalidInputError(f"{name}: line {prev + 1}: malformed CSV ({exc})") from exc
+        return
     while True:
         start = prev + 1
         try:

@@ -140,8 +140,9 @@ class _StreamLines:
     MIN_BYTES = 8 << 20
     BLOCK = 1 << 20
 
-    def __init__(self, path: Path, codec: str, head: str):
+    def __init__(self, path: Path, codec: str, head: str, quoted: bool = True):
         self.path, self.codec, self.head = path, codec, head
+        self.quoted = quoted  # some '"' in the file (else no field can be quoted)
         self._fh = path.open("r", encoding=codec, newline="")
         self._buf, self._start, self.done = "", 0, False
 
@@ -156,7 +157,7 @@ class _StreamLines:
         if not path.is_file() or size < cls.MIN_BYTES or size > MAX_FILE_BYTES:
             return None  # read_bytes says what is wrong with it
         decoder = codecs.getincrementaldecoder("utf-8")()
-        newline = carriage = content = False
+        newline = carriage = content = quoted = False
         with path.open("rb") as fh:
             first = fh.read(cls.BLOCK)
             if b"\x00" in first[:BINARY_SNIFF_BYTES] or any(
@@ -170,6 +171,7 @@ class _StreamLines:
                     return None
                 newline = newline or b"\n" in block
                 carriage = carriage or b"\r" in block
+                quoted = quoted or b'"' in block
                 content = content or bool(block.strip())
                 block = fh.read(cls.BLOCK)
         try:
@@ -180,7 +182,7 @@ class _StreamLines:
             return None
         codec = "utf-8-sig" if first.startswith(codecs.BOM_UTF8) else "utf-8"
         head = first[:65536 + 4].decode(codec, errors="ignore")[:65536]
-        return cls(path, codec, head)
+        return cls(path, codec, head, quoted)
 
     def __iter__(self) -> _StreamLines:
         return self
@@ -210,20 +212,16 @@ class _StreamLines:
         if not self.done:
             return None
         with self.path.open("r", encoding=self.codec, newline="") as fh:
-            skip, rest = line - 1, ""
+            skip = line - 1
             while True:  # past line - 1 newlines ("\\n" only, as the lines were split)
                 block = fh.read(self.BLOCK)
                 if not block:
                     return ""
-                rest = block
-                pos = 0
-                while skip:
-                    end = rest.find("\n", pos)
-                    if end < 0:
-                        break
-                    skip, pos = skip - 1, end + 1
-                if not skip:
-                    return rest[pos:] + fh.read()
+                newlines = block.count("\n")  # whole blocks are skipped in C, not newline by newline
+                if newlines < skip:
+                    skip -= newlines
+                    continue
+                return block[_line_offset(block, skip + 1):] + fh.read()
 
     def __del__(self) -> None:
         self._fh.close()  # a reader given up half-way (an error in a row) lets go of the file
@@ -331,6 +329,8 @@ def _warn_text_after_quotes(lines: _Lines | _StreamLines, delimiter: str, field_
     """Warn about rows where text follows a field's closing quote (`"Rain" and wind.`): the csv
     module reads them with those quote marks dropped. Found by a strict parse of the whole file (in
     C: ~0.1 s per 200k rows); an unclosed quote is left to `_checked`."""
+    if not (lines.quoted if isinstance(lines, _StreamLines) else '"' in lines.text):
+        return  # no quote mark, no quoted field: nothing to find
     if isinstance(lines, _StreamLines):
         fh = lines.path.open("r", encoding=lines.codec, newline="")
         source: Any = fh
@@ -376,17 +376,24 @@ def _checked(rows: Iterator, lines: _Lines | _StreamLines, delimiter: str, name:
 
 
 def _line_offset(text: str, line: int) -> int:
-    pos = 0
-    for _ in range(line - 1):
-        pos = text.find("\n", pos) + 1
-        if pos == 0:
-            return len(text)
-    return pos
+    """Where `line` (1-based, lines ending in "\\n") starts in `text`; len(text) past its end."""
+    pos, skip, step = 0, line - 1, 1 << 20
+    while skip and pos < len(text):
+        # Whole stretches are skipped by counting their newlines in C; the last one line by line.
+        newlines = text.count("\n", pos, pos + step)
+        if newlines < skip:
+            skip, pos = skip - newlines, pos + step
+            continue
+        for _ in range(skip):
+            pos = text.find("\n", pos) + 1
+        return pos
+    return pos if not skip else len(text)
 
 
 def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
           default_date, tz, column: DateColumn | None) -> Iterator[Entry | Rejection | Skipped]:
     width = len(header)
+    tag_lists: dict[str, list[str]] = {}  # tags of each cell text met (a journal repeats its tag sets)
     for start, row in csv_rows(reader, name):
         where = {"file": name, "line": start}
         if len(row) > width:
@@ -399,19 +406,30 @@ def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i
         if not content or content.isspace():  # as `not content.strip()`, without copying the text
             yield Skipped(where, f"empty text in column {header[text_i]!r}")
             continue
-        if date_i is not None and row[date_i].strip():
-            created = RawDate(row[date_i].strip(), column, f"line {start}")
+        raw_date = row[date_i].strip() if date_i is not None else ""
+        if raw_date:
+            created = RawDate(raw_date, column, f"line {start}")
         elif default_date is not None:
             created = default_date
         else:
             yield Rejection(where, f"no date in column {header[date_i]!r} (give one with --default-date)")
             continue
-        sid = row[id_i].strip() if id_i is not None and row[id_i].strip() else None
+        sid = (row[id_i].strip() or None) if id_i is not None else None
         meta = {h: row[i] for i, h in meta_cols if row[i] != ""}
+        tags: list[str] = []
+        if tags_i is not None:
+            cell = row[tags_i]
+            found = tag_lists.get(cell)
+            if found is None:
+                found = split_tags(cell)
+                if len(cell) <= 256:  # short cells only: the memo stays small
+                    if len(tag_lists) >= 4096:
+                        tag_lists.clear()
+                    tag_lists[cell] = found
+            tags = list(found)
         yield Entry(
             content=content.replace("\r\n", "\n"), created_at=created, where=where,
             title=(row[title_i].strip() or None) if title_i is not None else None,
-            tags=split_tags(row[tags_i]) if tags_i is not None else [],
-            source_id=sid, tz=tz, metadata=meta,
+            tags=tags, source_id=sid, tz=tz, metadata=meta,
             date_field=f"column {header[date_i]!r}" if isinstance(created, RawDate) else "--default-date",
         )

@@ -29,11 +29,16 @@ _DEFAULT_B = datetime(2001, 2, 2, 13, 1, 1)
 _TIME_DIRECTIVES = ("%H", "%I", "%X", "%c")
 _ISO_SHAPE = re.compile(r"^\s*[+-]?\d{4,}-\d{1,2}-\d{1,2}")
 
+# Distinct values a date column remembers at most (see `DateColumn.parse`).
+_MEMO_MAX = 4096
+
 ORDER_HINT = "pass --dayfirst (or --monthfirst) or --date-format FORMAT (e.g. %d/%m/%Y %H:%M)"
 
 
 def _order_of(raw: str) -> str | None:
     """'dmy', 'mdy', 'ambiguous' for day/month-first values; None for anything else (ISO, names)."""
+    if raw[:3].isdigit():
+        return None  # `2024-...`: no separator after the first one or two digits (most values)
     m = _NUMERIC.match(raw)
     if not m:
         return None
@@ -144,6 +149,11 @@ class DateColumn:
         self.given = dayfirst is not None or bool(date_format)
         self.proof: str | None = None
         self.pending = 0
+        # Values already read, for the order they were read in: journals repeat their dates (a diary
+        # of days, several entries a day). Given up when values rarely repeat (timestamps).
+        self._memo: dict[str, datetime | date] | None = {}
+        self._memo_order: str | None = self.order
+        self._memo_hits = 0
 
     def observe(self, raw: str, place: str) -> bool:
         """Record what `raw` says about the order; False when its order is not known yet.
@@ -185,7 +195,26 @@ class DateColumn:
 
     def parse(self, raw: str) -> datetime:
         """The value in the column's order (call after `observe` returned True or `order` is set)."""
-        return parse_value(raw, dayfirst=self.order == "dmy", date_format=self.date_format)
+        memo = self._memo
+        if memo is None:
+            return parse_value(raw, dayfirst=self.order == "dmy", date_format=self.date_format)
+        if self._memo_order != self.order:  # read in another order before: read again
+            memo.clear()
+            self._memo_order = self.order
+        found = memo.get(raw)
+        if found is not None:
+            self._memo_hits += 1
+            return found
+        value = parse_value(raw, dayfirst=self.order == "dmy", date_format=self.date_format)
+        if len(memo) >= _MEMO_MAX:
+            # Fewer repeats than distinct values: a column of timestamps, not worth remembering.
+            self._memo = None if self._memo_hits < _MEMO_MAX else {}
+            self._memo_hits = 0
+            if self._memo is None:
+                return value
+            memo = self._memo
+        memo[raw] = value
+        return value
 
     def unresolved(self, count: int, first_place: str) -> InvalidInputError:
         """The error for a column whose day/month order nothing proved."""

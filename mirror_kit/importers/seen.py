@@ -46,9 +46,11 @@ class SeenIds:
         return place if isinstance(place, dict) else int(place)
 
     def add(self, sid: str, where: Any) -> None:
-        self.recent[sid] = where
-        if len(self.recent) >= self.keep:
+        # Spilled when one more id arrives, not when the dict fills: an import of exactly `keep`
+        # (or a multiple of it) ids writes no batch it will never look up.
+        if len(self.recent) >= self.keep and sid not in self.recent:
             self._spill()
+        self.recent[sid] = where
 
     def _spill(self) -> None:
         try:

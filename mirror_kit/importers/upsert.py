@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from ..bulkload import BulkLoad
@@ -32,13 +33,19 @@ def _blank(text: Any) -> bool:
 
 
 def _reject_entry(entry: Entry) -> str | None:
-    if not isinstance(entry.content, str) or _blank(entry.content):
+    content = entry.content
+    # `type(...) is str` first: `_blank` only for text that is not plainly non-blank
+    if (type(content) is not str or not content or content.isspace()) and (
+            not isinstance(content, str) or _blank(content)):
         return "empty entry (no text)"
-    if len(entry.content) > MAX_ENTRY_CHARS:
-        return f"entry is {len(entry.content):,} characters, over the limit of {MAX_ENTRY_CHARS:,}"
-    if "\x00" in entry.content:
+    if len(content) > MAX_ENTRY_CHARS:
+        return f"entry is {len(content):,} characters, over the limit of {MAX_ENTRY_CHARS:,}"
+    if "\x00" in content:
         return "entry contains NUL bytes (binary data?)"
-    if entry.created_at is None or entry.created_at == "":
+    created = entry.created_at
+    if type(created) is datetime and 1 < created.year < 9999:
+        return None  # `check_dates`' own fast path (no offset or zone can move it out of range)
+    if created is None or created == "":
         return "no date (give one with --default-date)"
     return check_dates(entry)
 
@@ -197,7 +204,8 @@ def store_entries(
                 else:
                     summary.updated += 1
                     updates.append(row)
-                    flush()
+                    if len(updates) >= _CHUNK:
+                        flush()
                 continue
             if sid is None:
                 if row["content_hash"] in hashes:
@@ -206,7 +214,11 @@ def store_entries(
                 hashes.add(row["content_hash"])
             summary.added += 1
             new_rows.append(row)
-            flush()
+            if len(new_rows) >= _CHUNK:
+                flush()
+        # Every entry is read: the ids met go now, not after the index builds of `finish` (the
+        # import's memory peak, which they would otherwise raise by their dict).
+        seen_sids.close()
         summary.rejected = rejected
         if rejected and not skip_bad:
             first = rejected[0]

@@ -39,7 +39,9 @@ def evolution_frame(occurrences, reflection_dates, period: str = "auto", labels:
     import pandas as pd
 
     cols = ["pattern_id", "label", "period", "count", "total", "share"]
-    dates = pd.to_datetime(pd.Series(list(reflection_dates)), utc=True)
+    # A Series is converted as a whole (not element by element: 100k Timestamps cost ~0.4 s)
+    dates = pd.to_datetime(reflection_dates.reset_index(drop=True) if isinstance(reflection_dates, pd.Series)
+                           else pd.Series(list(reflection_dates)), utc=True)
     if dates.empty:
         return pd.DataFrame(columns=cols)
     period = resolve_period(period, dates)

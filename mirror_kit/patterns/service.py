@@ -529,11 +529,12 @@ class Patterns:
 
     # -- reading --------------------------------------------------------------------------------
     def frame(self, identity: Any, *, min_confidence: float | None = None, limit: int | None = None,
-                 sort: str = "size", include_dormant: bool = True):
+                 sort: str = "size", include_dormant: bool = True, trend: bool = True):
         """The identity's patterns as a DataFrame (id, label, keywords, confidence, size, status,
         first_seen, last_seen, trend, ...), biggest (or most confident) first.
 
         sort: size, confidence, first_seen, last_seen or label.
+        trend: False leaves the trend column None (it costs the whole journal's pattern evolution).
         """
         import pandas as pd
 
@@ -555,8 +556,9 @@ class Patterns:
         df = pd.DataFrame([self._pattern_dict(r) for r in rows], columns=[*_PATTERN_COLS, "metadata"])
         if df.empty:
             return df.drop(columns=["metadata"])
-        trends = self.trends(ident).set_index("pattern_id")["trend"]
-        df["trend"] = df["id"].map(trends)
+        if trend:
+            trends = self.trends(ident).set_index("pattern_id")["trend"]
+            df["trend"] = df["id"].map(trends)
         asc = sort in ("label", "first_seen")
         df = df.sort_values([sort, "id"], ascending=[asc, True], kind="stable").reset_index(drop=True)
         if limit is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -600,7 +600,9 @@ def reflection_map(
     df["x"], df["y"] = xy[:, 0], xy[:, 1]
     df["pattern"] = (labels.reset_index(drop=True) if labels is not None else pd.Series([None] * len(df)))
     df["pattern"] = df["pattern"].fillna("unassigned").astype(str)
-    df["snippet"] = list(snippets) if snippets is not None else [_snippet(t) for t in df["content"]]
+    # `tolist` of a string column: iterating the column itself costs more than the snippets
+    df["snippet"] = ((snippets.tolist() if hasattr(snippets, "tolist") else list(snippets)) if snippets is not None
+                     else [_snippet(t) for t in df["content"].tolist()])
     order = df["pattern"].value_counts(sort=True).index.tolist()
     order = [p for p in order if p != "unassigned"] + (["unassigned"] if "unassigned" in order else [])
     colours = colours or stable_colours([p for p in order if p != "unassigned"])
@@ -678,4 +680,48 @@ def pattern_detail(
     return fig
 
 
-use_private_renderers()
+
+def _after_import(module: str, hook: Any) -> None:
+    """Call `hook()` now if `module` is imported, else as soon as its first import has run.
+
+    plotly's renderers module imports nbformat, whose schema validator builds a grammar on import
+    (~0.8 CPU-s): figures drawn on a board never need it, so its config is set when `fig.show()` (or
+    anything else) first imports it, not when this module is imported."""
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    if module in sys.modules:
+        hook()
+        return
+
+    class _Loader(importlib.abc.Loader):
+        """The module's own loader, then `hook` (anything else is asked of the loader itself)."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def create_module(self, spec: Any) -> Any:
+            return self.inner.create_module(spec)
+
+        def exec_module(self, mod: Any) -> None:
+            self.inner.exec_module(mod)
+            hook()
+
+    class _Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            if name != module:
+                return None
+            sys.meta_path.remove(self)  # once; the real finders locate it
+            spec = importlib.util.find_spec(name)
+            if spec is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _Loader(spec.loader)
+            return spec
+
+    sys.meta_path.insert(0, _Finder())
+
+
+_after_import("plotly.io._renderers", use_private_renderers)

@@ -45,6 +45,18 @@ def stored_embeddings(journal: Any, identity: str) -> tuple[list[str], Any]:
     return journal.embeddings.stored(identity)
 
 
+def _reflection_columns(journal: Any, identity: str) -> pd.DataFrame:
+    """The identity's reflections as `journal.frame("reflections", identity)` gives them (same order,
+    dtypes and index), only the columns the Explorer uses: id, created_at, title, content. Read
+    without the other columns, the identity name and the tags, a third of the full frame's cost."""
+    from ..frames import _SPECS, _read
+
+    ident = journal.identities.get(identity)
+    spec = _SPECS["reflections"]
+    return _read(journal.conn, f"SELECT r.id, r.created_at, r.title, r.content FROM reflections r "
+                               f"WHERE r.identity_id = ? ORDER BY {spec.order}", [ident.id], spec)
+
+
 @dataclass
 class _Data:
     """Everything read from the journal for one identity (read once, filtered many times)."""
@@ -146,8 +158,9 @@ class ExplorerState:
         if who is None:
             empty = pd.DataFrame()
             return _Data(empty, empty, empty, empty, empty, empty, empty, empty, all_occurrences=empty)
-        refl = j.frame("reflections", who)[["id", "created_at", "title", "content"]]
-        pats = j.patterns.frame(who)
+        refl = _reflection_columns(j, who)
+        # the journal-wide trend column is not shown: trends are computed on the range shown
+        pats = j.patterns.frame(who, trend=False)
         all_occ = j.frame("occurrences", who)
         occ = all_occ
         if len(pats):
@@ -355,7 +368,8 @@ class ExplorerState:
         if not len(o):
             return pd.Series([None] * len(r), index=r.index, dtype=object)
         best = o.sort_values(["reflection_id", "strength"], ascending=[True, False]).drop_duplicates("reflection_id")
-        return r["id"].map(dict(zip(best["reflection_id"], best["pattern"], strict=True))).astype(object)
+        return r["id"].map(dict(zip(best["reflection_id"].tolist(), best["pattern"].tolist(), strict=True))).astype(
+            object)
 
     def pattern_trends(self) -> pd.DataFrame:
         """Trend per pattern (pattern_id, label, trend, slope, p_value, ...) over the range shown
@@ -462,7 +476,9 @@ class ExplorerState:
 
             # the snippets are most of what the map sends: shorter ones on a large journal
             n = HOVER_CHARS if len(d.reflections) <= LARGE_MAP else HOVER_CHARS_LARGE
-            d.hover = pd.Series([_snippet(t, n) for t in d.reflections["content"]], index=d.reflections.index)
+            # from a plain list: iterating the string column itself costs more than the snippets
+            d.hover = pd.Series([_snippet(t, n) for t in d.reflections["content"].tolist()],
+                                index=d.reflections.index)
         xy = d.xy[rows[keep].astype(int)]
         snippets = d.hover.loc[r.index]
         title = f"Reflection map · {len(r)} reflections"
