@@ -43,8 +43,8 @@ def _reject_entry(entry: Entry) -> str | None:
     if "\x00" in content:
         return "entry contains NUL bytes (binary data?)"
     created = entry.created_at
-    if type(created) is datetime and 1 < created.year < 9999:
-        return None  # `check_dates`' own fast path (no offset or zone can move it out of range)
+    if type(created) is datetime and 1 < created.year < 9999 and (not entry.tz or created.tzinfo is not None):
+        return None  # `check_dates`' own fast path: no offset can move it out of range, no zone skip it
     if created is None or created == "":
         return "no date (give one with --default-date)"
     return check_dates(entry)
