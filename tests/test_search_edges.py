@@ -196,3 +196,14 @@ def test_report_box_uses_the_same_limit_and_refusal():
     template = (Path(__file__).resolve().parents[1] / "mirror_kit/viz/report_template/mirror_kit_report"
                 / "index.html.j2").read_text()
     assert "maxlength=\"' + MK_QUERY_MAX" in template and "MK_NO_WORD" in template
+
+
+def test_cli_import_of_at_and_hash_tags_joins_the_existing_tag(tagged, tmp_path):
+    csv_file = tmp_path / "more.csv"
+    csv_file.write_text("date,text,tags\n2024-04-01,Upper day two.,@upper\n2024-04-02,Upper day three.,#Upper\n",
+                        encoding="utf-8")
+    p = run_cli("--db", str(tagged), "import", str(csv_file), "-i", "maya", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    with mirror_kit.open(tagged, readonly=True) as j:
+        assert j.tags.counts().set_index("tag")["reflections"].to_dict() == {"UPPER": 3, "walk": 1}
+        assert len(j.reflections.search("maya", tag="@Upper")) == 3
