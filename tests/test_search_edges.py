@@ -72,6 +72,7 @@ def test_stored_at_tag_from_an_older_journal_is_the_same_tag(tagged):
         for spelling in ("upper", "@upper"):
             assert len(j.reflections.search("maya", tag=spelling)) == 2
         assert j.reflections.get(rid).tags == ["upper", "walk"]  # shown without the '@'
+        assert "@upper" not in set(j.frame("tags")["tag"]) | {t for ts in j.frame("reflections")["tags"] for t in ts}
         assert j.tags.counts().set_index("tag")["reflections"].to_dict() == {"UPPER": 2, "walk": 1}
         j.tags.remove(rid, "UPPER")  # removing by any spelling removes the old row's link too
         assert j.reflections.get(rid).tags == ["walk"]
