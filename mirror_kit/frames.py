@@ -54,7 +54,7 @@ _SPECS: dict[str, _Spec] = {
     ),
     "tags": _Spec(
         "one row per (reflection, tag)",
-        "SELECT rt.reflection_id, r.identity_id, t.name AS tag, r.created_at FROM reflection_tags rt "
+        "SELECT rt.reflection_id, r.identity_id, ltrim(t.name, '@') AS tag, r.created_at FROM reflection_tags rt "
         "JOIN tags t ON t.id = rt.tag_id JOIN reflections r ON r.id = rt.reflection_id",
         "r.created_at, rt.reflection_id, t.name", "r.identity_id", "r.created_at",
         times=("created_at",), strings=("reflection_id", "identity_id", "tag"),
@@ -303,7 +303,8 @@ class Frames:
     def _with_tags(self, df: Any, where: list[str], params: list) -> Any:
         import pandas as pd
 
-        sql = "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id"
+        # ltrim: a tag stored `@work` by an older journal reads `work`, as textnorm.tag_display shows it
+        sql = "SELECT rt.reflection_id, ltrim(t.name, '@') FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id"
         if where:  # the reflections join only to filter
             sql += " JOIN reflections r ON r.id = rt.reflection_id WHERE " + " AND ".join(where)
         sql += " ORDER BY t.name"

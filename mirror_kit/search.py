@@ -18,7 +18,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError, MirrorKitError, NotFoundError
-from .timeutil import bound_iso
+from .search_words import check_k, check_query
+from .timeutil import bound_range
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -77,20 +78,21 @@ class Search:
         Returns a DataFrame with columns reflection_id, created_at (UTC ISO), score (fused RRF score),
         fts_rank / vector_rank (1-based rank in each ranking, NaN when absent from it), similarity
         (cosine in [-1, 1]), why (what matched), title, snippet (matched words in [brackets]) and content.
-        Raises InvalidInputError (empty query, bad k/mode, both or neither of query and like),
+        Raises InvalidInputError (a query of no word or over MAX_QUERY_CHARS, k outside 1..MAX_K, a bad
+        mode, since after until, both or neither of query and like; see `mirror_kit.search_words`),
         NotFoundError (unknown `like` id), UnknownIdentityError.
         """
-        import numpy as np
         import pandas as pd
 
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+        k = check_k(k)
         if (query is None) == (like is None):
             raise InvalidInputError("give either a query or like=REFLECTION_ID")
-        if query is not None and (not isinstance(query, str) or not query.strip()):
-            raise InvalidInputError("the search query is empty")
+        if query is not None:
+            # a query of no word is refused in every mode: a meaning search would rank the whole
+            # journal by its closeness to punctuation, which is noise presented as hits
+            check_query(query)
         like_vec = None
         if like is not None:
             row = self.conn.execute("SELECT identity_id FROM reflections WHERE id = ?", (like,)).fetchone()
@@ -160,7 +162,9 @@ class Search:
         """The ids the filters allow (None: every reflection of the scope)."""
         where, params = [], []
         try:
-            lo, hi = bound_iso(since), bound_iso(until, end=True)
+            lo, hi = bound_range(since, until)
+        except InvalidInputError:
+            raise
         except ValueError as exc:
             raise InvalidInputError(f"since/until: {exc}") from exc
         if lo:
@@ -170,9 +174,10 @@ class Search:
             where.append("created_at <= ?")
             params.append(hi)
         if tag is not None:
-            where.append("id IN (SELECT rt.reflection_id FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
-                         "WHERE t.name = ? COLLATE NOCASE)")
-            params.append(str(tag).lstrip("#"))
+            tag_ids = self.journal.tags.ids_of(tag)
+            where.append("id IN (SELECT reflection_id FROM reflection_tags WHERE tag_id IN "
+                         f"({','.join('?' * len(tag_ids)) or 'NULL'}))")
+            params += tag_ids
         if exclude is not None:
             where.append("id != ?")
             params.append(exclude)

@@ -24,6 +24,11 @@ from pathlib import Path
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
+# The limits of a search, the same on every surface (Python, CLI, HTTP, Explorer, report).
+MAX_QUERY_CHARS = 500  # far above a typed query; a pasted page costs an embedding and an FTS scan
+MAX_K = 500            # results per search; the Explorer lights up at most this many points
+NO_WORD = "the search query has no word to search for: type at least one letter or digit"
+
 RULE = ("every word of the query, in the title or text (case, accents and word endings ignored; "
         "common English words left out)")
 
@@ -66,6 +71,35 @@ def query_words(text: str) -> list[str]:
     return [w for w in words if w not in stop] or words
 
 
+def check_query(text: object) -> str:
+    """`text` if it is a query every surface accepts, else InvalidInputError with one line.
+
+    Refused: anything that is not a string, a query of no word (empty, blanks, only punctuation or
+    emoji: nothing a word search or a meaning search could use) and one over MAX_QUERY_CHARS characters.
+    """
+    from .errors import InvalidInputError
+
+    if not isinstance(text, str):
+        raise InvalidInputError(f"the search query must be text, got {type(text).__name__}")
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInputError(f"the search query is {len(text):,} characters, over the limit of "
+                                f"{MAX_QUERY_CHARS}")
+    if not query_words(text):
+        raise InvalidInputError(NO_WORD)
+    return text
+
+
+def check_k(k: object) -> int:
+    """`k` (how many results) if it is an integer from 1 to MAX_K, else InvalidInputError."""
+    import numbers
+
+    from .errors import InvalidInputError
+
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
+    return int(k)
+
+
 def fts_match(text: str) -> str | None:
     """An FTS5 MATCH expression requiring every word of `text`, or None when it has no word.
 
@@ -82,4 +116,6 @@ def browser_js() -> str:
     """The rule as JavaScript for an offline page: defines `mkSearchTerms(text)` (the stems of a
     text, as a Set) and `mkQueryTerms(query)` (the stems every match must hold, as an Array)."""
     return ("var MK_STOP_WORDS = " + json.dumps(list(stop_words())) + ";\n"
+            + "var MK_QUERY_MAX = " + json.dumps(MAX_QUERY_CHARS) + ";\n"
+            + "var MK_NO_WORD = " + json.dumps(NO_WORD) + ";\n"
             + Path(__file__).with_name("search_words.js").read_text(encoding="utf-8"))

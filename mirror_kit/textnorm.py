@@ -4,6 +4,9 @@ Two spellings are the same tag when their keys are equal: NFC-normalised, then U
 (so `Été`, `ÉTÉ`, `e\u0301te\u0301` and `été` are one tag; `Straße` and `STRASSE` too). The journal
 stores the first spelling it saw (NFC) as the tag's display name and never re-cases it later.
 SQLite's NOCASE collation folds ASCII only, so lookups go through `journal.tags.ids`, not `name = ?`.
+A leading `#` or `@` (how jrnl, Day One and Markdown type a tag) is not part of the name. A journal
+written before `@` was stripped may hold a stored `@work`: lookups key both sides with `tag_key`, so
+it is the same tag as `work` without rewriting any row.
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ from collections.abc import Iterable
 
 
 def tag_key(name: str) -> str:
-    """The identity of a tag: NFC, case-folded, NFC again (folding can decompose), '#' and blanks stripped."""
+    """The identity of a tag: NFC, case-folded, NFC again (folding can decompose), leading '#'/'@' and
+    blanks stripped (`@Work`, `#work` and `WORK` are one tag)."""
     # Memoised for strings: an import normalises the same few tags once per entry.
     return _tag_key(name) if type(name) is str else _tag_key.__wrapped__(str(name))
 
 
 def tag_display(name: str) -> str:
-    """The spelling stored for a new tag: NFC, '#' and surrounding blanks removed, case kept."""
+    """The spelling stored for a new tag: NFC, leading '#'/'@' and surrounding blanks removed, case kept."""
     return _tag_display(name) if type(name) is str else _tag_display.__wrapped__(str(name))
 
 
 @functools.lru_cache(maxsize=65536)
 def _tag_display(name: str) -> str:
-    return unicodedata.normalize("NFC", name).strip().lstrip("#").strip()
+    # jrnl writes tags `@work` (its default tag symbols are `#` and `@`), Markdown front matter and
+    # Day One `#work`: the symbol is how a tag is typed, not part of its name
+    return unicodedata.normalize("NFC", name).strip().lstrip("#@").strip()
 
 
 @functools.lru_cache(maxsize=65536)

@@ -427,6 +427,13 @@ def test_search_box_lights_up_the_map_reflections_holding_every_word(served_repo
     assert sum(chosen) == want
     page.fill("#mk-search-box", "")
     page.wait_for_function("document.getElementById('mk-search-count').textContent === ''", timeout=10_000)
+    # a box of no word says so in the line every other surface uses; the box takes at most the limit
+    from mirror_kit.search_words import MAX_QUERY_CHARS, NO_WORD
+
+    page.fill("#mk-search-box", " ☕ ( ")
+    page.wait_for_function("document.getElementById('mk-search-count').textContent.length > 0", timeout=10_000)
+    assert page.text_content("#mk-search-count") == NO_WORD
+    assert page.get_attribute("#mk-search-box", "maxlength") == str(MAX_QUERY_CHARS)
     context.close()
     assert leaked == []
 
@@ -435,6 +442,7 @@ def test_search_box_lights_up_the_map_reflections_holding_every_word(served_repo
 def test_search_box_matches_every_word_as_journal_search_does(served_report, browser, report_html, viz_sample_db,
                                                                query):
     import mirror_kit
+    from mirror_kit.search_words import MAX_K
     from tests.search_oracle import any_word_ids, matching_ids
 
     page_html = report_html[0].read_text(encoding="utf-8")
@@ -443,7 +451,8 @@ def test_search_box_matches_every_word_as_journal_search_does(served_report, bro
     points = [str(cd[0]) for t in traces for cd in (t.get("customdata") or [])]
     with mirror_kit.open(viz_sample_db, readonly=True) as j:
         maya = j.identities.get("maya").id
-        api = set(j.search(query, identity="maya", k=1000, mode="text")["reflection_id"])
+        api = set(j.search(query, identity="maya", k=MAX_K, mode="text")["reflection_id"])
+    assert len(api) < MAX_K  # every match, not the first MAX_K
     assert api == matching_ids(viz_sample_db, query, maya)
     some = any_word_ids(viz_sample_db, "race training", maya)
     want = sum(1 for rid in points if rid in api)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
+from ..search_words import MAX_K
 from .common import emit, json_option, main, pass_ctx, table
 
 
 @main.command()
 @click.argument("query", required=False)
 @click.option("--identity", "-i", metavar="NAME", required=True, help="Identity (person) name or id.")
-@click.option("--k", "--limit", "k", type=click.IntRange(min=1), default=10, show_default=True,
-              help="How many results (--limit, as in the other list commands).")
+@click.option("--k", "--limit", "k", type=int, default=10, show_default=True,
+              help=f"How many results, 1 to {MAX_K} (--limit, as in the other list commands).")
 @click.option("--since", metavar="DATE", help="Only reflections from this date (YYYY-MM-DD) on.")
 @click.option("--until", metavar="DATE", help="Only reflections up to this date (YYYY-MM-DD, inclusive).")
 @click.option("--tag", metavar="TAG", help="Only reflections with this tag.")
@@ -25,9 +26,15 @@ def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> N
 
     Word matches come from the journal's full-text index and hold every word of QUERY (stems, case
     and accents aside, common words left out), meaning from the stored embeddings; the two rankings
-    are fused by reciprocal rank fusion. Any text is accepted as it is typed.
+    are fused by reciprocal rank fusion. Any text is accepted as it is typed if it holds a
+    letter or digit (a query past the length limit is refused, naming the limit).
 
     Example: mirror-kit search "race training" --identity maya --k 5 --since 2025-01-01
+
+    A query starting with '-' goes after `--`, or it is read as an option:
+
+    \b
+    mirror-kit search --identity maya -- -minus
     """
     if (query is None) == (like is None):
         raise click.UsageError("give a QUERY or --like REFLECTION_ID")

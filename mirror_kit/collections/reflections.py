@@ -22,7 +22,7 @@ from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
 from ..search_index import insert_indexed
 from ..textnorm import clean_tags, tag_key
-from ..timeutil import bound_iso, format_utc, now_iso, parse_utc, to_utc
+from ..timeutil import bound_range, format_utc, now_iso, parse_utc, to_utc
 from ._base import Collection
 
 if TYPE_CHECKING:
@@ -341,15 +341,19 @@ class Reflections(Collection):
         if identity is not None:
             where.append("r.identity_id = ?")
             params.append(self.journal.identities.get(identity).id)
-        if since is not None:
+        lo, hi = bound_range(since, until)  # a reversed range is refused, not answered with nothing
+        if lo is not None:
             where.append("r.created_at >= ?")
-            params.append(bound_iso(since))
-        if until is not None:
+            params.append(lo)
+        if hi is not None:
             where.append("r.created_at <= ?")
-            params.append(bound_iso(until, end=True))
+            params.append(hi)
         if tag is not None:
-            where.append("r.id IN (SELECT rt.reflection_id FROM reflection_tags rt WHERE rt.tag_id = ?)")
-            params.append(self.journal.tags.id_of(tag) or -1)
+            # every stored spelling of the tag (`@work` kept from an older journal and `work` are one tag)
+            tag_ids = self.journal.tags.ids_of(tag)
+            where.append("r.id IN (SELECT rt.reflection_id FROM reflection_tags rt WHERE rt.tag_id IN "
+                         f"({','.join('?' * len(tag_ids)) or 'NULL'}))")
+            params += tag_ids
         return where, params
 
     def __iter__(self) -> Iterator[Reflection]:
@@ -404,17 +408,17 @@ class Reflections(Collection):
         """One page of reflections in chronological order, for paging through a large journal.
 
         text: words every reflection must hold in its title or content, by the rule of
-        `journal.search` (`mirror_kit.search_words.RULE`). after: the (created_at, id) of the last
+        `journal.search` (`mirror_kit.search_words.RULE`); None or "" is no filter, a text of no word
+        (blanks, only punctuation) or over MAX_QUERY_CHARS raises InvalidInputError, as `journal.search`.
+        since after until raises InvalidInputError. after: the (created_at, id) of the last
         reflection of the previous page (keyset paging: each page costs the same however deep).
         """
         where, params = self._filters(identity, since, until, tag)
-        if text:
-            from ..search_words import fts_match
+        if text is not None and text != "":  # "" is no filter; blanks or no word are refused
+            from ..search_words import check_query, fts_match
 
-            match = fts_match(text)
-            if match is None:  # nothing to search for (only punctuation): nothing matches
-                where.append("0")
-            elif self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'reflections_fts'").fetchone():
+            match = fts_match(check_query(text))
+            if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'reflections_fts'").fetchone():
                 where.append("r.id IN (SELECT d.reflection_id FROM reflections_fts JOIN search_docs d "
                              "ON d.rowid = reflections_fts.rowid WHERE reflections_fts MATCH ?)")
                 params.append(match)

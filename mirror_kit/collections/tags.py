@@ -45,6 +45,15 @@ class Tags(Collection):
         """The id of the tag `name` (any spelling of it), or None; never creates one."""
         return self.ids([name], create=False).get(tag_key(name))
 
+    def ids_of(self, name: str) -> list[int]:
+        """Every stored tag id that is the tag `name` (one, or more in a journal that stored two
+        spellings of one key, e.g. `@work` before the `@` was stripped); [] for an unknown tag."""
+        key = tag_key(name)
+        if not key:
+            return []
+        return [tid for tid, stored in self.conn.execute("SELECT id, name FROM tags ORDER BY id")
+                if tag_key(stored) == key]
+
     def attach(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Link (reflection id, tag) pairs, creating tags as needed; call inside a transaction."""
         # In key order: each link lands next to the previous one in the table's B-tree, not at a
@@ -89,8 +98,9 @@ class Tags(Collection):
         self._writable()
         with self.journal.transaction():
             for t in clean_tags(tags):
-                self._execute("DELETE FROM reflection_tags WHERE reflection_id = ? AND tag_id = ?",
-                              (reflection_id, self.id_of(t) or -1))
+                for tid in self.ids_of(t):
+                    self._execute("DELETE FROM reflection_tags WHERE reflection_id = ? AND tag_id = ?",
+                                  (reflection_id, tid))
         return self.journal.reflections.get(reflection_id).tags
 
     def of(self, reflection_ids: list[str]) -> dict[str, list[str]]:
@@ -103,7 +113,9 @@ class Tags(Collection):
                 f"WHERE rt.reflection_id IN ({','.join('?' * len(chunk))}) ORDER BY t.name"
             )
             for rid, name in self.conn.execute(q, chunk):
-                out[rid].append(name)
+                out[rid].append(tag_display(name))  # a stored `@work` reads as `work`
+        for rid, names in out.items():
+            out[rid] = sorted(clean_tags(names))
         return out
 
     def counts(self, identity: Any = None) -> pd.DataFrame:
@@ -118,8 +130,15 @@ class Tags(Collection):
         if identity is not None:
             sql += " WHERE r.identity_id = ?"
             params.append(self.journal.identities.get(identity).id)
-        sql += " GROUP BY t.name ORDER BY n DESC, t.name"
-        rows = [(r[0], r[1]) for r in self._execute(sql, params)]
+        sql += " GROUP BY t.id ORDER BY t.id"
+        # spellings of one key (a stored `@work` beside `work`) count as one tag, shown as the oldest
+        shown: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for name, n in self._execute(sql, params):
+            k = tag_key(name)
+            shown.setdefault(k, tag_display(name))
+            counts[k] = counts.get(k, 0) + n
+        rows = sorted(((shown[k], n) for k, n in counts.items()), key=lambda r: (-r[1], r[0]))
         return pd.DataFrame(rows, columns=["tag", "reflections"])
 
     def frame(self, identity: Any = None, since: Any = None, until: Any = None) -> pd.DataFrame:

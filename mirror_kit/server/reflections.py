@@ -22,6 +22,8 @@ from .schemas import (
 )
 
 router = APIRouter(tags=["reflections"], responses=ERRORS)
+_Q = ("Words every reflection must hold (as /api/search); empty: no text filter; blanks or no letter "
+      "or digit: 400.")
 
 
 def _out(r) -> dict:
@@ -45,11 +47,14 @@ def list_identities(a: Access = Depends(reader)) -> dict:
 
 @router.get("/api/reflections", response_model=Envelope[Page[ReflectionOut]])
 def list_reflections(identity: str | None = None, since: str | None = None, until: str | None = None,
-                     tag: str | None = None, q: str | None = Query(None, max_length=500),
+                     tag: str | None = None, q: str | None = Query(None, description=_Q),
                      limit: int = Query(50, ge=1, le=500), cursor: str | None = None,
                      a: Access = Depends(reader)) -> dict:
     """Reflections oldest first, filtered by identity (default: the token's), time range (since/until:
-    ISO dates or times), tag and a text search `q` (every word, as `/api/search`); page on with `cursor`."""
+    ISO dates or times), tag and a text search `q` (every word, as `/api/search`); page on with `cursor`.
+
+    An absent or empty `q` is no text filter (every reflection of the other filters); a `q` of only
+    blanks or punctuation, or over the length limit, is refused with 400 as by `/api/search`."""
     # no identity: the token's own, or every identity for an owner token
     ident = a.identity(identity).id if identity is not None else a.token.identity_id
     after = decode_cursor(cursor, list)

@@ -7,17 +7,23 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from ..search_words import MAX_K, MAX_QUERY_CHARS
 from .auth import Access, reader
 from .common import ERRORS, ok, records
 from .schemas import Envelope, SearchHit
 
 router = APIRouter(tags=["search"], responses=ERRORS)
 Mode = Literal["hybrid", "text", "meaning"]
+# The bounds are checked by `journal.search` (mirror_kit.search_words), not by FastAPI, so a refused
+# query or k gets the same 400 and one-line message as in Python and the CLI.
+_Q = (f"The words to find (at most {MAX_QUERY_CHARS} characters, at least one letter or digit; "
+      "otherwise 400).")
+_K = f"How many results, 1 to {MAX_K} (otherwise 400)."
 
 
 @router.get("/api/search", response_model=Envelope[list[SearchHit]])
-def search(q: str = Query(..., min_length=1, max_length=500), identity: str | None = None,
-           k: int = Query(10, ge=1, le=200), since: str | None = None, until: str | None = None,
+def search(q: str = Query(..., description=_Q), identity: str | None = None,
+           k: int = Query(10, description=_K), since: str | None = None, until: str | None = None,
            tag: str | None = None, mode: Mode = "hybrid", a: Access = Depends(reader)) -> dict:
     """The best `k` reflections for `q`, best first: full-text (BM25) and embedding rankings fused by
     reciprocal rank, each hit with its ranks, similarity, why it matched and a snippet. A full-text
@@ -32,7 +38,7 @@ def search(q: str = Query(..., min_length=1, max_length=500), identity: str | No
 
 
 @router.get("/api/reflections/{reflection_id}/similar", response_model=Envelope[list[SearchHit]])
-def similar(reflection_id: str, k: int = Query(10, ge=1, le=200), a: Access = Depends(reader)) -> dict:
+def similar(reflection_id: str, k: int = Query(10, description=_K), a: Access = Depends(reader)) -> dict:
     """The `k` reflections of the same identity closest in meaning to this one ("more like this")."""
     row = a.journal.execute("SELECT identity_id FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
     a.check(None if row is None else row[0], f"no reflection with id {reflection_id!r}")

@@ -10,6 +10,8 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..search_words import MAX_K
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import plotly.graph_objects as go
@@ -18,7 +20,7 @@ SHOW_MAX = 25  # reflections a page of the selection panel prints
 NO_PATTERN = "no pattern"  # what the panel says of a reflection outside the chosen patterns
 DEFAULT_TOP = 8
 HOVER_CHARS, HOVER_CHARS_LARGE, LARGE_MAP = 140, 80, 20_000  # map hover text length, and above how many points
-SEARCH_MAX = 500  # reflections a search lights up (the best matches first)
+SEARCH_MAX = MAX_K  # reflections a search lights up (the best matches first): the most any search returns
 
 
 def _day(value: Any) -> str:
@@ -627,8 +629,9 @@ class ExplorerState:
         selection.
 
         Returns the selected frame (as `select`). Raises MirrorKitError when the journal has no
-        full-text index (an old file opened read-only)."""
-        if not query or not query.strip():
+        full-text index (an old file opened read-only), InvalidInputError for a query of no word or
+        over the length limit (`mirror_kit.search_words.check_query`)."""
+        if not query:  # an emptied box; blanks or no word are refused by journal.search, as everywhere
             return self.select([])
         hits = self.journal.search(query, identity=self.identity, k=k, since=self.since or None,
                                    until=self.until or None, mode="text")
