@@ -170,3 +170,25 @@ def test_identical_entries_of_two_journals_are_kept_alone_or_as_a_folder(tmp_pat
         s = _import(home, db, folder)
         assert (s["added"], s["skipped"]) == (0, 2)
     assert json.loads(json.dumps(_rows(one))) == json.loads(json.dumps(_rows(two)))
+
+
+def test_markdown_output_keeps_the_star_it_cannot_print_and_still_applies_edits(tmp_path):
+    home = JrnlHome(tmp_path / "home", {"default": "journal.txt"}, timeformat="%Y-%m-%d %H:%M")
+    journal = home.data / "journal.txt"
+    journal.write_text("[2024-03-01 09:00] Starred one. *\nBody\n\n[2024-03-02 09:00] Plain.\nTwo\n", encoding="utf-8")
+    assert json.loads(home.jrnl("--format", "json"))["entries"][0]["starred"] is True
+    md = tmp_path / "default.md"
+    md.write_text(home.jrnl("--format", "md"), encoding="utf-8")
+    db = tmp_path / "j.db"
+    assert _import(home, db, journal)["added"] == 2
+    s = _import(home, db, md)
+    assert (s["added"], s["updated"], s["skipped"]) == (0, 0, 2)
+    md.write_text(md.read_text().replace("Body", "Body edited"), encoding="utf-8")
+    s = _import(home, db, md)
+    assert (s["added"], s["updated"]) == (0, 1)
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    got = con.execute("SELECT content, metadata FROM reflections ORDER BY created_at").fetchall()
+    con.close()
+    assert got[0] == ("Starred one.\nBody edited", '{"starred": true}')

@@ -48,6 +48,9 @@ class Entry:
     # Sources of the other journals beside a jrnl journal file (`jrnl:work` for `personal.txt`): an
     # identical entry stored under one of them is that journal's own, never a copy of this one.
     peers: frozenset = frozenset()
+    # Metadata keys the form it was read from cannot carry (jrnl's Markdown has no star): the stored
+    # entry's values are kept for them, so re-reading such a form never clears them.
+    unknown: tuple = ()
 
 
 @dataclass

@@ -185,11 +185,12 @@ def journal_name(path: Path) -> str:
     if path.is_dir():
         return path.resolve().name
     for _, data in _configs(path):
+        if path.stem in {str(n) for n in data["journals"]}:
+            break  # named after a journal already (`default.json`)
         for name, spec in data["journals"].items():
             jpath = spec.get("journal") if isinstance(spec, dict) else spec
-            if isinstance(jpath, str) and Path(jpath.rstrip("/")).stem == path.stem and str(name) != path.stem:
-                if path.stem not in {str(n) for n in data["journals"]}:
-                    return str(name)
+            if isinstance(jpath, str) and Path(jpath.rstrip("/")).stem == path.stem:
+                return str(name)
     return "default" if path.stem == "journal" else path.stem
 
 

@@ -154,7 +154,9 @@ def read_markdown_export(text: str, name: str, ctx: Context, fmt: str | None = N
             continue
         if not isinstance(when, datetime):
             when = datetime(when.year, when.month, when.day, 12, 0)
-        yield _entry(title, "\n".join(body), when, False, where, keys, tz)
+        entry = _entry(title, "\n".join(body), when, False, where, keys, tz)
+        entry.unknown = ("starred",)  # jrnl's Markdown does not print the star
+        yield entry
 
 
 def _prove_by_month(column: DateColumn, stamp: str, month: int, place: str) -> None:

@@ -222,6 +222,8 @@ def store_entries(
                 seen_sids.add(ns + sid, w["line"] if plain else w)
                 if item.shared_key:
                     seen_text[ns + sid] = (_digest(item.content), _digest(_squash(item.content)), item.lossy)
+            if known is not None and item.unknown and fingerprint(row) != known[1]:
+                row = _keep_stored_meta(journal, identity_id, known[0], rec, item.unknown)
             if known is not None:
                 if fingerprint(row) == known[1] or item.lossy:
                     # A lossy form never overwrites what is stored: it is held already.
@@ -286,6 +288,17 @@ def _other_slot(by_sid: dict, seen: SeenIds, sid: str, fp: tuple, ns: str = "") 
         # Keys of one minute are dense (#2, #3, ...): past a free one and the next, nothing is stored.
         if cand != free:
             return free, None
+
+
+def _keep_stored_meta(journal: Any, identity_id: str, reflection_id: str, rec: dict, keys: tuple) -> dict:
+    """`rec` encoded with the stored reflection's values for the metadata `keys` its form cannot carry."""
+    import json
+
+    found = journal.conn.execute("SELECT metadata FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
+    stored = json.loads(found[0] or "{}") if found else {}
+    meta = {**(rec.get("metadata") or {}), **{k: stored[k] for k in keys if k in stored}}
+    rec["metadata"] = meta
+    return journal.reflections.encode(identity_id, rec)
 
 
 def _digest(text: str) -> bytes:
