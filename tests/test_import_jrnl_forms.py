@@ -99,11 +99,12 @@ def test_custom_timeformat_without_its_config_is_read_with_date_format_or_refuse
     folder.mkdir()
     shutil.copy(home.data / "journal.txt", folder / "journal.txt")
     (folder / "default.md").write_text(home.jrnl("--format", "md"), encoding="utf-8")
+    (folder / "shown.txt").write_text(home.jrnl("-n", "10"), encoding="utf-8")  # the display output
     stranger = JrnlHome(tmp_path / "stranger", {"other": "other.txt"})  # no config names these files
     db = tmp_path / "j.db"
-    for path in (folder / "journal.txt", folder / "default.md", folder):
+    for path in (folder / "journal.txt", folder / "default.md", folder / "shown.txt", folder):
         line = _fail_line(stranger, db, path)
-        assert "'20240301 0900'" in line or "### 20240301 0900" in line, line
+        assert "'20240301 0900'" in line or "'### 20240301 0900" in line or "'20240301 0900 " in line, line
         assert "--date-format" in line and "jrnl.yaml" in line, line
     assert not db.exists() or _rows(db) == []
     given = ("--date-format", "%Y%m%d %H%M")
@@ -112,7 +113,7 @@ def test_custom_timeformat_without_its_config_is_read_with_date_format_or_refuse
     assert [(r[0], r[1], r[2]) for r in _rows(db)] == [
         ("jrnl:default", "2024-03-01T09:00:00Z", "Compact stamps."),
         ("jrnl:default", "2024-03-02T18:00:00Z", "Second one.")]
-    for path in (folder / "default.md", folder, folder / "journal.txt"):
+    for path in (folder / "default.md", folder / "shown.txt", folder, folder / "journal.txt"):
         s = _import(stranger, db, path, *given)
         assert (s["added"], s["updated"], s["rejected"]) == (0, 0, []), path
     line = _fail_line(stranger, tmp_path / "k.db", folder / "journal.txt", "--date-format", "%d.%m.%Y %H:%M")

@@ -291,7 +291,7 @@ def reading_format(path: Path, text: str, ctx: Context) -> str | None:
             return given
         from . import jrnlmd
 
-        if jrnlmd.looks_like_markdown_export(text, given):
+        if jrnlmd.looks_like_markdown_export(text, given) or jrnlmd.looks_like_pretty_output(text, given):
             return given
     return None
 

@@ -68,6 +68,15 @@ def _custom_heading(heading: str) -> bool:
     return bool(head and _custom_shaped(head.group(0).strip()))
 
 
+def _unread_heading(name: str, line: int, heading: str, ctx: Context) -> str:
+    """The one-line refusal of an output whose timestamps no shape and no given format read."""
+    given = ctx.opt("date_format")
+    how = (f"it does not match --date-format {given!r}" if given else
+           "give jrnl's timeformat with --date-format (e.g. '%Y%m%d %H%M'), or keep the journal's "
+           "jrnl.yaml beside it")
+    return f"{name}: line {line}: jrnl timestamp heading {heading!r} has no shape that can be read alone; {how}"
+
+
 def _full_date(text: str) -> bool:
     """Whether dateutil reads `text` whole with a year, month and day in it (none taken from a default)."""
     from dateutil import parser as du
@@ -128,12 +137,7 @@ def read_markdown_export(text: str, name: str, ctx: Context, fmt: str | None = N
     if not found:
         first = next((ln for ln in lines if _ENTRY.match(ln) or (single and _SINGLE.match(ln))), "")
         if first and _custom_heading(first.lstrip("# ")):
-            given = ctx.opt("date_format")
-            how = (f"it does not match --date-format {given!r}" if given else
-                   "give jrnl's timeformat with --date-format (e.g. '%Y%m%d %H%M'), or keep the journal's "
-                   "jrnl.yaml beside it")
-            raise InvalidInputError(f"{name}: line {lines.index(first) + 1}: jrnl timestamp heading {first!r} "
-                                    f"has no shape that can be read alone; {how}")
+            raise InvalidInputError(_unread_heading(name, lines.index(first) + 1, first, ctx))
         raise InvalidInputError(f"{name}: no jrnl entry heading ('### 2024-03-01 10:00 Title') found")
     if column.order is None and not column.given:
         undecided = next((f for f in found if not column.observe(f[1], f"line {f[0]}")), None)
@@ -220,17 +224,24 @@ PRETTY_WARNING = ("{name}: jrnl's display output: line breaks inside entries may
                   "not yours; `jrnl --format text` (or json) keeps each entry exact")
 
 
-def looks_like_pretty_output(text: str) -> bool:
+def looks_like_pretty_output(text: str, fmt: str | None = None) -> bool:
     """Whether `text` is jrnl's display output: a `<timestamp> <title>` first line and, right after
-    such a line, a body line indented with `| `."""
+    such a line, a body line indented with `| ` (`fmt`: the strptime format of its timestamps; a
+    timestamp no shape reads, `20240301 0900`, still makes it one, refused then with the way to
+    give its format)."""
     if "\n|" not in text:  # cheap: most notes end here
         return False
     lines = text.split("\n")
     first = next((ln for ln in lines if ln.strip()), "")
-    if first.startswith(("#", "[")) or not _TIME.search(first[:60]) or not split_heading(first):
+
+    def dated(line: str) -> bool:
+        return bool(split_heading(line, fmt) or (fmt is None and _custom_heading(line)))
+
+    if first.startswith(("#", "[")) or not dated(first) or (fmt is None and not _TIME.search(first[:60])
+                                                             and not _custom_heading(first)):
         return False
     # a Markdown table row (`| a | b |`) under a dated line is a note's table, not jrnl's indent
-    return any(_PRETTY_BODY.match(b) and not b.rstrip().endswith("|") and split_heading(a)
+    return any(_PRETTY_BODY.match(b) and not b.rstrip().endswith("|") and dated(a)
                for a, b in zip(lines[:200], lines[1:200], strict=False))
 
 
@@ -258,6 +269,9 @@ def read_pretty_output(text: str, name: str, ctx: Context, fmt: str | None = Non
                 found[-1][3].append(line)
         prev_blank = not line.strip()
     if not found:
+        first = next((ln for ln in lines if ln.strip()), "")
+        if _custom_heading(first):
+            raise InvalidInputError(_unread_heading(name, lines.index(first) + 1, first, ctx))
         raise InvalidInputError(f"{name}: no jrnl entry line ('2024-03-01 10:00 Title') found")
     undecided = next((f for f in found if not column.observe(f[1], f"line {f[0]}")), None)
     if undecided and column.order is None:
