@@ -4,20 +4,25 @@ jrnl journals found inside a folder of notes (`folder_parts`). jrnl's message bo
 output are dropped; timestamps are read with the journal's `timeformat` when its jrnl config names
 the file.
 
-jrnl has no entry ids; an entry is keyed by its journal (the file name without extension, or the
-folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
-forms share), with `#2`, `#3` for entries written in the same minute. So the JSON export and the
-text file of the same journal deduplicate against each other, an edited entry updates its
-reflection, and two journals (`personal`, `work`) never overwrite each other. Under one file name
-too (`journal.txt`, `export.json`): an unrelated entry in a minute another journal holds takes that
-minute's next free `#n` key, and an entry already stored with the same text and time (read from the
-other form under another name) is a duplicate. The text is
+jrnl has no entry ids; an entry is keyed by its journal (source `jrnl:<name>`, the name jrnl gives
+it: see `journal_name`; `journal.txt` is jrnl's `default`, whose exports jrnl names `default.json`)
+and its timestamp to the minute (what all forms share), with `#2`, `#3` for entries written in the
+same minute. So the JSON export and the text file of the same journal deduplicate against each
+other, an edited entry updates its reflection, and two journals (`personal`, `work`) never
+overwrite each other. Under one file name too (`journal.txt`, `export.json`): an unrelated entry in
+a minute another journal holds takes that minute's next free `#n` key, and an entry already stored
+with the same text and time (read from an output saved under another name) is a duplicate; not one
+stored under another journal beside a journal file (`Entry.peers`). Lossy outputs (XML, display)
+never overwrite what is stored (`Entry.lossy`). The text is
 `title` + newline + `body`; `@tags`/`#tags` become tags (lower case, without the symbol).
 
 A folder journal (`YYYY/MM/DD.txt` files, several entries per file) is read file by file. The
 timestamps of one file, or of all day files of a folder journal, are read in one day/month order
-(proved by a value, by a stamp naming its day file's date, else `dayfirst=` / `date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
-`JRNLv3`) are refused with the hint to export them with `jrnl --format json`.
+(proved by a value, by a stamp naming its day file's date, else `dayfirst=` / `date_format=`).
+A timestamp of a `timeformat` no shape reads (`[20240301 0900]`) is read with the config's format or
+`date_format=`, else refused in one line naming both. Encrypted journals (v2: Fernet text starting
+`gAAAAA`; v3: binary starting `JRNLv3`) are refused with the hint to export them with
+`jrnl <journal> --format json --file <journal>.json`.
 """
 
 from __future__ import annotations
