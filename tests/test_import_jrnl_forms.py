@@ -193,3 +193,13 @@ def test_markdown_output_keeps_the_star_it_cannot_print_and_still_applies_edits(
     got = con.execute("SELECT content, metadata FROM reflections ORDER BY created_at").fetchall()
     con.close()
     assert got[0] == ("Starred one.\nBody edited", '{"starred": true}')
+
+
+def test_notes_starting_with_a_bracketed_reference_or_phone_number_stay_notes(journal, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "call.md").write_text("[555 123 4567] call back about the flat\n", encoding="utf-8")
+    (notes / "order.md").write_text("[Ref 1234567890] parcel arrived\n", encoding="utf-8")
+    s = journal.imports.run(notes, "maya", default_date="2024-03-01")
+    assert (s["added"], s["rejected"]) == (2, [])
+    assert {r.source for r in journal.reflections.rows("maya")} == {"text:notes"}

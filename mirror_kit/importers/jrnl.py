@@ -249,8 +249,17 @@ def _parse_stamp(blob: str, fmt: str | None = None) -> datetime | None:
 def _custom_shaped(blob: str) -> bool:
     """A jrnl timestamp written with a `timeformat` that has no `HH:MM` (`20240301 0900`): ten or more
     digits (a date alone has at most eight) in a short bracket."""
-    return (len(blob) <= 40 and not _stamp_shaped(blob) and sum(c.isdigit() for c in blob) >= 10
-            and re.fullmatch(r"[\w .,:/\-]+", blob) is not None)
+    from .dates import month_number
+
+    if len(blob) > 40 or _stamp_shaped(blob) or sum(c.isdigit() for c in blob) < 10:
+        return False
+    if re.fullmatch(r"[\w .,:/\-]+", blob) is None:
+        return False
+    # Words only of a date (`Mar`, `AM`, `T`), and a year (`2024`) or a `yymmdd` day in it: not a
+    # reference number or a phone number in brackets.
+    if not all(w.upper() in ("AM", "PM", "T") or month_number(w) for w in re.findall(r"[A-Za-z]+", blob)):
+        return False
+    return re.search(r"(?<!\d)(?:1[89]|2\d)\d{2}|(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])", blob) is not None
 
 
 def _stamp_shaped(blob: str) -> bool:
