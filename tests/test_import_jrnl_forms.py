@@ -203,3 +203,19 @@ def test_notes_starting_with_a_bracketed_reference_or_phone_number_stay_notes(jo
     s = journal.imports.run(notes, "maya", default_date="2024-03-01")
     assert (s["added"], s["rejected"]) == (2, [])
     assert {r.source for r in journal.reflections.rows("maya")} == {"text:notes"}
+
+
+def test_identical_entries_of_two_configured_journals_kept_from_their_json_exports(tmp_path):
+    home = JrnlHome(tmp_path / "home", {"personal": "personal.txt", "work": "work.txt"})
+    for name in ("personal", "work"):
+        home.jrnl(name, "2024-02-02 10:00: Team lunch. We ate pizza.")
+        (tmp_path / f"{name}.json").write_text(home.jrnl(name, "--format", "json"), encoding="utf-8")
+    (tmp_path / "export.json").write_text(home.jrnl("work", "--format", "json"), encoding="utf-8")
+    db = tmp_path / "j.db"
+    assert [_import(home, db, tmp_path / f"{n}.json")["added"] for n in ("personal", "work")] == [1, 1]
+    assert [r[0] for r in _rows(db)] == ["jrnl:personal", "jrnl:work"]
+    # Saved under a name that is no journal's, it may be either journal's: held already.
+    assert _import(home, db, tmp_path / "export.json")["added"] == 0
+    for name in ("personal.txt", "work.txt"):
+        s = _import(home, db, home.data / name)
+        assert (s["added"], s["updated"], s["skipped"]) == (0, 0, 1), name

@@ -199,6 +199,14 @@ def journal_name(path: Path) -> str:
     return "default" if path.stem == "journal" else path.stem
 
 
+def output_peers(path: Path, own: str) -> frozenset:
+    """For an output of jrnl saved as `path` under source `own`: the other journals of its jrnl
+    config when `own` is one of them (`work.json` of the configured `work`), else none (an output
+    saved under another name, `export.json`, may be any journal's)."""
+    names = {f"{SOURCE}:{n}" for _, data in _configs(path) for n in data["journals"]}
+    return frozenset(names - {own}) if own in names else frozenset()
+
+
 def peer_sources(path: Path, own: str) -> frozenset:
     """Sources of the other jrnl journals beside the journal file `path` (its config's journals and
     the jrnl journal files in its folder), without `own`."""
@@ -370,7 +378,7 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     ctx.source = f"{SOURCE}:{jname}"
     text = strip_banner(text)
     if text.lstrip().startswith("{"):
-        return _from_json(text, name, ctx)
+        return _marked(_from_json(text, name, ctx), output_peers(path, ctx.source))
     fmt = reading_format(path, text, ctx)
     if looks_like_text_journal(text, fmt):
         err = unread_format_error(text, name, fmt, ctx.opt("date_format"))
@@ -379,7 +387,7 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         return _marked(_from_text(text, name, ctx, fmt=fmt), peer_sources(path, ctx.source))
     kind = output_kind(text)
     if kind:
-        return read_output(kind, text, name, ctx, fmt)
+        return _marked(read_output(kind, text, name, ctx, fmt), output_peers(path, ctx.source))
     raise InvalidInputError(
         f"{name}: not a jrnl JSON export or jrnl journal file (expected '{{\"entries\": ...}}' "
         "or lines like '[2024-03-01 09:00:00 AM] Title.')"
@@ -591,7 +599,7 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
     journals = {sources[k] for k, m in groups.items() if k[0] != "files" and m[0][2] == "text"}
     for (how, where), members in groups.items():
         source = sources[(how, where)]
-        peers = frozenset()
+        peers = output_peers(members[0][0], source)
         if how != "files" and members[0][2] == "text":
             peers = (peer_sources(members[0][0], source) | journals) - {source}
         try:
