@@ -220,7 +220,9 @@ def store_entries(
                     main_file.append(w.get("file"))
                 plain = len(w) == 2 and w.get("file") == main_file[0] and type(w.get("line")) is int
                 seen_sids.add(ns + sid, w["line"] if plain else w)
-                if item.shared_key:
+                if item.shared_key and item.source is not None:
+                    # Only jrnl journals found in a folder can meet one journal in two forms (a file
+                    # alone keys each minute once): a big single file keeps no text digests.
                     seen_text[ns + sid] = (_digest(item.content), _digest(_squash(item.content)), item.lossy)
             if known is not None and item.unknown and fingerprint(row) != known[1]:
                 row = _keep_stored_meta(journal, identity_id, known[0], rec, item.unknown)
