@@ -52,6 +52,12 @@ def test_lossy_xml_and_display_output_never_overwrite_entries_stored_from_the_jo
     s = _import(home, db, work_xml)
     assert (s["added"], s["updated"], s["skipped"]) == (0, 0, 1)
     assert [r[2] for r in _rows(db) if r[0] == "jrnl:work"] == ["Sprint planning."]
+    # An edit seen only in a lossy output is not applied, and the import says so.
+    work_xml.write_text(work_xml.read_text().replace("Too many tickets", "Fewer tickets"), encoding="utf-8")
+    s = _import(home, db, work_xml)
+    assert (s["added"], s["updated"], s["skipped"]) == (0, 0, 1)
+    assert any("not applied" in w and "work.xml" in w for w in s["warnings"]), s["warnings"]
+    assert "Too many tickets" in [r[3] for r in _rows(db) if r[0] == "jrnl:work"][0]
 
 
 def test_default_journal_file_and_its_exports_share_one_source(tmp_path):

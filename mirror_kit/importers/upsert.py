@@ -93,6 +93,7 @@ def store_entries(
     # whitespace collapsed) and whether read from a lossy form: tells one journal's two forms apart
     # from two entries under one key.
     seen_text: dict[str, tuple[bytes, bytes, bool]] = {}
+    lossy_edits: list[dict] = []  # places of lossy entries whose words differ from the stored ones
     rejected: list[dict] = []
     writing = not dry_run
     # Index upkeep is deferred to the end of the transaction once an import fills a whole chunk.
@@ -230,6 +231,8 @@ def store_entries(
                 if fingerprint(row) == known[1] or item.lossy:
                     # A lossy form never overwrites what is stored: it is held already.
                     summary.skipped += 1
+                    if item.lossy and fingerprint(row) != known[1] and _lossy_edit(journal, known[0], row):
+                        lossy_edits.append(item.where)
                 elif unrelated_update(journal, known[0], row, item.where, summary):
                     continue
                 else:
@@ -251,6 +254,11 @@ def store_entries(
         # import's memory peak, which they would otherwise raise by their dict).
         seen_sids.close()
         seen_text.clear()
+        if lossy_edits:
+            summary.warnings.append(
+                f"{where_text(lossy_edits[0])}: {len(lossy_edits)} entr{'y' if len(lossy_edits) == 1 else 'ies'} "
+                "differ from the stored text beyond what this output loses; not applied (a lossy output "
+                "never overwrites: import the journal file or its JSON export to apply edits)")
         summary.rejected = rejected
         if rejected and not skip_bad:
             first = rejected[0]
@@ -301,6 +309,12 @@ def _keep_stored_meta(journal: Any, identity_id: str, reflection_id: str, rec: d
     meta = {**(rec.get("metadata") or {}), **{k: stored[k] for k in keys if k in stored}}
     rec["metadata"] = meta
     return journal.reflections.encode(identity_id, rec)
+
+
+def _lossy_edit(journal: Any, reflection_id: str, row: dict) -> bool:
+    """True when a lossy entry's text differs from the stored one by more than whitespace."""
+    found = journal.conn.execute("SELECT content FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
+    return found is not None and _squash(found[0] or "") != _squash(row["content"])
 
 
 def _digest(text: str) -> bytes:
