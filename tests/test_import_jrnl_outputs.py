@@ -132,8 +132,8 @@ def test_jrnl_default_journal_txt_read_with_its_configured_timeformat(tmp_path):
         s = _import(home, db, path)
         assert (s["added"], s["rejected"]) == (2, []), path
         assert [(r[0], r[1], r[2]) for r in _rows(db)] == [
-            ("jrnl:journal", "2024-03-01T09:05:00Z", "Compact stamps."),
-            ("jrnl:journal", "2024-12-24T18:00:00Z", "Christmas Eve.")]
+            ("jrnl:default", "2024-03-01T09:05:00Z", "Compact stamps."),
+            ("jrnl:default", "2024-12-24T18:00:00Z", "Christmas Eve.")]
     # Copied to another machine with its config beside it (and no jrnl config in that HOME).
     moved = tmp_path / "backup"
     moved.mkdir()

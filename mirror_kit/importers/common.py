@@ -42,6 +42,15 @@ class Entry:
     source: str | None = None
     # Where the date was read (`column 'Date'`, `timestamp`), named when the date cannot be stored.
     date_field: str = "date"
+    # Read from a form that cannot carry everything the journal holds (jrnl's XML joins title and
+    # body, its display output re-wraps lines): it never overwrites an entry already stored.
+    lossy: bool = False
+    # Sources of the other journals beside a jrnl journal file (`jrnl:work` for `personal.txt`): an
+    # identical entry stored under one of them is that journal's own, never a copy of this one.
+    peers: frozenset = frozenset()
+    # Metadata keys the form it was read from cannot carry (jrnl's Markdown has no star): the stored
+    # entry's values are kept for them, so re-reading such a form never clears them.
+    unknown: tuple = ()
 
 
 @dataclass

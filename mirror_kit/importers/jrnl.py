@@ -4,20 +4,25 @@ jrnl journals found inside a folder of notes (`folder_parts`). jrnl's message bo
 output are dropped; timestamps are read with the journal's `timeformat` when its jrnl config names
 the file.
 
-jrnl has no entry ids; an entry is keyed by its journal (the file name without extension, or the
-folder name of a folder journal: source `jrnl:<name>`) and its timestamp to the minute (what both
-forms share), with `#2`, `#3` for entries written in the same minute. So the JSON export and the
-text file of the same journal deduplicate against each other, an edited entry updates its
-reflection, and two journals (`personal`, `work`) never overwrite each other. Under one file name
-too (`journal.txt`, `export.json`): an unrelated entry in a minute another journal holds takes that
-minute's next free `#n` key, and an entry already stored with the same text and time (read from the
-other form under another name) is a duplicate. The text is
+jrnl has no entry ids; an entry is keyed by its journal (source `jrnl:<name>`, the name jrnl gives
+it: see `journal_name`; `journal.txt` is jrnl's `default`, whose exports jrnl names `default.json`)
+and its timestamp to the minute (what all forms share), with `#2`, `#3` for entries written in the
+same minute. So the JSON export and the text file of the same journal deduplicate against each
+other, an edited entry updates its reflection, and two journals (`personal`, `work`) never
+overwrite each other. Under one file name too (`journal.txt`, `export.json`): an unrelated entry in
+a minute another journal holds takes that minute's next free `#n` key, and an entry already stored
+with the same text and time (read from an output saved under another name) is a duplicate; not one
+stored under another journal beside a journal file (`Entry.peers`). Lossy outputs (XML, display)
+never overwrite what is stored (`Entry.lossy`). The text is
 `title` + newline + `body`; `@tags`/`#tags` become tags (lower case, without the symbol).
 
 A folder journal (`YYYY/MM/DD.txt` files, several entries per file) is read file by file. The
 timestamps of one file, or of all day files of a folder journal, are read in one day/month order
-(proved by a value, by a stamp naming its day file's date, else `dayfirst=` / `date_format=`). Encrypted journals (v2: Fernet text starting `gAAAAA`; v3: binary starting
-`JRNLv3`) are refused with the hint to export them with `jrnl --format json`.
+(proved by a value, by a stamp naming its day file's date, else `dayfirst=` / `date_format=`).
+A timestamp of a `timeformat` no shape reads (`[20240301 0900]`) is read with the config's format or
+`date_format=`, else refused in one line naming both. Encrypted journals (v2: Fernet text starting
+`gAAAAA`; v3: binary starting `JRNLv3`) are refused with the hint to export them with
+`jrnl <journal> --format json --file <journal>.json`.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from .dates import DateColumn
 
 SOURCE = "jrnl"
 ENCRYPTED_HINT = ("an encrypted jrnl journal; mirror_kit cannot read it: export it in clear with "
-                  "`jrnl <journal> --format json --file export.json` and import that file")
+                  "`jrnl <journal> --format json --file <journal>.json` (the file named after the "
+                  "journal) and import that file")
 _FOLDER_FILE = re.compile(r"^\d{4}/\d{2}/\d{2}\.txt$")
 
 
@@ -105,11 +111,53 @@ def strptime_format(timeformat: str) -> str:
 def _config_files(path: Path) -> list[Path]:
     import os
 
+    # Resolved first: `jrnl.yaml` beside a journal given by a relative path is still beside it.
+    try:
+        path = path.resolve()
+    except OSError:
+        pass
     here = path if path.is_dir() else path.parent
     xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     found = [here / "jrnl.yaml", here.parent / "jrnl.yaml", Path(xdg) / "jrnl" / "jrnl.yaml",
              Path.home() / ".jrnl_config"]
     return [p for p in dict.fromkeys(found) if p.is_file()]
+
+
+def _configs(path: Path) -> list[tuple[Path, dict]]:
+    """The jrnl configs that may describe `path` (see `config_timeformat`), each read."""
+    from ..limits import safe_yaml_load
+
+    out = []
+    for cfg in _config_files(path):
+        try:
+            data = safe_yaml_load(cfg.read_text(encoding="utf-8")[:200_000], cfg.name, timestamps=False)
+        except Exception:  # a broken or hostile config is no hint; the journal is read by its shape
+            continue
+        if isinstance(data, dict) and isinstance(data.get("journals"), dict):
+            out.append((cfg.resolve(), data))
+    return out
+
+
+def _config_entry(path: Path) -> tuple[str, dict, dict] | None:
+    """(journal name, its spec, the whole config) of the jrnl config entry naming `path`, or None."""
+    try:
+        real = path.resolve()
+    except OSError:
+        return None
+    for cfg, data in _configs(path):
+        beside = cfg.parent in (real.parent, real.parent.parent)
+        for name, spec in data["journals"].items():
+            jpath = spec.get("journal") if isinstance(spec, dict) else spec
+            if not isinstance(jpath, str):
+                continue
+            target = Path(jpath).expanduser()
+            try:
+                same = target.resolve() == real
+            except OSError:
+                same = False
+            if same or (beside and target.name == real.name):
+                return str(name), spec if isinstance(spec, dict) else {}, data
+    return None
 
 
 def config_timeformat(path: Path) -> str | None:
@@ -121,33 +169,70 @@ def config_timeformat(path: Path) -> str | None:
     checks the format against the file's first timestamp: a config is a hint, never a guess forced
     on the text.
     """
-    from ..limits import safe_yaml_load
-
-    try:
-        real = path.resolve()
-    except OSError:
+    found = _config_entry(path)
+    if found is None:
         return None
-    for cfg in _config_files(path):
-        try:
-            data = safe_yaml_load(cfg.read_text(encoding="utf-8")[:200_000], cfg.name, timestamps=False)
-        except Exception:  # a broken or hostile config is no hint; the journal is read by its shape
-            continue
-        if not isinstance(data, dict) or not isinstance(data.get("journals"), dict):
-            continue
-        beside = cfg.parent in (real.parent, real.parent.parent)
-        for spec in data["journals"].values():
+    _, spec, data = found
+    fmt = spec.get("timeformat") or data.get("timeformat")
+    return strptime_format(fmt) if isinstance(fmt, str) and fmt.strip() else None
+
+
+def journal_name(path: Path) -> str:
+    """jrnl's name of the journal kept in (or exported to) the file or folder `path`: the name its
+    jrnl config gives it; for a file the config does not name, the journal whose file has this
+    file's name without extension (`journal.json` saved from the journal kept in `journal.txt`),
+    else `default` for `journal.*` (jrnl's own default layout), else the file name without
+    extension (the folder name of a folder journal). jrnl names its exports after this name
+    (`jrnl default --format json --file default.json`), so every form of a journal shares one source."""
+    found = _config_entry(path)
+    if found is not None:
+        return found[0]
+    if path.is_dir():
+        return path.resolve().name
+    for _, data in _configs(path):
+        if path.stem in {str(n) for n in data["journals"]}:
+            break  # named after a journal already (`default.json`)
+        for name, spec in data["journals"].items():
             jpath = spec.get("journal") if isinstance(spec, dict) else spec
-            if not isinstance(jpath, str):
-                continue
-            target = Path(jpath).expanduser()
-            try:
-                same = target.resolve() == real
-            except OSError:
-                same = False
-            if same or (beside and target.name == real.name):
-                fmt = (spec.get("timeformat") if isinstance(spec, dict) else None) or data.get("timeformat")
-                return strptime_format(fmt) if isinstance(fmt, str) and fmt.strip() else None
-    return None
+            if isinstance(jpath, str) and Path(jpath.rstrip("/")).stem == path.stem:
+                return str(name)
+    return "default" if path.stem == "journal" else path.stem
+
+
+def output_peers(path: Path, own: str) -> frozenset:
+    """For an output of jrnl saved as `path` under source `own`: the other journals of its jrnl
+    config when `own` is one of them (`work.json` of the configured `work`), else none (an output
+    saved under another name, `export.json`, may be any journal's)."""
+    names = {f"{SOURCE}:{n}" for _, data in _configs(path) for n in data["journals"]}
+    return frozenset(names - {own}) if own in names else frozenset()
+
+
+def peer_sources(path: Path, own: str) -> frozenset:
+    """Sources of the other jrnl journals beside the journal file `path` (its config's journals and
+    the jrnl journal files in its folder), without `own`."""
+    names = {str(n) for _, data in _configs(path) for n in data["journals"]}
+    try:
+        siblings = sorted(path.parent.iterdir())[:500]  # a notes folder may be huge; journals are few
+    except OSError:
+        siblings = []
+    for sib in siblings:
+        if sib == path or sib.suffix.lower() not in (".txt", ".journal", "") or not sib.is_file():
+            continue
+        try:
+            with sib.open("rb") as fh:
+                head = fh.read(4096).decode("utf-8", "replace")
+        except OSError:
+            continue
+        if looks_like_text_journal(head):
+            names.add(journal_name(sib))
+    return frozenset(f"{SOURCE}:{n}" for n in names) - {own}
+
+
+def encrypted_hint(name: str = "default") -> str:
+    """Why an encrypted journal is refused, and the export command whose file keeps its source."""
+    return ("an encrypted jrnl journal; mirror_kit cannot read it: export it in clear with "
+            f"`jrnl {name} --format json --file {name}.json` (the file named after the journal) "
+            "and import that file")
 
 
 def _parse_stamp(blob: str, fmt: str | None = None) -> datetime | None:
@@ -169,6 +254,22 @@ def _parse_stamp(blob: str, fmt: str | None = None) -> datetime | None:
         return None
 
 
+def _custom_shaped(blob: str) -> bool:
+    """A jrnl timestamp written with a `timeformat` that has no `HH:MM` (`20240301 0900`): ten or more
+    digits (a date alone has at most eight) in a short bracket."""
+    from .dates import month_number
+
+    if len(blob) > 40 or _stamp_shaped(blob) or sum(c.isdigit() for c in blob) < 10:
+        return False
+    if re.fullmatch(r"[\w .,:/\-]+", blob) is None:
+        return False
+    # Words only of a date (`Mar`, `AM`, `T`), and a year (`2024`) or a `yymmdd` day in it: not a
+    # reference number or a phone number in brackets.
+    if not all(w.upper() in ("AM", "PM", "T") or month_number(w) for w in re.findall(r"[A-Za-z]+", blob)):
+        return False
+    return re.search(r"(?<!\d)(?:1[89]|2\d)\d{2}|(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])", blob) is not None
+
+
 def _stamp_shaped(blob: str) -> bool:
     """A time and a year or day/month numbers: what every jrnl timestamp has, read or not."""
     return bool(re.search(r"\d{1,2}:\d{2}", blob) and re.search(r"\d{4}|\d{1,2}[/.-]\d{1,2}", blob))
@@ -180,8 +281,41 @@ def looks_like_text_journal(text: str, fmt: str | None = None) -> bool:
     refused then by line instead of read as a note."""
     first = next((ln for ln in strip_banner(text).split("\n") if ln.strip()), "")
     m = re.match(r"^\[([^\]]+)\] ", first)
-    return bool(m and (_parse_stamp(m.group(1), fmt) or (fmt is None and _stamp_shaped(m.group(1))
-                                                         and re.search(r"\d{4}", m.group(1)))))
+    return bool(m and (_parse_stamp(m.group(1), fmt) or (fmt is None and (
+        (_stamp_shaped(m.group(1)) and re.search(r"\d{4}", m.group(1))) or _custom_shaped(m.group(1))))))
+
+
+def unread_format_error(text: str, name: str, fmt: str | None, given: str | None) -> InvalidInputError | None:
+    """The one-line refusal for a jrnl journal whose first `[timestamp]` is of jrnl's shape but read
+    neither by its shape nor by `fmt` (its config's or --date-format's), else None."""
+    lines = strip_banner(text).split("\n")
+    i, first = next(((i, ln) for i, ln in enumerate(lines, 1) if ln.strip()), (1, ""))
+    m = re.match(r"^\[([^\]]+)\] ", first)
+    if not m or _parse_stamp(m.group(1), fmt) is not None or not _custom_shaped(m.group(1)):
+        return None
+    how = (f"it does not match --date-format {given!r}" if given else
+           "give jrnl's timeformat with --date-format (e.g. '%Y%m%d %H%M'), or keep the journal's "
+           "jrnl.yaml beside it")
+    return InvalidInputError(f"{name}: line {i}: jrnl timestamp {m.group(1)!r} has no shape that can be "
+                             f"read alone; {how}")
+
+
+def reading_format(path: Path, text: str, ctx: Context) -> str | None:
+    """The strptime format for the jrnl journal or output `path` (starting with `text`): its jrnl
+    config's `timeformat`, else --date-format, whichever reads its first timestamp; else None."""
+    fmt = journal_format(path, text)
+    if fmt:
+        return fmt
+    given = ctx.opt("date_format")
+    if given:
+        given = strptime_format(str(given))
+        if looks_like_text_journal(text, given):
+            return given
+        from . import jrnlmd
+
+        if jrnlmd.looks_like_markdown_export(text, given) or jrnlmd.looks_like_pretty_output(text, given):
+            return given
+    return None
 
 
 def journal_format(path: Path, text: str) -> str | None:
@@ -228,32 +362,44 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         days = folder_journal_files(path)
         if not days:
             raise InvalidInputError(f"{path}: not a jrnl folder journal (expected YYYY/MM/DD.txt day files)")
-        ctx.source = f"{SOURCE}:{path.resolve().name}"
+        ctx.source = f"{SOURCE}:{journal_name(path)}"
         return _folder_entries(path, days, ctx)
+    jname = journal_name(path)
     data = read_bytes(path)
     kind = encrypted_kind(data[:4096])
     if kind:
-        raise InvalidInputError(f"{name}: {ENCRYPTED_HINT} (jrnl {kind} encryption)")
+        raise InvalidInputError(f"{name}: {encrypted_hint(jname)} (jrnl {kind} encryption)")
     try:
         text, _ = decode_bytes(data, name, ctx.opt("encoding"))
     except InvalidInputError as exc:
         if "binary" not in str(exc):
             raise
-        raise InvalidInputError(f"{exc} (if this is {ENCRYPTED_HINT})") from exc
-    ctx.source = f"{SOURCE}:{path.stem}"
+        raise InvalidInputError(f"{exc} (if this is {encrypted_hint(jname)})") from exc
+    ctx.source = f"{SOURCE}:{jname}"
     text = strip_banner(text)
     if text.lstrip().startswith("{"):
-        return _from_json(text, name, ctx)
-    fmt = journal_format(path, text)
+        return _marked(_from_json(text, name, ctx), output_peers(path, ctx.source))
+    fmt = reading_format(path, text, ctx)
     if looks_like_text_journal(text, fmt):
-        return _from_text(text, name, ctx, fmt=fmt)
+        err = unread_format_error(text, name, fmt, ctx.opt("date_format"))
+        if err:
+            raise err
+        return _marked(_from_text(text, name, ctx, fmt=fmt), peer_sources(path, ctx.source))
     kind = output_kind(text)
     if kind:
-        return read_output(kind, text, name, ctx)
+        return _marked(read_output(kind, text, name, ctx, fmt), output_peers(path, ctx.source))
     raise InvalidInputError(
         f"{name}: not a jrnl JSON export or jrnl journal file (expected '{{\"entries\": ...}}' "
         "or lines like '[2024-03-01 09:00:00 AM] Title.')"
     )
+
+
+def _marked(items: Iterator[Entry | Rejection], peers: frozenset) -> Iterator[Entry | Rejection]:
+    """`items` with the other journals' sources set on each entry (see `Entry.peers`)."""
+    for item in items:
+        if isinstance(item, Entry):
+            item.peers = peers
+        yield item
 
 
 def _from_json(text: str, name: str, ctx: Context) -> Iterator[Entry | Rejection]:
@@ -295,7 +441,7 @@ def _folder_entries(root: Path, days: list[Path], ctx: Context) -> Iterator[Entr
         rel = f.relative_to(root).as_posix()
         text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
         texts.append((rel, text))
-    fmt = journal_format(root, texts[0][1]) if texts else None
+    fmt = reading_format(root, texts[0][1], ctx) if texts else None
     column = DateColumn(f"{root.name}: timestamps", ctx.opt("dayfirst"), ctx.opt("date_format") or fmt,
                         "timestamp")
     for rel, text in texts:
@@ -392,6 +538,10 @@ def sniff(path: Path) -> str | None:
     return output_kind(text)
 
 
+# jrnl's outputs that cannot carry a whole entry (see `Entry.lossy`).
+LOSSY_KINDS = ("xml", "pretty")
+
+
 def output_kind(text: str) -> str | None:
     """Which of jrnl's outputs `text` is (without jrnl's message boxes): 'markdown' (`--format md`),
     'yaml' (a file of `--format yaml`), 'xml' (`--format xml`), 'pretty' (its display output,
@@ -427,7 +577,9 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
     (`work/2024/06/01.txt`) or of a one-file-per-entry export. A journal that cannot be read is one
     Rejection naming its file and the reason; the others are still read."""
     groups: dict[tuple[str, str], list[tuple[Path, str, str]]] = {}
-    for f, rel, kind in found:
+    # The forms that lose something (XML, display output) last: an entry of the same journal read
+    # from a full form first is then held, and the lossy copy is a duplicate of it.
+    for f, rel, kind in sorted(found, key=lambda x: x[2] in LOSSY_KINDS):
         day = _DAY_FILE.match(rel) if kind == "text" else None
         if day:
             key = ("days", day.group(1) or "")
@@ -436,13 +588,25 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
         else:
             key = ("file", rel)
         groups.setdefault(key, []).append((f, rel, kind))
+    sources = {}
     for (how, where), members in groups.items():
-        name = (Path(where).stem if how == "file" else Path(where).name) or root.resolve().name
-        source = f"{SOURCE}:{name}"
+        if how == "files":
+            name = Path(where).name or root.resolve().name
+        else:
+            name = journal_name(members[0][0] if how == "file" else (root / where if where else root))
+        sources[(how, where)] = f"{SOURCE}:{name}"
+    # Journals kept as files (not outputs saved from one) are different journals from each other.
+    journals = {sources[k] for k, m in groups.items() if k[0] != "files" and m[0][2] == "text"}
+    for (how, where), members in groups.items():
+        source = sources[(how, where)]
+        peers = output_peers(members[0][0], source)
+        if how != "files" and members[0][2] == "text":
+            peers = (peer_sources(members[0][0], source) | journals) - {source}
         try:
             for item in _group_entries(how, where, members, root, ctx):
                 if isinstance(item, Entry):
                     item.source = source
+                    item.peers = peers
                 yield item
         except InvalidInputError as exc:
             first = members[0][1]
@@ -468,8 +632,11 @@ def _group_entries(how: str, where: str, members: list[tuple[Path, str, str]], r
     for f, rel, kind in members:
         text, _ = decode_bytes(read_bytes(f), rel, ctx.opt("encoding"))
         text = strip_banner(text.replace("\r\n", "\n"))
-        fmt = journal_format(f, text) if kind == "text" else None
+        fmt = reading_format(f, text, ctx)
         if kind == "text":
+            err = unread_format_error(text, rel, fmt, ctx.opt("date_format"))
+            if err:
+                raise err
             yield from _from_text(text, rel, ctx, keys, column, fmt)
         else:
             yield from read_output(kind, text, rel, ctx, fmt, keys, column)

@@ -59,6 +59,24 @@ def split_heading(heading: str, fmt: str | None = None) -> tuple[str, str] | Non
     return None
 
 
+def _custom_heading(heading: str) -> bool:
+    """Whether a heading starts with a timestamp of jrnl's shape that no shape reads (see
+    `jrnl._custom_shaped`): ten or more digits in its first words before any letter."""
+    from .jrnl import _custom_shaped
+
+    head = re.match(r"^[\d .,:/\-]+", heading)
+    return bool(head and _custom_shaped(head.group(0).strip()))
+
+
+def _unread_heading(name: str, line: int, heading: str, ctx: Context) -> str:
+    """The one-line refusal of an output whose timestamps no shape and no given format read."""
+    given = ctx.opt("date_format")
+    how = (f"it does not match --date-format {given!r}" if given else
+           "give jrnl's timeformat with --date-format (e.g. '%Y%m%d %H%M'), or keep the journal's "
+           "jrnl.yaml beside it")
+    return f"{name}: line {line}: jrnl timestamp heading {heading!r} has no shape that can be read alone; {how}"
+
+
 def _full_date(text: str) -> bool:
     """Whether dateutil reads `text` whole with a year, month and day in it (none taken from a default)."""
     from dateutil import parser as du
@@ -77,7 +95,9 @@ def looks_like_markdown_export(text: str, fmt: str | None = None) -> bool:
     lines = [ln for ln in text.split("\n")[:50] if ln.strip()]
     if len(lines) >= 3 and _YEAR.match(lines[0]) and _MONTH.match(lines[1]):
         m = _ENTRY.match(lines[2])
-        return bool(m and split_heading(m.group(1), fmt))
+        # a heading with a timestamp of a `timeformat` read by no shape (`20240301 0900`) is still
+        # jrnl's, refused with the way to give its format instead of read as one note
+        return bool(m and (split_heading(m.group(1), fmt) or (fmt is None and _custom_heading(m.group(1)))))
     m = _SINGLE.match(lines[0]) if lines else None
     return bool(m and not _YEAR.match(lines[0]) and split_heading(m.group(1), fmt))
 
@@ -115,6 +135,9 @@ def read_markdown_export(text: str, name: str, ctx: Context, fmt: str | None = N
         elif found:
             found[-1][3].append(re.sub(rf"^#{{{demote}}}(#+ )", r"\1", line))
     if not found:
+        first = next((ln for ln in lines if _ENTRY.match(ln) or (single and _SINGLE.match(ln))), "")
+        if first and _custom_heading(first.lstrip("# ")):
+            raise InvalidInputError(_unread_heading(name, lines.index(first) + 1, first, ctx))
         raise InvalidInputError(f"{name}: no jrnl entry heading ('### 2024-03-01 10:00 Title') found")
     if column.order is None and not column.given:
         undecided = next((f for f in found if not column.observe(f[1], f"line {f[0]}")), None)
@@ -135,7 +158,9 @@ def read_markdown_export(text: str, name: str, ctx: Context, fmt: str | None = N
             continue
         if not isinstance(when, datetime):
             when = datetime(when.year, when.month, when.day, 12, 0)
-        yield _entry(title, "\n".join(body), when, False, where, keys, tz)
+        entry = _entry(title, "\n".join(body), when, False, where, keys, tz)
+        entry.unknown = ("starred",)  # jrnl's Markdown does not print the star
+        yield entry
 
 
 def _prove_by_month(column: DateColumn, stamp: str, month: int, place: str) -> None:
@@ -199,17 +224,24 @@ PRETTY_WARNING = ("{name}: jrnl's display output: line breaks inside entries may
                   "not yours; `jrnl --format text` (or json) keeps each entry exact")
 
 
-def looks_like_pretty_output(text: str) -> bool:
+def looks_like_pretty_output(text: str, fmt: str | None = None) -> bool:
     """Whether `text` is jrnl's display output: a `<timestamp> <title>` first line and, right after
-    such a line, a body line indented with `| `."""
+    such a line, a body line indented with `| ` (`fmt`: the strptime format of its timestamps; a
+    timestamp no shape reads, `20240301 0900`, still makes it one, refused then with the way to
+    give its format)."""
     if "\n|" not in text:  # cheap: most notes end here
         return False
     lines = text.split("\n")
     first = next((ln for ln in lines if ln.strip()), "")
-    if first.startswith(("#", "[")) or not _TIME.search(first[:60]) or not split_heading(first):
+
+    def dated(line: str) -> bool:
+        return bool(split_heading(line, fmt) or (fmt is None and _custom_heading(line)))
+
+    if first.startswith(("#", "[")) or not dated(first) or (fmt is None and not _TIME.search(first[:60])
+                                                             and not _custom_heading(first)):
         return False
     # a Markdown table row (`| a | b |`) under a dated line is a note's table, not jrnl's indent
-    return any(_PRETTY_BODY.match(b) and not b.rstrip().endswith("|") and split_heading(a)
+    return any(_PRETTY_BODY.match(b) and not b.rstrip().endswith("|") and dated(a)
                for a, b in zip(lines[:200], lines[1:200], strict=False))
 
 
@@ -237,6 +269,9 @@ def read_pretty_output(text: str, name: str, ctx: Context, fmt: str | None = Non
                 found[-1][3].append(line)
         prev_blank = not line.strip()
     if not found:
+        first = next((ln for ln in lines if ln.strip()), "")
+        if _custom_heading(first):
+            raise InvalidInputError(_unread_heading(name, lines.index(first) + 1, first, ctx))
         raise InvalidInputError(f"{name}: no jrnl entry line ('2024-03-01 10:00 Title') found")
     undecided = next((f for f in found if not column.observe(f[1], f"line {f[0]}")), None)
     if undecided and column.order is None:
@@ -252,7 +287,9 @@ def read_pretty_output(text: str, name: str, ctx: Context, fmt: str | None = Non
             continue
         if not isinstance(when, datetime):
             when = datetime(when.year, when.month, when.day, 12, 0)
-        yield _entry(" ".join(title), "\n".join(body), when, False, where, keys, ctx.opt("tz"))
+        entry = _entry(" ".join(title), "\n".join(body), when, False, where, keys, ctx.opt("tz"))
+        entry.lossy = True
+        yield entry
 
 
 # jrnl's XML output (`jrnl --format xml`): `<entry date="2024-03-01T10:00:00">title body</entry>`.
@@ -293,6 +330,7 @@ def read_xml_output(text: str, name: str, ctx: Context, keys=None) -> Iterator[E
         entry = _entry(body, "", when.replace(tzinfo=None), el.get("starred") in ("1", "true", "True"),
                        where, keys, ctx.opt("tz"))
         entry.title = None
+        entry.lossy = True
         entry.tags = list(dict.fromkeys(entry.tags + [t.get("name", "").lstrip("#@") for t in el.iter("tag")
                                                       if t.get("name")]))
         yield entry

@@ -174,11 +174,11 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
     data = path.read_bytes()
     if not data.strip():
         return Skipped(where, "empty note")
-    from .jrnl import ENCRYPTED_HINT, encrypted_kind
+    from .jrnl import encrypted_hint, encrypted_kind, journal_name
 
     kind = encrypted_kind(data[:4096])
     if kind:  # its ciphertext would otherwise be stored as the note's text
-        raise InvalidInputError(f"{rel}: {ENCRYPTED_HINT} (jrnl {kind} encryption)")
+        raise InvalidInputError(f"{rel}: {encrypted_hint(journal_name(path))} (jrnl {kind} encryption)")
     text, enc = decode_bytes(data, rel, ctx.opt("encoding"))
     if enc not in ("utf-8", "utf-8-sig", ctx.opt("encoding")):
         ctx.warn(f"{rel}: not UTF-8, read as {enc}")

@@ -89,6 +89,11 @@ def store_entries(
     seen_sids = SeenIds(journal.conn)
     seen_recent = seen_sids.recent  # the same dict for the whole import (cleared, never replaced)
     main_file: list = []
+    # Timestamp keys (jrnl, Daylio) met in this import -> digests of their text (exact, and with
+    # whitespace collapsed) and whether read from a lossy form: tells one journal's two forms apart
+    # from two entries under one key.
+    seen_text: dict[str, tuple[bytes, bytes, bool]] = {}
+    lossy_edits: list[dict] = []  # places of lossy entries whose words differ from the stored ones
     rejected: list[dict] = []
     writing = not dry_run
     # Index upkeep is deferred to the end of the transaction once an import fills a whole chunk.
@@ -157,6 +162,20 @@ def store_entries(
             first = None if sid is None else seen_sids.get(seen_key) if seen_sids.moved else seen_recent.get(seen_key)
             if first is not None:
                 first = {"file": main_file[0], "line": first} if isinstance(first, int) else first
+                held = seen_text.get(seen_key) if item.shared_key else None
+                if held is not None:
+                    # The same journal in two of its forms in one import (`default.md` beside
+                    # `default.txt`): the same entry is a duplicate; a different one under the
+                    # same key is a conflict, reported and not applied (the first one read stays).
+                    if held[0] == _digest(item.content) or (
+                            (item.lossy or held[2]) and held[1] == _digest(_squash(item.content))):
+                        summary.skipped += 1
+                    else:
+                        summary.conflicts += 1
+                        summary.warnings.append(
+                            f"{where_text(item.where)}: conflict: key {sid!r} already read from "
+                            f"{where_text(first)} with a different entry; not imported")
+                    continue
                 reject(item.where, f"duplicate id {sid!r} (first seen at {where_text(first)})")
                 continue
             rec = {
@@ -176,9 +195,15 @@ def store_entries(
             other = (known is not None and item.shared_key and fingerprint(row) != known[1]
                      and unrelated_to_stored(journal, known[0], row))
             if ((other or (known is None and item.shared_key)) and row["content_hash"] in hashes
-                    and _stored_elsewhere(journal, identity_id, row)):
+                    and _stored_elsewhere(journal, identity_id, row, item.peers)):
                 # The same entry read before from a file of another name (`journal.txt`, then
-                # its JSON export `export.json`): a duplicate, not a new entry.
+                # its JSON export `export.json`): a duplicate, not a new entry. Not when it is
+                # stored under another journal beside this one (`personal.txt`, `work.txt`):
+                # two journals may hold the same words at the same minute.
+                summary.skipped += 1
+                continue
+            if item.lossy and (other or known is None) and _lossy_held(journal, identity_id, row, item.peers):
+                # A lossy form (jrnl's XML) of an entry stored from a full form under another name.
                 summary.skipped += 1
                 continue
             if other:
@@ -196,9 +221,18 @@ def store_entries(
                     main_file.append(w.get("file"))
                 plain = len(w) == 2 and w.get("file") == main_file[0] and type(w.get("line")) is int
                 seen_sids.add(ns + sid, w["line"] if plain else w)
+                if item.shared_key and item.source is not None:
+                    # Only jrnl journals found in a folder can meet one journal in two forms (a file
+                    # alone keys each minute once): a big single file keeps no text digests.
+                    seen_text[ns + sid] = (_digest(item.content), _digest(_squash(item.content)), item.lossy)
+            if known is not None and item.unknown and fingerprint(row) != known[1]:
+                row = _keep_stored_meta(journal, identity_id, known[0], rec, item.unknown)
             if known is not None:
-                if fingerprint(row) == known[1]:
+                if fingerprint(row) == known[1] or item.lossy:
+                    # A lossy form never overwrites what is stored: it is held already.
                     summary.skipped += 1
+                    if item.lossy and fingerprint(row) != known[1] and _lossy_edit(journal, known[0], row):
+                        lossy_edits.append(item.where)
                 elif unrelated_update(journal, known[0], row, item.where, summary):
                     continue
                 else:
@@ -219,6 +253,12 @@ def store_entries(
         # Every entry is read: the ids met go now, not after the index builds of `finish` (the
         # import's memory peak, which they would otherwise raise by their dict).
         seen_sids.close()
+        seen_text.clear()
+        if lossy_edits:
+            summary.warnings.append(
+                f"{where_text(lossy_edits[0])}: {len(lossy_edits)} entr{'y' if len(lossy_edits) == 1 else 'ies'} "
+                "differ from the stored text beyond what this output loses; not applied (a lossy output "
+                "never overwrites: import the journal file or its JSON export to apply edits)")
         summary.rejected = rejected
         if rejected and not skip_bad:
             first = rejected[0]
@@ -260,12 +300,51 @@ def _other_slot(by_sid: dict, seen: SeenIds, sid: str, fp: tuple, ns: str = "") 
             return free, None
 
 
-def _stored_elsewhere(journal: Any, identity_id: str, row: dict) -> bool:
-    """True when the identity already holds this text at this time (under any source or key)."""
-    return journal.conn.execute(
-        "SELECT 1 FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ? LIMIT 1",
+def _keep_stored_meta(journal: Any, identity_id: str, reflection_id: str, rec: dict, keys: tuple) -> dict:
+    """`rec` encoded with the stored reflection's values for the metadata `keys` its form cannot carry."""
+    import json
+
+    found = journal.conn.execute("SELECT metadata FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
+    stored = json.loads(found[0] or "{}") if found else {}
+    meta = {**(rec.get("metadata") or {}), **{k: stored[k] for k in keys if k in stored}}
+    rec["metadata"] = meta
+    return journal.reflections.encode(identity_id, rec)
+
+
+def _lossy_edit(journal: Any, reflection_id: str, row: dict) -> bool:
+    """True when a lossy entry's text differs from the stored one by more than whitespace."""
+    found = journal.conn.execute("SELECT content FROM reflections WHERE id = ?", (reflection_id,)).fetchone()
+    return found is not None and _squash(found[0] or "") != _squash(row["content"])
+
+
+def _digest(text: str) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _squash(text: str) -> str:
+    """`text` with every run of whitespace one space: what jrnl's lossy forms keep of an entry."""
+    return " ".join(text.split())
+
+
+def _stored_elsewhere(journal: Any, identity_id: str, row: dict, peers: frozenset = frozenset()) -> bool:
+    """True when the identity already holds this text at this time (under any source or key but
+    the `peers`: other journals)."""
+    return any(src not in peers for (src,) in journal.conn.execute(
+        "SELECT source FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ?",
         (identity_id, row["content_hash"], row["created_at"]),
-    ).fetchone() is not None
+    ))
+
+
+def _lossy_held(journal: Any, identity_id: str, row: dict, peers: frozenset = frozenset()) -> bool:
+    """True when the identity holds an entry at this time whose text, whitespace collapsed, is this
+    lossy entry's (its title and body joined, or lines re-wrapped), under any source but `peers`."""
+    want = _squash(row["content"])
+    return any(src not in peers and _squash(content or "") == want for src, content in journal.conn.execute(
+        "SELECT source, content FROM reflections WHERE identity_id = ? AND created_at = ?",
+        (identity_id, row["created_at"]),
+    ))
 
 
 def _insert(journal: Any, rows: list[dict]) -> None:
