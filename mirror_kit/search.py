@@ -78,6 +78,8 @@ class Search:
         Returns a DataFrame with columns reflection_id, created_at (UTC ISO), score (fused RRF score),
         fts_rank / vector_rank (1-based rank in each ranking, NaN when absent from it), similarity
         (cosine in [-1, 1]), why (what matched), title, snippet (matched words in [brackets]) and content.
+        In text mode `df.attrs["total"]` is how many reflections match in all (more than `len(df)` when
+        `k` cut the list; see `count`); other modes rank every reflection, so they set no total.
         Raises InvalidInputError (a query of no word or over MAX_QUERY_CHARS, k outside 1..MAX_K, a bad
         mode, since after until, both or neither of query and like; see `mirror_kit.search_words`),
         NotFoundError (unknown `like` id), UnknownIdentityError.
@@ -129,7 +131,10 @@ class Search:
             fused[rid] = fused.get(rid, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
         if not best:
-            return pd.DataFrame(columns=COLUMNS)
+            empty = pd.DataFrame(columns=COLUMNS)
+            if mode == "text":
+                empty.attrs["total"] = 0
+            return empty
         info = {r["id"]: r for r in self.conn.execute(
             f"SELECT id, created_at, title, content FROM reflections WHERE id IN ({','.join('?' * len(best))})", best)}
         out = []
@@ -155,12 +160,25 @@ class Search:
         df["fts_rank"] = df["fts_rank"].astype("Int64")
         df["vector_rank"] = df["vector_rank"].astype("Int64")
         df["similarity"] = df["similarity"].astype(float)
+        if mode == "text":
+            df.attrs["total"] = self._total(query, ident_id, since, until, tag, len(df), k)
         return df
 
     # -- candidates ------------------------------------------------------------------------------
     def _allowed(self, ident_id, since, until, tag, exclude) -> set[str] | None:
         """The ids the filters allow (None: every reflection of the scope)."""
-        where, params = [], []
+        where, params = self._where(ident_id, since, until, tag, exclude)
+        if not where:
+            return None
+        if ident_id is not None:
+            where.append("identity_id = ?")
+            params.append(ident_id)
+        return {r[0] for r in self.conn.execute(f"SELECT id FROM reflections WHERE {' AND '.join(where)}", params)}
+
+    def _where(self, ident_id, since, until, tag, exclude) -> tuple[list[str], list]:
+        """SQL conditions on `reflections` for the time, tag and excluded-id filters (not the identity)."""
+        where: list[str] = []
+        params: list = []
         try:
             lo, hi = bound_range(since, until)
         except InvalidInputError:
@@ -181,12 +199,45 @@ class Search:
         if exclude is not None:
             where.append("id != ?")
             params.append(exclude)
-        if not where:
-            return None
+        return where, params
+
+    def count(self, query: str, *, identity: Any = None, since: datetime | date | str | None = None,
+              until: datetime | date | str | None = None, tag: str | None = None) -> int:
+        """How many reflections hold every word of `query` (the text ranking's rule) within the
+        filters of `run`: one COUNT over the full-text index, no row fetched.
+
+        Raises what `run` raises for the same arguments; MirrorKitError without a full-text index.
+        """
+        check_query(query)
+        if not self.has_index():
+            raise MirrorKitError(f"{self.journal.path}: this journal has no full-text index yet "
+                                 "(run `mirror-kit migrate up`)")
+        return self._count(query, self.journal.identities.id_of(identity), since, until, tag)
+
+    def _total(self, query, ident_id, since, until, tag, shown: int, k: int) -> int:
+        # fewer hits than k: the text ranking held them all, nothing to count again
+        return shown if shown < k else self._count(query, ident_id, since, until, tag)
+
+    def _count(self, query, ident_id, since, until, tag) -> int:
+        match = fts_query(query)
+        if match is None:
+            return 0
+        sql = ("SELECT COUNT(*) FROM reflections_fts JOIN search_docs d ON d.rowid = reflections_fts.rowid "
+               "WHERE reflections_fts MATCH ?")
+        params: list = [match]
+        where, more = self._where(ident_id, since, until, tag, None)
         if ident_id is not None:
             where.append("identity_id = ?")
-            params.append(ident_id)
-        return {r[0] for r in self.conn.execute(f"SELECT id FROM reflections WHERE {' AND '.join(where)}", params)}
+            more.append(ident_id)
+        if where:
+            sql += f" AND d.reflection_id IN (SELECT id FROM reflections WHERE {' AND '.join(where)})"
+            params += more
+        try:
+            return int(self.conn.execute(sql, params).fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            from . import db
+
+            raise db.translate(exc, self.journal.path) from exc
 
     def _text(self, query, ident_id, allowed, depth) -> dict[str, tuple[int, str]]:
         """BM25 ranking from the FTS5 index: {reflection id: (rank from 1, snippet with [matches])}."""

@@ -40,6 +40,10 @@ def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> N
         raise click.UsageError("give a QUERY or --like REFLECTION_ID")
     df = ctx.journal(readonly=True).search(query, identity=identity, k=k, since=since, until=until, tag=tag,
                                            like=like, mode=mode)
+    total = df.attrs.get("total")  # text mode only: the other modes rank every reflection
+    if total is not None and total > len(df):
+        # on stderr, so `--json` output stays the list it always was
+        click.echo(f"showing {len(df):,} of {total:,} matches (--k to see more, up to {MAX_K})", err=True)
     if as_json:
         import json
 

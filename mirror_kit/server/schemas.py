@@ -116,6 +116,13 @@ class SearchHit(BaseModel):
     content: str
 
 
+class SearchEnvelope(Envelope[list[SearchHit]]):
+    """`/api/search`: the hits, and with `mode=text` how many reflections match in all (`total`,
+    more than the hits when `k` cut them); null in the other modes, which rank every reflection."""
+
+    total: int | None = None
+
+
 class PatternOut(Open):
     id: str
     label: str

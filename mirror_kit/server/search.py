@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from ..search_words import MAX_K, MAX_QUERY_CHARS
 from .auth import Access, reader
 from .common import ERRORS, ok, records
-from .schemas import Envelope, SearchHit
+from .schemas import Envelope, SearchEnvelope, SearchHit
 
 router = APIRouter(tags=["search"], responses=ERRORS)
 Mode = Literal["hybrid", "text", "meaning"]
@@ -21,20 +21,21 @@ _Q = (f"The words to find (at most {MAX_QUERY_CHARS} characters, at least one le
 _K = f"How many results, 1 to {MAX_K} (otherwise 400)."
 
 
-@router.get("/api/search", response_model=Envelope[list[SearchHit]])
+@router.get("/api/search", response_model=SearchEnvelope)
 def search(q: str = Query(..., description=_Q), identity: str | None = None,
            k: int = Query(10, description=_K), since: str | None = None, until: str | None = None,
            tag: str | None = None, mode: Mode = "hybrid", a: Access = Depends(reader)) -> dict:
     """The best `k` reflections for `q`, best first: full-text (BM25) and embedding rankings fused by
     reciprocal rank, each hit with its ranks, similarity, why it matched and a snippet. A full-text
-    hit holds every word of `q` (stems, case and accents aside); `mode=text` returns only those.
+    hit holds every word of `q` (stems, case and accents aside); `mode=text` returns only those, and
+    then `total` says how many match in all (more than the hits when `k` cut them; null in other modes).
 
     identity: name or id (default: the token's own; every identity for an owner token).
     `curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8765/api/search?q=race+training&identity=maya&k=5"`
     """
     ident = a.identity(identity).id if identity is not None else a.token.identity_id
     hits = a.journal.search(q, identity=ident, k=k, since=since, until=until, tag=tag, mode=mode)
-    return ok(records(hits))
+    return {**ok(records(hits)), "total": hits.attrs.get("total")}
 
 
 @router.get("/api/reflections/{reflection_id}/similar", response_model=Envelope[list[SearchHit]])

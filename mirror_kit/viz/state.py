@@ -103,6 +103,7 @@ class ExplorerState:
         self.tension: str | None = None
         self.selected: list[str] = []
         self.selection_title = ""
+        self.selection_total: int | None = None  # matches in all when a search showed only the first k
         self.selected_labels: dict[str, str] = {}  # the clicked pattern, when a click chose the selection
         self.page = 0  # of the selection panel, SHOW_MAX reflections a page
         self._cache: dict[str, _Data] = {}
@@ -118,7 +119,7 @@ class ExplorerState:
             self.journal.identities.get(filters["identity"])
             self.identity = filters.pop("identity")
             self.patterns, self.tension, self.selected, self.selection_title = [], None, [], ""
-            self.selected_labels, self.page = {}, 0
+            self.selected_labels, self.page, self.selection_total = {}, 0, None
         for k, v in filters.items():
             setattr(self, k, list(v or []) if k == "patterns" else v)
         return self
@@ -544,6 +545,7 @@ class ExplorerState:
         """Show these reflections' text (first page); returns them (id, created_at, title, content, pattern)."""
         self.selected = list(dict.fromkeys(str(i) for i in reflection_ids))
         self.selection_title = title
+        self.selection_total = None
         self.selected_labels = {}
         self.page = 0
         return self.selected_frame()
@@ -609,7 +611,10 @@ class ExplorerState:
         head = html.escape(self.selection_title) + " · " if self.selection_title else ""
         where = (f" (showing {first + 1}–{first + len(shown)}, page {self.page + 1} of {pages})"
                  if pages > 1 else "")
-        parts = [f"<p><b>{head}{len(df)} reflection{'s' if len(df) != 1 else ''}</b>{where}</p>"]
+        total = self.selection_total
+        count = (f"first {len(df):,} of {total:,} reflections" if total is not None and total > len(df)
+                 else f"{len(df):,} reflection{'s' if len(df) != 1 else ''}")
+        parts = [f"<p><b>{head}{count}</b>{where}</p>"]
         colours = self.pattern_colours()
         by_label = dict(zip(self.data.patterns["label"], self.data.patterns["id"], strict=True)) if len(
             self.data.patterns) else {}
@@ -626,7 +631,8 @@ class ExplorerState:
     def search(self, query: str, k: int = SEARCH_MAX) -> pd.DataFrame:
         """Select the reflections in range holding every word of `query` (the journal's full-text
         search, `journal.search(mode="text")`, best first, at most `k`); an empty query clears the
-        selection.
+        selection. When more match than `k`, `selection_total` holds how many (the panel says "first
+        500 of 3,971 reflections"), counted by the same word rule.
 
         Returns the selected frame (as `select`). Raises MirrorKitError when the journal has no
         full-text index (an old file opened read-only), InvalidInputError for a query of no word or
@@ -636,7 +642,9 @@ class ExplorerState:
         hits = self.journal.search(query, identity=self.identity, k=k, since=self.since or None,
                                    until=self.until or None, mode="text")
         title = f"search “{query.strip()}”"
-        return self.select(list(hits["reflection_id"]), title if len(hits) else f"{title}: no reflection in range matches")
+        sel = self.select(list(hits["reflection_id"]), title if len(hits) else f"{title}: no reflection in range matches")
+        self.selection_total = hits.attrs.get("total")
+        return sel
 
     def highlight_points(self, figures: dict[str, go.Figure]) -> dict[str, dict[int, list[int]]]:
         """Which points of each view hold the selected reflections: {view: {trace index: [point
