@@ -37,6 +37,7 @@ from .errors import InvalidInputError, MirrorKitError
 from .export.service import Exports
 from .frames import Frames
 from .importers.api import Imports
+from .legacy_api import LegacyWriters
 from .migrate import Migrator
 from .patterns.service import Patterns
 from .tensions.service import Tensions
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from .commons.service import Commons
 
 
-class Journal:
+class Journal(LegacyWriters):
     """One journal file: collections (`identities`, `reflections`, `tags`, `threads`, `settings`, `runs`,
     `embeddings`, `mirrorbacks`), services (`imports`, `exports`, `patterns`, `tensions`, `viz`) and
     read-only queries (`frame`, `sql`, `stats`).
