@@ -63,7 +63,10 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
     fresh = not dry_run and not ctx.db_path.exists()
     # A dry run is a read: other formats plan on a read-only connection. A mirror_kit export's dry
     # run applies the plan inside a transaction it rolls back, which needs a writable connection.
-    journal = ctx.journal(create=not dry_run, readonly=dry_run and not _is_mirror(path, fmt))
+    if dry_run and not ctx.db_path.exists():
+        journal = _preview_journal(ctx)  # a preview of a first import creates no file
+    else:
+        journal = ctx.journal(create=not dry_run, readonly=dry_run and not _is_mirror(path, fmt))
     try:
         summary = run_import(
             journal, path, identity, fmt,
@@ -87,6 +90,22 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
         click.echo(format_summary(summary))
     else:
         emit(summary, True)
+
+
+def _preview_journal(ctx: Any) -> Any:
+    """An empty, current-schema journal in memory standing in for the file a first import would
+    create, so a dry run previews it (as `migrate up --dry-run` does) and no file appears; messages
+    still name the journal's path. Closed with the command."""
+    from ..db import connect
+    from ..journal import Journal
+    from ..migrate import Migrator
+
+    conn = connect(":memory:")
+    migrator = Migrator(conn, path=str(ctx.db_path))
+    migrator.up()
+    journal = Journal(conn, ctx.db_path, migrator)
+    click.get_current_context().call_on_close(journal.close)
+    return journal
 
 
 def _discard_if_empty(ctx: Any) -> None:
