@@ -133,3 +133,31 @@ def test_tz_option_is_not_recorded_for_a_value_with_another_offset(tmp_path: Pat
     assert rows["a"] == ("2024-03-05T10:00:00Z", "UTC")
     assert rows["b"] == ("2024-03-05T09:00:00Z", "Europe/Paris")  # its offset is Paris's then
     assert rows["c"] == ("2024-03-05T09:00:00Z", "Europe/Paris")
+
+
+def test_add_date_year_first_and_zone_abbreviation(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    assert _cli(db, "init", str(db)).returncode == 0
+    assert _cli(db, "identity", "add", "a").returncode == 0
+    r = _cli(db, "add", "-i", "a", "--date", "2024/03/05 10:00", "one")
+    assert r.returncode == 0 and "2024-03-05T10:00:00Z" in r.stdout, r.stderr
+    line = _one_error_line(_cli(db, "add", "-i", "a", "--date", "2024/03/05 10:00 PST", "two"))
+    assert line.startswith("error: --date:") and "'PST'" in line and "--tz" in line
+    assert list(_rows(db)) == ["one"]
+
+
+def test_notes_and_jrnl_year_first_dates_ignore_dayfirst(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("---\ndate: 2024/03/05\n---\nfront\n")
+    (notes / "b.md").write_text("---\ndate: 25/12/2024\n---\nother\n")
+    journal = tmp_path / "j.txt"
+    journal.write_text("[2024/03/05 10:00] Title.\nBody one.\n\n[2024/03/06 09:00] Two.\nBody.\n")
+    db = tmp_path / "n.db"
+    assert _cli(db, "import", str(notes), "-i", "a").returncode == 0
+    r = _cli(db, "import", str(journal), "-i", "a", "--dayfirst")
+    assert r.returncode == 0, r.stderr
+    rows = _rows(db)
+    assert rows["front"][0] == "2024-03-05T12:00:00Z"
+    assert sorted(at for c, (at, _) in rows.items() if c not in ("front", "other")) == [
+        "2024-03-05T10:00:00Z", "2024-03-06T09:00:00Z"]
