@@ -161,3 +161,13 @@ def test_notes_and_jrnl_year_first_dates_ignore_dayfirst(tmp_path: Path) -> None
     assert rows["front"][0] == "2024-03-05T12:00:00Z"
     assert sorted(at for c, (at, _) in rows.items() if c not in ("front", "other")) == [
         "2024-03-05T10:00:00Z", "2024-03-06T09:00:00Z"]
+
+
+def test_note_without_text_still_proves_the_day_month_order(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("---\ndate: 01/02/2024\n---\nfirst\n")
+    (notes / "b.md").write_text("---\ndate: 25/02/2024\n---\n\n")
+    r = _cli(tmp_path / "n.db", "import", str(notes), "-i", "a")
+    assert r.returncode == 0, r.stderr
+    assert _rows(tmp_path / "n.db")["first"][0] == "2024-02-01T12:00:00Z"

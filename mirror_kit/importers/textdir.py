@@ -185,7 +185,12 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fm, body = split_front_matter(text, rel)
     if not body.strip():
-        return Skipped(where, "note without text")
+        # Its date (front matter, else a `05.03.2023` name) still proves the vault's day/month order.
+        key = next((k for k in DATE_KEYS if fm.get(k)), None)
+        m = _NAME_DMY.match(rel.rsplit("/", 1)[-1])
+        proof = (RawDate(str(fm[key]), column, rel) if key and isinstance(fm[key], str)
+                 else RawDate(m.group(1), names, rel) if key is None and m else None)
+        return Skipped(where, "note without text", proof)
     created = None
     field = "date from the path"
     for key in DATE_KEYS:
