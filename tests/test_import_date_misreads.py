@@ -171,3 +171,15 @@ def test_note_without_text_still_proves_the_day_month_order(tmp_path: Path) -> N
     r = _cli(tmp_path / "n.db", "import", str(notes), "-i", "a")
     assert r.returncode == 0, r.stderr
     assert _rows(tmp_path / "n.db")["first"][0] == "2024-02-01T12:00:00Z"
+
+
+def test_front_matter_time_with_offset_keeps_its_own_zone_under_tz(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("---\ndate: 2024-03-05T10:00:00Z\n---\nutc\n")
+    (notes / "b.md").write_text("---\ndate: 2024-03-05 10:00\n---\nlocal\n")
+    r = _cli(tmp_path / "n.db", "import", str(notes), "-i", "a", "--tz", "Europe/Paris")
+    assert r.returncode == 0, r.stderr
+    rows = _rows(tmp_path / "n.db")
+    assert rows["utc"] == ("2024-03-05T10:00:00Z", "UTC")
+    assert rows["local"] == ("2024-03-05T09:00:00Z", "Europe/Paris")

@@ -33,6 +33,7 @@ from .dates import (
     moment_regex,
     settle_dates,
     utc_from_timestamp,
+    zone_for,
 )
 from .walk import walk_files
 
@@ -227,7 +228,9 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         metadata["front_matter"] = meta
     return Entry(
         content=body.strip("\n"), created_at=created, where=where, title=str(title) if title else None,
-        tags=tags, source_id=rel, tz=ctx.opt("tz"), metadata=metadata, date_field=field,
+        tags=tags, source_id=rel, metadata=metadata, date_field=field,
+        # A front matter time with its own offset was not written in --tz (file times were).
+        tz=zone_for(created, ctx.opt("tz")) if field.startswith("front matter") else ctx.opt("tz"),
     )
 
 
