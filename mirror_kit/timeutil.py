@@ -78,7 +78,7 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     """
     if isinstance(value, str):
         # A bare date string means the same as a date object (its noon), not midnight.
-        value = _bare_date(value) or parse_datetime(value)
+        value = _bare_date(value) or _bare_day(parse_datetime(value), value)
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, 12, 0, 0)
     zone = resolve_tz(tz)
@@ -104,6 +104,17 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
         if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
             raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
         raise InvalidInputError(f"cannot convert {shown} to UTC: offset out of range ({str(exc).split('.')[0]})") from exc
+
+
+def _bare_day(parsed: datetime, text: str) -> datetime | date:
+    """`parsed` as a date when `text` wrote no time of day (`2024/03/05`, `Jan 3 2024`): a bare day
+    is its noon in every form, not midnight."""
+    if parsed.tzinfo is not None or parsed.time() != datetime.min.time():
+        return parsed
+    from .importers.dates import parse_value  # the import-side reader tells a bare day apart
+
+    read = parse_value(text)
+    return read if type(read) is date else parsed
 
 
 def dst_gap(local: datetime) -> str | None:

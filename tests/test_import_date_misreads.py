@@ -183,3 +183,9 @@ def test_front_matter_time_with_offset_keeps_its_own_zone_under_tz(tmp_path: Pat
     rows = _rows(tmp_path / "n.db")
     assert rows["utc"] == ("2024-03-05T10:00:00Z", "UTC")
     assert rows["local"] == ("2024-03-05T09:00:00Z", "Europe/Paris")
+
+
+@pytest.mark.parametrize("raw", ["2024/03/05", "20240305", "March 5 2024", "2024.03.05"])
+def test_add_date_bare_day_in_any_form_is_stored_at_noon(raw: str) -> None:
+    assert to_utc(raw)[0].isoformat() == "2024-03-05T12:00:00+00:00"
+    assert to_utc("2024/03/05 00:00")[0].hour == 0  # a written midnight stays midnight
