@@ -78,7 +78,7 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
     """
     if isinstance(value, str):
         # A bare date string means the same as a date object (its noon), not midnight.
-        value = _bare_date(value) or parse_datetime(value)
+        value = _bare_date(value) or _bare_day(parse_datetime(value), value)
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, 12, 0, 0)
     zone = resolve_tz(tz)
@@ -104,6 +104,17 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
         if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
             raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
         raise InvalidInputError(f"cannot convert {shown} to UTC: offset out of range ({str(exc).split('.')[0]})") from exc
+
+
+def _bare_day(parsed: datetime, text: str) -> datetime | date:
+    """`parsed` as a date when `text` wrote no time of day (`2024/03/05`, `Jan 3 2024`): a bare day
+    is its noon in every form, not midnight."""
+    if parsed.tzinfo is not None or parsed.time() != datetime.min.time():
+        return parsed
+    from .importers.dates import parse_value  # the import-side reader tells a bare day apart
+
+    read = parse_value(text)
+    return read if type(read) is date else parsed
 
 
 def dst_gap(local: datetime) -> str | None:
@@ -133,7 +144,7 @@ def _offset(delta: timedelta) -> str:
 
 def _bare_date(text: str) -> date | None:
     s = text.strip()
-    if len(s) != 10:
+    if not 7 <= len(s) <= 10 or not s[:1].isdigit():  # `20240305`, `2024-W10-2`, `2024-03-05`
         return None
     try:
         return date.fromisoformat(s)
@@ -156,11 +167,52 @@ def bad_offset(value: datetime) -> str | None:
     return None
 
 
+# `2024/03/05`, `2024.3.5 10:00`, `2024 03 05`, `20240305`: a four-digit year first.
+_YEAR_FIRST = re.compile(r"^\s*\d{4}(?:[-/. _T]|\d{4}(?!\d)|$)")
+# Plain integers of nine digits or more: epoch seconds (or milliseconds), not a written date.
+_EPOCH = re.compile(r"^\d{9,}(?:\.\d+)?$")
+
+
+class ZoneAbbreviation(Exception):
+    """A time-zone abbreviation in a date (`EST`, `CST`): several zones share most of them."""
+
+
+def year_first(text: str) -> bool:
+    """Whether `text` starts with a four-digit year (read year-month-day whatever the day/month order)."""
+    return bool(_YEAR_FIRST.match(text))
+
+
+def tz_names(name: str | None, offset: int | None) -> tzinfo | None:
+    """dateutil `tzinfos` hook: a numeric offset or UTC/GMT/Z as written; any other zone name raises
+    ZoneAbbreviation (dateutil would drop it with a warning, or take the machine's own zone when
+    the name matches it)."""
+    from dateutil import tz as dtz
+
+    if offset is not None:
+        return dtz.UTC if offset == 0 else dtz.tzoffset(name, offset)
+    if name is None:
+        return None
+    raise ZoneAbbreviation(
+        f"time zone abbreviation {name[:12]!r} (CST, IST, BST and most others name several zones: write "
+        "a UTC offset such as -05:00, or pass --tz with an IANA zone such as America/New_York)")
+
+
+def plain_value_check(s: str) -> None:
+    """InvalidInputError for date values never read: digits other than 0-9 and epoch seconds."""
+    if not s.isascii() and any(c.isdigit() and not c.isascii() for c in s):
+        raise InvalidInputError(f"cannot read date {s[:40]!r}: write its digits as 0-9 (not full-width or other "
+                                "scripts' digits)")
+    if _EPOCH.match(s):
+        raise InvalidInputError(f"cannot read date {s[:40]!r}: a bare number (epoch seconds are not read); "
+                                "write it as YYYY-MM-DD HH:MM")
+
+
 def parse_datetime(text: str) -> datetime:
     """Parse ISO-8601 first (fast, exact), then common human formats via dateutil."""
     s = text.strip()
     if not s:
         raise InvalidInputError("empty date")
+    plain_value_check(s)
     try:
         return datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
     except ValueError:
@@ -171,10 +223,13 @@ def parse_datetime(text: str) -> datetime:
 
     # Never guessed: a part missing from the text is not taken from today, and a value that reads
     # differently day-first and month-first (`1/2/2024`) is refused, as imports do per file.
+    yf = year_first(s)  # year-month-day: no day/month order to doubt
     try:
-        a = du.parse(s, default=datetime(2000, 1, 1))
-        b = du.parse(s, default=datetime(2001, 2, 2))
-        other = du.parse(s, default=datetime(2000, 1, 1), dayfirst=True)
+        a = du.parse(s, default=datetime(2000, 1, 1), yearfirst=yf, tzinfos=tz_names)
+        b = du.parse(s, default=datetime(2001, 2, 2), yearfirst=yf, tzinfos=tz_names)
+        other = a if yf else du.parse(s, default=datetime(2000, 1, 1), dayfirst=True, tzinfos=tz_names)
+    except ZoneAbbreviation as exc:
+        raise InvalidInputError(f"cannot read date {text!r}: {exc}") from exc
     except (ValueError, OverflowError) as exc:
         raise InvalidInputError(f"cannot read date {text!r}") from exc
     missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))

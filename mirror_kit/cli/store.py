@@ -91,7 +91,8 @@ def _as_typed(message: str) -> str:
     date_field = "reflection: field 'created_at': "
     if message.startswith(date_field):
         reason = message[len(date_field):]
-        return f"--tz: {reason}" if "time zone" in reason else f"--date: {reason}"
+        # A zone named inside the date value (`10:00 EST`) is a fault of --date, not of --tz.
+        return f"--tz: {reason}" if reason.startswith(("time zone", "unknown time zone")) else f"--date: {reason}"
     if message == "reflection: field 'content' is missing or empty":
         return "the reflection's text is empty (give TEXT or pipe it on standard input)"
     return message

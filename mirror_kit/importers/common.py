@@ -334,6 +334,8 @@ class Skipped:
 
     where: dict
     reason: str = "no text"
+    # The part's date value when it has one: still evidence of its column's day/month order.
+    date: Any = None
 
 
 def csv_rows(reader: Any, name: str) -> Any:

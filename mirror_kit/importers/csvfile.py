@@ -404,7 +404,9 @@ def _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i
             row = row + [""] * (width - len(row))
         content = row[text_i]
         if not content or content.isspace():  # as `not content.strip()`, without copying the text
-            yield Skipped(where, f"empty text in column {header[text_i]!r}")
+            raw_date = row[date_i].strip() if date_i is not None else ""
+            yield Skipped(where, f"empty text in column {header[text_i]!r}",
+                          RawDate(raw_date, column, f"line {start}") if raw_date else None)
             continue
         raw_date = row[date_i].strip() if date_i is not None else ""
         if raw_date:

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..timeutil import bad_offset
+from ..timeutil import ZoneAbbreviation, bad_offset, plain_value_check, tz_names, year_first
 
 # `31/12/2023`, `3.1.2024 08:00`, `12-03-2024`: day and month fields first, order unknown.
 _NUMERIC = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
@@ -67,6 +67,7 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
     s = str(raw).strip()
     if not s:
         raise InvalidInputError("empty date")
+    plain_value_check(s)
     if date_format:
         try:
             parsed = datetime.strptime(s, date_format)
@@ -80,6 +81,11 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
             return date.fromisoformat(s)
         except ValueError as exc:
             raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+    if len(s) < 10 and s[:1].isdigit():
+        try:  # `20240305`, `2024-W10-2`: ISO bare days in their short forms, stored as noon too
+            return date.fromisoformat(s)
+        except ValueError:
+            pass
     try:
         return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
     except ValueError as exc:
@@ -91,9 +97,15 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         raise InvalidInputError(f"cannot read date {s!r}: a signed year (years 1..9999 only)")
     from dateutil import parser as du
 
+    # A value led by a four-digit year is year-month-day whatever the column's order (dateutil's
+    # dayfirst=True alone reads `2024/03/05` as 3 May); the order applies only to the other values.
+    yf = year_first(s)
+    first = bool(dayfirst) and not yf
     try:
-        a = du.parse(s, default=_DEFAULT_A, dayfirst=bool(dayfirst))
-        b = du.parse(s, default=_DEFAULT_B, dayfirst=bool(dayfirst))
+        a = du.parse(s, default=_DEFAULT_A, dayfirst=first, yearfirst=yf, tzinfos=tz_names)
+        b = du.parse(s, default=_DEFAULT_B, dayfirst=first, yearfirst=yf, tzinfos=tz_names)
+    except ZoneAbbreviation as exc:
+        raise InvalidInputError(f"cannot read date {s!r}: {exc}") from exc
     except (ValueError, OverflowError) as exc:
         # dateutil says why a date-shaped value is impossible (`31/02/2024`: day out of range).
         why = str(exc.args[0] if exc.args else "").split(":")[0]
@@ -130,6 +142,22 @@ def check_instant(value: Any, tz: str | None = None) -> str | None:
         shown = value.isoformat() if isinstance(value, date) else repr(value)
         return f"date {shown} is outside years 1..9999 once converted to UTC"
     return None
+
+
+def zone_for(value: Any, tz: str | None) -> str | None:
+    """The --tz zone to record with `value`: `tz` for a naive value or one whose written offset is
+    that zone's offset then, else None (the value's own offset is recorded: `--tz` is the zone of
+    dates written without one, and a `...Z` value was not written in Europe/Paris)."""
+    if not tz or not isinstance(value, datetime) or value.tzinfo is None:
+        return tz
+    from ..timeutil import resolve_tz
+
+    try:
+        zone = resolve_tz(tz)
+        same = zone is not None and value.utcoffset() == value.astimezone(zone).utcoffset()
+    except (InvalidInputError, ValueError, OverflowError):
+        return tz  # left to the store's own checks, which name the fault
+    return tz if same else None
 
 
 class DateColumn:
@@ -386,12 +414,25 @@ def settle_dates(items: Iterator[Any]) -> Iterator[Any]:
             item.created_at = rd.column.parse(rd.raw)
         except InvalidInputError as exc:
             return Rejection(item.where, f"{exc} in {rd.column.label}")
+        if getattr(item, "tz", None):
+            item.tz = zone_for(item.created_at, item.tz)
         return item
 
     for item in items:
         rd = getattr(item, "created_at", None)
         if not isinstance(rd, RawDate):
+            proof = getattr(item, "date", None)
+            if isinstance(proof, RawDate):
+                # A skipped row's date still proves its column's order; one that contradicts it
+                # is not an error (the row is not imported).
+                try:
+                    proof.column.observe(proof.raw, proof.place)
+                except InvalidInputError:
+                    pass
             yield item
+            if id(proof.column if isinstance(proof, RawDate) else None) in waiting and proof.column.order:
+                for w in waiting.pop(id(proof.column))[1]:
+                    yield finish(w)
             continue
         col = rd.column
         if not col.observe(rd.raw, rd.place):

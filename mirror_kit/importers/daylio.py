@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ..errors import InvalidInputError
 from .common import Context, Entry, Rejection, Skipped, csv_rows
-from .dates import parse_value
+from .dates import parse_value, zone_for
 
 HEADER = ("full_date", "date", "weekday", "time", "mood", "activities", "note_title", "note")
 
@@ -76,6 +76,6 @@ def daylio_rows(reader: csv.Reader, header: list[str], name: str, ctx: Context) 
         meta.update(extra)
         yield Entry(
             content=text or title or "", created_at=when, where=where, title=title, tags=activities,
-            source_id=key if n == 1 else f"{key}#{n}", tz=tz, metadata=meta, shared_key=True,
+            source_id=key if n == 1 else f"{key}#{n}", tz=zone_for(when, tz), metadata=meta, shared_key=True,
             date_field="columns 'full_date' and 'time'",
         )

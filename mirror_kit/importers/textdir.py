@@ -33,6 +33,7 @@ from .dates import (
     moment_regex,
     settle_dates,
     utc_from_timestamp,
+    zone_for,
 )
 from .walk import walk_files
 
@@ -185,7 +186,12 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fm, body = split_front_matter(text, rel)
     if not body.strip():
-        return Skipped(where, "note without text")
+        # Its date (front matter, else a `05.03.2023` name) still proves the vault's day/month order.
+        key = next((k for k in DATE_KEYS if fm.get(k)), None)
+        m = _NAME_DMY.match(rel.rsplit("/", 1)[-1])
+        proof = (RawDate(str(fm[key]), column, rel) if key and isinstance(fm[key], str)
+                 else RawDate(m.group(1), names, rel) if key is None and m else None)
+        return Skipped(where, "note without text", proof)
     created = None
     field = "date from the path"
     for key in DATE_KEYS:
@@ -222,7 +228,9 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         metadata["front_matter"] = meta
     return Entry(
         content=body.strip("\n"), created_at=created, where=where, title=str(title) if title else None,
-        tags=tags, source_id=rel, tz=ctx.opt("tz"), metadata=metadata, date_field=field,
+        tags=tags, source_id=rel, metadata=metadata, date_field=field,
+        # A front matter time with its own offset was not written in --tz (file times were).
+        tz=zone_for(created, ctx.opt("tz")) if field.startswith("front matter") else ctx.opt("tz"),
     )
 
 
