@@ -177,6 +177,18 @@ class ZoneAbbreviation(Exception):
     """A time-zone abbreviation in a date (`EST`, `CST`): several zones share most of them."""
 
 
+# `UTC+2`, `GMT-05:00`, `utc +5:30`: people mean the offset as written (ISO 8601, and how most systems
+# show zones); dateutil follows the POSIX TZ convention instead and flips the sign.
+_NAMED_OFFSET = re.compile(r"\b(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?(?!\d)", re.IGNORECASE)
+
+
+def written_offsets(text: str) -> str:
+    """`text` with `UTC+2`-style offsets rewritten as ISO offsets (`+02:00`), so they are read as written."""
+    if "+" not in text and "-" not in text:
+        return text
+    return _NAMED_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}:{m.group(3) or '00'}", text)
+
+
 def year_first(text: str) -> bool:
     """Whether `text` starts with a four-digit year (read year-month-day whatever the day/month order)."""
     return bool(_YEAR_FIRST.match(text))
@@ -223,6 +235,7 @@ def parse_datetime(text: str) -> datetime:
 
     # Never guessed: a part missing from the text is not taken from today, and a value that reads
     # differently day-first and month-first (`1/2/2024`) is refused, as imports do per file.
+    s = written_offsets(s)
     yf = year_first(s)  # year-month-day: no day/month order to doubt
     try:
         a = du.parse(s, default=datetime(2000, 1, 1), yearfirst=yf, tzinfos=tz_names)

@@ -189,3 +189,17 @@ def test_front_matter_time_with_offset_keeps_its_own_zone_under_tz(tmp_path: Pat
 def test_add_date_bare_day_in_any_form_is_stored_at_noon(raw: str) -> None:
     assert to_utc(raw)[0].isoformat() == "2024-03-05T12:00:00+00:00"
     assert to_utc("2024/03/05 00:00")[0].hour == 0  # a written midnight stays midnight
+
+
+def test_utc_plus_offsets_are_read_as_written_not_with_posix_flipped_signs(tmp_path: Path) -> None:
+    csv = tmp_path / "offsets.csv"
+    csv.write_text("id,text,date\n1,a,2024-03-05 10:00 UTC+2\n2,b,2024-03-05 10:00 GMT-5\n"
+                   "3,c,2024-03-05 10:00 UTC+05:30\n4,d,2024-03-05 10:00 utc +1\n", encoding="utf-8")
+    r = _cli(tmp_path / "j.db", "import", str(csv), "-i", "a")
+    assert r.returncode == 0, r.stderr
+    got = {c: at for c, (at, _) in _rows(tmp_path / "j.db").items()}
+    assert got == {"a": "2024-03-05T08:00:00Z", "b": "2024-03-05T15:00:00Z",
+                   "c": "2024-03-05T04:30:00Z", "d": "2024-03-05T09:00:00Z"}
+    # the same on the paths that read one value: `add --date` and the API
+    assert to_utc(parse_datetime("2024-03-05 10:00 UTC+2"))[0].hour == 8
+    assert parse_value("5 Mar 2024 10:00 GMT+01:00").utcoffset().total_seconds() == 3600

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..timeutil import ZoneAbbreviation, bad_offset, plain_value_check, tz_names, year_first
+from ..timeutil import ZoneAbbreviation, bad_offset, plain_value_check, tz_names, written_offsets, year_first
 
 # `31/12/2023`, `3.1.2024 08:00`, `12-03-2024`: day and month fields first, order unknown.
 _NUMERIC = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
@@ -99,6 +99,7 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
 
     # A value led by a four-digit year is year-month-day whatever the column's order (dateutil's
     # dayfirst=True alone reads `2024/03/05` as 3 May); the order applies only to the other values.
+    s = written_offsets(s)
     yf = year_first(s)
     first = bool(dayfirst) and not yf
     try:
