@@ -203,3 +203,15 @@ def test_utc_plus_offsets_are_read_as_written_not_with_posix_flipped_signs(tmp_p
     # the same on the paths that read one value: `add --date` and the API
     assert to_utc(parse_datetime("2024-03-05 10:00 UTC+2"))[0].hour == 8
     assert parse_value("5 Mar 2024 10:00 GMT+01:00").utcoffset().total_seconds() == 3600
+
+
+def test_an_order_option_a_value_refutes_is_refused_not_applied_to_half_the_column(tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_text("id,text,date\n1,a,31/12/2023\n2,b,03/01/2024\n", encoding="utf-8")
+    r = _cli(tmp_path / "j.db", "import", str(csv), "-i", "a", "--monthfirst")
+    line = _one_error_line(r)
+    assert "'31/12/2023' can only be day-first" in line and "--monthfirst" in line and "line 2" in line
+    assert not (tmp_path / "j.db").exists() or _rows(tmp_path / "j.db") == {}
+    r = _cli(tmp_path / "j.db", "import", str(csv), "-i", "a", "--dayfirst")  # agrees with the values
+    assert r.returncode == 0, r.stderr
+    assert _rows(tmp_path / "j.db")["b"][0] == "2024-01-03T12:00:00Z"

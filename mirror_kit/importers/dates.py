@@ -189,10 +189,18 @@ class DateColumn:
 
         Raises InvalidInputError when the column mixes proven day-first and month-first values.
         """
-        if self.given:
+        if self.date_format:
             return True
         kind = _order_of(raw)
         if kind in (None, "invalid"):
+            return True
+        if self.given:
+            if kind != "ambiguous" and kind != self.order:
+                # the option names the order of values that could be either, never one a value refutes
+                option, other = ("--dayfirst", "month-first") if self.order == "dmy" else ("--monthfirst", "day-first")
+                raise InvalidInputError(
+                    f"{self.name}: {place}: {raw.strip()!r} can only be {other}, but {option} was given; "
+                    f"drop {option} (the column's values tell the order) or pass --date-format")
             return True
         if kind == "ambiguous":
             return self.order is not None
