@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidInputError
@@ -189,6 +190,29 @@ def written_offsets(text: str) -> str:
     return _NAMED_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}:{m.group(3) or '00'}", text)
 
 
+def dateutil_parse(text: str, **kwargs: Any) -> datetime:
+    """dateutil's `parse`, with a two-digit year taken as the latest such year not after this one
+    (`31/12/69` is 1969: a journal entry is not written in the future; dateutil's own rule, within
+    50 years of today either way, gives 2069)."""
+    from dateutil import parser as du
+
+    global _PAST_YEARS
+    if _PAST_YEARS is None:
+        class PastYears(du.parserinfo):
+            def convertyear(self, year: int, century_specified: bool = False) -> int:
+                if year < 100 and not century_specified:
+                    year += self._century
+                    if year > self._year:
+                        year -= 100
+                return year
+
+        _PAST_YEARS = PastYears()
+    return du.parse(text, parserinfo=_PAST_YEARS, **kwargs)
+
+
+_PAST_YEARS: Any = None
+
+
 def year_first(text: str) -> bool:
     """Whether `text` starts with a four-digit year (read year-month-day whatever the day/month order)."""
     return bool(_YEAR_FIRST.match(text))
@@ -231,16 +255,15 @@ def parse_datetime(text: str) -> datetime:
         pass
     if re.match(r"^[+-]\d", s):  # dateutil would drop the sign: `-0001-01-01` is not year 1
         raise InvalidInputError(f"cannot read date {text!r}: a signed year (years 1..9999 only)")
-    from dateutil import parser as du
 
     # Never guessed: a part missing from the text is not taken from today, and a value that reads
     # differently day-first and month-first (`1/2/2024`) is refused, as imports do per file.
     s = written_offsets(s)
     yf = year_first(s)  # year-month-day: no day/month order to doubt
     try:
-        a = du.parse(s, default=datetime(2000, 1, 1), yearfirst=yf, tzinfos=tz_names)
-        b = du.parse(s, default=datetime(2001, 2, 2), yearfirst=yf, tzinfos=tz_names)
-        other = a if yf else du.parse(s, default=datetime(2000, 1, 1), dayfirst=True, tzinfos=tz_names)
+        a = dateutil_parse(s, default=datetime(2000, 1, 1), yearfirst=yf, tzinfos=tz_names)
+        b = dateutil_parse(s, default=datetime(2001, 2, 2), yearfirst=yf, tzinfos=tz_names)
+        other = a if yf else dateutil_parse(s, default=datetime(2000, 1, 1), dayfirst=True, tzinfos=tz_names)
     except ZoneAbbreviation as exc:
         raise InvalidInputError(f"cannot read date {text!r}: {exc}") from exc
     except (ValueError, OverflowError) as exc:

@@ -215,3 +215,18 @@ def test_an_order_option_a_value_refutes_is_refused_not_applied_to_half_the_colu
     r = _cli(tmp_path / "j.db", "import", str(csv), "-i", "a", "--dayfirst")  # agrees with the values
     assert r.returncode == 0, r.stderr
     assert _rows(tmp_path / "j.db")["b"][0] == "2024-01-03T12:00:00Z"
+
+
+def test_two_digit_years_are_never_read_as_a_future_year(tmp_path: Path) -> None:
+    from datetime import date
+
+    csv = tmp_path / "y.csv"
+    this = date.today().year % 100
+    csv.write_text(f"id,text,date\n1,a,31/12/69\n2,b,05/03/{this:02d}\n3,c,05/03/{(this + 1) % 100:02d}\n",
+                   encoding="utf-8")
+    r = _cli(tmp_path / "j.db", "import", str(csv), "-i", "a")
+    assert r.returncode == 0, r.stderr
+    years = {c: int(at[:4]) for c, (at, _) in _rows(tmp_path / "j.db").items()}
+    assert years["a"] == 1969  # dateutil alone says 2069
+    assert years["b"] == date.today().year and years["c"] == date.today().year - 99
+    assert parse_datetime("31/12/69").year == 1969  # `add --date` and the API

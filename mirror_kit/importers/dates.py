@@ -18,7 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..timeutil import ZoneAbbreviation, bad_offset, plain_value_check, tz_names, written_offsets, year_first
+from ..timeutil import (
+    ZoneAbbreviation,
+    bad_offset,
+    dateutil_parse,
+    plain_value_check,
+    tz_names,
+    written_offsets,
+    year_first,
+)
 
 # `31/12/2023`, `3.1.2024 08:00`, `12-03-2024`: day and month fields first, order unknown.
 _NUMERIC = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
@@ -95,7 +103,6 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
             raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
     if re.match(r"^[+-]\d", s):
         raise InvalidInputError(f"cannot read date {s!r}: a signed year (years 1..9999 only)")
-    from dateutil import parser as du
 
     # A value led by a four-digit year is year-month-day whatever the column's order (dateutil's
     # dayfirst=True alone reads `2024/03/05` as 3 May); the order applies only to the other values.
@@ -103,8 +110,8 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
     yf = year_first(s)
     first = bool(dayfirst) and not yf
     try:
-        a = du.parse(s, default=_DEFAULT_A, dayfirst=first, yearfirst=yf, tzinfos=tz_names)
-        b = du.parse(s, default=_DEFAULT_B, dayfirst=first, yearfirst=yf, tzinfos=tz_names)
+        a = dateutil_parse(s, default=_DEFAULT_A, dayfirst=first, yearfirst=yf, tzinfos=tz_names)
+        b = dateutil_parse(s, default=_DEFAULT_B, dayfirst=first, yearfirst=yf, tzinfos=tz_names)
     except ZoneAbbreviation as exc:
         raise InvalidInputError(f"cannot read date {s!r}: {exc}") from exc
     except (ValueError, OverflowError) as exc:
