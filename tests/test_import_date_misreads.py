@@ -230,3 +230,13 @@ def test_two_digit_years_are_never_read_as_a_future_year(tmp_path: Path) -> None
     assert years["a"] == 1969  # dateutil alone says 2069
     assert years["b"] == date.today().year and years["c"] == date.today().year - 99
     assert parse_datetime("31/12/69").year == 1969  # `add --date` and the API
+
+
+def test_a_zone_name_read_by_date_format_percent_z_is_kept(tmp_path: Path) -> None:
+    csv = tmp_path / "z.csv"
+    csv.write_text("id,text,date\n1,a,2024-03-05 10:00 UTC\n", encoding="utf-8")
+    r = _cli(tmp_path / "j.db", "import", str(csv), "-i", "a", "--date-format", "%Y-%m-%d %H:%M %Z",
+             "--tz", "Europe/Paris")
+    assert r.returncode == 0, r.stderr
+    assert _rows(tmp_path / "j.db")["a"][0] == "2024-03-05T10:00:00Z"  # not read as Paris time
+    assert parse_value("2024-03-05 10:00 GMT", date_format="%Y-%m-%d %H:%M %Z").utcoffset().total_seconds() == 0

@@ -81,6 +81,14 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
             parsed = datetime.strptime(s, date_format)
         except ValueError as exc:
             raise InvalidInputError(f"date {s!r} does not match --date-format {date_format!r} ({exc})") from exc
+        if "%Z" in date_format and parsed.tzinfo is None:
+            # strptime reads a %Z name but returns a naive time: the zone it read would be lost
+            name = next((w for w in re.findall(r"[A-Za-z]+", s) if w.upper() in ("UTC", "GMT", "Z")), None)
+            if name is None:
+                raise InvalidInputError(
+                    f"date {s!r}: a time-zone name with --date-format's %Z; only UTC and GMT are read as names "
+                    "(write a UTC offset and use %z, or pass --tz with an IANA zone)")
+            parsed = parsed.replace(tzinfo=UTC)
         # A bare day is stored as its noon whatever its form (as `2024-03-14` is), not as midnight.
         timed = parsed.tzinfo is not None or any(d in date_format for d in _TIME_DIRECTIVES)
         return parsed if timed else parsed.date()
