@@ -240,3 +240,14 @@ def test_a_zone_name_read_by_date_format_percent_z_is_kept(tmp_path: Path) -> No
     assert r.returncode == 0, r.stderr
     assert _rows(tmp_path / "j.db")["a"][0] == "2024-03-05T10:00:00Z"  # not read as Paris time
     assert parse_value("2024-03-05 10:00 GMT", date_format="%Y-%m-%d %H:%M %Z").utcoffset().total_seconds() == 0
+
+
+def test_a_compact_day_in_front_matter_is_read_like_the_same_value_in_a_csv(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("---\ndate: 20240305\n---\nhello there\n", encoding="utf-8")
+    (notes / "b.md").write_text("---\ndate: 1709632800\n---\nan epoch number\n", encoding="utf-8")
+    r = _cli(tmp_path / "j.db", "import", str(notes), "-i", "a", "--skip-bad")
+    assert r.returncode == 0, r.stderr
+    assert "b.md" in r.stdout + r.stderr and "number" in r.stdout + r.stderr
+    assert _rows(tmp_path / "j.db") == {"hello there": ("2024-03-05T12:00:00Z", None)}
