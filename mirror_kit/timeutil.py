@@ -172,6 +172,8 @@ def bad_offset(value: datetime) -> str | None:
 _YEAR_FIRST = re.compile(r"^\s*\d{4}(?:[-/. _T]|\d{4}(?!\d)|$)")
 # Plain integers of nine digits or more: epoch seconds (or milliseconds), not a written date.
 _EPOCH = re.compile(r"^\d{9,}(?:\.\d+)?$")
+# `2024-W10`, `2024W10`: ISO week dates without the day, which Python takes as the Monday.
+_WEEK_ONLY = re.compile(r"^\d{4}-?W\d{2}$", re.IGNORECASE)
 
 
 class ZoneAbbreviation(Exception):
@@ -238,6 +240,9 @@ def plain_value_check(s: str) -> None:
     if not s.isascii() and any(c.isdigit() and not c.isascii() for c in s):
         raise InvalidInputError(f"cannot read date {s[:40]!r}: write its digits as 0-9 (not full-width or other "
                                 "scripts' digits)")
+    if _WEEK_ONLY.match(s):
+        raise InvalidInputError(f"cannot read date {s[:40]!r}: a week without its day (write 2024-W10-2 or "
+                                "the date)")
     if _EPOCH.match(s):
         raise InvalidInputError(f"cannot read date {s[:40]!r}: a bare number (epoch seconds are not read); "
                                 "write it as YYYY-MM-DD HH:MM")

@@ -251,3 +251,13 @@ def test_a_compact_day_in_front_matter_is_read_like_the_same_value_in_a_csv(tmp_
     assert r.returncode == 0, r.stderr
     assert "b.md" in r.stdout + r.stderr and "number" in r.stdout + r.stderr
     assert _rows(tmp_path / "j.db") == {"hello there": ("2024-03-05T12:00:00Z", None)}
+
+
+def test_a_week_without_its_day_is_refused_not_taken_as_its_monday() -> None:
+    for read in (parse_value, parse_datetime):
+        with pytest.raises(InvalidInputError, match="a week without its day"):
+            read("2024-W10")
+    with pytest.raises(InvalidInputError) as exc:
+        parse_value("2024-W53-1")  # 2024 has 52 ISO weeks
+    assert "isoformat" not in str(exc.value) and "not a real date" in str(exc.value)
+    assert parse_value("2024-W10-2").isoformat() == "2024-03-05"

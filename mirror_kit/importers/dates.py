@@ -63,6 +63,12 @@ def _order_of(raw: str) -> str | None:
     return "dmy" if sep == "." else "ambiguous"
 
 
+def _why(exc: ValueError) -> str:
+    """` (day is out of range for month)`: Python's reason, unless it only repeats the value."""
+    text = str(exc)
+    return "" if not text or "isoformat string" in text else f" ({text})"
+
+
 def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | None = None) -> datetime | date:
     """One date value, read exactly: `date_format` (strptime) when given, else ISO-8601, else
     dateutil with the given order. A value lacking year, month or day is refused (never filled in
@@ -96,7 +102,7 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         try:
             return date.fromisoformat(s)
         except ValueError as exc:
-            raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+            raise InvalidInputError(f"cannot read date {s!r}: not a real date{_why(exc)}") from exc
     if len(s) < 10 and s[:1].isdigit():
         try:  # `20240305`, `2024-W10-2`: ISO bare days in their short forms, stored as noon too
             return date.fromisoformat(s)
@@ -108,7 +114,7 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         if _ISO_SHAPE.match(s) and re.match(r"^\s*\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+)?(?:Z|[+-]\d{2}:?\d{2})?\s*$", s):
             if "offset must be a timedelta" in str(exc):
                 raise InvalidInputError(f"cannot read date {s!r}: a UTC offset of 24 hours or more") from exc
-            raise InvalidInputError(f"cannot read date {s!r}: not a real date ({exc})") from exc
+            raise InvalidInputError(f"cannot read date {s!r}: not a real date{_why(exc)}") from exc
     if re.match(r"^[+-]\d", s):
         raise InvalidInputError(f"cannot read date {s!r}: a signed year (years 1..9999 only)")
 
