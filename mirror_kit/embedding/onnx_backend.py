@@ -226,8 +226,10 @@ def load(
     return enc
 
 
-def _checked(target: Path, threads: int, seqs: list[list[int]], pad_id: int) -> OnnxEncoder | None:
-    """The cached encoder when its files load and reproduce the stored reference vectors, else None."""
+def _checked(target: Path, threads: int, seqs: list[list[int]], pad_id: int,
+             min_cosine: float = MIN_COSINE) -> OnnxEncoder | None:
+    """The cached encoder when its files load and reproduce the stored reference vectors (min cosine
+    `min_cosine`), else None."""
     import numpy as np
 
     model, meta = target / "model.onnx", target / "meta.json"
@@ -238,7 +240,7 @@ def _checked(target: Path, threads: int, seqs: list[list[int]], pad_id: int) -> 
         ref = np.asarray(info["reference"], dtype=np.float32)
         enc = OnnxEncoder(model, threads)
         got = enc.run(*padded(seqs, pad_id))
-        if got.shape == ref.shape and float(_cosines(got, ref).min()) >= MIN_COSINE:
+        if got.shape == ref.shape and float(_cosines(got, ref).min()) >= min_cosine:
             return enc
     except Exception:  # a damaged or foreign file: rebuild it
         pass

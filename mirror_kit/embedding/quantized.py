@@ -108,22 +108,7 @@ def _forget(path: Path, threads: int) -> None:
 
 def _checked(target: Path, threads: int, seqs: list[list[int]], pad_id: int) -> OnnxEncoder | None:
     """The cached int8 encoder when it loads and keeps its stored fp32 reference vectors, else None."""
-    import numpy as np
-
-    model, meta = target / "model.onnx", target / "meta.json"
-    if not (model.is_file() and meta.is_file()):
-        return None
-    try:
-        info = json.loads(meta.read_text(encoding="utf-8"))
-        ref = np.asarray(info["reference"], dtype=np.float32)
-        enc = OnnxEncoder(model, threads)
-        got = enc.run(*padded(seqs, pad_id))
-        if got.shape == ref.shape and float(onnx_backend._cosines(got, ref).min()) >= MIN_COSINE:
-            return enc
-    except Exception:  # a damaged or foreign file: rebuild it
-        pass
-    _forget(model, threads)
-    return None
+    return onnx_backend._checked(target, threads, seqs, pad_id, min_cosine=MIN_COSINE)
 
 
 def _roles(graph: Any) -> dict[str, list[str]]:

@@ -30,6 +30,12 @@ _TIME = re.compile(r"\d{1,2}:\d{2}")
 _AMPM = re.compile(r"^(?:[AaPp]\.?[Mm]\.?)$")
 
 
+
+def _timestamp(column: DateColumn, stamp: str) -> datetime:
+    """A heading's timestamp in the column's order; a bare day is its noon, as everywhere."""
+    when = column.parse(stamp)
+    return when if isinstance(when, datetime) else datetime(when.year, when.month, when.day, 12, 0)
+
 def split_heading(heading: str, fmt: str | None = None) -> tuple[str, str] | None:
     """(timestamp text, title) of an entry heading, or None when it starts with no timestamp."""
     words = heading.split(" ")
@@ -152,12 +158,10 @@ def read_markdown_export(text: str, name: str, ctx: Context, fmt: str | None = N
         if body and not body[0].strip():  # the blank line between heading and body
             body.pop(0)
         try:
-            when = column.parse(stamp)
+            when = _timestamp(column, stamp)
         except InvalidInputError as exc:
             yield Rejection(where, f"timestamp: {exc}")
             continue
-        if not isinstance(when, datetime):
-            when = datetime(when.year, when.month, when.day, 12, 0)
         entry = _entry(title, "\n".join(body), when, False, where, keys, tz)
         entry.unknown = ("starred",)  # jrnl's Markdown does not print the star
         yield entry
@@ -205,12 +209,10 @@ def read_yaml_export(text: str, name: str, ctx: Context, fmt: str | None = None,
     if not column.observe(stamp, "line 3") and column.order is None:
         raise column.unresolved(1, f"line 3 ({stamp!r})")
     try:
-        when = column.parse(stamp)
+        when = _timestamp(column, stamp)
     except InvalidInputError as exc:
         yield Rejection(where, f"timestamp: {exc}")
         return
-    if not isinstance(when, datetime):
-        when = datetime(when.year, when.month, when.day, 12, 0)
     entry = _entry(m.group("title"), "\n".join(lines), when, m.group("starred") == "True", where,
                    keys or _Keys(), ctx.opt("tz"))
     entry.tags = list(dict.fromkeys(entry.tags + [t.strip() for t in m.group("tags").split(",") if t.strip()]))
@@ -281,12 +283,10 @@ def read_pretty_output(text: str, name: str, ctx: Context, fmt: str | None = Non
     for line, stamp, title, body in found:
         where = {"file": name, "line": line}
         try:
-            when = column.parse(stamp)
+            when = _timestamp(column, stamp)
         except InvalidInputError as exc:
             yield Rejection(where, f"timestamp: {exc}")
             continue
-        if not isinstance(when, datetime):
-            when = datetime(when.year, when.month, when.day, 12, 0)
         entry = _entry(" ".join(title), "\n".join(body), when, False, where, keys, ctx.opt("tz"))
         entry.lossy = True
         yield entry
