@@ -30,11 +30,11 @@ _TIME = re.compile(r"\d{1,2}:\d{2}")
 _AMPM = re.compile(r"^(?:[AaPp]\.?[Mm]\.?)$")
 
 
-
 def _timestamp(column: DateColumn, stamp: str) -> datetime:
     """A heading's timestamp in the column's order; a bare day is its noon, as everywhere."""
     when = column.parse(stamp)
     return when if isinstance(when, datetime) else datetime(when.year, when.month, when.day, 12, 0)
+
 
 def split_heading(heading: str, fmt: str | None = None) -> tuple[str, str] | None:
     """(timestamp text, title) of an entry heading, or None when it starts with no timestamp."""
