@@ -9,6 +9,12 @@ BENCH_EMBED_ONLY=ours-onnx,ours-int8,sentence-transformers runs only those, e.g.
 Every contender runs as its own process, in rotating order over several rounds, so load on a shared
 machine hits them alike; CPU-seconds (getrusage of the encode call) are what to compare, wall is shown
 only for the CLI call.
+
+GFLOP/CPU-s is texts/CPU-s times the encoder's arithmetic per text (unpadded tokens, from the model's
+config), printed beside one core's measured matrix-multiply ceiling in fp32 and bf16. It shows how
+close each contender runs to the hardware: at idle sentence-transformers reaches about 100 of the
+~160 fp32 GFLOP/CPU-s, so no fp32 encoder of this model can do 3x its texts per CPU-second; only a
+narrower number format (bf16 on AMX, int8) can.
 """
 
 from __future__ import annotations
@@ -111,6 +117,45 @@ def _plain_export(path: Path) -> None:
                           dynamic_axes={k: {0: "batch", 1: "sequence"} for k in [*names, "last_hidden_state"]})
 
 
+# The fp32 and bf16 matrix-multiply rate of one core on the encoder's feed-forward shape (a batch of
+# 32 texts of 17 tokens): the ceiling any fp32 encoder of the same model can reach per CPU-second.
+_CEILING = r'''
+import json, resource, torch
+torch.set_num_threads(1)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+out = {}
+for dt in (torch.float32, torch.bfloat16):
+    a, b = torch.rand(544, 384).to(dt), torch.rand(384, 1536).to(dt)
+    a @ b
+    c = cpu()
+    for _ in range(200):
+        a @ b
+    out[str(dt).split(".")[1]] = 200 * 2 * 544 * 384 * 1536 / (cpu() - c) / 1e9
+print(json.dumps(out))
+'''
+
+
+def _flops_per_text(texts: list[str]) -> float:
+    """Mean GFLOP the encoder spends per text without padding: 2 x multiply-adds of the dense layers per
+    token plus attention's two (L x L x hidden) products, from the model's config and its tokenizer."""
+    import numpy as np
+    from tokenizers import Tokenizer
+
+    from mirror_kit.embedding.model import default_model_dir
+
+    cfg = json.loads((default_model_dir() / "config.json").read_text())
+    d, ff, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    tok = Tokenizer.from_file(str(default_model_dir() / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(256)
+    lengths = np.asarray([len(e.ids) for e in tok.encode_batch(texts)], dtype=np.float64)
+    dense = layers * (4 * d * d + 2 * d * ff) * 2 * lengths
+    attention = layers * 2 * 2 * d * lengths**2
+    return float((dense + attention).mean() / 1e9)
+
+
 def throughput(n: int, rounds: int, tmp: Path) -> None:
     import numpy as np
     import onnxruntime
@@ -148,14 +193,20 @@ def throughput(n: int, rounds: int, tmp: Path) -> None:
           f"cosine to sentence-transformers over the {int(fits.sum())} texts that fit one window\n")
     rate = {c: n * len(v) / sum(v) for c, v in cpu.items()}
     plain = rate.get("onnxruntime-plain", float("nan"))
-    print(f"{'contender':<24} {'texts/CPU-s':>12} {'min..max':>14} {'vs ORT plain':>13} {'vs ST':>7} "
-          f"{'min cos':>9} {'p1 cos':>9} {'mean cos':>9}")
+    gflop = _flops_per_text(_texts()[:n])
+    ceiling = json.loads(subprocess.run([sys.executable, "-c", _CEILING], env=env, capture_output=True, text=True,
+                                        check=True).stdout.strip().splitlines()[-1])
+    print(f"{gflop:.3f} GFLOP per text (unpadded); one core's matrix-multiply ceiling on the feed-forward shape: "
+          f"fp32 {ceiling['float32']:.0f}, bf16 {ceiling['bfloat16']:.0f} GFLOP/CPU-s; 3x sentence-transformers "
+          f"would need {3 * rate['sentence-transformers'] * gflop:.0f} GFLOP/CPU-s\n")
+    print(f"{'contender':<24} {'texts/CPU-s':>12} {'min..max':>14} {'GFLOP/CPU-s':>12} {'vs ORT plain':>13} "
+          f"{'vs ST':>7} {'min cos':>9} {'p1 cos':>9} {'mean cos':>9}")
     for c in contenders:
         v = np.load(tmp / f"{c}.npy")
         cos = (v * ref).sum(1)[fits]
         spread = f"{n / max(cpu[c]):.0f}..{n / min(cpu[c]):.0f}"
         vs_plain = f"{rate[c] / plain:>12.2f}x" if plain == plain else f"{'-':>13}"  # NaN: not run
-        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {vs_plain} "
+        print(f"{c:<24} {rate[c]:>12.0f} {spread:>14} {rate[c] * gflop:>12.0f} {vs_plain} "
               f"{rate[c] / rate['sentence-transformers']:>6.2f}x {cos.min():>9.6f} {np.percentile(cos, 1):>9.6f} "
               f"{cos.mean():>9.6f}")
 
