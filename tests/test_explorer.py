@@ -446,6 +446,8 @@ def test_renaming_the_chosen_pattern_shows_the_name_in_every_view_and_stores_it(
     assert "already called" in ex.status.value
     # a read-only journal refuses in one line and the Explorer keeps working
     ro = Explorer(viz_journal)
+    assert ro.rename.disabled and ro.rename_button.disabled and "writable" in ro.rename.placeholder
+    assert not ex.rename.disabled
     ro.patterns.value = (ro.patterns.options[0][1],)
     ro.rename.value = "x"
     ro.on_rename()

@@ -66,7 +66,7 @@ def lab(viz_sample_db, tmp_path_factory):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"jupyter lab did not start (exit code {proc.poll()})")
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", token
+        yield f"http://127.0.0.1:{port}", token, home
     finally:
         proc.terminate()
         try:
@@ -119,7 +119,7 @@ def _no_overlap(page, view: str) -> dict:
 
 
 def test_lab_runs_the_explorer_and_links_clicks_lasso_search_and_filters(lab, browser, artifacts, viz_journal):
-    base, token = lab
+    base, token, _ = lab
     leaked: list[str] = []
     context = browser.new_context(viewport={"width": 1366, "height": 900})
 
@@ -264,3 +264,58 @@ def test_lab_runs_the_explorer_and_links_clicks_lasso_search_and_filters(lab, br
         f"run all to four figures drawn: {first_figure_s:.1f} s\nfilter change to redraw: {redraw_s:.1f} s\n"
         f"kernel websocket bytes for the display: {display_bytes / 1e6:.2f} MB "
         f"(plotly.min.js {PLOTLY_JS_BYTES / 1e6:.2f} MB)\n")
+
+
+def _notebook(cells: list[str]) -> str:
+    import json
+
+    return json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                                  "source": c} for c in cells],
+                       "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                       "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_lab_rename_box_names_the_chosen_pattern_everywhere_and_is_greyed_out_read_only(lab, browser, viz_sample_db):
+    """In a real page: choose a pattern in the list, type a name, press Rename; the status line, the
+    list and the pattern chart show it, and the journal stores it. The read-only notebook's box is
+    greyed out with a hint instead of failing on use."""
+    import mirror_kit
+
+    base, token, home = lab
+    db = home / "writable.db"
+    shutil.copyfile(viz_sample_db, db)
+    (home / "rename.ipynb").write_text(_notebook([
+        f"import mirror_kit\njournal = mirror_kit.open({str(db)!r})\nexplorer = journal.viz.explorer('maya')\nexplorer",
+        "ro = mirror_kit.open(" + repr(str(db)) + ", readonly=True).viz.explorer('maya')\nro.widget",
+    ]))
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
+                  or r.request.url.startswith(("data:", "blob:", "about:")) else r.abort())
+    page = context.new_page()
+    # a workspace of its own: the explorer notebook of the other test is not restored beside it
+    page.goto(f"{base}/lab/workspaces/rename/tree/rename.ipynb?token={token}&reset", timeout=120_000)
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=120_000)
+    page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget; await w.context.ready;"
+                  " await w.sessionContext.ready; }")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    boxes = page.locator(".widget-text input[placeholder='a name for the pattern chosen']")
+    boxes.first.wait_for(timeout=120_000)
+    greyed = page.locator(".widget-text input[placeholder='open the journal writable to rename']")
+    greyed.first.wait_for(timeout=120_000)
+    assert greyed.first.is_disabled() and not boxes.first.is_disabled()
+    # the pattern list is a <select multiple>: choose one pattern, then name it
+    page.locator(".widget-select-multiple select").first.select_option(value=None, index=0)
+    boxes.first.fill("Marathon training")
+    boxes.first.press("Tab")  # the text widget syncs its value on change
+    page.locator("button", has_text="Rename").first.click()
+    page.locator(".widget-html-content", has_text="Renamed to").first.wait_for(timeout=30_000)
+    page.wait_for_function(f"{VIEW.format('patterns')}.data.some(t => (t.name || '').startsWith('Marathon training'))",
+                           timeout=30_000)
+    options = [" ".join(o.split()) for o in
+               page.locator(".widget-select-multiple select").first.locator("option").all_inner_texts()]
+    assert options[0].startswith("Marathon training ("), options[:3]
+    context.close()
+    with mirror_kit.open(db, readonly=True) as j:
+        labels = j.patterns.frame(identity="maya")["label"].tolist()
+    assert labels.count("Marathon training") == 1, labels

@@ -51,6 +51,11 @@ class Explorer:
         self.rename = w.Text(description="rename", placeholder="a name for the pattern chosen",
                              layout=w.Layout(width="360px"))
         self.rename_button = w.Button(description="Rename", layout=w.Layout(width="90px"))
+        if getattr(journal, "readonly", False):
+            # a control that can only fail is greyed out, saying how to make it work
+            self.rename.disabled = self.rename_button.disabled = True
+            self.rename.placeholder = "open the journal writable to rename"
+            self.rename_button.tooltip = "This journal is open read-only: mirror_kit.open(path) to rename."
         self.rename_button.on_click(lambda _: self.on_rename())
         self.status = w.HTML()
         # ipywidgets 8 has `overflow` (not overflow_y) on a layout: the panel scrolls inside its height
