@@ -366,10 +366,16 @@ def _widgets(root):
         yield from _widgets(child)
 
 
-def test_the_dashboard_carries_plotly_js_in_one_widget_only(viz_journal):
-    ex = Explorer(viz_journal)
-    carriers = [w for w in _widgets(ex.widget) if "Plotly" in str(getattr(w, "_esm", ""))]
-    assert carriers == [ex.board]
+def test_plotly_js_travels_in_one_widget_however_many_explorers_a_kernel_shows(viz_journal):
+    from mirror_kit.viz.board import PlotlyLibrary
+
+    ex, other = Explorer(viz_journal), Explorer(viz_journal, "sam")
+    # every widget either explorer would send to the page, boards' references followed
+    sent = {w.model_id: w for e in (ex, other) for root in (e.widget, e.board.lib) for w in _widgets(root)}
+    carriers = [w for w in sent.values() if len(str(getattr(w, "_esm", ""))) > 1_000_000]
+    assert len(carriers) == 1 and isinstance(carriers[0], PlotlyLibrary)
+    assert ex.board.lib is other.board.lib is carriers[0]
+    assert ex.board.get_state()["lib"] == f"anywidget:{carriers[0].model_id}"
     assert not any(type(w).__name__ == "FigureWidget" for w in _widgets(ex.widget))
     assert sorted(ex.board.views) == sorted(ex.figures) and all(getattr(ex.board, f"fig_{v}") for v in ex.board.views)
 

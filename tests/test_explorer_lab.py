@@ -276,9 +276,9 @@ def _notebook(cells: list[str]) -> str:
 
 
 def test_lab_rename_box_names_the_chosen_pattern_everywhere_and_is_greyed_out_read_only(lab, browser, viz_sample_db):
-    """In a real page: choose a pattern in the list, type a name, press Rename; the status line, the
-    list and the pattern chart show it, and the journal stores it. The read-only notebook's box is
-    greyed out with a hint instead of failing on use."""
+    """In a real page with two Explorers (plotly.js sent once): choose a pattern in the list, type a
+    name, press Rename; the status line, the list and the pattern chart show it, and the journal
+    stores it. The read-only Explorer's box is greyed out with a hint instead of failing on use."""
     import mirror_kit
 
     base, token, home = lab
@@ -292,6 +292,9 @@ def test_lab_rename_box_names_the_chosen_pattern_everywhere_and_is_greyed_out_re
     context.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
                   or r.request.url.startswith(("data:", "blob:", "about:")) else r.abort())
     page = context.new_page()
+    received = [0]
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: received.__setitem__(
+        0, received[0] + len(p.encode() if isinstance(p, str) else p))))
     # a workspace of its own: the explorer notebook of the other test is not restored beside it
     page.goto(f"{base}/lab/workspaces/rename/tree/rename.ipynb?token={token}&reset", timeout=120_000)
     page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -304,6 +307,9 @@ def test_lab_rename_box_names_the_chosen_pattern_everywhere_and_is_greyed_out_re
     greyed = page.locator(".widget-text input[placeholder='open the journal writable to rename']")
     greyed.first.wait_for(timeout=120_000)
     assert greyed.first.is_disabled() and not boxes.first.is_disabled()
+    # two explorers on the page, one plotly.js
+    page.wait_for_function("document.querySelectorAll('.mk-view[data-drawn]').length === 8", timeout=120_000)
+    assert PLOTLY_JS_BYTES < received[0] < 1.6 * PLOTLY_JS_BYTES, received[0]
     # the pattern list is a <select multiple>: choose one pattern, then name it
     page.locator(".widget-select-multiple select").first.select_option(value=None, index=0)
     boxes.first.fill("Marathon training")

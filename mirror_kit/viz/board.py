@@ -1,10 +1,11 @@
-"""`FigureBoard`: one anywidget that draws several Plotly figures with a single copy of plotly.js.
+"""`FigureBoard`: one anywidget that draws several Plotly figures; one copy of plotly.js per kernel.
 
 A plotly `FigureWidget` carries its own plotly.js bundle (about 5 MB) in every widget's state, so
-four of them send about 20 MB to the page, into a saved notebook and through Voila. The board
-carries plotly.js once (in its `_esm`) and syncs only each figure's JSON; clicks and lasso
-selections come back as messages, and the reflections to light up (`highlight`) go to the page as
-point indices, so a selection never resends a figure.
+four of them send about 20 MB to the page, into a saved notebook and through Voila. plotly.js
+travels once, in the kernel's one `PlotlyLibrary` widget that every board refers to, and a board
+syncs only each figure's JSON; clicks and lasso selections come back as messages, and the
+reflections to light up (`highlight`) go to the page as point indices, so a selection never resends
+a figure.
 """
 
 from __future__ import annotations
@@ -16,24 +17,34 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-# The page side. plotly.min.js is a UMD bundle: inside a function with a local `module` it hands
-# Plotly to us instead of writing a global (JupyterLab, Voila and VS Code differ in what globals
-# and AMD loaders a page has). Every board on a page shares the first evaluation.
-_JS = r"""
+# The page side of the library: plotly.min.js is a UMD bundle. Inside a function with a local
+# `module` it hands Plotly to us instead of writing a global (JupyterLab, Voila and VS Code differ in
+# what globals and AMD loaders a page has). It reaches the page once per kernel, in the one
+# `PlotlyLibrary` widget every board refers to, however many boards a notebook shows.
+_LIB_JS = r"""
 const Plotly = globalThis.__mirrorKitPlotly || (globalThis.__mirrorKitPlotly = (() => {
   const module = { exports: {} };
   const exports = module.exports;
   /*PLOTLY_JS*/
   ;return module.exports;
 })());
+export default { initialize() { return { Plotly }; } };
+"""
 
+# The page side of a board: it takes Plotly from the library widget it refers to.
+_JS = r"""
 function figureOf(model, name) {
   const s = model.get(`fig_${name}`);
   return s ? JSON.parse(s) : null;
 }
 
 export default {
-  render({ model, el }) {
+  async render({ model, el, host }) {
+    if (!host || !host.getWidget) {
+      el.textContent = "These figures need anywidget 0.11 or later in the notebook's front end.";
+      return;
+    }
+    const { Plotly } = (await host.getWidget(model.get("lib"))).exports;
     const views = model.get("views");
     const root = document.createElement("div");
     root.className = "mk-board";
@@ -127,16 +138,36 @@ export default {
 
 
 @cache
-def board_esm() -> str:
-    """The board's page module: plotly.js (the copy plotly's Python package ships) and the renderer."""
+def library_esm() -> str:
+    """The library's page module: plotly.js (the copy plotly's Python package ships), exported."""
     from importlib.resources import files
 
     plotly_js = files("plotly").joinpath("package_data", "plotly.min.js").read_text(encoding="utf-8")
-    return _JS.replace("/*PLOTLY_JS*/", plotly_js)
+    return _LIB_JS.replace("/*PLOTLY_JS*/", plotly_js)
+
+
+class PlotlyLibrary(anywidget.AnyWidget):
+    """plotly.js for every board of a kernel: one widget, so the page receives it once (`plotly_library`)."""
+
+    _esm = "export default {};"  # replaced below (plotly.js read once, on first use)
+
+    def __init__(self) -> None:
+        super().__init__(_esm=library_esm())
+
+
+_LIBRARY: PlotlyLibrary | None = None
+
+
+def plotly_library() -> PlotlyLibrary:
+    """The kernel's one `PlotlyLibrary` (made again if it was closed)."""
+    global _LIBRARY
+    if _LIBRARY is None or getattr(_LIBRARY, "comm", None) is None:
+        _LIBRARY = PlotlyLibrary()
+    return _LIBRARY
 
 
 class FigureBoard(anywidget.AnyWidget):
-    """Several Plotly figures in one widget (one plotly.js on the page).
+    """Several Plotly figures in one widget; every board of a kernel shares one plotly.js.
 
     views: the figure names, in page order; `show(name, figure)` draws one. `highlight` is
     {view: {trace index: [point indices]}}: those points are drawn selected, the others of the
@@ -144,15 +175,16 @@ class FigureBoard(anywidget.AnyWidget):
     with kind "click" or "select" and points [(trace index, point index), ...].
     """
 
-    _esm = "export default {};"  # replaced per instance below (plotly.js read once, on first use)
+    _esm = _JS
     views = t.List(t.Unicode()).tag(sync=True)
     config = t.Dict().tag(sync=True)
     highlight = t.Dict().tag(sync=True)
+    lib = anywidget.WidgetTrait().tag(sync=True)  # sent as a reference, not as the library's state
 
     def __init__(self, views: Sequence[str], *, config: dict | None = None,
                  on_points: Callable[[str, str, list[tuple[int, int]]], None] | None = None) -> None:
         self.add_traits(**{f"fig_{v}": t.Unicode("").tag(sync=True) for v in views})
-        super().__init__(views=list(views), config=dict(config or {}), _esm=board_esm())
+        super().__init__(views=list(views), config=dict(config or {}), lib=plotly_library())
         self.on_points = on_points
         self.on_msg(self._message)
 
