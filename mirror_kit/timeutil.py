@@ -197,8 +197,10 @@ def bad_offset(value: datetime) -> str | None:
     return None
 
 
-# `2024/03/05`, `2024.3.5 10:00`, `2024 03 05`, `20240305`: a four-digit year first.
-_YEAR_FIRST = re.compile(r"^\s*\d{4}(?:[-/. _T]|\d{4}(?!\d)|$)")
+# `2024/03/05`, `2024.3.5 10:00`, `2024 03 05`, `20240305`: a four-digit year first (after a weekday
+# name, if any: `Tue 2024-03-05`).
+_YEAR_FIRST = re.compile(r"^\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*)?\d{4}(?:[-/. _T]|\d{4}(?!\d)|$)",
+                         re.IGNORECASE)
 # Plain integers of nine digits or more: epoch seconds (or milliseconds), not a written date.
 _EPOCH = re.compile(r"^\d{9,}(?:\.\d+)?$")
 # `2024-W10`, `2024W10`: ISO week dates without the day, which Python takes as the Monday.

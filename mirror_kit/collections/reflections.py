@@ -22,7 +22,7 @@ from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
 from ..search_index import insert_indexed
 from ..textnorm import clean_tags, tag_key
-from ..timeutil import bound_range, format_utc, now_iso, parse_utc, to_utc
+from ..timeutil import bound_range, format_utc, now_iso, parse_utc, resolve_tz, to_utc, tz_name
 from ._base import Collection
 
 if TYPE_CHECKING:
@@ -382,6 +382,11 @@ class Reflections(Collection):
         merged["updated_at"] = None
         merged["id"] = reflection_id
         row = self.encode(cur.identity_id, merged)
+        if "created_at" not in fields:
+            # The stored instant (in UTC) keeps its zone, or takes the one given: its UTC offset is
+            # not a written offset that would win over the zone.
+            tz = fields.get("tz", cur.tz)
+            row["tz"] = cur.tz if "tz" not in fields else tz and tz_name(resolve_tz(tz), cur.created_at)
         with self.journal.transaction():
             self.update_rows([row], tags="tags" in fields)
         return self.get(reflection_id)
