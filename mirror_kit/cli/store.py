@@ -63,7 +63,8 @@ def identity_list(ctx, as_json: bool) -> None:
 @click.argument("text", required=False)
 @identity_option
 @click.option("--date", "created_at", metavar="WHEN", help="When it was written (default: now).")
-@click.option("--tz", metavar="ZONE", help="Writer's time zone, e.g. Europe/Paris (naive --date is read in it).")
+@click.option("--tz", metavar="ZONE", help="Writer's time zone, e.g. Europe/Paris (naive --date is read in it; a --date "
+              "with its own offset records that offset unless the zone has it then).")
 @click.option("--title", help="Title.")
 @click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
 @pass_ctx

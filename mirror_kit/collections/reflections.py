@@ -253,7 +253,9 @@ class Reflections(Collection):
     ) -> Reflection:
         """Store one reflection; `created_at` defaults to now, naive times are read in `tz`.
 
-        Raises UnknownIdentityError, InvalidInputError (bad field, or already stored).
+        A time with its own offset (`2024-03-05T10:00+05:30`, an aware datetime) records that offset
+        as its zone, unless `tz` gives that offset at that instant (then `tz` is recorded); UTC
+        written in any way is recorded as `UTC`. Raises UnknownIdentityError, InvalidInputError (bad field, or already stored).
         """
         self._writable()
         ident = self.journal.identities.get(identity)
