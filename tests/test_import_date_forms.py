@@ -15,7 +15,7 @@ import pytest
 
 import mirror_kit
 from mirror_kit.errors import InvalidInputError
-from mirror_kit.importers.dates import date_from_name, parse_value
+from mirror_kit.importers.dates import date_from_moment, date_from_name, moment_regex, parse_value
 from mirror_kit.timeutil import parse_datetime, to_utc
 
 from .plugins.store import assert_one_line_error, run_cli
@@ -91,6 +91,24 @@ def test_ordinal_dates_through_add_csv_and_default_date(tmp_path: Path, journal:
     assert _count(journal) == 4
 
 
+def test_ordinal_dates_in_note_names_front_matter_and_daily_note_formats(tmp_path: Path, journal: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "2024-065 walk.md").write_text("named ordinal\n")
+    (notes / "2023-366.md").write_text("named impossible\n")
+    (notes / "a.md").write_text("---\ndate: 2024-065T10:00\n---\nfront ordinal\n")
+    (notes / "b.md").write_text("---\ndate: 2024065\n---\nfront compact\n")  # YAML reads it as a number
+    p = run_cli("--db", str(journal), "import", str(notes), "-i", "maya", "--skip-bad", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "rejected 2023-366.md: cannot read date '2023-366': not a real date" in p.stdout
+    assert "rejected b.md: cannot read date '2024065': a compact ordinal date" in p.stdout
+    rows = _rows(journal)
+    assert rows["named ordinal"][0] == "2024-03-05T12:00:00Z"
+    assert rows["front ordinal"][0] == "2024-03-05T10:00:00Z"
+    assert set(rows) == {"named ordinal", "front ordinal"}
+    assert date_from_moment(moment_regex("YYYY-DDDD"), "2024-065") == datetime(2024, 3, 5, 12, 0)
+
+
 # --- weekdays -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw", [
@@ -135,6 +153,20 @@ def test_jrnl_timeformat_weekday_is_checked(tmp_path: Path, journal: Path) -> No
     assert p.returncode == 0, p.stderr
     assert "line 1" in p.stdout and "is a Tuesday" in p.stdout
     assert [at for at, _ in _rows(journal).values()] == ["2024-03-05T11:00:00Z"]
+
+
+def test_jrnl_markdown_heading_weekday_is_checked(tmp_path: Path, journal: Path) -> None:
+    f = tmp_path / "out.md"
+    f.write_text("# 2024\n\n## March\n\n### Mon 05 Mar 2024 10:00 Wrong weekday\n\nBody one.\n \n"
+                 "### Tue 05 Mar 2024 11:00 Right weekday\n\nBody two.\n \n")
+    p = run_cli("--db", str(journal), "import", str(f), "-i", "maya", "--format", "jrnl", "--skip-bad", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "line 5" in p.stdout and "says Mon (Monday) but 5 March 2024 is a Tuesday" in p.stdout
+    assert [at for at, _ in _rows(journal).values()] == ["2024-03-05T11:00:00Z"]
+    rx = moment_regex("dddd YYYY-MM-DD")
+    assert date_from_moment(rx, "Tuesday 2024-03-05") == datetime(2024, 3, 5, 12, 0)
+    with pytest.raises(InvalidInputError, match="daily-note name 'Monday 2024-03-05' says Monday"):
+        date_from_moment(rx, "Monday 2024-03-05")
 
 
 def test_notes_weekday_in_front_matter_and_file_name_is_checked(tmp_path: Path, journal: Path) -> None:

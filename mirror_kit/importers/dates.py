@@ -383,11 +383,26 @@ def _mk(y: int, mo: int, d: int, hh: int | None = None, mm: int | None = None) -
         return None
 
 
+# `2024-065 notes`: a file name led by an ISO ordinal date (year, day of the year); only at the start,
+# where nothing but a date is written that way (`invoice 1234-567` is not one).
+_NAME_ORDINAL = re.compile(r"^(\d{4})-(\d{3})(?![\d-])")
+
+
+def _ordinal(year: int, day: str) -> datetime | None:
+    """Noon of day `day` (`065`) of `year`; InvalidInputError for a day the year lacks."""
+    iso = ordinal_as_calendar(f"{year:04d}-{day}")
+    if iso is None:
+        return None
+    d = date.fromisoformat(iso)
+    return datetime(d.year, d.month, d.day, 12, 0)
+
+
 def date_from_name(stem: str) -> datetime | None:
     """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`,
-    `January 5th, 2023`, `Friday, January 6th 2023`.
+    `January 5th, 2023`, `Friday, January 6th 2023`, `2024-065` (day of the year).
 
-    Raises InvalidInputError when a weekday written just before the date is not its weekday.
+    Raises InvalidInputError when a weekday written just before the date is not its weekday, or for
+    a day of the year the year lacks (`2023-366`).
     """
     m = _NAME_YMD.search(stem)
     if m:
@@ -406,6 +421,9 @@ def date_from_name(stem: str) -> datetime | None:
     if m:
         mo = month_number(m.group(1))
         return _named_weekday(stem, m, _mk(int(m.group(3)), mo, int(m.group(2))) if mo else None)
+    m = _NAME_ORDINAL.search(stem)
+    if m:
+        return _named_weekday(stem, m, _ordinal(int(m.group(1)), m.group(2)))
     return None
 
 
@@ -449,7 +467,7 @@ def date_from_path(parts: tuple[str, ...]) -> datetime | None:
 _MOMENT_TOKENS = [
     ("YYYY", r"(?P<Y>\d{4})"), ("YY", r"(?P<y>\d{2})"), ("MMMM", r"(?P<MMMM>[A-Za-z]+)"),
     ("MMM", r"(?P<MMM>[A-Za-z]{3})"), ("MM", r"(?P<M>\d{2})"), ("M", r"(?P<M>\d{1,2})"),
-    ("DDDD", r"\d{3}"), ("DD", r"(?P<D>\d{2})"), ("Do", r"(?P<D>\d{1,2})(?:st|nd|rd|th)"),
+    ("DDDD", r"(?P<DDDD>\d{3})"), ("DD", r"(?P<D>\d{2})"), ("Do", r"(?P<D>\d{1,2})(?:st|nd|rd|th)"),
     ("D", r"(?P<D>\d{1,2})"), ("dddd", r"(?P<dddd>[A-Za-z]+)"), ("ddd", r"(?P<dddd>[A-Za-z]{3})"),
     ("dd", r"[A-Za-z]{2}"),
     ("HH", r"(?P<H>\d{2})"), ("H", r"(?P<H>\d{1,2})"), ("mm", r"(?P<m>\d{2})"), ("ww", r"\d{2}"),
@@ -495,6 +513,8 @@ def date_from_moment(rx: re.Pattern, rel_no_ext: str) -> datetime | None:
     year = int(g["Y"]) if g.get("Y") else (2000 + int(g["y"]) if g.get("y") else None)
     month = int(g["M"]) if g.get("M") else month_number(g.get("MMMM") or g.get("MMM") or "")
     day = int(g["D"]) if g.get("D") else None
+    if year and g.get("DDDD") and not (month and day):  # day of the year (`YYYY-DDDD`)
+        return _ordinal(year, g["DDDD"])
     if not (year and month and day):
         return None
     found = _mk(year, month, day, int(g["H"]) if g.get("H") else None, int(g["m"]) if g.get("m") else None)
