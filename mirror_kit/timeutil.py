@@ -370,6 +370,13 @@ def parse_datetime(text: str) -> datetime:
     except ZoneAbbreviation as exc:
         raise InvalidInputError(f"cannot read date {text!r}: {exc}") from exc
     except (ValueError, OverflowError) as exc:
+        from .importers.dates import parse_value  # it names why an ISO-shaped value is impossible
+
+        try:
+            parse_value(text)
+        except InvalidInputError as why:
+            if str(why) != f"cannot read date {text.strip()!r}":
+                raise InvalidInputError(str(why)) from exc
         raise InvalidInputError(f"cannot read date {text!r}") from exc
     missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))
                if x != y]

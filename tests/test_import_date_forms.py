@@ -71,6 +71,16 @@ def test_impossible_or_compact_ordinal_date_is_refused_saying_why(raw: str, why:
         assert repr(raw) in str(info.value)
 
 
+@pytest.mark.parametrize(("raw", "why"), [
+    ("2024-065T25:00", "hour must be in 0..23"), ("2024-02-30", "day is out of range for month"),
+])
+def test_impossible_date_typed_to_add_says_why(raw: str, why: str) -> None:
+    with pytest.raises(InvalidInputError, match=why):
+        parse_datetime(raw)
+    with pytest.raises(InvalidInputError, match=why):
+        to_utc(raw)
+
+
 def test_ordinal_dates_through_add_csv_and_default_date(tmp_path: Path, journal: Path) -> None:
     p = run_cli("--db", str(journal), "add", "-i", "maya", "--date", "2024-065", "bare day", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
