@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
@@ -50,18 +51,29 @@ def resolve_tz(name: str | None) -> tzinfo | None:
         raise InvalidInputError(f"unknown time zone {name[:60]!r}") from exc
 
 
+# IANA names of the zone that is UTC itself (links to Etc/UTC); stored as `UTC` like `Z` and `+00:00`.
+UTC_ALIASES = frozenset({
+    "UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu", "Etc/GMT",
+    "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich",
+})
+
+
 def tz_name(tz: tzinfo | None, when: datetime | None = None) -> str | None:
     """The string we store for a tzinfo: the IANA key when there is one, else `+HH:MM`."""
     if tz is None:
         return None
     key = getattr(tz, "key", None)
     if key:
-        return key
+        return "UTC" if key in UTC_ALIASES else key
     if tz is UTC:
         return "UTC"
     off = tz.utcoffset(when)
     if off is None:
         return None
+    if not off:
+        # `Z`, `+00:00`, `+0000`, `GMT`, `UTC` all say "written in UTC": one stored form for all
+        # (values stored as `+00:00` before stay readable: resolve_tz reads both).
+        return "UTC"
     total = int(off.total_seconds() // 60)
     sign = "-" if total < 0 else "+"
     total = abs(total)
@@ -71,8 +83,10 @@ def tz_name(tz: tzinfo | None, when: datetime | None = None) -> str | None:
 def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetime, str | None]:
     """Normalise a timestamp to aware UTC and report the writer's zone.
 
-    A naive value is read in `tz` (UTC when none); an aware value keeps its own offset as the
-    zone unless `tz` names one. Strings are ISO-8601 or anything `dateutil` reads.
+    A naive value is read in `tz` (UTC when none). An aware value records its own offset (any
+    offset of zero as `UTC`); `tz` is recorded instead only when it gives that same offset at that
+    instant (`10:00+01:00` in winter with `Europe/Paris`): to record a zone with an aware time, give
+    the time in that zone (`dt.astimezone(ZoneInfo(tz))`). Strings are ISO-8601 or anything `dateutil` reads.
     Daylight saving time: a wall-clock time the zone skips (`2024-03-31 02:30` in Europe/Berlin)
     raises InvalidInputError, never moved silently to another hour; a time the zone shows twice
     (`2024-10-27 02:30` in Europe/Berlin) is its first occurrence (the offset before the change).
@@ -95,7 +109,14 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
                                         f"{skipped}")
     else:
         local = value
-        zname = tz if tz else tz_name(value.tzinfo, value)
+        try:
+            zname = tz_name(value.tzinfo, value)
+        except (ValueError, OverflowError):  # an unusable offset: refused below with its reason
+            zname = None
+        if zone is not None and _same_offset(value, zone):
+            # The zone gives the written offset at that instant: it is the writer's zone. Otherwise
+            # the offset written wins (`10:00+05:30` was not written in Europe/Paris).
+            zname = tz_name(zone, value)
     try:
         return local.astimezone(UTC).replace(microsecond=0), zname
     except (ValueError, OverflowError) as exc:  # e.g. a parsed offset of 24 h or more, or year 1 minus a day
@@ -105,6 +126,14 @@ def to_utc(value: datetime | date | str, tz: str | None = None) -> tuple[datetim
         if isinstance(exc, OverflowError) or "out of range" in str(exc) and "offset" not in str(exc):
             raise InvalidInputError(f"date {shown} is outside years 1..9999 once converted to UTC") from exc
         raise InvalidInputError(f"cannot convert {shown} to UTC: offset out of range ({str(exc).split('.')[0]})") from exc
+
+
+def _same_offset(value: datetime, zone: tzinfo) -> bool:
+    """Whether `zone` has the offset of the aware `value` at that instant (False when unusable)."""
+    try:
+        return value.utcoffset() == value.astimezone(zone).utcoffset()
+    except (ValueError, OverflowError):
+        return False
 
 
 def _bare_day(parsed: datetime, text: str) -> datetime | date:
@@ -168,8 +197,10 @@ def bad_offset(value: datetime) -> str | None:
     return None
 
 
-# `2024/03/05`, `2024.3.5 10:00`, `2024 03 05`, `20240305`: a four-digit year first.
-_YEAR_FIRST = re.compile(r"^\s*\d{4}(?:[-/. _T]|\d{4}(?!\d)|$)")
+# `2024/03/05`, `2024.3.5 10:00`, `2024 03 05`, `20240305`: a four-digit year first (after a weekday
+# name, if any: `Tue 2024-03-05`).
+_YEAR_FIRST = re.compile(r"^\s*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*)?\d{4}(?:[-/. _T]|\d{4}(?!\d)|$)",
+                         re.IGNORECASE)
 # Plain integers of nine digits or more: epoch seconds (or milliseconds), not a written date.
 _EPOCH = re.compile(r"^\d{9,}(?:\.\d+)?$")
 # `2024-W10`, `2024W10`: ISO week dates without the day, which Python takes as the Monday.
@@ -248,12 +279,79 @@ def plain_value_check(s: str) -> None:
                                 "write it as YYYY-MM-DD HH:MM")
 
 
+# `2024-065`, `2024-065T10:00`: ISO 8601 ordinal dates (year and day of the year).
+_ORDINAL = re.compile(r"^(\d{4})-(\d{3})(?=$|[T ])")
+# `2024065`, `2024065T1000`: the compact ordinal form, which reads like a truncated calendar date.
+_COMPACT_ORDINAL = re.compile(r"^\d{7}(?:$|T)")
+
+
+def ordinal_as_calendar(text: str) -> str | None:
+    """`text` with an ISO 8601 ordinal date (`2024-065`, `2024-065T10:00`) written as its calendar
+    date (`2024-03-05`, `2024-03-05T10:00`), the rest kept; None when it holds no ordinal date.
+
+    Raises InvalidInputError for a day the year does not have (`2023-366`, `2024-000`) and for the
+    compact form (`2024065`), saying why.
+    """
+    m = _ORDINAL.match(text)
+    if m is None:
+        if _COMPACT_ORDINAL.match(text):
+            raise InvalidInputError(
+                f"cannot read date {text[:40]!r}: a compact ordinal date (year and day of the year without "
+                "a hyphen) is not read; write 2024-065 or the calendar date 2024-03-05")
+        return None
+    year, day = int(m.group(1)), int(m.group(2))
+    if year < 1:
+        raise InvalidInputError(f"cannot read date {text[:40]!r}: year 0 does not exist (years 1..9999)")
+    days = 366 if calendar.isleap(year) else 365
+    if not 1 <= day <= days:
+        raise InvalidInputError(
+            f"cannot read date {text[:40]!r}: not a real date (day {m.group(2)} of the year: "
+            f"{year} has days 001 to {days})")
+    return (date(year, 1, 1) + timedelta(days=day - 1)).isoformat() + text[m.end():]
+
+
+# English weekday names and the abbreviations dateutil and strptime (C locale) read; no reader
+# reads weekdays of other languages.
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS = {**{n.lower(): i for i, n in enumerate(WEEKDAY_NAMES)},
+             **{n[:3].lower(): i for i, n in enumerate(WEEKDAY_NAMES)},
+             "tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+
+
+def weekday_number(word: str) -> int | None:
+    """0 (Monday) .. 6 for an English weekday name or abbreviation (`Tue`, `Tuesday`), else None."""
+    return _WEEKDAYS.get(word.strip().rstrip(".,").lower())
+
+
+def check_weekday(text: str, value: date, what: str | None = None) -> None:
+    """InvalidInputError when `text` names a weekday the day of `value` is not.
+
+    `Mon, 05 Mar 2024` says Monday but 5 March 2024 was a Tuesday: the day, the month or the
+    weekday was mistyped, and which one is never guessed. `what` names the value in the message
+    (default: `date 'TEXT'`).
+    """
+    for word in re.findall(r"[A-Za-z]+", text):
+        n = _WEEKDAYS.get(word.lower())
+        if n is not None and n != value.weekday():
+            day = f"{value.day} {calendar.month_name[value.month]} {value.year:04d}"
+            said = word if word.lower() == WEEKDAY_NAMES[n].lower() else f"{word} ({WEEKDAY_NAMES[n]})"
+            raise InvalidInputError(
+                f"{what or f'date {text[:60]!r}'} says {said} but {day} is a "
+                f"{WEEKDAY_NAMES[value.weekday()]}; correct the date or the weekday (neither is guessed)")
+
+
 def parse_datetime(text: str) -> datetime:
     """Parse ISO-8601 first (fast, exact), then common human formats via dateutil."""
     s = text.strip()
     if not s:
         raise InvalidInputError("empty date")
     plain_value_check(s)
+    ordinal = ordinal_as_calendar(s)
+    if ordinal is not None:
+        try:
+            return parse_datetime(ordinal)
+        except InvalidInputError as exc:  # named as written, not as rewritten
+            raise InvalidInputError(str(exc).replace(repr(ordinal), repr(s))) from exc
     try:
         return datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
     except ValueError:
@@ -272,6 +370,13 @@ def parse_datetime(text: str) -> datetime:
     except ZoneAbbreviation as exc:
         raise InvalidInputError(f"cannot read date {text!r}: {exc}") from exc
     except (ValueError, OverflowError) as exc:
+        from .importers.dates import parse_value  # it names why an ISO-shaped value is impossible
+
+        try:
+            parse_value(text)
+        except InvalidInputError as why:
+            if str(why) != f"cannot read date {text.strip()!r}":
+                raise InvalidInputError(str(why)) from exc
         raise InvalidInputError(f"cannot read date {text!r}") from exc
     missing = [n for n, x, y in (("year", a.year, b.year), ("month", a.month, b.month), ("day", a.day, b.day))
                if x != y]
@@ -281,6 +386,7 @@ def parse_datetime(text: str) -> datetime:
         raise InvalidInputError(f"cannot read date {text!r}: {bad_offset(a)}")
     if other != a:
         raise InvalidInputError(f"date {text!r} could be day-first or month-first; write it as YYYY-MM-DD")
+    check_weekday(text.strip(), a)
     return a
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnknownIdentityError
 from ..timeutil import format_utc
 from .common import emit, identity_option, json_option, main, pass_ctx, table
 
@@ -62,7 +63,8 @@ def identity_list(ctx, as_json: bool) -> None:
 @click.argument("text", required=False)
 @identity_option
 @click.option("--date", "created_at", metavar="WHEN", help="When it was written (default: now).")
-@click.option("--tz", metavar="ZONE", help="Writer's time zone, e.g. Europe/Paris (naive --date is read in it).")
+@click.option("--tz", metavar="ZONE", help="Writer's time zone, e.g. Europe/Paris (naive --date is read in it; a --date "
+              "with its own offset records that offset unless the zone has it then).")
 @click.option("--title", help="Title.")
 @click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
 @pass_ctx
@@ -83,6 +85,11 @@ def add(ctx, text: str | None, identity: str | None, created_at, tz, title, tags
         r = j.reflections.add(identity, text, created_at, tz=tz, title=title, tags=tags)
     except InvalidInputError as exc:
         raise InvalidInputError(_as_typed(str(exc))) from exc
+    except UnknownIdentityError as exc:
+        # Not created here (unlike `import`): one hand-typed entry under a mistyped name would
+        # start a second person silently; the known names show the typo, the command the way on.
+        raise UnknownIdentityError(f"{exc}; create it with `mirror-kit identity add {shlex.quote(identity)}` "
+                                   "(or import into it: `import` creates it)") from exc
     click.echo(f"added {r.id} ({format_utc(r.created_at)})")
 
 

@@ -22,7 +22,7 @@ from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
 from ..search_index import insert_indexed
 from ..textnorm import clean_tags, tag_key
-from ..timeutil import bound_range, format_utc, now_iso, parse_utc, to_utc
+from ..timeutil import bound_range, format_utc, now_iso, parse_utc, resolve_tz, to_utc, tz_name
 from ._base import Collection
 
 if TYPE_CHECKING:
@@ -253,7 +253,9 @@ class Reflections(Collection):
     ) -> Reflection:
         """Store one reflection; `created_at` defaults to now, naive times are read in `tz`.
 
-        Raises UnknownIdentityError, InvalidInputError (bad field, or already stored).
+        A time with its own offset (`2024-03-05T10:00+05:30`, an aware datetime) records that offset
+        as its zone, unless `tz` gives that offset at that instant (then `tz` is recorded); UTC
+        written in any way is recorded as `UTC`. Raises UnknownIdentityError, InvalidInputError (bad field, or already stored).
         """
         self._writable()
         ident = self.journal.identities.get(identity)
@@ -382,6 +384,11 @@ class Reflections(Collection):
         merged["updated_at"] = None
         merged["id"] = reflection_id
         row = self.encode(cur.identity_id, merged)
+        if "created_at" not in fields:
+            # The stored instant (in UTC) keeps its zone, or takes the one given: its UTC offset is
+            # not a written offset that would win over the zone.
+            tz = fields.get("tz", cur.tz)
+            row["tz"] = cur.tz if "tz" not in fields else tz and tz_name(resolve_tz(tz), cur.created_at)
         with self.journal.transaction():
             self.update_rows([row], tags="tags" in fields)
         return self.get(reflection_id)

@@ -122,6 +122,10 @@ def run_import(journal: Any, path: str | Path, identity: str | None, format: str
         raise TypeError(f"unknown import option(s): {', '.join(unknown)}")
     if options.get("date_format") is not None and not str(options["date_format"]).strip():
         raise InvalidInputError("--date-format must not be empty (e.g. '%d/%m/%Y %H:%M')")
+    if options.get("date_format") is not None:
+        from .dates import check_date_format
+
+        check_date_format(str(options["date_format"]))  # once, before any row is read
     if format not in FORMATS:
         raise InvalidInputError(f"unknown format {format!r} (one of {', '.join(FORMATS)})")
     if options.get("tz"):

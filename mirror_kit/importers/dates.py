@@ -21,9 +21,12 @@ from ..errors import InvalidInputError
 from ..timeutil import (
     ZoneAbbreviation,
     bad_offset,
+    check_weekday,
     dateutil_parse,
+    ordinal_as_calendar,
     plain_value_check,
     tz_names,
+    weekday_number,
     written_offsets,
     year_first,
 )
@@ -41,6 +44,57 @@ _ISO_SHAPE = re.compile(r"^\s*[+-]?\d{4,}-\d{1,2}-\d{1,2}")
 _MEMO_MAX = 4096
 
 ORDER_HINT = "pass --dayfirst (or --monthfirst) or --date-format FORMAT (e.g. %d/%m/%Y %H:%M)"
+
+
+# What `datetime.strptime` reads (Python's own list; `%c`/`%x` are a whole date in the C locale).
+_DIRECTIVES = frozenset("aAwdbBmyYHIpMSfzjUWcxXGuVZ%")
+_WEEKDAY_DIRECTIVES = frozenset("aAwu")
+
+
+def check_date_format(fmt: str) -> None:
+    """Refuse a `--date-format` that cannot read a whole date, before any value is read.
+
+    A directive strptime does not know (`%Q`), a lone `%` at the end, a directive given twice, or a
+    format without a year, month or day (`%m/%Y`: strptime would take day 1, a date never written)
+    raises InvalidInputError naming `--date-format` and the directive.
+    """
+    found: list[str] = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] != "%":
+            i += 1
+            continue
+        if i + 1 == len(fmt):
+            raise InvalidInputError(f"--date-format {fmt!r}: a lone '%' at the end (write %% for a percent sign)")
+        c = fmt[i + 1]
+        if c not in _DIRECTIVES:
+            raise InvalidInputError(f"--date-format {fmt!r}: %{c} is not a strptime directive "
+                                    "(e.g. %d day, %m month, %Y year, %H:%M time)")
+        if c != "%" and c in found:
+            raise InvalidInputError(f"--date-format {fmt!r}: %{c} appears twice")
+        found.append(c)
+        i += 2
+    have = set(found)
+    weekday = bool(have & _WEEKDAY_DIRECTIVES)
+    if have & {"G", "V"} and not ({"G", "V"} <= have and weekday and not have & {"Y", "y"}):
+        raise InvalidInputError(f"--date-format {fmt!r}: %{'G' if 'G' in have else 'V'} (ISO week date) needs "
+                                "%G, %V and a weekday (%u or %a) together, without %Y")
+    if not have & {"c", "x"}:
+        week = bool(have & {"U", "W"}) and weekday or "V" in have
+        missing = [name for name, ok in (
+            ("year", have & {"Y", "y", "G"}), ("month", have & {"m", "b", "B"} or "j" in have or week),
+            ("day", have & {"d", "j"} or week)) if not ok]
+        if missing:
+            raise InvalidInputError(
+                f"--date-format {fmt!r} has no {' or '.join(missing)} directive (%Y year, %m or %b month, "
+                "%d day): a date is never completed with a default")
+    try:
+        datetime.strptime("", fmt)
+    except ValueError as exc:
+        if "does not match" not in str(exc):
+            raise InvalidInputError(f"--date-format {fmt!r}: {exc}") from exc
+    except re.error as exc:  # what strptime's pattern cannot hold
+        raise InvalidInputError(f"--date-format {fmt!r}: cannot be used ({exc.msg})") from exc
 
 
 def _order_of(raw: str) -> str | None:
@@ -87,6 +141,8 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
             parsed = datetime.strptime(s, date_format)
         except ValueError as exc:
             raise InvalidInputError(f"date {s!r} does not match --date-format {date_format!r} ({exc})") from exc
+        if any(d in date_format for d in ("%a", "%A", "%c")):
+            check_weekday(s, parsed)  # strptime reads a weekday name and then ignores it
         if "%Z" in date_format and parsed.tzinfo is None:
             # strptime reads a %Z name but returns a naive time: the zone it read would be lost
             name = next((w for w in re.findall(r"[A-Za-z]+", s) if w.upper() in ("UTC", "GMT", "Z")), None)
@@ -98,6 +154,14 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         # A bare day is stored as its noon whatever its form (as `2024-03-14` is), not as midnight.
         timed = parsed.tzinfo is not None or any(d in date_format for d in _TIME_DIRECTIVES)
         return parsed if timed else parsed.date()
+    # `2024-065`, `2024065`: an ordinal date (checked only for that shape: most values are not)
+    if s[:4].isdigit() and (s[4:5] == "-" and s[7:8].isdigit() and not s[8:9].isdigit() or s[4:7].isdigit()):
+        ordinal = ordinal_as_calendar(s)
+        if ordinal is not None:
+            try:
+                return parse_value(ordinal, dayfirst=dayfirst)
+            except InvalidInputError as exc:  # named as written, not as rewritten
+                raise InvalidInputError(str(exc).replace(repr(ordinal), repr(s))) from exc
     if len(s) == 10 and s[4] == "-":
         try:
             return date.fromisoformat(s)
@@ -140,6 +204,8 @@ def parse_value(raw: str, *, dayfirst: bool | None = None, date_format: str | No
         raise InvalidInputError(f"date {s!r} has no {' or '.join(missing)} (it is never taken from today)")
     if bad_offset(a):
         raise InvalidInputError(f"cannot read date {s!r}: {bad_offset(a)}")
+    if any(c.isalpha() for c in s):
+        check_weekday(str(raw).strip(), a)
     if a.hour != b.hour and a.tzinfo is None:
         return a.date()  # no time of day written: a bare day, stored as its noon like `2024-03-14`
     return a
@@ -317,26 +383,63 @@ def _mk(y: int, mo: int, d: int, hh: int | None = None, mm: int | None = None) -
         return None
 
 
+# `2024-065 notes`: a file name led by an ISO ordinal date (year, day of the year); only at the start,
+# where nothing but a date is written that way (`invoice 1234-567` is not one).
+_NAME_ORDINAL = re.compile(r"^(\d{4})-(\d{3})(?![\d-])")
+
+
+def _ordinal(year: int, day: str) -> datetime | None:
+    """Noon of day `day` (`065`) of `year`; InvalidInputError for a day the year lacks."""
+    iso = ordinal_as_calendar(f"{year:04d}-{day}")
+    if iso is None:
+        return None
+    d = date.fromisoformat(iso)
+    return datetime(d.year, d.month, d.day, 12, 0)
+
+
 def date_from_name(stem: str) -> datetime | None:
     """A date in a file name: `2025-03-14`, `20250314`, `2025-03-14 21-30`, `2023-Jan-01`, `1 March 2023`,
-    `January 5th, 2023`."""
+    `January 5th, 2023`, `Friday, January 6th 2023`, `2024-065` (day of the year).
+
+    Raises InvalidInputError when a weekday written just before the date is not its weekday, or for
+    a day of the year the year lacks (`2023-366`).
+    """
     m = _NAME_YMD.search(stem)
     if m:
         y, mo, d, hh, mm = m.groups()
-        return _mk(int(y), int(mo), int(d), int(hh) if hh else None, int(mm) if mm else None)
+        return _named_weekday(stem, m, _mk(int(y), int(mo), int(d), int(hh) if hh else None,
+                                           int(mm) if mm else None))
     m = _NAME_Y_MON_D.search(stem)
     if m:
         mo = month_number(m.group(2))
-        return _mk(int(m.group(1)), mo, int(m.group(3))) if mo else None
+        return _named_weekday(stem, m, _mk(int(m.group(1)), mo, int(m.group(3))) if mo else None)
     m = _NAME_D_MON_Y.search(stem)
     if m:
         mo = month_number(m.group(2))
-        return _mk(int(m.group(3)), mo, int(m.group(1))) if mo else None
+        return _named_weekday(stem, m, _mk(int(m.group(3)), mo, int(m.group(1))) if mo else None)
     m = _NAME_MON_D_Y.search(stem)
     if m:
         mo = month_number(m.group(1))
-        return _mk(int(m.group(3)), mo, int(m.group(2))) if mo else None
+        return _named_weekday(stem, m, _mk(int(m.group(3)), mo, int(m.group(2))) if mo else None)
+    m = _NAME_ORDINAL.search(stem)
+    if m:
+        return _named_weekday(stem, m, _ordinal(int(m.group(1)), m.group(2)))
     return None
+
+
+# A weekday word ending right before a date in a name (`Friday, January 6th 2023`, `Fri 2023-01-06`).
+_WEEKDAY_BEFORE = re.compile(r"([A-Za-z]+)[-_., ]*$")
+
+
+def _named_weekday(stem: str, m: re.Match, found: datetime | None) -> datetime | None:
+    """`found`, after checking a weekday written just before the date `m` matched in `stem` (words
+    after the date are the note's title, not part of its date)."""
+    if found is None:
+        return None
+    w = _WEEKDAY_BEFORE.search(stem, 0, m.start())
+    if w and weekday_number(w.group(1)) is not None:
+        check_weekday(w.group(1), found, f"file name date {stem[w.start():m.end()]!r}")
+    return found
 
 
 def date_from_path(parts: tuple[str, ...]) -> datetime | None:
@@ -364,8 +467,9 @@ def date_from_path(parts: tuple[str, ...]) -> datetime | None:
 _MOMENT_TOKENS = [
     ("YYYY", r"(?P<Y>\d{4})"), ("YY", r"(?P<y>\d{2})"), ("MMMM", r"(?P<MMMM>[A-Za-z]+)"),
     ("MMM", r"(?P<MMM>[A-Za-z]{3})"), ("MM", r"(?P<M>\d{2})"), ("M", r"(?P<M>\d{1,2})"),
-    ("DDDD", r"\d{3}"), ("DD", r"(?P<D>\d{2})"), ("Do", r"(?P<D>\d{1,2})(?:st|nd|rd|th)"),
-    ("D", r"(?P<D>\d{1,2})"), ("dddd", r"[A-Za-z]+"), ("ddd", r"[A-Za-z]{3}"), ("dd", r"[A-Za-z]{2}"),
+    ("DDDD", r"(?P<DDDD>\d{3})"), ("DD", r"(?P<D>\d{2})"), ("Do", r"(?P<D>\d{1,2})(?:st|nd|rd|th)"),
+    ("D", r"(?P<D>\d{1,2})"), ("dddd", r"(?P<dddd>[A-Za-z]+)"), ("ddd", r"(?P<dddd>[A-Za-z]{3})"),
+    ("dd", r"[A-Za-z]{2}"),
     ("HH", r"(?P<H>\d{2})"), ("H", r"(?P<H>\d{1,2})"), ("mm", r"(?P<m>\d{2})"), ("ww", r"\d{2}"),
     ("w", r"\d{1,2}"), ("gggg", r"\d{4}"), ("GGGG", r"\d{4}"), ("WW", r"\d{2}"), ("W", r"\d{1,2}"),
     ("Q", r"\d"), ("E", r"\d"), ("e", r"\d"), ("A", r"(?:AM|PM)"), ("a", r"(?:am|pm)"),
@@ -400,7 +504,8 @@ def moment_regex(fmt: str) -> re.Pattern:
 
 
 def date_from_moment(rx: re.Pattern, rel_no_ext: str) -> datetime | None:
-    """The date in `rel_no_ext` (path inside the daily-notes folder, no extension) under `rx`."""
+    """The date in `rel_no_ext` (path inside the daily-notes folder, no extension) under `rx`;
+    InvalidInputError when a weekday it names (`dddd`) is not the date's."""
     m = rx.match(rel_no_ext)
     if not m:
         return None
@@ -408,9 +513,14 @@ def date_from_moment(rx: re.Pattern, rel_no_ext: str) -> datetime | None:
     year = int(g["Y"]) if g.get("Y") else (2000 + int(g["y"]) if g.get("y") else None)
     month = int(g["M"]) if g.get("M") else month_number(g.get("MMMM") or g.get("MMM") or "")
     day = int(g["D"]) if g.get("D") else None
+    if year and g.get("DDDD") and not (month and day):  # day of the year (`YYYY-DDDD`)
+        return _ordinal(year, g["DDDD"])
     if not (year and month and day):
         return None
-    return _mk(year, month, day, int(g["H"]) if g.get("H") else None, int(g["m"]) if g.get("m") else None)
+    found = _mk(year, month, day, int(g["H"]) if g.get("H") else None, int(g["m"]) if g.get("m") else None)
+    if found is not None and g.get("dddd") and weekday_number(g["dddd"]) is not None:
+        check_weekday(g["dddd"], found, f"daily-note name {rel_no_ext!r}")
+    return found
 
 
 def utc_from_timestamp(ts: float) -> datetime:

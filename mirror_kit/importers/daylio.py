@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 from ..errors import InvalidInputError
+from ..timeutil import check_weekday, weekday_number
 from .common import Context, Entry, Rejection, Skipped, csv_rows
 from .dates import parse_value, zone_for
 
@@ -66,6 +67,13 @@ def daylio_rows(reader: csv.Reader, header: list[str], name: str, ctx: Context) 
         except InvalidInputError as exc:
             yield Rejection(where, f"{exc} (columns 'full_date' + 'time')")
             continue
+        weekday = get("weekday")
+        if weekday_number(weekday) is not None:  # English names; other languages are kept as written
+            try:
+                check_weekday(weekday, when, f"column 'weekday' ({weekday!r}) of full_date {get('full_date')!r}")
+            except InvalidInputError as exc:
+                yield Rejection(where, str(exc))
+                continue
         key = when.strftime("%Y-%m-%dT%H:%M")
         n = seen.get(key, 0) + 1
         seen[key] = n

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from ..errors import InvalidInputError
@@ -200,10 +201,18 @@ def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx:
                         tz = tz.get("identifier") if isinstance(tz, dict) else None
                         if not isinstance(tz, str):
                             raise InvalidInputError("not a zone name")
-                    resolve_tz(tz)
+                    zone = resolve_tz(tz)
                 except InvalidInputError:
                     ctx.warn(f"{where['file']}: entry {uuid}: unknown timeZone {e.get('timeZone')!r}, dropped")
                     tz = None
+                else:
+                    # creationDate is written in UTC (`...Z`) and timeZone is where it was written: the
+                    # time in that zone carries both (an offset other than the zone's would win).
+                    if isinstance(created, datetime) and created.tzinfo is not None:
+                        try:
+                            created = created.astimezone(zone)
+                        except (OverflowError, ValueError):
+                            pass  # out of range: refused with its reason when stored
             text = _MOMENT.sub("", unescape(str(e.get("text") or "")))
             text = re.sub(r"\n{3,}", "\n\n", text).strip()
             first = text.split("\n", 1)[0]

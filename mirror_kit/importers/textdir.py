@@ -156,8 +156,10 @@ def _front_date(value, column: DateColumn, rel: str):
     """The front matter date as a value to store, or a RawDate waiting for the vault's date order."""
     if isinstance(value, datetime | date):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and 10_000_101 <= value <= 99_991_231:
-        return RawDate(str(value), column, rel)  # `date: 20240305`, the compact ISO day YAML reads as a number
+    if isinstance(value, int) and not isinstance(value, bool) and 1_000_001 <= value <= 99_991_231:
+        # `date: 20240305`, the compact ISO day YAML reads as a number (and `2024065`, refused as a
+        # compact ordinal date with its reason)
+        return RawDate(str(value), column, rel)
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise InvalidInputError(f"front matter date {value!r} is a number, not a date")
     return RawDate(str(value), column, rel)
