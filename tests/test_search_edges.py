@@ -125,13 +125,14 @@ def test_cli_refuses_wordless_long_query_big_k_and_reversed_range_in_one_line(ta
 
 def test_cli_help_says_a_dash_query_goes_after_double_dash(tagged, tmp_path):
     p = run_cli("search", "--help", cwd=tmp_path)
-    assert "mirror-kit search --identity maya -- -minus" in " ".join(p.stdout.split())
+    assert 'mirror-kit search --identity maya -- "-coffee cafe"' in " ".join(p.stdout.split())
     with mirror_kit.open(tagged) as j:
         j.reflections.add("maya", "Plus and minus of the plan.", "2024-03-07")
-    p = run_cli("--db", str(tagged), "search", "-i", "maya", "--mode", "text", "--json", "--", "-minus",
+        j.reflections.add("maya", "Minus the coffee this time.", "2024-03-08")
+    p = run_cli("--db", str(tagged), "search", "-i", "maya", "--mode", "text", "--json", "--", "-coffee minus",
                 cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert len(json.loads(p.stdout)) == 1
+    assert [r["content"] for r in json.loads(p.stdout)] == ["Plus and minus of the plan."]
 
 
 def _get(url: str, token: str) -> tuple[int, dict]:

@@ -29,12 +29,22 @@ def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> N
     are fused by reciprocal rank fusion. Any text is accepted as it is typed if it holds a
     letter or digit (a query past the length limit is refused, naming the limit).
 
+    \b
+    QUERY syntax (the same in Python, the HTTP API, the Explorer and the report):
+      caf*              a word's start: cafe, cafes, caffeine (run* finds running, runner)
+      "new job"         a phrase: the words next to each other, in this order
+      cafe -coffee      leave out reflections holding coffee (also: cafe NOT coffee)
+      race OR marathon  either word (OR and NOT in capitals)
+
+    Meaning (and the meaning half of hybrid) embeds the wanted words only and also leaves out what
+    an exclusion names; a query of only exclusions is refused.
+
     Example: mirror-kit search "race training" --identity maya --k 5 --since 2025-01-01
 
     A query starting with '-' goes after `--`, or it is read as an option:
 
     \b
-    mirror-kit search --identity maya -- -minus
+    mirror-kit search --identity maya -- "-coffee cafe"
     """
     if (query is None) == (like is None):
         raise click.UsageError("give a QUERY or --like REFLECTION_ID")
