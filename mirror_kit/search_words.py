@@ -87,7 +87,9 @@ def _latin(ch: str) -> bool:
 
 # One unit of a query: leading dashes (an exclusion), then a quoted phrase (its closing quote, then
 # `*` for a prefix; an open quote runs to the end) or a run of anything but blanks and quotes.
-_UNIT = re.compile(r'(-*)(?:["\u201c\u201d]([^"\u201c\u201d]*)(?:["\u201c\u201d](\*?)|$)|([^\s"\u201c\u201d]+))')
+_BLANKS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_UNIT = re.compile(r'(-*)(?:["\u201c\u201d]([^"\u201c\u201d]*)(?:["\u201c\u201d](\*?)|$)|([^'
+                   + _BLANKS + r'"\u201c\u201d]+))')
 _OPERATORS = ("OR", "NOT", "AND")
 
 
@@ -99,7 +101,7 @@ class Term:
 
     words: tuple[str, ...]
     prefix: bool = False
-    text: str = ""  # as typed, without quotes or `*` (what a meaning search embeds)
+    text: str = field(default="", compare=False)  # as typed, without quotes or `*` (what meaning embeds)
 
     def fts(self) -> str:
         """The term as an FTS5 string: quoted, so nothing typed is FTS5 syntax."""
@@ -161,10 +163,7 @@ def parse(text: str) -> Query:
             else:
                 join = False
             continue
-        if quoted is not None:
-            term = _term(quoted, star == "*")
-        else:
-            term = _term(bare, bare.endswith("*"))
+        term = _term(quoted, star == "*") if quoted is not None else _term(bare, bare.endswith("*"))
         if term is None:  # punctuation or emoji alone: no term, and no operator consumed
             continue
         if dashes or negate:
@@ -241,10 +240,14 @@ def fts_match(text: str) -> str | None:
 
 
 def browser_js() -> str:
-    """The rule as JavaScript for an offline page: defines `mkSearchTerms(text)` (the stems of a
-    text, as a Set) and `mkQueryTerms(query)` (the stems every match must hold, as an Array)."""
+    """The rule and grammar as JavaScript for an offline page: defines `mkSearchTerms(text)` (the
+    stems of a text, as a Set), `mkSearchDoc(parts)` (a reflection's parts, e.g. title and text, as
+    compared), `mkParseQuery(query)` (`.error`: the refusal line or null; `.matches(doc)`) and
+    `mkQueryTerms(query)` (the stems of the wanted terms, as an Array)."""
     return ("var MK_STOP_WORDS = " + json.dumps(list(stop_words())) + ";\n"
             + "var MK_QUERY_MAX = " + json.dumps(MAX_QUERY_CHARS) + ";\n"
             + "var MK_NO_WORD = " + json.dumps(NO_WORD) + ";\n"
             + "var MK_ONLY_EXCLUDED = " + json.dumps(ONLY_EXCLUDED) + ";\n"
+            # one pattern for both ports: Python's and JavaScript's `\s` differ on a few characters
+            + "var MK_UNIT = " + json.dumps(_UNIT.pattern) + ";\n"
             + Path(__file__).with_name("search_words.js").read_text(encoding="utf-8"))
