@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+TOKEN = _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # a word, as unicode61 splits
 
 # The limits of a search, the same on every surface (Python, CLI, HTTP, Explorer, report).
 MAX_QUERY_CHARS = 500  # far above a typed query; a pasted page costs an embedding and an FTS scan

@@ -283,3 +283,58 @@ def test_browser_and_python_parse_every_query_alike(browser, queries):
         page.close()
     for q, js in zip(queries, got, strict=True):
         assert js == [list(x) for x in shape(parse(q))], q
+
+
+@pytest.fixture(scope="module")
+def sample_report(viz_sample_db, tmp_path_factory):
+    from tests.plugins.viz import serve_directory
+
+    out = tmp_path_factory.mktemp("grammar-report") / "report.html"
+    with mirror_kit.open(viz_sample_db, readonly=True) as j:
+        j.viz.report("maya", out)
+    server, base = serve_directory(out.parent)
+    yield out, f"{base}/{out.name}"
+    server.shutdown()
+
+
+def test_report_search_box_reads_the_grammar_as_journal_search(sample_report, viz_sample_db, browser):
+    from mirror_kit.viz.report import SNIPPET_SAFE
+
+    path, url = sample_report
+    page_html = path.read_text(encoding="utf-8")
+    start = page_html.index('"fig-map",')
+    traces, _ = json.JSONDecoder().raw_decode(page_html[start + len('"fig-map",'):].lstrip())
+    points = [str(cd[0]) for t in traces for cd in (t.get("customdata") or [])]
+    with mirror_kit.open(viz_sample_db, readonly=True) as j:
+        content = dict(j.execute("SELECT id, content FROM reflections").fetchall())
+        # a phrase across the cut between the hover snippet and the text the point carries beside it
+        across = None
+        for rid in points:
+            flat = " ".join(content[rid].split())
+            cut = flat.rfind(" ", 0, SNIPPET_SAFE) + 1
+            if len(flat) > 160 and cut > 0:
+                a, b = flat[:cut].split()[-1], flat[cut:].split()[0]
+                if a.isalpha() and b.isalpha():
+                    across = f'"{a} {b}"'
+                    break
+        assert across is not None
+        queries = ["caf* -coffee", "race OR marathon -training", '"long run"', "run* NOT caf*", across]
+        want = {}
+        for q in queries:
+            hits = set(j.search(q, identity="maya", mode="text", k=MAX_K)["reflection_id"])
+            want[q] = sum(1 for rid in points if rid in hits)
+            assert 0 < want[q] < len(points), q
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    try:
+        page.goto(url)
+        page.wait_for_selector("#mk-search-box", timeout=60_000)
+        for q in [*queries, "-coffee"]:
+            page.fill("#mk-search-box", "")
+            page.wait_for_function("document.getElementById('mk-search-count').textContent === ''", timeout=10_000)
+            page.fill("#mk-search-box", q)
+            page.wait_for_function("document.getElementById('mk-search-count').textContent.length > 0",
+                                   timeout=10_000)
+            expect = ONLY_EXCLUDED if q == "-coffee" else f"{want[q]} of {len(points)} reflections on the map match"
+            assert page.text_content("#mk-search-count") == expect, q
+    finally:
+        page.close()

@@ -195,7 +195,7 @@ class ReportContext:
             cd = getattr(tr, "customdata", None)
             if cd is None or len(cd) == 0 or np.ndim(cd) != 2:
                 continue
-            full = [_with_title(titles.get(str(row[0])), search_rest(text.get(str(row[0]), ""))) for row in cd]
+            full = [search_extra(titles.get(str(row[0])), text.get(str(row[0]), "")) for row in cd]
             tr.customdata = np.column_stack([np.asarray(cd, dtype=object), np.asarray(full, dtype=object)])
         return fig
 
@@ -203,8 +203,20 @@ class ReportContext:
 SNIPPET_SAFE = 100  # characters every hover snippet shows whole (it is cut at a word before 140)
 
 
-def _with_title(title: Any, rest: str) -> str:
-    return f"{search_fold(title)} {rest}".strip() if isinstance(title, str) and title.strip() else rest
+def search_extra(title: Any, text: Any) -> str:
+    """What a map point carries for the search box beyond its hover snippet: "" when the snippet
+    holds it all, else three lines: the folded title, how many words of the snippet come before
+    `search_rest(text)` (so the box joins them into the text's own word sequence, and a phrase is
+    found across the cut but never across the overlap or from the title into the text), and that rest."""
+    from ..search_words import TOKEN, fold
+
+    rest = search_rest(text)
+    head = search_fold(title) if isinstance(title, str) and title.strip() else ""
+    if not rest and not head:
+        return ""
+    flat = " ".join(str(text or "").split())
+    before = len(TOKEN.findall(fold(flat[:flat.rfind(" ", 0, SNIPPET_SAFE) + 1]))) if rest else 0
+    return f"{head}\n{before}\n{rest}"
 
 
 def search_rest(text: Any) -> str:
