@@ -197,7 +197,9 @@ def test_report_box_uses_the_same_limit_and_refusal():
     assert f"var MK_QUERY_MAX = {MAX_QUERY_CHARS};" in js and json.dumps(NO_WORD) in js
     template = (Path(__file__).resolve().parents[1] / "mirror_kit/viz/report_template/mirror_kit_report"
                 / "index.html.j2").read_text()
-    assert "maxlength=\"' + MK_QUERY_MAX" in template and "MK_NO_WORD" in template
+    # the refusal lines reach the box through mkParseQuery's `error` (MK_NO_WORD, MK_ONLY_EXCLUDED)
+    assert "maxlength=\"' + MK_QUERY_MAX" in template and "query.error" in template
+    assert "MK_NO_WORD" in js and "MK_ONLY_EXCLUDED" in js
 
 
 def test_cli_import_of_at_and_hash_tags_joins_the_existing_tag(tagged, tmp_path):
