@@ -16,8 +16,9 @@ router = APIRouter(tags=["search"], responses=ERRORS)
 Mode = Literal["hybrid", "text", "meaning"]
 # The bounds are checked by `journal.search` (mirror_kit.search_words), not by FastAPI, so a refused
 # query or k gets the same 400 and one-line message as in Python and the CLI.
-_Q = (f"The words to find (at most {MAX_QUERY_CHARS} characters, at least one letter or digit; "
-      "otherwise 400).")
+_Q = (f"The words to find (at most {MAX_QUERY_CHARS} characters, at least one letter or digit and one "
+      "word not excluded; otherwise 400): caf* for a word's start, \"new job\" for a phrase, -coffee or "
+      "NOT coffee to leave out, race OR marathon for either (README: Word search).")
 _K = f"How many results, 1 to {MAX_K} (otherwise 400)."
 
 
@@ -27,8 +28,10 @@ def search(q: str = Query(..., description=_Q), identity: str | None = None,
            tag: str | None = None, mode: Mode = "hybrid", a: Access = Depends(reader)) -> dict:
     """The best `k` reflections for `q`, best first: full-text (BM25) and embedding rankings fused by
     reciprocal rank, each hit with its ranks, similarity, why it matched and a snippet. A full-text
-    hit holds every word of `q` (stems, case and accents aside); `mode=text` returns only those, and
-    then `total` says how many match in all (more than the hits when `k` cut them; null in other modes).
+    hit holds every word of `q` (stems, case and accents aside; `q` has the syntax of `mirror-kit
+    search`: caf*, "new job", -coffee, race OR marathon); `mode=text` returns only those, and then
+    `total` says how many match in all (more than the hits when `k` cut them; null in other modes).
+    A reflection holding an excluded word is left out in every mode.
 
     identity: name or id (default: the token's own; every identity for an owner token).
     `curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8765/api/search?q=race+training&identity=maya&k=5"`
