@@ -68,13 +68,16 @@ class Search:
         tag: str | None = None,
         like: str | None = None,
         mode: str = "hybrid",
+        min_similarity: float | None = None,
     ):
         """The best `k` reflections for `query` (or like the reflection `like`), best first.
 
         identity: name or id (None: every identity; with `like`, the reflection's own identity).
         since/until: bound the reflection time (a bare date `until` covers that day). tag: only
         reflections with this tag. mode: hybrid (both rankings fused), text (BM25 only) or meaning
-        (embedding cosine only). The text ranking holds only reflections matching the query by the
+        (embedding cosine only). min_similarity: drop from the meaning ranking every reflection whose
+        cosine similarity is below it (a number in [-1, 1]; None keeps the `k` nearest whatever they
+        are, so nonsense still gets `k` neighbours); meaning and hybrid modes only. The text ranking holds only reflections matching the query by the
         grammar of `mirror_kit.search_words` (every word; `caf*` prefixes, `"new job"` phrases,
         `race OR marathon`, `-coffee` / `NOT coffee` exclusions); in hybrid mode the meaning ranking
         may add others. The meaning ranking embeds only the wanted terms (exclusions, quotes and `*`
@@ -94,6 +97,8 @@ class Search:
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         k = check_k(k)
+        if min_similarity is not None:
+            min_similarity = _check_similarity(min_similarity, mode)
         if (query is None) == (like is None):
             raise InvalidInputError("give either a query or like=REFLECTION_ID")
         if query is not None:
@@ -129,6 +134,9 @@ class Search:
                         [self.conn.execute("SELECT content FROM reflections WHERE id = ?", (like,)).fetchone()[0]])[0]
                 q = like_vec if like_vec is not None else self._encode([parse(query).meaning_text()])[0]
                 vec_hits = self._nearest(ids, M, q, allowed, depth, blocked)
+                if min_similarity is not None:
+                    kept = [rid for rid, (_, sim) in vec_hits.items() if sim >= min_similarity]
+                    vec_hits = {rid: (i, vec_hits[rid][1]) for i, rid in enumerate(kept, 1)}
 
         fused: dict[str, float] = {}
         for rid, (rank, _) in text_hits.items():
@@ -354,6 +362,19 @@ class Search:
                 break
             out[ids[i]] = (len(out) + 1, float(sims[i]))
         return out
+
+
+def _check_similarity(value: object, mode: str) -> float:
+    """`value` as a float if it is a number in [-1, 1] and `mode` ranks by meaning, else InvalidInputError."""
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) \
+            or not -1.0 <= float(value) <= 1.0:
+        raise InvalidInputError(f"min_similarity must be a number from -1 to 1, got {value!r}")
+    if mode == "text":
+        raise InvalidInputError("min_similarity bounds the meaning ranking: use it with mode meaning or hybrid")
+    return float(value)
 
 
 def s_ok(stored: tuple | None, content_hash: str) -> bool:

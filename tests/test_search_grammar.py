@@ -338,3 +338,46 @@ def test_report_search_box_reads_the_grammar_as_journal_search(sample_report, vi
             assert page.text_content("#mk-search-count") == expect, q
     finally:
         page.close()
+
+
+def test_min_similarity_leaves_out_weak_meaning_matches_and_is_off_by_default(grammar_db, tmp_path):
+    db, _ = grammar_db
+    every = len(TEXTS)
+    with mirror_kit.open(db, readonly=True) as j:
+        plain = j.search("zxqv blorf", identity="maya", mode="meaning", k=every)
+        assert len(plain) == every  # nonsense still gets k neighbours without the bound
+        cut = float(plain["similarity"].median())
+        strong = set(plain.loc[plain["similarity"] >= cut, "reflection_id"])
+        got = j.search("zxqv blorf", identity="maya", mode="meaning", k=every, min_similarity=cut)
+        assert set(got["reflection_id"]) == strong and 0 < len(got) < every
+        assert list(got["vector_rank"]) == list(range(1, len(got) + 1))
+        assert len(j.search("zxqv blorf", identity="maya", mode="meaning", min_similarity=1.0)) == 0
+        # hybrid keeps its word matches whatever their similarity
+        hybrid = j.search("caf*", identity="maya", k=every, min_similarity=1.0)
+        assert set(hybrid["reflection_id"]) == _want(db, "caf*") and hybrid["similarity"].isna().all()
+        for bad, mode in ((1.5, "meaning"), (float("nan"), "hybrid"), ("0.3", "meaning"), (0.3, "text")):
+            with pytest.raises(InvalidInputError, match="min_similarity"):
+                j.search("cafe", identity="maya", mode=mode, min_similarity=bad)
+    p = run_cli("--db", str(db), "search", "zxqv blorf", "-i", "maya", "--mode", "meaning", "--k", str(every),
+                "--min-similarity", str(cut), "--json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert {r["reflection_id"] for r in json.loads(p.stdout)} == strong
+    p = run_cli("--db", str(db), "search", "cafe", "-i", "maya", "--mode", "text", "--min-similarity", "0.2",
+                cwd=tmp_path)
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1 and "min_similarity" in p.stderr
+    with mirror_kit.open(db) as j:
+        token = j.tokens.create("maya", "read")[0]
+    with serving(db, tmp_path) as (base, _):
+        for query, code in ((f"min_similarity={cut}", 200), ("min_similarity=2", 400)):
+            req = urllib.request.Request(f"{base}/api/search?q=zxqv+blorf&mode=meaning&k={every}&{query}",
+                                         headers={"Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    status, body = r.status, json.loads(r.read())
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, json.loads(exc.read())
+            assert status == code, body
+            if code == 200:
+                assert {h["reflection_id"] for h in body["data"]} == strong
+            else:
+                assert body["message"].startswith("min_similarity must be a number from -1 to 1")
