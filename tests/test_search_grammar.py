@@ -248,6 +248,19 @@ def test_explorer_search_box_reads_the_grammar_and_its_total(grammar_db):
             s.search("-coffee")
 
 
+def test_explorer_box_shows_the_syntax_and_reads_it(grammar_db):
+    from mirror_kit.viz.explorer import Explorer
+
+    db, _ = grammar_db
+    with mirror_kit.open(db, readonly=True) as j:
+        ex = Explorer(j)
+        ex.identity.value = "maya"
+        assert all(s in ex.search.placeholder for s in ("caf*", '"new job"', "-coffee"))
+        ex.search.value = "cafe -coffee"
+        assert set(ex.state.selected) == _want(db, "cafe -coffee")
+        assert "search “cafe -coffee” · 2 reflections" in ex.text.value
+
+
 def test_report_browser_code_reads_the_grammar_as_python(grammar_db, browser):
     db, ids = grammar_db
     docs = {ids[k]: [title or "", text] for k, (text, title) in TEXTS.items()}
