@@ -394,3 +394,23 @@ def test_min_similarity_leaves_out_weak_meaning_matches_and_is_off_by_default(gr
                 assert {h["reflection_id"] for h in body["data"]} == strong
             else:
                 assert body["message"].startswith("min_similarity must be a number from -1 to 1")
+
+
+@pytest.mark.parametrize("hover", [140, 80], ids=["snippet-140", "large-map-snippet-80"])
+def test_a_map_point_carries_every_word_of_its_text_in_order_once(hover):
+    import html
+
+    from mirror_kit.search_words import TOKEN, fold
+    from mirror_kit.viz.plots import _snippet
+    from mirror_kit.viz.report import search_extra
+
+    texts = ["Short one, no cut.", "A" * 150, ("Morning run " * 5) + "then a long talk about the NEW JOB at the café "
+             "with Dana, who said the new job would wait " + "and so on " * 20, "x " * 49 + "tail word here " * 9]
+    for text in texts:
+        snippet = _snippet(text, hover)
+        extra = search_extra("The Title", text, snippet)
+        head, before, rest = extra.split("\n")
+        shown = TOKEN.findall(fold(html.unescape(snippet.replace("<br>", " "))))
+        joined = shown[:int(before)] + TOKEN.findall(rest) if rest else shown
+        assert head == "the title"
+        assert joined == TOKEN.findall(fold(text)), (hover, text[:30])
