@@ -147,6 +147,7 @@ def _term(text: str, prefix: bool) -> Term | None:
     return Term(words, prefix, " ".join(text.replace("*", " ").split()))
 
 
+@lru_cache(maxsize=256)  # one search parses its query several times (check, count, rank, embed)
 def parse(text: str) -> Query:
     """The query `text` read by the grammar of this module (see its docstring); never raises."""
     groups: list[list[Term]] = []
