@@ -196,7 +196,7 @@ def test_cli_reads_the_grammar_and_refuses_meaningless_queries_in_one_line(gramm
     assert {r["reflection_id"] for r in json.loads(p.stdout)} == _want(db, query)
     p = run_cli(*base, "--k", "1", "caf*", cwd=tmp_path)
     assert p.returncode == 0 and f"showing 1 of {len(_want(db, 'caf*'))} matches" in p.stderr, p.stderr
-    for args in (["--", "-coffee"], ["NOT coffee"], ['""'], ["--mode", "meaning", "--", "-caf*"]):
+    for args in (['""'], ["--mode", "meaning", "--", "-caf*"]):
         p = run_cli(*base, *args, cwd=tmp_path)
         assert p.returncode != 0 and "Traceback" not in p.stderr, (args, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1 and ("leave out" in p.stderr or NO_WORD in p.stderr), p.stderr
