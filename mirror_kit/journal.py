@@ -210,13 +210,14 @@ class Journal(LegacyWriters):
 
     def search(self, query: str | None = None, *, identity: Any = None, k: int = 10,
                since: datetime | date | str | None = None, until: datetime | date | str | None = None,
-               tag: str | None = None, like: str | None = None, mode: str = "hybrid") -> Any:
+               tag: str | None = None, like: str | None = None, mode: str = "hybrid",
+               min_similarity: float | None = None) -> Any:
         """Reflections matching `query` by words and meaning (or like the reflection `like`), best first;
         reads only. See `mirror_kit.search.Search.run` for the columns and errors."""
         from .search import search_service
 
         return search_service(self).run(query, identity=identity, k=k, since=since, until=until, tag=tag,
-                                        like=like, mode=mode)
+                                        like=like, mode=mode, min_similarity=min_similarity)
 
     def compact(self) -> dict:
         """Rebuild the file densely with the page size of new journals (16 KB); rows stay as they are.

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInputError, MirrorKitError, NotFoundError
-from .search_words import check_k, check_query
+from .search_words import check_k, check_query, parse
 from .timeutil import bound_range
 
 if TYPE_CHECKING:
@@ -32,9 +32,10 @@ _SNIPPET_CHARS = 160
 
 
 def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression for free user text: every word must match (the rule of
-    `mirror_kit.search_words`, shared with the Explorer, the HTTP API and the report), each word a
-    quoted token so nothing typed is FTS5 syntax. None when the text has no word."""
+    """An FTS5 MATCH expression for free user text by the grammar of `mirror_kit.search_words`
+    (shared with the Explorer, the HTTP API and the report): each word, phrase or prefix a quoted
+    string and the operators written by the parser, so nothing typed is FTS5 syntax. None when the
+    text has no term a match must hold."""
     from .search_words import fts_match
 
     return fts_match(text)
@@ -67,20 +68,27 @@ class Search:
         tag: str | None = None,
         like: str | None = None,
         mode: str = "hybrid",
+        min_similarity: float | None = None,
     ):
         """The best `k` reflections for `query` (or like the reflection `like`), best first.
 
         identity: name or id (None: every identity; with `like`, the reflection's own identity).
         since/until: bound the reflection time (a bare date `until` covers that day). tag: only
         reflections with this tag. mode: hybrid (both rankings fused), text (BM25 only) or meaning
-        (embedding cosine only). The text ranking holds only reflections with every word of the
-        query (`mirror_kit.search_words.RULE`); in hybrid mode the meaning ranking may add others.
+        (embedding cosine only). min_similarity: drop from the meaning ranking every reflection whose
+        cosine similarity is below it (a number in [-1, 1]; None keeps the `k` nearest whatever they
+        are, so nonsense still gets `k` neighbours); meaning and hybrid modes only. The text ranking holds only reflections matching the query by the
+        grammar of `mirror_kit.search_words` (every word; `caf*` prefixes, `"new job"` phrases,
+        `race OR marathon`, `-coffee` / `NOT coffee` exclusions); in hybrid mode the meaning ranking
+        may add others. The meaning ranking embeds only the wanted terms (exclusions, quotes and `*`
+        left out) and never holds a reflection matching an exclusion, in hybrid and meaning mode.
         Returns a DataFrame with columns reflection_id, created_at (UTC ISO), score (fused RRF score),
         fts_rank / vector_rank (1-based rank in each ranking, NaN when absent from it), similarity
         (cosine in [-1, 1]), why (what matched), title, snippet (matched words in [brackets]) and content.
         In text mode `df.attrs["total"]` is how many reflections match in all (more than `len(df)` when
         `k` cut the list; see `count`); other modes rank every reflection, so they set no total.
-        Raises InvalidInputError (a query of no word or over MAX_QUERY_CHARS, k outside 1..MAX_K, a bad
+        Raises InvalidInputError (a query of no word, of only exclusions or over MAX_QUERY_CHARS, k
+        outside 1..MAX_K, a bad
         mode, since after until, both or neither of query and like; see `mirror_kit.search_words`),
         NotFoundError (unknown `like` id), UnknownIdentityError.
         """
@@ -89,6 +97,8 @@ class Search:
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         k = check_k(k)
+        if min_similarity is not None:
+            min_similarity = _check_similarity(min_similarity, mode)
         if (query is None) == (like is None):
             raise InvalidInputError("give either a query or like=REFLECTION_ID")
         if query is not None:
@@ -116,13 +126,17 @@ class Search:
                                      "(run `mirror-kit migrate up`)")
         vec_hits: dict[str, tuple[int, float]] = {}
         if mode in ("hybrid", "meaning"):
+            blocked = self._excluded(query, ident_id) if query is not None else set()
             ids, M = self._matrix(ident_id)
             if len(ids):
                 if like is not None:
                     like_vec = M[ids.index(like)] if like in ids else self._encode(
                         [self.conn.execute("SELECT content FROM reflections WHERE id = ?", (like,)).fetchone()[0]])[0]
-                q = like_vec if like_vec is not None else self._encode([query])[0]
-                vec_hits = self._nearest(ids, M, q, allowed, depth)
+                q = like_vec if like_vec is not None else self._encode([parse(query).meaning_text()])[0]
+                vec_hits = self._nearest(ids, M, q, allowed, depth, blocked)
+                if min_similarity is not None:
+                    kept = [rid for rid, (_, sim) in vec_hits.items() if sim >= min_similarity]
+                    vec_hits = {rid: (i, vec_hits[rid][1]) for i, rid in enumerate(kept, 1)}
 
         fused: dict[str, float] = {}
         for rid, (rank, _) in text_hits.items():
@@ -203,7 +217,7 @@ class Search:
 
     def count(self, query: str, *, identity: Any = None, since: datetime | date | str | None = None,
               until: datetime | date | str | None = None, tag: str | None = None) -> int:
-        """How many reflections hold every word of `query` (the text ranking's rule) within the
+        """How many reflections match `query` (the text ranking's rule and grammar) within the
         filters of `run`: one COUNT over the full-text index, no row fetched.
 
         Raises what `run` raises for the same arguments; MirrorKitError without a full-text index.
@@ -234,6 +248,27 @@ class Search:
             params += more
         try:
             return int(self.conn.execute(sql, params).fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            from . import db
+
+            raise db.translate(exc, self.journal.path) from exc
+
+    def _excluded(self, query: str, ident_id) -> set[str]:
+        """Ids of the reflections (of the scope) an exclusion of `query` names; empty without one."""
+        match = parse(query).excluded_fts()
+        if match is None:
+            return set()
+        if not self.has_index():
+            raise MirrorKitError(f"{self.journal.path}: leaving words out (-word) needs the full-text index "
+                                 "(run `mirror-kit migrate up`)")
+        sql = ("SELECT d.reflection_id FROM reflections_fts JOIN search_docs d ON d.rowid = reflections_fts.rowid "
+               "JOIN reflections r ON r.id = d.reflection_id WHERE reflections_fts MATCH ?")
+        params: list = [match]
+        if ident_id is not None:
+            sql += " AND r.identity_id = ?"
+            params.append(ident_id)
+        try:
+            return {r[0] for r in self.conn.execute(sql, params)}
         except sqlite3.OperationalError as exc:
             from . import db
 
@@ -307,13 +342,15 @@ class Search:
         return ids, M
 
     @staticmethod
-    def _nearest(ids, M, q, allowed, depth) -> dict[str, tuple[int, float]]:
-        """Cosine ranking: {reflection id: (rank from 1, similarity)} of the `depth` nearest allowed rows."""
+    def _nearest(ids, M, q, allowed, depth, blocked=frozenset()) -> dict[str, tuple[int, float]]:
+        """Cosine ranking: {reflection id: (rank from 1, similarity)} of the `depth` nearest rows that
+        are allowed (None: all) and not blocked."""
         import numpy as np
 
         sims = M @ np.asarray(q, dtype=np.float32)
-        if allowed is not None:
-            mask = np.fromiter((i in allowed for i in ids), dtype=bool, count=len(ids))
+        if allowed is not None or blocked:
+            mask = np.fromiter(((allowed is None or i in allowed) and i not in blocked for i in ids),
+                               dtype=bool, count=len(ids))
             sims = np.where(mask, sims, -np.inf)
         n = min(depth, len(ids))
         top = np.argpartition(-sims, n - 1)[:n] if n < len(ids) else np.arange(len(ids))
@@ -325,6 +362,19 @@ class Search:
                 break
             out[ids[i]] = (len(out) + 1, float(sims[i]))
         return out
+
+
+def _check_similarity(value: object, mode: str) -> float:
+    """`value` as a float if it is a number in [-1, 1] and `mode` ranks by meaning, else InvalidInputError."""
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) \
+            or not -1.0 <= float(value) <= 1.0:
+        raise InvalidInputError(f"min_similarity must be a number from -1 to 1, got {value!r}")
+    if mode == "text":
+        raise InvalidInputError("min_similarity bounds the meaning ranking: use it with mode meaning or hybrid")
+    return float(value)
 
 
 def s_ok(stored: tuple | None, content_hash: str) -> bool:

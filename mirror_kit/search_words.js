@@ -1,8 +1,11 @@
 /* mirror_kit's word search in the browser (see mirror_kit/search_words.py for the rule): split a
    text as SQLite FTS5's unicode61 tokenizer does, fold case and accents, and stem each word with a
    port of SQLite's Porter stemmer (fts5_tokenize.c), so the report matches what `journal.search`
-   matches. MK_STOP_WORDS is defined before this file by mirror_kit.search_words.browser_js(). */
-var mkSearchTerms, mkQueryTerms;
+   matches, and reads a query by the same grammar (mirror_kit.search_words.parse: caf*, "new job",
+   -coffee / NOT coffee, race OR marathon). MK_STOP_WORDS, MK_UNIT (the grammar's unit pattern),
+   MK_NO_WORD and MK_ONLY_EXCLUDED are defined before this file by
+   mirror_kit.search_words.browser_js(). */
+var mkSearchTerms, mkQueryTerms, mkSearchDoc, mkParseQuery;
 (function () {
   var TOKEN = /[\p{L}\p{N}\p{Co}]+/gu;
   // accents dropped from Latin letters only, as unicode61's remove_diacritics 2 does
@@ -94,10 +97,80 @@ var mkSearchTerms, mkQueryTerms;
   function words(text) { return fold(text).match(TOKEN) || []; }
   var STOP = new Set(typeof MK_STOP_WORDS === "undefined" ? [] : MK_STOP_WORDS);
   mkSearchTerms = function (text) { return new Set(words(text).map(stem)); };
-  mkQueryTerms = function (query) {
-    var all = Array.from(new Set(words(query)));
-    var kept = all.filter(function (w) { return !STOP.has(w); });
-    return Array.from(new Set((kept.length ? kept : all).map(stem)));
+  // A query by the grammar of mirror_kit.search_words.parse, line for line: units are leading
+  // dashes, then a quoted phrase (then `*`) or a run of non-blanks; OR / NOT / AND in capitals.
+  function term(text, prefix) {
+    var ws = words(text);
+    if (!ws.length) { return null; }
+    return {words: ws, prefix: prefix, stems: ws.map(stem)};
+  }
+  function key(t) { return (t.prefix ? "*" : "") + t.words.join(" "); }
+  mkParseQuery = function (query) {
+    var groups = [], excluded = [], negate = false, join = false, lastWanted = false;
+    var unit = new RegExp(MK_UNIT, "gu"), m;
+    while ((m = unit.exec(String(query || ""))) !== null) {
+      var dashes = m[1], quoted = m[2], star = m[3], bare = m[4];
+      if (bare !== undefined && !dashes && (bare === "OR" || bare === "NOT" || bare === "AND")) {
+        if (bare === "NOT") { negate = true; join = false; } else if (bare === "OR") { join = lastWanted; } else { join = false; }
+        continue;
+      }
+      var t = quoted !== undefined ? term(quoted, star === "*") : term(bare, /\*$/.test(bare));
+      if (t === null) { continue; }
+      if (dashes || negate) {
+        if (!excluded.some(function (e) { return key(e) === key(t); })) { excluded.push(t); }
+        lastWanted = false;
+      } else if (join && groups.length) {
+        var g = groups[groups.length - 1];
+        if (!g.some(function (e) { return key(e) === key(t); })) { g.push(t); }
+        lastWanted = true;
+      } else {
+        groups.push([t]);
+        lastWanted = true;
+      }
+      negate = join = false;
+    }
+    var seen = new Set(), unique = [];
+    groups.forEach(function (g) {
+      var k = g.map(key).sort().join("|");
+      if (!seen.has(k)) { seen.add(k); unique.push(g); }
+    });
+    // a lone common word is left out when something else is wanted
+    var kept = unique.filter(function (g) { return !(g.length === 1 && g[0].words.length === 1 && !g[0].prefix && STOP.has(g[0].words[0])); });
+    var q = {groups: kept.length ? kept : unique, excluded: excluded};
+    q.error = q.groups.length ? null : (excluded.length ? MK_ONLY_EXCLUDED : MK_NO_WORD);
+    q.matches = function (doc) {
+      return q.groups.length > 0 && q.groups.every(function (g) { return g.some(function (t) { return holds(doc, t); }); })
+        && !q.excluded.some(function (t) { return holds(doc, t); });
+    };
+    return q;
   };
-  if (typeof module !== "undefined") { module.exports = {stem: stem, mkSearchTerms: mkSearchTerms, mkQueryTerms: mkQueryTerms}; }
+  // What SQLite's index compares: a prefix is stemmed, then matched against the stems stored.
+  function same(have, want, prefix) { return prefix ? have.slice(0, want.length) === want : have === want; }
+  function holds(doc, t) {
+    var n = t.stems.length;
+    if (n === 1 && !t.prefix) { return doc.set.has(t.stems[0]); }
+    return doc.seqs.some(function (seq) {
+      for (var i = 0; i + n <= seq.length; i++) {
+        var j = 0;
+        while (j < n && same(seq[i + j], t.stems[j], t.prefix && j === n - 1)) { j++; }
+        if (j === n) { return true; }
+      }
+      return false;
+    });
+  }
+  // A reflection as the search compares it: each part (title, text) a sequence of stems, since a
+  // phrase never runs from one part into the next, and the set of every stem.
+  mkSearchDoc = function (parts) {
+    var seqs = parts.map(function (p) { return words(p).map(stem); });
+    var set = new Set();
+    seqs.forEach(function (s) { s.forEach(function (w) { set.add(w); }); });
+    return {seqs: seqs, set: set};
+  };
+  // the stems of the words a match must hold (every group's, flattened), as an Array
+  mkQueryTerms = function (query) {
+    var out = [];
+    mkParseQuery(query).groups.forEach(function (g) { g.forEach(function (t) { t.stems.forEach(function (s) { out.push(s); }); }); });
+    return Array.from(new Set(out));
+  };
+  if (typeof module !== "undefined") { module.exports = {stem: stem, mkSearchTerms: mkSearchTerms, mkQueryTerms: mkQueryTerms, mkSearchDoc: mkSearchDoc, mkParseQuery: mkParseQuery}; }
 })();

@@ -52,3 +52,45 @@ def matching_ids(db: Path, query: str, identity_id: str | None = None) -> set[st
 def any_word_ids(db: Path, query: str, identity_id: str | None = None) -> set[str]:
     """Ids of the reflections holding at least one word of `query` (what "any word" would give)."""
     return set().union(*(matching_ids(db, w, identity_id) for w in query.split()))
+
+
+def grammar_ids(db: Path, wanted: list[list[str]], excluded: list[str] = (), identity_id: str | None = None) -> set[str]:
+    """Ids of the reflections holding, for each list of `wanted`, at least one of its terms, and no
+    term of `excluded`; read from the journal's FTS5 index terms and their positions.
+
+    A term is written by hand, not parsed by mirror_kit: `word`, `pre*` (an indexed stem starting
+    with the prefix's stem), `two words` (a phrase: consecutive positions in one column) or
+    `two wor*`."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        con.execute("CREATE VIRTUAL TABLE temp.pos USING fts5vocab(main, reflections_fts, instance)")
+        seqs: dict[tuple[int, str], dict[int, str]] = {}
+        for term, doc, col, off in con.execute("SELECT term, doc, col, offset FROM temp.pos"):
+            seqs.setdefault((doc, col), {})[off] = term
+        ids = dict(con.execute("SELECT d.rowid, d.reflection_id FROM search_docs d"))
+        owner = dict(con.execute("SELECT id, identity_id FROM reflections"))
+    finally:
+        con.close()
+
+    def stems_of(term: str) -> tuple[list[str], bool]:
+        words = re.findall(r"[^\W_]+", unicodedata.normalize("NFC", term).lower())
+        stems = sqlite_stems(words)
+        return [stems[w] for w in words], term.endswith("*")
+
+    def holds(doc: int, term: str) -> bool:
+        stems, prefix = stems_of(term)
+        for (d, _col), by_pos in seqs.items():
+            if d != doc:
+                continue
+            for start in by_pos:
+                got = [by_pos.get(start + i) for i in range(len(stems))]
+                if all(g is not None for g in got) and got[:-1] == stems[:-1] and (
+                        got[-1].startswith(stems[-1]) if prefix else got[-1] == stems[-1]):
+                    return True
+        return False
+
+    docs = {d for d, _ in seqs}
+    return {ids[d] for d in docs
+            if all(any(holds(d, t) for t in group) for group in wanted)
+            and not any(holds(d, t) for t in excluded)
+            and (identity_id is None or owner[ids[d]] == identity_id)}

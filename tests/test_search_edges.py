@@ -125,13 +125,14 @@ def test_cli_refuses_wordless_long_query_big_k_and_reversed_range_in_one_line(ta
 
 def test_cli_help_says_a_dash_query_goes_after_double_dash(tagged, tmp_path):
     p = run_cli("search", "--help", cwd=tmp_path)
-    assert "mirror-kit search --identity maya -- -minus" in " ".join(p.stdout.split())
+    assert 'mirror-kit search --identity maya -- "-coffee cafe"' in " ".join(p.stdout.split())
     with mirror_kit.open(tagged) as j:
         j.reflections.add("maya", "Plus and minus of the plan.", "2024-03-07")
-    p = run_cli("--db", str(tagged), "search", "-i", "maya", "--mode", "text", "--json", "--", "-minus",
+        j.reflections.add("maya", "Minus the coffee this time.", "2024-03-08")
+    p = run_cli("--db", str(tagged), "search", "-i", "maya", "--mode", "text", "--json", "--", "-coffee minus",
                 cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert len(json.loads(p.stdout)) == 1
+    assert [r["content"] for r in json.loads(p.stdout)] == ["Plus and minus of the plan."]
 
 
 def _get(url: str, token: str) -> tuple[int, dict]:
@@ -196,7 +197,9 @@ def test_report_box_uses_the_same_limit_and_refusal():
     assert f"var MK_QUERY_MAX = {MAX_QUERY_CHARS};" in js and json.dumps(NO_WORD) in js
     template = (Path(__file__).resolve().parents[1] / "mirror_kit/viz/report_template/mirror_kit_report"
                 / "index.html.j2").read_text()
-    assert "maxlength=\"' + MK_QUERY_MAX" in template and "MK_NO_WORD" in template
+    # the refusal lines reach the box through mkParseQuery's `error` (MK_NO_WORD, MK_ONLY_EXCLUDED)
+    assert "maxlength=\"' + MK_QUERY_MAX" in template and "query.error" in template
+    assert "MK_NO_WORD" in js and "MK_ONLY_EXCLUDED" in js
 
 
 def test_cli_import_of_at_and_hash_tags_joins_the_existing_tag(tagged, tmp_path):

@@ -55,7 +55,7 @@ def test_python_api_and_list_filter_match_every_word(small, query):
 
 def test_match_expression_requires_every_word_and_stays_literal():
     assert fts_match("race training") == '"race" AND "training"'
-    assert fts_match('NEAR(x "y" OR z') == '"near" AND "x" AND "y" AND "z"'
+    assert fts_match('NEAR(x "y" OR z') == '"near x" AND ("y" OR "z")'  # NEAR( is a word, OR is ours
     assert fts_match("the and of") == '"the" AND "and" AND "of"'  # only stop words: they are the query
     assert fts_match("?!") is None
     assert "every word" in RULE

@@ -19,9 +19,12 @@ from .common import emit, json_option, main, pass_ctx, table
 @click.option("--like", metavar="REFLECTION_ID", help="Reflections like this one instead of a QUERY.")
 @click.option("--mode", type=click.Choice(["hybrid", "text", "meaning"]), default="hybrid", show_default=True,
               help="Rank by words and meaning fused, by words only (BM25) or by meaning only.")
+@click.option("--min-similarity", type=float, metavar="COSINE", default=None,
+              help="Leave out meaning matches below this cosine similarity (-1 to 1; meaning and hybrid "
+                   "modes). Without it a meaning search always returns --k neighbours, even for nonsense.")
 @json_option
 @pass_ctx
-def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> None:
+def search(ctx, query, identity, k, since, until, tag, like, mode, min_similarity, as_json) -> None:
     """Find reflections by their words and their meaning: id, date, score and a snippet, best first.
 
     Word matches come from the journal's full-text index and hold every word of QUERY (stems, case
@@ -29,17 +32,27 @@ def search(ctx, query, identity, k, since, until, tag, like, mode, as_json) -> N
     are fused by reciprocal rank fusion. Any text is accepted as it is typed if it holds a
     letter or digit (a query past the length limit is refused, naming the limit).
 
+    \b
+    QUERY syntax (the same in Python, the HTTP API, the Explorer and the report):
+      caf*              a word's start: cafe, cafes, caffeine (run* finds running, runner)
+      "new job"         a phrase: the words next to each other, in this order
+      cafe -coffee      leave out reflections holding coffee (also: cafe NOT coffee)
+      race OR marathon  either word (OR and NOT in capitals)
+
+    Meaning (and the meaning half of hybrid) embeds the wanted words only and also leaves out what
+    an exclusion names; a query of only exclusions is refused.
+
     Example: mirror-kit search "race training" --identity maya --k 5 --since 2025-01-01
 
     A query starting with '-' goes after `--`, or it is read as an option:
 
     \b
-    mirror-kit search --identity maya -- -minus
+    mirror-kit search --identity maya -- "-coffee cafe"
     """
     if (query is None) == (like is None):
         raise click.UsageError("give a QUERY or --like REFLECTION_ID")
     df = ctx.journal(readonly=True).search(query, identity=identity, k=k, since=since, until=until, tag=tag,
-                                           like=like, mode=mode)
+                                           like=like, mode=mode, min_similarity=min_similarity)
     total = df.attrs.get("total")  # text mode only: the other modes rank every reflection
     if total is not None and total > len(df):
         # on stderr, so `--json` output stays the list it always was

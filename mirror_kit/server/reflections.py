@@ -22,8 +22,8 @@ from .schemas import (
 )
 
 router = APIRouter(tags=["reflections"], responses=ERRORS)
-_Q = ("Words every reflection must hold (as /api/search); empty: no text filter; blanks or no letter "
-      "or digit: 400.")
+_Q = ("Words every reflection must hold, with the syntax of /api/search (caf*, \"new job\", -coffee, "
+      "race OR marathon); empty: no text filter; blanks, no letter or digit, or only exclusions: 400.")
 
 
 def _out(r) -> dict:

@@ -46,7 +46,7 @@ class Explorer:
         self.patterns = w.SelectMultiple(options=[], description="patterns", rows=6,
                                          layout=w.Layout(width="360px"))
         self.tension = w.Dropdown(options=[], description="tension", layout=w.Layout(width="360px"))
-        self.search = w.Text(description="search", placeholder="words, then Enter", continuous_update=False,
+        self.search = w.Text(description="search", placeholder="words, caf*, \"new job\", -coffee, then Enter", continuous_update=False,
                              layout=w.Layout(width="360px"))
         self.rename = w.Text(description="rename", placeholder="a name for the pattern chosen",
                              layout=w.Layout(width="360px"))

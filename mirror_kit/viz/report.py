@@ -195,7 +195,7 @@ class ReportContext:
             cd = getattr(tr, "customdata", None)
             if cd is None or len(cd) == 0 or np.ndim(cd) != 2:
                 continue
-            full = [_with_title(titles.get(str(row[0])), search_rest(text.get(str(row[0]), ""))) for row in cd]
+            full = [search_extra(titles.get(str(row[0])), text.get(str(row[0]), ""), row[2]) for row in cd]
             tr.customdata = np.column_stack([np.asarray(cd, dtype=object), np.asarray(full, dtype=object)])
         return fig
 
@@ -203,16 +203,35 @@ class ReportContext:
 SNIPPET_SAFE = 100  # characters every hover snippet shows whole (it is cut at a word before 140)
 
 
-def _with_title(title: Any, rest: str) -> str:
-    return f"{search_fold(title)} {rest}".strip() if isinstance(title, str) and title.strip() else rest
+def search_extra(title: Any, text: Any, snippet: Any = None) -> str:
+    """What a map point carries for the search box beyond its hover snippet: "" when the snippet
+    holds it all, else three lines: the folded title, how many words of the snippet come before the
+    rest, and the rest (`search_rest`). The box joins snippet and rest into the text's own word
+    sequence, so a phrase is found across the cut but never across the overlap or from the title
+    into the text. `snippet`: the point's hover snippet (escaped HTML); a shorter one than
+    `SNIPPET_SAFE` (large maps) makes the rest start earlier, so no word is lost between them."""
+    from ..search_words import TOKEN, fold
+
+    safe = SNIPPET_SAFE
+    if snippet is not None:
+        shown = html.unescape(str(snippet).replace("<br>", " "))
+        if shown.endswith("…"):  # cut: only the words before the mark are shown whole
+            safe = min(safe, len(shown[:-1].rstrip()))
+    rest = search_rest(text, safe)
+    head = search_fold(title) if isinstance(title, str) and title.strip() else ""
+    if not rest and not head:
+        return ""
+    flat = " ".join(str(text or "").split())
+    before = len(TOKEN.findall(fold(flat[:flat.rfind(" ", 0, safe) + 1]))) if rest else 0
+    return f"{head}\n{before}\n{rest}"
 
 
-def search_rest(text: Any) -> str:
+def search_rest(text: Any, safe: int = SNIPPET_SAFE) -> str:
     """The folded part of a reflection its hover snippet may not show: "" when the snippet holds it
-    all, else everything from the word at character `SNIPPET_SAFE` on (that word whole, in both
+    all, else everything from the word at character `safe` on (that word whole, in both
     parts: a piece of a word would be a word of its own to the search box)."""
     flat = " ".join(str(text or "").split())
-    return "" if len(flat) < SNIPPET_SAFE else search_fold(flat[flat.rfind(" ", 0, SNIPPET_SAFE) + 1:])
+    return "" if len(flat) < safe else search_fold(flat[flat.rfind(" ", 0, safe) + 1:])
 
 
 def search_fold(text: Any) -> str:
