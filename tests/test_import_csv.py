@@ -53,7 +53,7 @@ def test_encodings_and_delimiters(journal, tmp_path, encoding, bom, delimiter, r
     assert summary["added"] == 3 and summary["rejected"] == []
     assert sorted(contents(journal)) == sorted(r[2] for r in rows)
     first = journal.reflections.rows("maya")[0]
-    assert first.source_id == "1" and first.source == "csv:id"
+    assert first.source_id == "1" and first.source == "csv:id:diary.csv"
     assert sorted(first.tags) == ["food", "morning"]
     assert format_utc(first.created_at) == "2024-01-02T08:00:00Z"
     second = journal.reflections.rows("maya")[1]
