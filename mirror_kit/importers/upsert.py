@@ -138,6 +138,7 @@ def store_entries(
         if existing_identity is not None:
             by_sid, hashes = journal.reflections.known(identity_id, source)
         adopter = Adopter(journal, identity_id, existing_identity is not None)
+        keyless: set[str] | None = None  # ids of the entries without a source id, stored or read
         # Entries of another source (jrnl journals inside a notes folder): their keys, per source.
         other_sources: dict[str, dict] = {}
         for item in _progress(items, progress, f"import {summary.format}"):
@@ -274,10 +275,14 @@ def store_entries(
                         flush()
                 continue
             if sid is None:
-                if row["content_hash"] in hashes:
+                # Without an id an entry is its text at its time (what its id is made of): the same
+                # words on another day are another entry, never merged into the first.
+                if keyless is None:
+                    keyless = _keyless_ids(journal, identity_id, source, existing_identity is not None)
+                if row["id"] in keyless or (row["content_hash"] in hashes and _held(journal, identity_id, row)):
                     summary.skipped += 1
                     continue
-                hashes.add(row["content_hash"])
+                keyless.add(row["id"])
             summary.added += 1
             new_rows.append(row)
             if len(new_rows) >= _CHUNK:
@@ -364,6 +369,21 @@ def _digest(text: str) -> bytes:
 def _squash(text: str) -> str:
     """`text` with every run of whitespace one space: what jrnl's lossy forms keep of an entry."""
     return " ".join(text.split())
+
+
+def _keyless_ids(journal: Any, identity_id: str, source: str, existing: bool) -> set[str]:
+    """Ids of the identity's stored entries of `source` without a source id (each is its text and time)."""
+    if not existing:
+        return set()
+    return {rid for (rid,) in journal.conn.execute(
+        "SELECT id FROM reflections WHERE identity_id = ? AND source = ? AND source_id IS NULL", (identity_id, source))}
+
+
+def _held(journal: Any, identity_id: str, row: dict) -> bool:
+    """True when the identity holds this text at this time (under any source)."""
+    return journal.conn.execute(
+        "SELECT 1 FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ? LIMIT 1",
+        (identity_id, row["content_hash"], row["created_at"])).fetchone() is not None
 
 
 def _stored_elsewhere(journal: Any, identity_id: str, row: dict, peers: frozenset = frozenset()) -> str | None:
