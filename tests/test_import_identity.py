@@ -213,3 +213,30 @@ def test_identical_entries_of_two_unconfigured_jrnl_exports_are_reported_not_mer
     assert any("jrnl:alpha" in w and "1 entry" in w for w in s["warnings"])
     s = journal.imports.run(tmp_path / "gamma.json", "maya")  # another minute: another entry
     assert (s["added"], s["warnings"]) == (1, [])
+
+
+def test_a_renamed_csv_file_keeps_its_entries_and_applies_edits(tmp_path):
+    f = tmp_path / "diary.csv"
+    f.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park.\n2,2024-01-02,Rain all day.\n")
+    db = tmp_path / "j.db"
+    _cli_import(db, str(f))
+    ids = [r[0] for r in _rows(db)]
+    renamed = f.rename(tmp_path / "diary 2024.csv")
+    renamed.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park at dawn.\n2,2024-01-02,Rain all day.\n"
+                       "3,2024-01-03,Quarterly taxes.\n")
+    s = _cli_import(db, str(renamed))
+    assert (s["added"], s["updated"], s["skipped"]) == (1, 1, 1)
+    rows = _rows(db)
+    assert [r[0] for r in rows[:2]] == ids and {r[1] for r in rows} == {"csv:id:diary 2024.csv"}
+    assert rows[0][3] == "Walked the dog in the park at dawn."
+    assert _cli_import(db, str(renamed))["skipped"] == 3
+
+
+def test_csv_rows_with_the_same_text_and_day_under_two_ids_stay_two_entries(journal, tmp_path):
+    f = tmp_path / "moods.csv"
+    f.write_text("id,date,text\n1,2024-01-02,Rain.\n2,2024-01-02,Rain.\n")
+    assert journal.imports.run(f, "maya")["added"] == 2
+    f.write_text("id,date,text\n1,2024-01-02,Rain.\n2,2024-01-02,Rain.\n3,2024-01-02,Rain.\n")
+    s = journal.imports.run(f, "maya")
+    assert (s["added"], s["updated"], s["skipped"]) == (1, 0, 2)
+    assert sorted(r.source_id for r in journal.reflections.rows("maya")) == ["1", "2", "3"]

@@ -13,6 +13,10 @@ kept (same id, so its analyses, threads and mirrorbacks stay attached) and given
   source whose file no longer exists and which has the same text and date, or the same `id`/`uuid`
   in its front matter (then also when edited), is this note at its new path. A note moved and edited
   without such an id is a new note (nothing else says it is the same one).
+- a CSV file renamed (`Entry.kin` and `Entry.gone`): a row stored under the same id from a CSV of
+  another name that no longer exists beside this one, with the same date and the same or related
+  text, is this row (as for an older source). A file of another name still beside it is another
+  file: its rows are never taken over.
 - the same row read from a CSV of another name (`Entry.kin`): a row whose id, text and date are
   stored from another file is held already (skipped, never added twice, never relabelled).
 """
@@ -52,15 +56,18 @@ class Adopter:
     def __init__(self, journal: Any, identity_id: str, existing: bool) -> None:
         self.journal, self.identity_id, self.existing = journal, identity_id, existing
         self._alias_sids: dict[str, dict] = {}
+        self._kin_sources: dict[str, list[str]] = {}
         self._moved: dict[str, tuple[dict, dict]] = {}  # source -> ((hash, created) -> sids, note id -> sids)
         self.claimed: set[tuple[str, str]] = set()  # (source, key) already given to an entry of this import
-        self.relabelled = 0
 
     def find(self, item: Entry, src: str, sid: str, row: dict, by_sid: dict) -> tuple | None:
         """(id, fingerprint) of the stored reflection `item` is, or None; the caller rewrites its key."""
         if not self.existing:
             return None
-        for alias in item.aliases:
+        aliases = item.aliases
+        if item.kin and item.gone is not None:
+            aliases = aliases + tuple(self._renamed(item, src))
+        for alias in aliases:
             if alias == src:
                 continue
             by = self._alias_sids.get(alias)
@@ -73,9 +80,8 @@ class Adopter:
             same = fp[0] == row["content_hash"]
             if fp[2] == row["created_at"] and (same or not unrelated_to_stored(self.journal, hit[0], row)):
                 self.claimed.add((alias, sid))
-                self.relabelled += 1
                 return hit
-        if item.gone is not None and by_sid:
+        if item.gone is not None and not item.kin and by_sid:  # notes: kin-less, keyed by path
             by_text, by_note = self._moved_index(src, by_sid)
             nid = note_id(row["metadata"])
             candidates = by_note.get(nid, ()) if nid else by_text.get((row["content_hash"], row["created_at"]), ())
@@ -84,6 +90,18 @@ class Adopter:
                     self.claimed.add((src, old))
                     return by_sid[old]
         return None
+
+    def _renamed(self, item: Entry, src: str) -> list[str]:
+        """Sources of `item.kin` named after a file (`csv:id:diary.csv`) that is gone from beside this one."""
+        found = self._kin_sources.get(item.kin)
+        if found is None:
+            n = len(item.kin)
+            found = [s for (s,) in self.journal.conn.execute(
+                "SELECT DISTINCT source FROM reflections WHERE identity_id = ? AND substr(source, 1, ?) = ?",
+                (self.identity_id, n, item.kin))
+                if s != src and s[n:].lower().endswith((".csv", ".tsv")) and item.gone(s[n:])]
+            self._kin_sources[item.kin] = found
+        return found
 
     def held_elsewhere(self, item: Entry, src: str, sid: str, row: dict) -> bool:
         """True when the very row (key, text, date) is stored under another source of its kin."""

@@ -330,14 +330,23 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     rows = _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
                  default_date, ctx.opt("tz"), column)
     if aliases:
-        rows = _keyed(rows, aliases, kin)
+        folder = path.parent
+
+        def gone(other: str) -> bool:
+            # A CSV of another name no longer beside this one: this file renamed.
+            try:
+                return "/" not in other and not (folder / other).exists()
+            except (OSError, ValueError):
+                return False
+
+        rows = _keyed(rows, aliases, kin, gone)
     return settle_dates(_checked(rows, lines, delimiter, name))
 
 
-def _keyed(rows: Iterator, aliases: tuple, kin: str) -> Iterator:
+def _keyed(rows: Iterator, aliases: tuple, kin: str, gone: Any) -> Iterator:
     for item in rows:
         if isinstance(item, Entry):
-            item.aliases, item.kin = aliases, kin
+            item.aliases, item.kin, item.gone = aliases, kin, gone
         yield item
 
 

@@ -197,10 +197,11 @@ def store_entries(
             adopted = None
             if known is None and sid is not None and (item.aliases or item.gone is not None or item.kin):
                 # The key is new: the entry may be stored under its older key (see `importers.adopt`).
-                if item.kin and row["content_hash"] in hashes and adopter.held_elsewhere(item, src, sid, row):
+                adopted = adopter.find(item, src, sid, row, src_sids)
+                if (adopted is None and item.kin and row["content_hash"] in hashes
+                        and adopter.held_elsewhere(item, src, sid, row)):
                     summary.skipped += 1
                     continue
-                adopted = adopter.find(item, src, sid, row, src_sids)
                 if adopted is not None:
                     rec["id"] = adopted[0]
                     row = journal.reflections.encode(identity_id, rec)
