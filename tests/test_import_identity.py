@@ -240,3 +240,22 @@ def test_csv_rows_with_the_same_text_and_day_under_two_ids_stay_two_entries(jour
     s = journal.imports.run(f, "maya")
     assert (s["added"], s["updated"], s["skipped"]) == (1, 0, 2)
     assert sorted(r.source_id for r in journal.reflections.rows("maya")) == ["1", "2", "3"]
+
+
+def test_a_jrnl_journal_in_a_notes_folder_stored_under_its_old_source_is_not_added_again(journal, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "journal.txt").write_text("[2024-03-01 09:00] Morning walk.\nBy the river.\n\n"
+                                       "[2024-03-02 09:00] Rain.\nRead all day.\n", encoding="utf-8")
+    (notes / "2024-03-03.md").write_text("A plain note.\n", encoding="utf-8")
+    journal.identities.add("maya")
+    ids = journal.reflections.add_many("maya", [  # as an earlier version stored the journal
+        {"content": "Morning walk.\nBy the river.", "title": "Morning walk.", "created_at": "2024-03-01 09:00",
+         "source": "jrnl:journal", "source_id": "2024-03-01T09:00", "metadata": {"starred": False}},
+        {"content": "Rain.\nRead all day.", "title": "Rain.", "created_at": "2024-03-02 09:00",
+         "source": "jrnl:journal", "source_id": "2024-03-02T09:00", "metadata": {"starred": False}}])
+    s = journal.imports.run(notes, "maya")
+    assert (s["added"], s["updated"]) == (1, 0)  # the note only
+    got = {r.id: r.source for r in journal.reflections.rows("maya") if r.id in ids}
+    assert got == {i: "jrnl:default" for i in ids}
+    assert journal.imports.run(notes, "maya")["added"] == 0

@@ -201,10 +201,13 @@ def journal_name(path: Path) -> str:
 
 def legacy_aliases(path: Path, own: str, stem: str | None = None) -> tuple:
     """The source earlier versions gave the journal in `path` (`jrnl:<file name without extension>`,
-    e.g. `jrnl:journal` for jrnl's default `journal.txt`) when it differs from `own` and no journal of
-    a jrnl config beside it bears that name (then it is that journal's source, not an old one)."""
-    old = f"{SOURCE}:{stem if stem is not None else path.stem}"
-    if old == own or path.is_dir():
+    e.g. `jrnl:journal` for jrnl's default `journal.txt`; `jrnl:<folder name>` for a folder journal)
+    when it differs from `own` and no journal of a jrnl config beside it bears that name (then it is
+    that journal's source, not an old one)."""
+    if stem is None:
+        stem = path.resolve().name if path.is_dir() else path.stem
+    old = f"{SOURCE}:{stem}"
+    if old == own:
         return ()
     if any(f"{SOURCE}:{n}" == old for _, data in _configs(path) for n in data["journals"]):
         return ()
@@ -382,7 +385,7 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         if not days:
             raise InvalidInputError(f"{path}: not a jrnl folder journal (expected YYYY/MM/DD.txt day files)")
         ctx.source = f"{SOURCE}:{journal_name(path)}"
-        return _folder_entries(path, days, ctx)
+        return _aliased(_folder_entries(path, days, ctx), legacy_aliases(path, ctx.source))
     jname = journal_name(path)
     data = read_bytes(path)
     kind = encrypted_kind(data[:4096])
@@ -622,7 +625,8 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
         peers = output_peers(members[0][0], source)
         if how != "files" and members[0][2] == "text":
             peers = (peer_sources(members[0][0], source) | journals) - {source}
-        aliases = legacy_aliases(members[0][0], source) if how == "file" else ()
+        aliases = (legacy_aliases(members[0][0], source) if how == "file" else
+                   legacy_aliases(root / where if where else root, source) if how == "days" else ())
         # An old name that is another journal's source here (`journal.txt` beside `default.txt`) is not an alias.
         aliases = tuple(a for a in aliases if a not in journals and a not in sources.values())
         try:
