@@ -259,3 +259,26 @@ def test_a_jrnl_journal_in_a_notes_folder_stored_under_its_old_source_is_not_add
     got = {r.id: r.source for r in journal.reflections.rows("maya") if r.id in ids}
     assert got == {i: "jrnl:default" for i in ids}
     assert journal.imports.run(notes, "maya")["added"] == 0
+
+
+def test_a_dry_run_or_a_refused_import_leaves_moved_notes_and_old_keys_as_stored(tmp_path):
+    vault = _vault(tmp_path)
+    db = tmp_path / "j.db"
+    _cli_import(db, str(vault))
+    before = _rows(db)
+    (vault / "Inbox" / "2024-03-01.md").rename(vault / "2024-03-01.md")
+    s = _cli_import(db, str(vault), "--dry-run")
+    assert (s["added"], s["updated"]) == (0, 1) and _rows(db) == before
+    (vault / "bad.md").write_text("---\ndate: 2024-02-30\n---\nNo such day.\n")
+    proc = run_cli("--db", str(db), "import", str(vault), "--identity", "maya", cwd=tmp_path)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "bad.md" in proc.stderr
+    assert _rows(db) == before  # the move was not applied alone
+    with mirror_kit.open(db) as j:
+        j.reflections.add_many("maya", [{"content": "Old row.", "created_at": "2024-01-01", "source": "csv:id",
+                                         "source_id": "1"}])
+    legacy = _rows(db)
+    f = tmp_path / "old.csv"
+    f.write_text("id,date,text\n1,2024-01-01,Old row.\n2,not a date,Broken.\n")
+    proc = run_cli("--db", str(db), "import", str(f), "--identity", "maya", cwd=tmp_path)
+    assert proc.returncode != 0 and "old.csv: line 3" in proc.stderr
+    assert _rows(db) == legacy
