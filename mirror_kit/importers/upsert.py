@@ -1,8 +1,10 @@
 """Storing parsed entries: validation, deduplication, updates of edited entries, all-or-nothing writes.
 
 An entry is identified by (identity, source, source_id) when its format has ids (Day One uuids, CSV
-id columns, file paths, jrnl timestamps), else by its content hash. A known id whose content, title,
-date, tags or metadata changed is updated in place; an identical one is skipped as a duplicate.
+id columns, file paths, jrnl timestamps), else by its text and time. A known id whose content, title,
+date, tags or metadata changed is updated in place; an identical one is skipped as a duplicate. An
+entry whose key changed (a moved note, a renamed CSV, an older source name) is found under its old
+key and keeps its reflection (`importers.adopt`).
 """
 
 from __future__ import annotations
