@@ -282,3 +282,19 @@ def test_a_dry_run_or_a_refused_import_leaves_moved_notes_and_old_keys_as_stored
     proc = run_cli("--db", str(db), "import", str(f), "--identity", "maya", cwd=tmp_path)
     assert proc.returncode != 0 and "old.csv: line 3" in proc.stderr
     assert _rows(db) == legacy
+
+
+def test_ids_of_unchanged_notes_jrnl_entries_and_keyless_rows_are_what_earlier_versions_gave(journal, tmp_path):
+    vault = _vault(tmp_path)
+    (tmp_path / "journal.txt").write_text("[2024-03-01 09:00] Morning walk.\nBy the river.\n", encoding="utf-8")
+    (tmp_path / "noid.csv").write_text("date,text\n2024-01-01,Rain.\n")
+    for path in (vault, tmp_path / "journal.txt", tmp_path / "noid.csv"):
+        journal.imports.run(path, "maya")
+    iid = identity_id_for("maya")
+    got = {(r.source, r.source_id): r.id for r in journal.reflections.rows("maya")}
+    keyed = [("text:vault", "Inbox/2024-03-01.md"), ("text:vault", "Inbox/2024-03-02.md"),
+             ("jrnl:default", "2024-03-01T09:00")]
+    for key in keyed:
+        assert got[key] == reflection_id_for(iid, *key, "", "")
+    rain = next(r for r in journal.reflections.rows("maya") if r.source == "csv")
+    assert rain.id == reflection_id_for(iid, "csv", None, "2024-01-01T12:00:00Z", rain.content_hash)
