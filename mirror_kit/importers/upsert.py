@@ -137,10 +137,10 @@ def store_entries(
         existing_identity = journal.identities.find(name)
         # The store's id formula, so a dry run can compute ids without creating the identity.
         identity_id = existing_identity.id if existing_identity else identity_id_for(name)
+        keyless: set[str] = set()  # ids of the entries without a source id, stored or read
         if existing_identity is not None:
-            by_sid, hashes = journal.reflections.known(identity_id, source)
+            by_sid, hashes = journal.reflections.known(identity_id, source, keyless)
         adopter = Adopter(journal, identity_id, existing_identity is not None)
-        keyless: set[str] | None = None  # ids of the entries without a source id, stored or read
         # Entries of another source (jrnl journals inside a notes folder): their keys, per source.
         other_sources: dict[str, dict] = {}
         for item in _progress(items, progress, f"import {summary.format}"):
@@ -280,8 +280,6 @@ def store_entries(
             if sid is None:
                 # Without an id an entry is its text at its time (what its id is made of): the same
                 # words on another day are another entry, never merged into the first.
-                if keyless is None:
-                    keyless = _keyless_ids(journal, identity_id, source, existing_identity is not None)
                 if row["id"] in keyless or (row["content_hash"] in hashes and _held(journal, identity_id, row)):
                     summary.skipped += 1
                     continue
@@ -372,14 +370,6 @@ def _digest(text: str) -> bytes:
 def _squash(text: str) -> str:
     """`text` with every run of whitespace one space: what jrnl's lossy forms keep of an entry."""
     return " ".join(text.split())
-
-
-def _keyless_ids(journal: Any, identity_id: str, source: str, existing: bool) -> set[str]:
-    """Ids of the identity's stored entries of `source` without a source id (each is its text and time)."""
-    if not existing:
-        return set()
-    return {rid for (rid,) in journal.conn.execute(
-        "SELECT id FROM reflections WHERE identity_id = ? AND source = ? AND source_id IS NULL", (identity_id, source))}
 
 
 def _held(journal: Any, identity_id: str, row: dict) -> bool:
