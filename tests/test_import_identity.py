@@ -298,3 +298,10 @@ def test_ids_of_unchanged_notes_jrnl_entries_and_keyless_rows_are_what_earlier_v
         assert got[key] == reflection_id_for(iid, *key, "", "")
     rain = next(r for r in journal.reflections.rows("maya") if r.source == "csv")
     assert rain.id == reflection_id_for(iid, "csv", None, "2024-01-01T12:00:00Z", rain.content_hash)
+
+
+def test_a_source_label_on_a_csv_without_ids_is_said_to_be_ignored(journal, tmp_path):
+    f = tmp_path / "noid.csv"
+    f.write_text("date,text\n2024-01-01,Rain.\n")
+    s = journal.imports.run(f, "maya", source_label="diary")
+    assert s["added"] == 1 and any("--source-label ignored" in w for w in s["warnings"])

@@ -301,6 +301,9 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     ctx.source = "happydb" if happydb else ("csv:" + header[id_i].strip().lower() if id_i is not None else "csv")
     aliases: tuple = ()
     kin = ""
+    if ctx.opt("source_label") and (id_i is None or happydb):
+        ctx.warn(f"{name}: --source-label ignored: it scopes the ids of an id column, and "
+                 f"{'HappyDB ids are global' if happydb else 'this file has none'}")
     if id_i is not None and not happydb:
         # Stored by earlier versions under `csv:<column>` alone: those entries are found there
         # and moved to this file's source (see `importers.adopt`).
