@@ -210,7 +210,7 @@ def test_identical_entries_of_two_unconfigured_jrnl_exports_are_reported_not_mer
     assert journal.imports.run(tmp_path / "alpha.json", "maya")["added"] == 1
     s = journal.imports.run(tmp_path / "beta.json", "maya")
     assert (s["added"], s["skipped"]) == (0, 1)
-    assert any("jrnl:alpha" in w and "1 entry" in w for w in s["warnings"])
+    assert any("jrnl:alpha" in w and "1 of 1 entries" in w for w in s["warnings"])
     s = journal.imports.run(tmp_path / "gamma.json", "maya")  # another minute: another entry
     assert (s["added"], s["warnings"]) == (1, [])
 

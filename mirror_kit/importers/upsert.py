@@ -295,8 +295,8 @@ def store_entries(
         for held_in, places in held_elsewhere.items():
             n = len(places)
             summary.warnings.append(
-                f"{where_text(places[0])}: {n} entr{'y' if n == 1 else 'ies'} with the same text and minute as "
-                f"entries stored under {held_in} taken as those entries, not added (if this file is a journal "
+                f"{where_text(places[0])}: {n} of {summary.total} entries have the same text and minute as "
+                f"entries stored under {held_in} and are taken as those, not added (if this file is a journal "
                 "of its own, name its journals in the jrnl config beside it)")
         if lossy_edits:
             summary.warnings.append(
