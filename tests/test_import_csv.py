@@ -53,7 +53,7 @@ def test_encodings_and_delimiters(journal, tmp_path, encoding, bom, delimiter, r
     assert summary["added"] == 3 and summary["rejected"] == []
     assert sorted(contents(journal)) == sorted(r[2] for r in rows)
     first = journal.reflections.rows("maya")[0]
-    assert first.source_id == "1" and first.source == "csv:id"
+    assert first.source_id == "1" and first.source == "csv:id:diary.csv"
     assert sorted(first.tags) == ["food", "morning"]
     assert format_utc(first.created_at) == "2024-01-02T08:00:00Z"
     second = journal.reflections.rows("maya")[1]
@@ -98,13 +98,18 @@ def test_explicit_columns_metadata_and_updates(journal, tmp_path):
     assert len(journal.reflections.rows("maya")) == 2
 
 
-def test_without_ids_dedupe_by_content(journal, tmp_path):
+def test_without_ids_dedupe_by_text_and_time_not_by_text_alone(journal, tmp_path):
     path = write_csv(tmp_path / "noid.csv", [("2024-01-01", "Same text"), ("2024-01-02", "Other text"),
-                                             ("2024-01-03", "Same text")], header=("date", "text"))
+                                             ("2024-01-03", "Same text"), ("2024-01-03", "Same text")],
+                     header=("date", "text"))
     s = journal.imports.run(path, "maya")
-    assert (s["added"], s["skipped"]) == (2, 1)
+    assert (s["added"], s["skipped"]) == (3, 1)  # the same words on another day are another entry
     s2 = journal.imports.run(path, "maya")
-    assert (s2["added"], s2["skipped"]) == (0, 3)
+    assert (s2["added"], s2["skipped"]) == (0, 4)
+    other = write_csv(tmp_path / "other.csv", [("2024-01-03", "Same text"), ("2024-02-01", "Same text")],
+                      header=("date", "text"))
+    s3 = journal.imports.run(other, "maya")
+    assert (s3["added"], s3["skipped"]) == (1, 1)
 
 
 def test_missing_dates_policy(journal, tmp_path):

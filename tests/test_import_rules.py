@@ -68,16 +68,30 @@ def test_two_real_jrnl_journals_exported_by_jrnl_do_not_overwrite(journal, tmp_p
     assert journal.imports.run(exports["personal"], "maya")["skipped"] == 2
 
 
-def test_renamed_csv_export_with_same_ids_updates_not_duplicates(journal, tmp_path):
+def test_renamed_csv_export_under_one_source_label_updates_not_duplicates(journal, tmp_path):
     old = tmp_path / "diary-2024-01.csv"
     old.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park.\n2,2024-01-02,Rain all day.\n")
     new = tmp_path / "diary-export-final.csv"
     new.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park at dawn.\n2,2024-01-02,Rain all day.\n"
                    "3,2024-01-03,Sun again.\n")
-    journal.imports.run(old, "maya")
-    s = journal.imports.run(new, "maya")
+    journal.imports.run(old, "maya", source_label="diary")
+    s = journal.imports.run(new, "maya", source_label="diary")
     assert (s["added"], s["updated"], s["skipped"], s["conflicts"]) == (1, 1, 1, 0)
     assert len(journal.reflections.rows("maya")) == 3
+
+
+def test_renamed_csv_export_without_a_label_adds_no_row_twice_but_keeps_edits_apart(journal, tmp_path):
+    old = tmp_path / "diary-2024-01.csv"
+    old.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park.\n2,2024-01-02,Rain all day.\n")
+    new = tmp_path / "diary-export-final.csv"
+    new.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park at dawn.\n2,2024-01-02,Rain all day.\n")
+    journal.imports.run(old, "maya")
+    s = journal.imports.run(new, "maya")
+    # The identical row is held already; the edited one may be another file's entry: added, not overwritten.
+    assert (s["added"], s["updated"], s["skipped"], s["conflicts"]) == (1, 0, 1, 0)
+    assert sorted(r.content for r in journal.reflections.rows("maya")) == [
+        "Rain all day.", "Walked the dog in the park at dawn.", "Walked the dog in the park."]
+    assert journal.imports.run(new, "maya")["added"] == 0
 
 
 def test_update_sharing_nothing_with_stored_text_is_a_conflict_not_applied(journal, tmp_path):
@@ -85,8 +99,8 @@ def test_update_sharing_nothing_with_stored_text_is_a_conflict_not_applied(journ
     a.write_text("id,date,text\n1,2024-01-01,Walked the dog in the park.\n")
     b = tmp_path / "b.csv"
     b.write_text("id,date,text\n1,2024-01-01,Quarterly taxes filed online finally.\n")
-    journal.imports.run(a, "maya")
-    s = journal.imports.run(b, "maya")
+    journal.imports.run(a, "maya", source_label="diary")
+    s = journal.imports.run(b, "maya", source_label="diary")
     assert (s["updated"], s["conflicts"]) == (0, 1)
     assert any("conflict" in w for w in s["warnings"])
     assert journal.reflections.rows("maya")[0].content == "Walked the dog in the park."

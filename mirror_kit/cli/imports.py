@@ -20,6 +20,9 @@ from .common import emit, json_option, main, pass_ctx
 @click.option("--text-column", metavar="COL", help="CSV: column holding the entry text.")
 @click.option("--date-column", metavar="COL", help="CSV: column holding the date.")
 @click.option("--id-column", metavar="COL", help="CSV: column holding a stable id (the source id).")
+@click.option("--source-label", metavar="NAME",
+              help="CSV: whose ids the id column holds (default: the file name); give exports of one diary "
+                   "saved under different names one label so an edited row updates its entry.")
 @click.option("--title-column", metavar="COL", help="CSV: column holding the title.")
 @click.option("--tags-column", metavar="COL", help="CSV: column holding tags (`a|b`, `a, b` or `#a #b`).")
 @click.option("--encoding", metavar="NAME", help="Text encoding (default: detected; e.g. utf-16, cp1252).")
@@ -40,7 +43,7 @@ from .common import emit, json_option, main, pass_ctx
                    "version (ours, default) or take the file's (theirs).")
 @json_option
 @pass_ctx
-def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title_column, tags_column,
+def import_(ctx, path, identity, fmt, text_column, date_column, id_column, source_label, title_column, tags_column,
             encoding, default_date, tz, dayfirst, date_format, follow_links, skip_bad, dry_run, mode, passphrase, on_conflict, as_json):
     """Import a journal from PATH into the journal file; importing again adds only what is new.
 
@@ -74,7 +77,7 @@ def import_(ctx, path, identity, fmt, text_column, date_column, id_column, title
             tags_column=tags_column, encoding=encoding, default_date=default_date, tz=tz, skip_bad=skip_bad,
             dry_run=dry_run, progress=None if sys.stderr.isatty() else False, mode=mode, passphrase=passphrase,
             on_conflict=on_conflict, dayfirst=dayfirst, date_format=date_format,
-            follow_links=follow_links or None,
+            follow_links=follow_links or None, source_label=source_label,
         )
     except MirrorKitError:
         if fresh:

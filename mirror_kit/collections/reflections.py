@@ -210,9 +210,11 @@ class Reflections(Collection):
                         "nothing was stored")
         return f"cannot store reflections: {exc}; nothing was stored"
 
-    def known(self, identity_id: str, source: str) -> tuple[dict[str, tuple[str, tuple]], set[str]]:
+    def known(self, identity_id: str, source: str,
+              keyless: set[str] | None = None) -> tuple[dict[str, tuple[str, tuple]], set[str]]:
         """What an import needs to de-duplicate: {source_id: (id, fingerprint)} of `source`'s entries,
-        and the content hashes of every reflection of the identity."""
+        and the content hashes of every reflection of the identity; `keyless` (when given) receives
+        the ids of `source`'s entries without a source id."""
         tags: dict[str, list[str]] = {}
         for rid, tag in self.conn.execute(
             "SELECT rt.reflection_id, t.name FROM reflection_tags rt JOIN tags t ON t.id = rt.tag_id "
@@ -228,6 +230,8 @@ class Reflections(Collection):
             (identity_id,),
         ):
             hashes.add(r["content_hash"])
+            if keyless is not None and r["source_id"] is None and r["source"] == source:
+                keyless.add(r["id"])
             if r["source"] == source and r["source_id"] is not None:
                 row = dict(r)
                 row["_tags"] = tags.get(r["id"], [])

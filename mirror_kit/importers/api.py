@@ -16,7 +16,7 @@ MIRROR_FORMAT = "mirror_os_export_v1"
 ENCRYPTED_MAGIC = b"MKENC1"
 # Options only the mirror_kit export format understands.
 MIRROR_OPTIONS = ("mode", "passphrase", "on_conflict")
-OPTIONS = ("text_column", "date_column", "id_column", "title_column", "tags_column", "encoding",
+OPTIONS = ("text_column", "date_column", "id_column", "source_label", "title_column", "tags_column", "encoding",
            "default_date", "tz", "skip_bad", "dry_run", "progress",
            "dayfirst", "date_format", "follow_links") + MIRROR_OPTIONS
 
@@ -153,6 +153,9 @@ def run_import(journal: Any, path: str | Path, identity: str | None, format: str
         )
     if not identity or not str(identity).strip():
         raise InvalidInputError(f"an identity is required to import {format} (--identity NAME)")
+    if options.get("source_label") is not None and (format != "csv" or not str(options["source_label"]).strip()):
+        raise InvalidInputError("--source-label must not be empty" if format == "csv"
+                                else f"--source-label only applies to CSV files, not to {format}")
     from .common import Context
     from .summary import ImportSummary
     from .upsert import store_entries
@@ -215,6 +218,8 @@ class Imports:
         format: auto (default: from the path and content), text, markdown, csv, jrnl, dayone, or
             mirror (a mirror_kit JSON export, handed to `mirror_kit.export.importer`).
         options: text_column, date_column, id_column, title_column, tags_column (CSV columns);
+            source_label (CSV: the scope of its ids, default the file name: files of one label
+            share ids, files of different labels never do);
             encoding (else detected); default_date (for entries without a date); tz (time zone of
             naive dates, default UTC; a time the zone skips
             when daylight saving time starts is a bad entry, a repeated time its first occurrence); skip_bad (store the good entries, list the bad ones; default:

@@ -51,6 +51,16 @@ class Entry:
     # Metadata keys the form it was read from cannot carry (jrnl's Markdown has no star): the stored
     # entry's values are kept for them, so re-reading such a form never clears them.
     unknown: tuple = ()
+    # Sources an earlier version gave this entry's source (see `importers.adopt`): a stored entry
+    # under one of them with this key is this entry, moved to the current source.
+    aliases: tuple = ()
+    # For a note keyed by its path: `gone(key)` tells whether a stored key of the same source no
+    # longer names a file (the note was moved or renamed); for a CSV row (with `kin`), whether a
+    # CSV of another name is gone from beside this one (see `importers.adopt`).
+    gone: Any = None
+    # Source prefix of files of the same kind (`csv:id:`): this very row stored from another file of
+    # that kind is held already, not added twice.
+    kin: str = ""
 
 
 @dataclass

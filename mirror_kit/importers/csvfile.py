@@ -1,7 +1,8 @@
 """CSV (and TSV) files from spreadsheets and old tools: one entry per row.
 
 Columns are chosen with the `*_column` options or guessed from the header; the id column becomes
-the source id and every other column goes into the reflection's metadata. Encodings: UTF-8 with or
+the source id, scoped to the file's name or to `source_label` (source `csv:<id column>:<scope>`), and
+every other column goes into the reflection's metadata. Encodings: UTF-8 with or
 without BOM, UTF-16, Windows-1252/Latin-1 (detected, or `encoding=`). Delimiters `,` `;` tab `|`.
 Dates: ISO-8601 and common human formats, one day/month order per column (proved by a value such
 as `31/12/2023`, else `dayfirst=`/`date_format=` is required). A row without a date is rejected
@@ -286,8 +287,8 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         ctx.source = "daylio"
         return settle_dates(_checked(daylio_rows(reader, header, name, ctx), lines, delimiter, name))
     happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")
-    # The key of a row is its id column, not the file name: a newer export of the same diary under
-    # another name updates the rows it shares with the older one.
+    # The key of a row is its id scoped to its file (or to `source_label`): two files numbering their
+    # rows 1..n hold different entries. A newer export of one diary under another name shares a label.
     text_i = _pick(header, ctx.opt("text_column") or ("moment" if happydb else None), TEXT_GUESSES, "text")
     if text_i is None:
         raise InvalidInputError(
@@ -298,6 +299,16 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     title_i = _pick(header, ctx.opt("title_column"), TITLE_GUESSES, "title")
     tags_i = _pick(header, ctx.opt("tags_column") or ("concepts" if happydb else None), TAGS_GUESSES, "tags")
     ctx.source = "happydb" if happydb else ("csv:" + header[id_i].strip().lower() if id_i is not None else "csv")
+    aliases: tuple = ()
+    kin = ""
+    if ctx.opt("source_label") and (id_i is None or happydb):
+        ctx.warn(f"{name}: --source-label ignored: it scopes the ids of an id column, and "
+                 f"{'HappyDB ids are global' if happydb else 'this file has none'}")
+    if id_i is not None and not happydb:
+        # Stored by earlier versions under `csv:<column>` alone: those entries are found there
+        # and moved to this file's source (see `importers.adopt`).
+        aliases, kin = (ctx.source,), ctx.source + ":"
+        ctx.source = kin + (str(ctx.opt("source_label") or "").strip() or name)
     default_date = ctx.default_date()
     if date_i is None and default_date is None:
         if happydb:
@@ -321,7 +332,25 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
                             f"column {header[date_i]!r}")
     rows = _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
                  default_date, ctx.opt("tz"), column)
+    if aliases:
+        folder = path.parent
+
+        def gone(other: str) -> bool:
+            # A CSV of another name no longer beside this one: this file renamed.
+            try:
+                return "/" not in other and not (folder / other).exists()
+            except (OSError, ValueError):
+                return False
+
+        rows = _keyed(rows, aliases, kin, gone)
     return settle_dates(_checked(rows, lines, delimiter, name))
+
+
+def _keyed(rows: Iterator, aliases: tuple, kin: str, gone: Any) -> Iterator:
+    for item in rows:
+        if isinstance(item, Entry):
+            item.aliases, item.kin, item.gone = aliases, kin, gone
+        yield item
 
 
 def _warn_text_after_quotes(lines: _Lines | _StreamLines, delimiter: str, field_limit: int, name: str,

@@ -199,6 +199,28 @@ def journal_name(path: Path) -> str:
     return "default" if path.stem == "journal" else path.stem
 
 
+def legacy_aliases(path: Path, own: str, stem: str | None = None) -> tuple:
+    """The source earlier versions gave the journal in `path` (`jrnl:<file name without extension>`,
+    e.g. `jrnl:journal` for jrnl's default `journal.txt`; `jrnl:<folder name>` for a folder journal)
+    when it differs from `own` and no journal of a jrnl config beside it bears that name (then it is
+    that journal's source, not an old one)."""
+    if stem is None:
+        stem = path.resolve().name if path.is_dir() else path.stem
+    old = f"{SOURCE}:{stem}"
+    if old == own:
+        return ()
+    if any(f"{SOURCE}:{n}" == old for _, data in _configs(path) for n in data["journals"]):
+        return ()
+    return (old,)
+
+
+def _aliased(items: Iterator[Entry | Rejection], aliases: tuple) -> Iterator[Entry | Rejection]:
+    for item in items:
+        if isinstance(item, Entry):
+            item.aliases = aliases
+        yield item
+
+
 def output_peers(path: Path, own: str) -> frozenset:
     """For an output of jrnl saved as `path` under source `own`: the other journals of its jrnl
     config when `own` is one of them (`work.json` of the configured `work`), else none (an output
@@ -363,7 +385,7 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         if not days:
             raise InvalidInputError(f"{path}: not a jrnl folder journal (expected YYYY/MM/DD.txt day files)")
         ctx.source = f"{SOURCE}:{journal_name(path)}"
-        return _folder_entries(path, days, ctx)
+        return _aliased(_folder_entries(path, days, ctx), legacy_aliases(path, ctx.source))
     jname = journal_name(path)
     data = read_bytes(path)
     kind = encrypted_kind(data[:4096])
@@ -376,18 +398,19 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
             raise
         raise InvalidInputError(f"{exc} (if this is {encrypted_hint(jname)})") from exc
     ctx.source = f"{SOURCE}:{jname}"
+    aliases = legacy_aliases(path, ctx.source)
     text = strip_banner(text)
     if text.lstrip().startswith("{"):
-        return _marked(_from_json(text, name, ctx), output_peers(path, ctx.source))
+        return _aliased(_marked(_from_json(text, name, ctx), output_peers(path, ctx.source)), aliases)
     fmt = reading_format(path, text, ctx)
     if looks_like_text_journal(text, fmt):
         err = unread_format_error(text, name, fmt, ctx.opt("date_format"))
         if err:
             raise err
-        return _marked(_from_text(text, name, ctx, fmt=fmt), peer_sources(path, ctx.source))
+        return _aliased(_marked(_from_text(text, name, ctx, fmt=fmt), peer_sources(path, ctx.source)), aliases)
     kind = output_kind(text)
     if kind:
-        return _marked(read_output(kind, text, name, ctx, fmt), output_peers(path, ctx.source))
+        return _aliased(_marked(read_output(kind, text, name, ctx, fmt), output_peers(path, ctx.source)), aliases)
     raise InvalidInputError(
         f"{name}: not a jrnl JSON export or jrnl journal file (expected '{{\"entries\": ...}}' "
         "or lines like '[2024-03-01 09:00:00 AM] Title.')"
@@ -602,11 +625,16 @@ def folder_parts(found: list[tuple[Path, str, str]], root: Path, ctx: Context) -
         peers = output_peers(members[0][0], source)
         if how != "files" and members[0][2] == "text":
             peers = (peer_sources(members[0][0], source) | journals) - {source}
+        aliases = (legacy_aliases(members[0][0], source) if how == "file" else
+                   legacy_aliases(root / where if where else root, source) if how == "days" else ())
+        # An old name that is another journal's source here (`journal.txt` beside `default.txt`) is not an alias.
+        aliases = tuple(a for a in aliases if a not in journals and a not in sources.values())
         try:
             for item in _group_entries(how, where, members, root, ctx):
                 if isinstance(item, Entry):
                     item.source = source
                     item.peers = peers
+                    item.aliases = aliases
                 yield item
         except InvalidInputError as exc:
             first = members[0][1]

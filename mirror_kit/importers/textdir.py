@@ -12,7 +12,9 @@ Templates (`.obsidian/templates.json` or `Templates/`), Excalidraw drawings, can
 files are skipped and counted; empty notes are counted as without text.
 Tags come from front matter `tags:` and `#tags` in the text; the title from front matter `title:` or
 a first `# heading`. The file's path inside the vault (or the imported folder) is its source id,
-so an edited file updates its reflection.
+so an edited file updates its reflection. A note moved or renamed (its old path gone) with the same
+text and date, or the same `id`/`uuid` in its front matter, keeps its reflection, whose path is
+updated (see `importers.adopt`); one moved and edited without such an id is a new note.
 """
 
 from __future__ import annotations
@@ -288,7 +290,16 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
     column = DateColumn(f"{path.name}: front matter dates", ctx.opt("dayfirst"), ctx.opt("date_format"),
                         "front matter date")
     names = DateColumn(f"{path.name}: file names", ctx.opt("dayfirst"), None, "file name date")
-    items = settle_dates(_entries(notes, ctx, info, column, names))
+    base = root_real if vault else root
+
+    def gone(key: str) -> bool:
+        # A stored note's path that names no file any more: the note was moved or renamed.
+        try:
+            return not (base / key).exists()
+        except (OSError, ValueError):
+            return False
+
+    items = settle_dates(_entries(notes, ctx, info, column, names, gone))
     if journals:
         from itertools import chain
 
@@ -297,10 +308,13 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
 
 
 def _entries(notes: list[tuple[Path, str]], ctx: Context, info: VaultInfo,
-             column: DateColumn, names: DateColumn) -> Iterator[Entry | Rejection | Skipped]:
+             column: DateColumn, names: DateColumn, gone=None) -> Iterator[Entry | Rejection | Skipped]:
     for f, rel in notes:
         try:
-            yield parse_file(f, rel, ctx, info, column, names)
+            item = parse_file(f, rel, ctx, info, column, names)
+            if isinstance(item, Entry):
+                item.gone = gone
+            yield item
         except InvalidInputError as exc:
             yield Rejection({"file": rel}, str(exc).removeprefix(f"{rel}: "))
         except OSError as exc:

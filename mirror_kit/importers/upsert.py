@@ -1,8 +1,10 @@
 """Storing parsed entries: validation, deduplication, updates of edited entries, all-or-nothing writes.
 
 An entry is identified by (identity, source, source_id) when its format has ids (Day One uuids, CSV
-id columns, file paths, jrnl timestamps), else by its content hash. A known id whose content, title,
-date, tags or metadata changed is updated in place; an identical one is skipped as a duplicate.
+id columns, file paths, jrnl timestamps), else by its text and time. A known id whose content, title,
+date, tags or metadata changed is updated in place; an identical one is skipped as a duplicate. An
+entry whose key changed (a moved note, a renamed CSV, an older source name) is found under its old
+key and keeps its reflection (`importers.adopt`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..collections.identities import identity_id_for
 from ..collections.reflections import fingerprint
 from ..db import waiting_for_writers
 from ..errors import InvalidInputError
+from .adopt import Adopter
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, Skipped, where_text
 from .guard import check_dates, unrelated_to_stored, unrelated_update
 from .seen import SeenIds
@@ -93,6 +96,7 @@ def store_entries(
     # whitespace collapsed) and whether read from a lossy form: tells one journal's two forms apart
     # from two entries under one key.
     seen_text: dict[str, tuple[bytes, bytes, bool]] = {}
+    held_elsewhere: dict[str, list] = {}  # source -> places of entries found stored under it
     lossy_edits: list[dict] = []  # places of lossy entries whose words differ from the stored ones
     rejected: list[dict] = []
     writing = not dry_run
@@ -133,8 +137,10 @@ def store_entries(
         existing_identity = journal.identities.find(name)
         # The store's id formula, so a dry run can compute ids without creating the identity.
         identity_id = existing_identity.id if existing_identity else identity_id_for(name)
+        keyless: set[str] = set()  # ids of the entries without a source id, stored or read
         if existing_identity is not None:
-            by_sid, hashes = journal.reflections.known(identity_id, source)
+            by_sid, hashes = journal.reflections.known(identity_id, source, keyless)
+        adopter = Adopter(journal, identity_id, existing_identity is not None)
         # Entries of another source (jrnl journals inside a notes folder): their keys, per source.
         other_sources: dict[str, dict] = {}
         for item in _progress(items, progress, f"import {summary.format}"):
@@ -190,17 +196,47 @@ def store_entries(
             except InvalidInputError as exc:
                 reject(item.where, str(exc).removeprefix("reflection: "))
                 continue
+            adopted = None
+            if known is None and sid is not None and (item.aliases or item.gone is not None or item.kin):
+                # The key is new: the entry may be stored under its older key (see `importers.adopt`).
+                adopted = adopter.find(item, src, sid, row, src_sids)
+                if (adopted is None and item.kin and row["content_hash"] in hashes
+                        and adopter.held_elsewhere(item, src, sid, row)):
+                    summary.skipped += 1
+                    continue
+                if adopted is not None:
+                    rec["id"] = adopted[0]
+                    row = journal.reflections.encode(identity_id, rec)
+                    src_sids[sid] = (adopted[0], fingerprint(row))
+                    if not item.lossy:  # a lossy form leaves the stored entry (and its key) as it is
+                        if fingerprint(row) == adopted[1]:
+                            summary.skipped += 1  # only its key changed
+                        else:
+                            summary.updated += 1
+                        updates.append(row)
+                        if len(updates) >= _CHUNK:
+                            flush()
+                    else:
+                        summary.skipped += 1
+                    seen_sids.add(ns + sid, item.where)
+                    if item.shared_key and item.source is not None:
+                        seen_text[ns + sid] = (_digest(item.content), _digest(_squash(item.content)), item.lossy)
+                    continue
             # A timestamp key (jrnl, Daylio) either holds this entry already, or nothing, or an
             # unrelated entry: another journal's entry of the same minute.
             other = (known is not None and item.shared_key and fingerprint(row) != known[1]
                      and unrelated_to_stored(journal, known[0], row))
-            if ((other or (known is None and item.shared_key)) and row["content_hash"] in hashes
-                    and _stored_elsewhere(journal, identity_id, row, item.peers)):
+            held_in = ((other or (known is None and item.shared_key)) and row["content_hash"] in hashes
+                       and _stored_elsewhere(journal, identity_id, row, item.peers))
+            if held_in:
                 # The same entry read before from a file of another name (`journal.txt`, then
                 # its JSON export `export.json`): a duplicate, not a new entry. Not when it is
                 # stored under another journal beside this one (`personal.txt`, `work.txt`):
-                # two journals may hold the same words at the same minute.
+                # two journals may hold the same words at the same minute. Said in a warning when
+                # held under another source: the file may be a journal of its own.
                 summary.skipped += 1
+                if held_in != src:
+                    held_elsewhere.setdefault(held_in, []).append(item.where)
                 continue
             if item.lossy and (other or known is None) and _lossy_held(journal, identity_id, row, item.peers):
                 # A lossy form (jrnl's XML) of an entry stored from a full form under another name.
@@ -242,10 +278,12 @@ def store_entries(
                         flush()
                 continue
             if sid is None:
-                if row["content_hash"] in hashes:
+                # Without an id an entry is its text at its time (what its id is made of): the same
+                # words on another day are another entry, never merged into the first.
+                if row["id"] in keyless or (row["content_hash"] in hashes and _held(journal, identity_id, row)):
                     summary.skipped += 1
                     continue
-                hashes.add(row["content_hash"])
+                keyless.add(row["id"])
             summary.added += 1
             new_rows.append(row)
             if len(new_rows) >= _CHUNK:
@@ -254,6 +292,12 @@ def store_entries(
         # import's memory peak, which they would otherwise raise by their dict).
         seen_sids.close()
         seen_text.clear()
+        for held_in, places in held_elsewhere.items():
+            n = len(places)
+            summary.warnings.append(
+                f"{where_text(places[0])}: {n} of {summary.total} entries have the same text and minute as "
+                f"entries stored under {held_in} and are taken as those, not added (if this file is a journal "
+                "of its own, name its journals in the jrnl config beside it)")
         if lossy_edits:
             summary.warnings.append(
                 f"{where_text(lossy_edits[0])}: {len(lossy_edits)} entr{'y' if len(lossy_edits) == 1 else 'ies'} "
@@ -328,13 +372,23 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _stored_elsewhere(journal: Any, identity_id: str, row: dict, peers: frozenset = frozenset()) -> bool:
-    """True when the identity already holds this text at this time (under any source or key but
-    the `peers`: other journals)."""
-    return any(src not in peers for (src,) in journal.conn.execute(
+def _held(journal: Any, identity_id: str, row: dict) -> bool:
+    """True when the identity holds this text at this time (under any source)."""
+    return journal.conn.execute(
+        "SELECT 1 FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ? LIMIT 1",
+        (identity_id, row["content_hash"], row["created_at"])).fetchone() is not None
+
+
+def _stored_elsewhere(journal: Any, identity_id: str, row: dict, peers: frozenset = frozenset()) -> str | None:
+    """The source under which the identity already holds this text at this time (any source or key
+    but the `peers`: other journals; its own source first), or None."""
+    found = [src for (src,) in journal.conn.execute(
         "SELECT source FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ?",
         (identity_id, row["content_hash"], row["created_at"]),
-    ))
+    ) if src not in peers]
+    if not found:
+        return None
+    return row["source"] if row["source"] in found else found[0] or "no source (added directly)"
 
 
 def _lossy_held(journal: Any, identity_id: str, row: dict, peers: frozenset = frozenset()) -> bool:
