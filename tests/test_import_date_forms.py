@@ -330,3 +330,20 @@ def test_add_to_unknown_identity_names_the_command_that_creates_it(tmp_path: Pat
     assert p.returncode == 0, p.stderr
     p = run_cli("--db", str(journal), "add", "-i", "sam lee", "Hello.", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+
+
+def test_reimport_into_a_journal_that_stored_utc_as_plus_zero_counts_nothing_changed(tmp_path: Path,
+                                                                                  journal: Path) -> None:
+    f = tmp_path / "u.csv"
+    f.write_text("id,date,text\n1,2024-03-05T10:00Z,first\n2,2024-03-06T11:00+00:00,second\n")
+    p = run_cli("--db", str(journal), "import", str(f), "-i", "maya", "--json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    con = sqlite3.connect(journal)
+    con.execute("UPDATE reflections SET tz = '+00:00'")  # as an earlier version stored UTC
+    con.commit()
+    con.close()
+    p = run_cli("--db", str(journal), "import", str(f), "-i", "maya", "--json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)
+    assert summary["updated"] == 0 and summary["added"] == 0, summary
+    assert {tz for _, tz in _rows(journal).values()} == {"+00:00"}  # an equal zone is not rewritten

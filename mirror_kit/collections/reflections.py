@@ -22,7 +22,7 @@ from ..limits import check_tags, check_title
 from ..records import Identity, Reflection, to_json
 from ..search_index import insert_indexed
 from ..textnorm import clean_tags, tag_key
-from ..timeutil import bound_range, format_utc, now_iso, parse_utc, resolve_tz, to_utc, tz_name
+from ..timeutil import UTC_ALIASES, bound_range, format_utc, now_iso, parse_utc, resolve_tz, to_utc, tz_name
 from ._base import Collection
 
 if TYPE_CHECKING:
@@ -49,8 +49,16 @@ def reflection_id_for(identity_id: str, source: str | None, source_id: str | Non
 
 def fingerprint(row: Mapping[str, Any]) -> tuple:
     """What must be equal for a re-imported entry to count as unchanged."""
-    return (row["content_hash"], row["title"], row["created_at"], row["tz"], row["metadata"],
+    return (row["content_hash"], row["title"], row["created_at"], _zone_key(row["tz"]), row["metadata"],
             tuple(sorted(tag_key(t) for t in row["_tags"])))
+
+
+def _zone_key(tz: str | None) -> str | None:
+    """A stored zone for comparison: UTC written as `+00:00` by earlier versions is the same `UTC`."""
+    return "UTC" if tz in _UTC_SPELLINGS or tz in UTC_ALIASES else tz
+
+
+_UTC_SPELLINGS = frozenset({"+00:00", "-00:00", "+0000", "Z"})
 
 
 class Reflections(Collection):
