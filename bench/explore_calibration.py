@@ -433,6 +433,259 @@ APPROACHES.update({"nb_cotrain": ap_nb_cotrain, "three_views": ap_three_views,
                    "cotrain2_fixed": partial(ap_cotrain2, grid=(1.0,)),
                    "la_w05": partial(ap_lex_anchor_fixed, w=0.5), "la_w1": partial(ap_lex_anchor_fixed, w=1.0),
                    "la_w15": partial(ap_lex_anchor_fixed, w=1.5), "la_w2": partial(ap_lex_anchor_fixed, w=2.0)})
+
+# -- round 3: label noise, general lexicons, bagging, zero-shot blend ---------------------------------
+# General-English lexicons (any journal, nothing corpus-specific): people and kin nouns, first-person
+# plural, social verbs for connection; being alone for solitude; acting/deciding verbs for agency and
+# receiving/happening for surrender. Each entry is one short pseudo-text for the words view.
+LEXICON = {
+    "solitude_connection": (
+        ["alone", "by myself", "myself", "just me", "me time", "solitude", "quiet time",
+         "for myself", "to myself", "my own", "no one", "nobody", "independently", "in peace"],
+        ["we", "us", "our", "together", "friend", "friends", "my friend", "my friends", "family", "my family",
+         "wife", "my wife", "husband", "my husband", "boyfriend", "girlfriend", "partner", "my partner",
+         "son", "my son", "daughter", "my daughter", "kids", "my kids", "children", "baby", "mom", "my mom",
+         "mother", "dad", "my dad", "father", "parents", "brother", "sister", "cousin", "grandma", "grandpa",
+         "grandmother", "grandfather", "aunt", "uncle", "nephew", "niece", "girlfriend", "fiance", "coworker",
+         "colleague", "colleagues", "neighbor", "neighbour", "roommate", "boss", "team", "classmates",
+         "people", "everyone", "someone", "he", "she", "they", "him", "her", "them", "his", "their",
+         "met", "visited", "talked", "talked to", "called", "called me", "hugged", "celebrated", "party",
+         "dinner with", "lunch with", "hang out", "hung out", "spent time with", "with my", "with friends",
+         "reunion", "wedding", "birthday", "date", "chatted", "texted", "played with", "surprised me",
+         "gave me", "told me", "came over", "got together", "invited", "married", "kissed", "laughed with"],
+    ),
+    "surrender_agency": (
+        ["happened", "happened to me", "luck", "lucky", "got lucky", "surprised me", "gave me", "was given",
+         "received", "got a gift", "someone", "the weather", "it rained", "sunny", "finally arrived",
+         "unexpected", "out of the blue", "let go", "accepted", "it turned out", "was told", "was invited",
+         "they", "he", "she", "called me", "told me", "sent me", "bought me", "took me"],
+        ["decided", "chose", "managed to", "achieved", "finished", "completed", "made", "built", "won",
+         "earned", "passed", "fixed", "started", "learned", "planned", "worked hard", "did it", "my goal",
+         "goal", "accomplished"],
+    ),
+}
+
+
+def _views(ctx, key="plain", lexicon=False, lex_weight=4.0, label_w=None):
+    """Full and per-fold (axis logits, words logits rescaled to the axis's spread over the pool) for the
+    la_w1 words view (optionally with the general lexicon as extra anchor texts; `label_w`: optional
+    (n,) weights of the labelled rows, 0 drops a row). Cached per ctx and key."""
+    cache = ctx.__dict__.setdefault("_views", {})
+    if key in cache:
+        return cache[key]
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    t = ctx.scorer.tensions_[ctx.scorer.tension_ids_.index(ctx.tid)]
+    pa, pb = t.phrases("a"), t.phrases("b")
+    anchor_w = 4.0
+    wa = [anchor_w] * (len(pa) + len(pb))
+    if lexicon:
+        la, lb = LEXICON[ctx.tid]
+        pa, pb = pa + la, pb + lb
+        wa = [anchor_w] * len(t.phrases("a")) + [lex_weight] * len(la)
+        wa += [anchor_w] * len(t.phrases("b")) + [lex_weight] * len(lb)
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, strip_accents="unicode")
+    vec.fit(ctx.texts[ctx.A])
+    X = vec.transform(ctx.texts)
+    Xa = vec.transform(pa + pb)
+    ya = np.r_[np.zeros(len(pa), int), np.ones(len(pb), int)]
+    wa = np.asarray(wa, dtype=float)
+
+    def words(idx, z):
+        lw = np.full(len(idx), 10.0) if label_w is None else 10.0 * label_w[idx]
+        keep = lw > 0
+        idx_k, lw = idx[keep], lw[keep]
+        pool = np.setdiff1d(ctx.A, idx)
+        thr = np.quantile(z[pool], 1 - ctx.y[idx_k].mean())
+        F = sparse.vstack([X[pool], X[idx_k], Xa])
+        yy = np.concatenate([(z[pool] > thr).astype(int), ctx.y[idx_k], ya])
+        w = np.concatenate([np.ones(len(pool)), lw, wa])
+        zw = _lr(F, yy, 1.0, w).decision_function(X)
+        return zw * np.std(z[ctx.A]) / max(np.std(zw[ctx.A]), 1e-9)
+
+    def axis(idx):
+        if label_w is None:
+            return ctx.emb_fit(idx)
+        return ctx.emb_fit(idx[label_w[idx] > 0])
+
+    full = (axis(ctx.tr) if label_w is not None else ctx.emb_all())
+    full = (full, words(ctx.tr, full))
+    folds = []
+    for trf, tef, z in ctx.emb_oof_models():
+        z = axis(trf) if label_w is not None else z
+        folds.append((trf, tef, z, words(trf, z)))
+    cache[key] = (full, folds)
+    return cache[key]
+
+
+def _oof(ctx, folds, combine):
+    parts, ys = [], []
+    for _trf, tef, z, zw in folds:
+        parts.append(combine(z, zw)[tef])
+        ys.append(ctx.y[tef])
+    return np.concatenate(parts), np.concatenate(ys), np.concatenate([f[1] for f in folds])
+
+
+def ap_la_ref(ctx):
+    """la_w1 rebuilt from `_views` (per-model rescaling as in the package): the reference of this round."""
+    (z, zw), _ = _views(ctx)
+    return z + zw, {}
+
+
+def ap_la_bag(ctx):
+    """Bagging for free: mean of the full la_w1 model and its cross-validation fold models."""
+    (z, zw), folds = _views(ctx)
+    return (z + zw + sum(f[2] + f[3] for f in folds)) / (1 + len(folds)), {}
+
+
+def ap_la_raw(ctx, grid=(0.0, 0.25, 0.5, 1.0, 2.0)):
+    """la_w1 + w * zero-shot lean (rescaled to the fused spread), w by out-of-fold AUC in the labels."""
+    (z, zw), folds = _views(ctx)
+    r = ctx.raw * np.std((z + zw)[ctx.A]) / np.std(ctx.raw[ctx.A])
+    oof, yy, te = _oof(ctx, folds, lambda a, b: a + b)
+    rr = r[te]
+    w = max(grid, key=lambda v: (round(_auc(yy, oof + v * rr), 6), -v))
+    return z + zw + w * r, {"w": w}
+
+
+def _noisy(ctx, frac=None):
+    """Labelled rows (bool over all rows) whose label confidently disagrees with la_w1's out-of-fold
+    prediction (confident learning, Northcutt et al. 2021: per-class thresholds on Platt-scaled
+    out-of-fold probabilities); `frac`: instead only the most confident share of disagreements."""
+    from sklearn.linear_model import LogisticRegression
+
+    _, folds = _views(ctx)
+    oof, yy, te = _oof(ctx, folds, lambda a, b: a + b)
+    p = LogisticRegression(C=100.0).fit(oof[:, None], yy).predict_proba(oof[:, None])[:, 1]
+    t1, t0 = p[yy == 1].mean(), (1 - p[yy == 0]).mean()
+    bad = ((yy == 1) & (1 - p >= t0)) | ((yy == 0) & (p >= t1))
+    if frac is not None:
+        margin = np.where(yy == 1, 1 - p, p)
+        k = int(round(frac * len(yy)))
+        order = np.argsort(-margin)
+        bad = np.zeros(len(yy), bool)
+        bad[order[:k]] = margin[order[:k]] > 0.5
+    mask = np.zeros(len(ctx.y), bool)
+    mask[te[bad]] = True
+    return mask
+
+
+def ap_la_cl(ctx, frac=None, weight=0.0):
+    """Confident learning: refit la_w1 without (or with down-weighted) labels flagged by `_noisy`."""
+    bad = _noisy(ctx, frac)
+    if not bad.any():
+        return ap_la_ref(ctx)[0], {"dropped": 0}
+    lw = np.ones(len(ctx.y))
+    lw[bad] = weight  # weight > 0: down-weighted in the words view only (the axis keeps the row)
+    (z, zw), _ = _views(ctx, key=f"cl{frac}{weight}", label_w=lw)
+    return z + zw, {"dropped": int(bad.sum())}
+
+
+def ap_la_lex(ctx, lex_weight=4.0):
+    """la_w1 whose words view also learns from a general lexicon of each pole (short pseudo-texts)."""
+    (z, zw), _ = _views(ctx, key=f"lex{lex_weight}", lexicon=True, lex_weight=lex_weight)
+    return z + zw, {}
+
+
+APPROACHES.update({"la_ref": ap_la_ref, "la_bag": ap_la_bag, "la_raw": ap_la_raw, "la_cl": ap_la_cl,
+                   "la_cl5": partial(ap_la_cl, frac=0.05), "la_lex": ap_la_lex,
+                   "la_lex1": partial(ap_la_lex, lex_weight=1.0), "la_lex10": partial(ap_la_lex, lex_weight=10.0)})
+
+_SCORERS: dict = {}
+
+
+def ap_la_hp(ctx, words_C=1.0, label_weight=10.0, keep=1.0, **axis_kw):
+    """la_w1 with other settings of the axis (TensionScorer C, anchor_weight, prior_*) and of the words
+    view (its C, the labels' weight, `keep`: only that share of the pool rows farthest from the cut)."""
+    from scipy import sparse
+
+    from mirror_kit.tensions.model import TensionScorer
+
+    key = tuple(sorted(axis_kw.items()))
+    if key not in _SCORERS:
+        _SCORERS[key] = TensionScorer(embedder=ctx.scorer.embedder, **axis_kw).fit()
+    c = Ctx(_SCORERS[key], ctx.tid, ctx.E, ctx.texts, ctx.y, ctx.A, ctx.B, ctx.tr) if axis_kw else ctx
+    t = c.scorer.tensions_[c.scorer.tension_ids_.index(c.tid)]
+    pa, pb = t.phrases("a"), t.phrases("b")
+    X = lexical_features(ctx)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, strip_accents="unicode").fit(
+        ctx.texts[ctx.A])
+    Xa = vec.transform(pa + pb)
+    ya = np.r_[np.zeros(len(pa), int), np.ones(len(pb), int)]
+
+    def words(idx, z):
+        pool = np.setdiff1d(ctx.A, idx)
+        thr = np.quantile(z[pool], 1 - ctx.y[idx].mean())
+        if keep < 1.0:
+            m = np.abs(z[pool] - thr)
+            pool = pool[m >= np.quantile(m, 1 - keep)]
+        F = sparse.vstack([X[pool], X[idx], Xa])
+        yy = np.concatenate([(z[pool] > thr).astype(int), ctx.y[idx], ya])
+        w = np.concatenate([np.ones(len(pool)), np.full(len(idx), label_weight), np.full(len(ya), 4.0)])
+        zw = _lr(F, yy, words_C, w).decision_function(X)
+        return zw * np.std(z[ctx.A]) / max(np.std(zw[ctx.A]), 1e-9)
+
+    z = c.emb_all()
+    return z + words(ctx.tr, z), {}
+
+
+APPROACHES.update({
+    "hp_axC2": partial(ap_la_hp, C=2.0), "hp_axC05": partial(ap_la_hp, C=0.5),
+    "hp_aw2": partial(ap_la_hp, anchor_weight=2.0), "hp_aw8": partial(ap_la_hp, anchor_weight=8.0),
+    "hp_spread1": partial(ap_la_hp, prior_spread=1.0), "hp_pc64": partial(ap_la_hp, prior_components=64),
+    "hp_wC2": partial(ap_la_hp, words_C=2.0), "hp_wC05": partial(ap_la_hp, words_C=0.5),
+    "hp_lw20": partial(ap_la_hp, label_weight=20.0), "hp_keep70": partial(ap_la_hp, keep=0.7),
+})
+
+def ap_la_vec(ctx, **vec_kw):
+    """la_w1 whose words view uses other term weights (e.g. binary presence, no length normalisation)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    t = ctx.scorer.tensions_[ctx.scorer.tension_ids_.index(ctx.tid)]
+    pa, pb = t.phrases("a"), t.phrases("b")
+    opts = dict(ngram_range=(1, 2), sublinear_tf=True, min_df=2, strip_accents="unicode")
+    opts.update(vec_kw)
+    vec = TfidfVectorizer(**opts).fit(ctx.texts[ctx.A])
+    X, Xa = vec.transform(ctx.texts), vec.transform(pa + pb)
+    ya = np.r_[np.zeros(len(pa), int), np.ones(len(pb), int)]
+    z, idx = ctx.emb_all(), ctx.tr
+    pool = np.setdiff1d(ctx.A, idx)
+    thr = np.quantile(z[pool], 1 - ctx.y[idx].mean())
+    F = sparse.vstack([X[pool], X[idx], Xa])
+    yy = np.concatenate([(z[pool] > thr).astype(int), ctx.y[idx], ya])
+    w = np.concatenate([np.ones(len(pool)), np.full(len(idx), 10.0), np.full(len(ya), 4.0)])
+    zw = _lr(F, yy, 1.0, w).decision_function(X)
+    return z + zw * np.std(z[ctx.A]) / max(np.std(zw[ctx.A]), 1e-9), {}
+
+
+def ap_lex_count(ctx, grid=(0.0, 0.1, 0.2, 0.4, 0.8)):
+    """la_w1 + w * (pole-b lexicon terms present - pole-a ones), w by out-of-fold AUC in the labels."""
+    from mirror_kit.tensions.words import terms
+
+    cache = ctx.__dict__.setdefault("_lexc", {})
+    if "f" not in cache:
+        la, lb = (set(v) for v in LEXICON[ctx.tid])
+        ts = [set(terms(x)) for x in ctx.texts]
+        cache["f"] = np.array([len(t & lb) - len(t & la) for t in ts], dtype=float)
+    f = cache["f"]
+    (z, zw), folds = _views(ctx)
+    oof, yy, te = _oof(ctx, folds, lambda a, b: a + b)
+    w = max(grid, key=lambda v: (round(_auc(yy, oof + v * f[te]), 6), -v))
+    return z + zw + w * f, {"w": w}
+
+
+APPROACHES.update({
+    "vec_bin": partial(ap_la_vec, binary=True, use_idf=False, norm=None, sublinear_tf=False),
+    "vec_bin_idf": partial(ap_la_vec, binary=True, norm=None, sublinear_tf=False),
+    "vec_nonorm": partial(ap_la_vec, norm=None),
+    "lex_count": ap_lex_count,
+    "lex_count_wide": partial(ap_lex_count, grid=(0.0, 0.1, 0.2, 0.4, 0.8, 1.2, 1.6)),
+})
+
 # one of each kind (the others are parameter variants of these)
 MAIN = ("baseline", "lex_only", "lex_fused", "lex_cotrain", "lex_anchor", "la_w1", "cot_round2", "cotrain2", "joint_lex3",
         "knn_smooth", "rbf_blend")
