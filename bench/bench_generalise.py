@@ -9,7 +9,8 @@ For each of SPLITS random 50/50 splits of the labelled corpus:
   journal: its principal directions shape the calibration prior and it teaches the words view; B is
   never seen by a calibration); patterns fitted on B alone, NMI/ARI on B's
   single-theme rows for random_state 0, 1, 2 separately (not their mean), unassigned share.
-Peers in the same run: the calibration estimator without the words view (embedding axis only, the
+Peers in the same run: the calibration estimator without the seed lexicon count (axis + words view),
+the one without the words view (embedding axis only, the
 estimator before it) and the one before unlabelled data was used (anchor_weight=2,
 C=2, isotropic penalty, labels only) on the same draws, the anchors and pattern settings before this work (anchor copy in
 bench/data/seeds_before_generalise.yaml, knee rule, 8 seeds), KMeans told the true k=15, and
@@ -81,6 +82,7 @@ def _tensions(split, A, B, E, texts, labels, emb, before, rows) -> None:
         for name, scorer in variants:
             zs = scorer.raw_scores(E, tid)[0]
             cal, cal_axis, cal_before, cpu, cpu_axis, dev_cal, dev_axis = [], [], [], [], [], [], []
+            cal_nolex, dev_nolex = [], []
             for d in range(CAL_DRAWS):
                 tr = np.random.default_rng(1000 * split + d).choice(A, 200, replace=False)
                 rest = np.setdiff1d(A, tr)  # half A without the labelled rows
@@ -95,6 +97,11 @@ def _tensions(split, A, B, E, texts, labels, emb, before, rows) -> None:
                     cpu_axis.append(time.process_time() - t0)
                     cal_axis.append(roc_auc_score(y[B], s.decision(E[B], tid)))
                     dev_axis.append(roc_auc_score(y[rest], s.decision(E[rest], tid)))
+                    # axis + words without the seed lexicon count (the estimator before it)
+                    s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k, lexicon_weights=()).fit()
+                    s.calibrate(E[tr], y[tr], tid, unlabelled=E[A], texts=texts[tr], unlabelled_texts=texts[A])
+                    cal_nolex.append(roc_auc_score(y[B], s.decision(E[B], tid, texts[B])))
+                    dev_nolex.append(roc_auc_score(y[rest], s.decision(E[rest], tid, texts[rest])))
                 s = TensionScorer(scorer.tensions, embedder=emb, score_k=scorer.score_k).fit()
                 t0 = time.process_time()
                 s.calibrate(E[tr], y[tr], tid, unlabelled=E[A], texts=texts[tr], unlabelled_texts=texts[A])
@@ -107,6 +114,8 @@ def _tensions(split, A, B, E, texts, labels, emb, before, rows) -> None:
                          "held_cal": float(np.mean(cal)), "held_cal_min": float(np.min(cal)),
                          "dev_cal": float(np.mean(dev_cal)),
                          "dev_cal_axis": float(np.mean(dev_axis)) if dev_axis else float("nan"),
+                         "held_cal_nolex": float(np.mean(cal_nolex)) if cal_nolex else float("nan"),
+                         "dev_cal_nolex": float(np.mean(dev_nolex)) if dev_nolex else float("nan"),
                          "held_cal_before": float(np.mean(cal_before)) if cal_before else float("nan"),
                          "held_cal_before_min": float(np.min(cal_before)) if cal_before else float("nan"),
                          "held_cal_axis": float(np.mean(cal_axis)) if cal_axis else float("nan"),
@@ -219,6 +228,10 @@ def main() -> None:
         s = t[(t["label"] == lab) & (t["method"] == "ours (defaults)")]
         print(f"  {lab:7s} {'dev (A minus the labels)':30s} calibrated min {s['dev_cal'].min():.4f}, axis only "
               f"{s['dev_cal_axis'].min():.4f}")
+        print(f"  {lab:7s} {'words, no lexicon (same draws)':30s} calibrated min {s['held_cal_nolex'].min():.4f} "
+              f"(mean over splits {s['held_cal_nolex'].mean():.4f}; ours {s['held_cal'].mean():.4f}); dev min "
+              f"{s['dev_cal_nolex'].min():.4f}; ours - no lexicon = "
+              f"{np.mean(s['held_cal'] - s['held_cal_nolex']):+.4f} (mean over splits)")
         print(f"  {lab:7s} {'axis only (same draws)':30s} calibrated min {s['held_cal_axis'].min():.4f}; "
               f"ours - axis only = {np.mean(s['held_cal'] - s['held_cal_axis']):+.4f} (mean over splits); "
               f"cpu ratio {s['cal_cpu_s'].median() / max(s['cal_axis_cpu_s'].median(), 1e-9):.1f}")

@@ -21,7 +21,10 @@ The held-out separation is estimated by stratified cross-validation over the lab
 Given the reflections' texts, calibration adds a words view (`words.py`): a TF-IDF model of the
 journal's own words taught by the calibrated axis over every reflection, the labels and the anchor
 phrases, added to the axis's logit at its spread. Scoring a tension calibrated with it needs the
-texts of the reflections scored; calibrations without it score from the embeddings alone.
+texts of the reflections scored; calibrations without it score from the embeddings alone. A seed
+tension with a general-English lexicon of its poles (`lexicon.py`) also gets, with the words view,
+the count of its pole-b minus pole-a entries in a reflection's terms, weighted by cross-validation
+over the labels (weight 0 when it does not help).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..errors import InvalidInputError
 from ..estimators import require_fitted, reset_fitted, validated
 from .definition import Tension, seed_tensions
+from .lexicon import WEIGHT_GRID, check_lexicon, lexicon_counts, lexicon_for
 from .words import WordsFitter, WordsView, check_words
 
 CALIBRATION_METHOD = "anchor_prior_logreg"
@@ -74,6 +78,9 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         `calibrate` is given texts (0: embedding axis only).
     words_max_terms: keep only this many terms (largest |coefficient|) in a stored words view
         (None: every term found in two reflections of the journal).
+    lexicon_weights: weights (logit units per lexicon entry) the calibration's cross-validation picks
+        from for a seed tension's lexicon count, with the words view (ties: the smaller; () or (0,):
+        no lexicon, the estimator before it).
 
     Raises InvalidInputError for no tensions, embeddings of another width, a calibration made
     for another model/anchors, or missing texts for a tension calibrated with words;
@@ -98,6 +105,7 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         random_state: int | None = 0,
         words_weight: float = 1.0,
         words_max_terms: int | None = None,
+        lexicon_weights: tuple[float, ...] = WEIGHT_GRID,
     ):
         self.tensions = tensions
         self.embedder = embedder
@@ -114,6 +122,7 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.words_weight = words_weight
         self.words_max_terms = words_max_terms
+        self.lexicon_weights = lexicon_weights
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any = None, y: Any = None) -> TensionScorer:
@@ -190,6 +199,13 @@ class TensionScorer(TransformerMixin, BaseEstimator):
                 check_words(cal["words"])
             except InvalidInputError as exc:
                 raise InvalidInputError(f"calibration of tension {tid!r}: {exc}") from exc
+        if cal.get("lexicon") is not None:
+            if not cal.get("words"):  # the lexicon count rides on the words view's texts
+                raise InvalidInputError(f"calibration of tension {tid!r} has a lexicon but no words view")
+            try:
+                check_lexicon(cal["lexicon"])
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"calibration of tension {tid!r}: {exc}") from exc
 
     def needs_texts(self) -> bool:
         """True when some applied calibration has a words view: scoring then needs the reflections' texts."""
@@ -248,7 +264,13 @@ class TensionScorer(TransformerMixin, BaseEstimator):
             score = self._raw_scores(Xd, tension_id)[0]
             z = Xd @ np.asarray(cal["coef"], dtype=dtype) + float(cal["prior_coef"]) * score + float(
                 cal["intercept"])
-            return z if view is None else z + view.contribution(texts)
+            if view is None:
+                return z
+            z = z + view.contribution(texts)
+            lex = cal.get("lexicon")
+            if lex:
+                z = z + float(lex["weight"]) * lexicon_counts(texts, lex["a"], lex["b"])
+            return z
         return self.raw_scores(X, tension_id)[0] / self.position_scale
 
     def position_intensity(self, X: Any, tension_id: str,
@@ -335,8 +357,10 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         """Learn a tension's axis from labelled reflections (y: 0 = pole a, 1 = pole b) plus its anchors.
 
         Returns (and applies) the calibration dict: coef, intercept, n_labels, cv_auc (held-out ROC AUC
-        of the calibrated axis, words view included), zero_shot_auc (of the uncalibrated one on the
-        same rows), folds, and `words` (the words view) when texts are given.
+        of the calibrated axis, words view and lexicon included; the lexicon's weight is picked on
+        the same out-of-fold logits), zero_shot_auc (of the uncalibrated one on the same rows), folds,
+        `words` (the words view) when texts are given and `lexicon` ({a, b, weight}) when a seed
+        tension's lexicon count helps.
         X: (n, d); y: (n,); unlabelled: (m, d) embeddings of the journal's reflections (labelled or
         not) whose principal components shape the prior and which teach the words view; default: X
         itself. texts: (n,) the labelled reflections' texts; unlabelled_texts: (m,) the unlabelled
@@ -390,7 +414,7 @@ class TensionScorer(TransformerMixin, BaseEstimator):
 
             words_view = words_for(coef, prior_coef, intercept, np.arange(len(y)))
         folds = min(self.cv, n_a, n_b)
-        cv_auc = zero_auc = None
+        cv_auc = zero_auc = lexicon = None
         if folds >= 2:
             oof = np.zeros(len(y))
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
@@ -400,6 +424,15 @@ class TensionScorer(TransformerMixin, BaseEstimator):
                 fold_view = words_for(c, pc, b, tr) if words_view is not None else None
                 if fold_view is not None:
                     oof[te] += WordsView(fold_view).contribution([texts[i] for i in te])
+            lex = self._lexicon(tension_id) if words_view is not None else None
+            grid = sorted({float(w) for w in self.lexicon_weights or ()})
+            if lex is not None and grid:
+                f = lexicon_counts(texts, *lex)
+                # out-of-fold choice; ties go to the smaller weight (0: no lexicon)
+                w_lex = max(grid, key=lambda w: (round(float(roc_auc_score(y, oof + w * f)), 6), -w))
+                if w_lex > 0:
+                    oof = oof + w_lex * f
+                    lexicon = {"a": lex[0], "b": lex[1], "weight": w_lex}
             cv_auc = float(roc_auc_score(y, oof))
             zero_auc = float(roc_auc_score(y, self.raw_scores(X, tension_id)[0]))
         cal = {
@@ -424,8 +457,21 @@ class TensionScorer(TransformerMixin, BaseEstimator):
         if words_view is not None:
             cal["words"] = words_view
             self.words_[tension_id] = WordsView(words_view)
+        if lexicon is not None:
+            cal["lexicon"] = lexicon
         self.calibrations_[tension_id] = cal
         return cal
+
+    def _lexicon(self, tension_id: str) -> tuple[list[str], list[str]] | None:
+        """The seed lexicon of a tension, only while its poles are the seed's own (a tension redefined
+        under a seed's id keeps none: the lists describe the seed's poles)."""
+        lex = lexicon_for(tension_id)
+        if lex is None:
+            return None
+        seed = next((s for s in seed_tensions() if s.id == tension_id), None)
+        t = self.tensions_[self.tension_ids_.index(tension_id)]
+        same = seed is not None and (seed.phrases("a"), seed.phrases("b")) == (t.phrases("a"), t.phrases("b"))
+        return lex if same else None
 
     def _prior_directions(self, pool: np.ndarray) -> np.ndarray:
         """(d, k) top principal directions of `pool`, scaled by `prior_spread` (k <= prior_components).

@@ -501,7 +501,8 @@ class Tensions:
         prior and teach its words view (`words.py`).
         Returns the calibration summary: n_labels, n_a, n_b, cv_auc (held-out ROC AUC of the learned
         axis by cross-validation), zero_shot_auc (of the pole definitions alone on the same rows),
-        words_terms (terms in the words view), rescored.
+        words_terms (terms in the words view), lexicon_weight (of the seed lexicon count, 0: unused),
+        rescored.
         """
         import numpy as np
 
@@ -558,7 +559,8 @@ class Tensions:
                             scorer.model_name_)
         return {"tension_id": row["id"], **{k: cal[k] for k in ("n_labels", "n_a", "n_b", "cv_auc",
                                                                   "zero_shot_auc", "folds", "model")},
-                "words_terms": len(cal["words"]["terms"]) if cal.get("words") else 0, "rescored": rescored}
+                "words_terms": len(cal["words"]["terms"]) if cal.get("words") else 0,
+                "lexicon_weight": cal["lexicon"]["weight"] if cal.get("lexicon") else 0.0, "rescored": rescored}
 
     def clear_calibration(self, tension: str, identity: Any = None) -> None:
         """Forget a tension's calibration (back to zero-shot from its pole phrases)."""
@@ -743,6 +745,7 @@ def _calibration_info(raw: str | None) -> dict | None:
     info = {k: cal.get(k) for k in ("method", "model", "n_labels", "n_a", "n_b", "cv_auc", "zero_shot_auc",
                                     "folds", "labelled_at")}
     info["words_terms"] = len(cal["words"].get("terms") or []) if isinstance(cal.get("words"), dict) else 0
+    info["lexicon_weight"] = cal["lexicon"].get("weight", 0.0) if isinstance(cal.get("lexicon"), dict) else 0.0
     return info
 
 
