@@ -52,13 +52,15 @@ def _mode_line(patterns: dict) -> str:
 @identity_option
 @json_option
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed for every stochastic step.")
-@click.option("--n-patterns", type=int, default=None, help="Ask for this many patterns instead of choosing.")
+@click.option("--n-patterns", type=int, default=None, help="Ask for this many patterns (2 to a third of the reflections) instead of choosing.")
 @click.option("--refit", is_flag=True, help="Fit again from scratch instead of assigning only the new reflections.")
 @pass_ctx
 def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) -> None:
     """Detect and update patterns for an identity. Example: mirror-kit analyze patterns --identity maya"""
-    res = ctx.journal().patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns,
-                                         refit=refit)
+    j = ctx.journal()
+    if n_patterns is not None:
+        j.patterns.check_n_patterns(_require(identity), n_patterns, "--n-patterns")
+    res = j.patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns, refit=refit)
     if as_json:
         emit(res, True)
     else:

@@ -125,11 +125,11 @@ class Patterns:
         from . import incremental
         from .matching import match_patterns
 
-        if n_patterns is not None and (not isinstance(n_patterns, int) or n_patterns < 1):
-            raise InvalidInputError(f"n_patterns must be a positive integer, got {n_patterns!r}")
         if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise InvalidInputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         ident = self.journal.identities.get(identity)
+        if n_patterns is not None:
+            self.check_n_patterns(ident, n_patterns)
         params = {"random_state": random_state, "n_patterns": n_patterns, **model_params}
         if chunk_size is not None:
             model_params["chunk_size"] = chunk_size
@@ -216,6 +216,17 @@ class Patterns:
                                 "reason": p.reason, "mark": mark, "analysed": len(ids), "since_fit": 0,
                                 **({"selection": model.info_} if model is not None else {})}
         return summary
+
+    def check_n_patterns(self, identity: Any, n_patterns: Any, name: str = "n_patterns") -> None:
+        """Refuse, before any work, a number of patterns the identity's reflections cannot carry.
+
+        Raises InvalidInputError naming `name` (see `patterns.model.check_n_patterns`), UnknownIdentityError.
+        """
+        from .model import check_n_patterns
+
+        ident = self.journal.identities.get(identity)
+        n = self._execute("SELECT count(*) FROM reflections WHERE identity_id = ?", (ident.id,)).fetchone()[0]
+        check_n_patterns(n_patterns, int(n), name)
 
     def _stored_centroids(self, identity_id: str, model_name: str, *, active_only: bool) -> list:
         sql = "SELECT id, centroid, status, metadata FROM patterns WHERE identity_id = ?"
