@@ -33,9 +33,9 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
     if as_json:
         emit(summary, True)
     else:
-        from .analyze_text import analysis_lines
+        from .analyze_text import analysis_lines, pole_names
 
-        for line in analysis_lines(summary):
+        for line in analysis_lines(summary, pole_names(j, _require(identity))):
             click.echo(line)
         click.echo(_mode_line(summary["patterns"]))
     advise_compact(j)
@@ -77,10 +77,11 @@ def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) ->
 @pass_ctx
 def analyze_tensions(ctx, identity, as_json, refit) -> None:
     """Score an identity's reflections on every tension. Example: mirror-kit analyze tensions --identity maya"""
-    res = ctx.journal().tensions.analyze(_require(identity), refit=refit)
+    j = ctx.journal()
+    res = j.tensions.analyze(_require(identity), refit=refit)
     if as_json:
         emit(res, True)
     else:
-        from .analyze_text import tensions_line
+        from .analyze_text import pole_names, tensions_line
 
-        click.echo(tensions_line(res))
+        click.echo(tensions_line(res, pole_names(j, _require(identity))))
