@@ -70,9 +70,14 @@ def connect(
         elif not readonly:
             make_journal_private(p)  # a journal made by an older version or under a loose umask
     try:
-        if readonly and not memory and not _writable(p):
-            # mode=ro cannot clean up the -wal/-shm files it needs, so only when we must.
-            conn = sqlite3.connect(readonly_uri(p), uri=True, isolation_level=None, check_same_thread=False)
+        if readonly and not memory:
+            # A plain connection that closes last checkpoints a WAL a crashed writer left and deletes
+            # it: a read would rewrite the journal. mode=ro never checkpoints; the -wal/-shm it had to
+            # make beside a journal nobody had open are removed again on close.
+            conn = sqlite3.connect(readonly_uri(p), uri=True, isolation_level=None, check_same_thread=False,
+                                   factory=_ReadOnlyConnection)
+            if _writable(p) and not any(Path(f"{p}{s}").exists() for s in ("-wal", "-shm")):
+                conn.tidy_path = p
         else:
             conn = sqlite3.connect(str(p), isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
@@ -104,6 +109,18 @@ def _may_switch_to_wal(conn: sqlite3.Connection) -> bool:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     )}
     return not tables or "schema_migrations" in tables
+
+
+class _ReadOnlyConnection(sqlite3.Connection):
+    """A mode=ro connection that, when it is the one that made the journal's -wal/-shm, removes them on close."""
+
+    tidy_path: Path | None = None
+
+    def close(self) -> None:
+        super().close()
+        path, self.tidy_path = self.tidy_path, None
+        if path is not None:
+            tidy_side_files(path)
 
 
 def _writable(p: Path) -> bool:

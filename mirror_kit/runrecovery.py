@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 STALE_AFTER_S = 24 * 3600
 
 
-def owner_metadata() -> str:
-    """The JSON metadata a new run row starts with: who is running it."""
-    return json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
+def owner_metadata(request: str | None = None) -> str:
+    """The JSON metadata a new run row starts with: who is running it (and for which request, if any)."""
+    meta: dict = {"pid": os.getpid(), "host": socket.gethostname()}
+    if request is not None:
+        meta["request"] = request
+    return json.dumps(meta)
 
 
 def _alive(pid: int) -> bool:

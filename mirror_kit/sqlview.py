@@ -75,6 +75,24 @@ def sqlite_extension_path() -> Path | None:
     return found[-1] if found else None
 
 
+_WRITE_VERBS = ("ALTER", "ANALYZE", "ATTACH", "BEGIN", "CHECKPOINT", "COMMIT", "COPY", "CREATE", "DELETE", "DETACH",
+                "DROP", "EXPORT", "IMPORT", "INSERT", "INSTALL", "LOAD", "PRAGMA", "REINDEX", "RELEASE", "REPLACE",
+                "ROLLBACK", "SAVEPOINT", "SET", "TRUNCATE", "UPDATE", "UPSERT", "USE", "VACUUM")
+
+
+def _write_verb(sql: str) -> str | None:
+    """The first statement verb in `sql` that is not a read (ATTACH, CREATE, ...), else None; a rough
+    split on `;` after removing comments, for text DuckDB's parser could not read."""
+    import re
+
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
+    for part in text.split(";"):
+        m = re.match(r"\s*(?:\(\s*)*([A-Za-z]+)", part)
+        if m and m.group(1).upper() in _WRITE_VERBS:
+            return m.group(1).upper()
+    return None
+
+
 class SQLView:
     """One in-memory DuckDB connection over one journal file (never writes to it)."""
 
@@ -172,6 +190,12 @@ class SQLView:
         try:
             statements = self.con.extract_statements(sql)
         except duckdb.Error as exc:
+            # SQLite's own syntax (ATTACH DATABASE, CREATE TABLE t(a), VACUUM INTO) is not DuckDB's: a
+            # write in either dialect gets the read-only refusal, not a parser error
+            verb = _write_verb(sql)
+            if verb:
+                raise SQLError(f"{self.path}: the journal is read-only in journal.sql: only SELECT queries run "
+                               f"here, not {verb}") from None
             raise SQLError(f"{self.path}: {str(exc).splitlines()[0]}") from exc
         if not statements:
             raise SQLError(f"{self.path}: empty query")

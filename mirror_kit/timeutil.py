@@ -434,10 +434,18 @@ def bound_iso(value: datetime | date | str | None, *, end: bool = False) -> str 
     return format_utc(dt)
 
 
+def _named_bound(name: str, value: datetime | date | str | None, end: bool) -> str | None:
+    """`bound_iso` whose refusal names the parameter (`since: date 'x': write it as ...`)."""
+    try:
+        return bound_iso(value, end=end)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{name}: {exc}") from None
+
+
 def bound_range(since: datetime | date | str | None, until: datetime | date | str | None) -> tuple[str | None, str | None]:
     """(since, until) as `bound_iso` gives them; InvalidInputError when since is after until (a
     reversed range holds nothing, and is nearly always the two dates typed the wrong way round)."""
-    lo, hi = bound_iso(since), bound_iso(until, end=True)
+    lo, hi = _named_bound("since", since, False), _named_bound("until", until, True)
     if lo is not None and hi is not None and lo > hi:
         raise InvalidInputError(f"since {str(since)[:40]} is after until {str(until)[:40]}: "
                                 "the range is empty (swap the two dates)")

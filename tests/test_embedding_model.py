@@ -108,6 +108,26 @@ def test_long_text_is_split_into_windows_covering_it(embedder):
     assert rebuilt == ids
 
 
+def test_a_very_long_text_is_embedded_from_a_bounded_number_of_evenly_spread_windows(embedder):
+    from mirror_kit.embedding.model import MAX_WINDOWS
+
+    # distinct numbered sentences, so every window's wordpieces are unique and can be located
+    text = " ".join(f"Day {i}: I walked {i * 7} steps along the river with my sister." for i in range(3000))
+    ids = embedder.tokenizer(text, add_special_tokens=False)["input_ids"]
+    starts = list(range(0, len(ids) - embedder.overlap, embedder.stride))
+    assert len(starts) > 4 * MAX_WINDOWS
+    wins = embedder.windows(text)
+    assert len(wins) == MAX_WINDOWS and all(len(w) <= embedder.window for w in wins)
+    assert wins[0][1:-1] == ids[:embedder.span] and wins[-1][1:-1] == ids[starts[-1]:]
+    # evenly spread: every chosen window is one of the full list, at near-equal steps
+    bodies = {tuple(ids[s:s + embedder.span]): i for i, s in enumerate(starts)}
+    picked = [bodies[tuple(w[1:-1])] for w in wins]
+    gaps = np.diff(picked)
+    assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1
+    assert embedder.windows(text) == wins  # deterministic
+    assert embedder.encode([text]).shape == (1, embedder.dim)
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_long_text_pooled_not_truncated(embedder, st_vectors, precision):
     import torch

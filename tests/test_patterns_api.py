@@ -217,3 +217,26 @@ def test_a_twenty_entry_journal_gets_a_few_patterns(journal):
     with pytest.raises(InvalidInputError, match="n_patterns"):
         journal.patterns.analyze("new", n_patterns=0)
     assert journal.patterns.analyze("new", n_patterns=3)["patterns"] == 3
+
+
+def test_a_users_name_follows_an_id_across_a_refit_only_onto_the_same_theme(patterns_analyzed_journal):
+    j = patterns_analyzed_journal
+    before = j.patterns.frame("maya")
+    members = lambda: {pid: {r for (r,) in j.execute(  # noqa: E731
+        "SELECT reflection_id FROM pattern_occurrences WHERE pattern_id = ?", (pid,))} for pid in j.patterns.frame("maya")["id"]}
+    old = members()
+    named = before.sort_values("size", ascending=False)["id"].iloc[0]
+    j.patterns.rename(named, "My evenings out")
+    known = set().union(*old.values())
+    summary = j.patterns.analyze("maya", n_patterns=len(before) * 3, refit=True)  # a different k: themes split
+    assert summary["patterns"] > len(before)
+    now = j.patterns.frame("maya")
+    new = members()
+    inherited = [pid for pid in now["id"] if pid in old]
+    for pid in inherited:  # an id stays only on a cluster holding mostly the same reflections
+        a, b = old[pid], new[pid] & known
+        assert len(a & b) / len(a | b) >= 0.5, (pid, len(a), len(b), len(a & b))
+    carrying = now.loc[now["label"] == "My evenings out", "id"].tolist()
+    assert carrying in ([], [named])
+    if not carrying:  # the theme did not survive whole: the name stays on it, kept as history
+        assert j.patterns.get(named).label == "My evenings out" and j.patterns.get(named).status == "dormant"

@@ -65,3 +65,25 @@ def test_analyze_patterns_command_updates_and_keeps_ids(patterns_analyzed_path, 
     assert code == 0 and res["new"] == 0 and res["matched"] == res["patterns"] == len(before)
     after = json.loads(_run(capsys, "--db", db, "patterns", "list", "-i", "sam", "--json")[1])
     assert [r["id"] for r in after] == [r["id"] for r in before]
+
+
+def test_an_impossible_number_of_patterns_is_refused_in_one_line_naming_the_option(patterns_analyzed_path, tmp_path):
+    from tests.plugins.store import assert_one_line_error, run_cli, snapshot
+
+    before = snapshot(patterns_analyzed_path)
+    proc = run_cli("--db", str(patterns_analyzed_path), "analyze", "patterns", "--identity", "maya",
+                   "--n-patterns", "100000", cwd=tmp_path, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    assert_one_line_error(proc, "--n-patterns", "100000")
+    assert "Warning" not in proc.stderr
+    assert snapshot(patterns_analyzed_path)["db"] == before["db"]  # refused before any run is recorded
+
+
+def test_api_refuses_an_impossible_number_of_patterns_before_any_run(patterns_analyzed_journal):
+    import pytest
+
+    from mirror_kit.errors import InvalidInputError
+
+    runs = len(patterns_analyzed_journal.runs.frame())
+    with pytest.raises(InvalidInputError, match="n_patterns must be a whole number from 2 to"):
+        patterns_analyzed_journal.patterns.analyze("maya", n_patterns=100000)
+    assert len(patterns_analyzed_journal.runs.frame()) == runs

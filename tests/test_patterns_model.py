@@ -120,3 +120,23 @@ def test_class_keywords_prefer_repeated_phrases_and_drop_stop_words():
     assert "sourdough bread" in words1
     assert not {"the", "and", "a", "today"} & set(words0 + words1)
     assert make_label(kw[0]).startswith("new job")
+
+
+def test_an_asked_number_of_patterns_outside_the_sensible_range_is_refused():
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(30, 8)).astype(np.float32)
+    for bad in (1, 11, 100000, 2.5, True):
+        with pytest.raises(InvalidInputError, match=r"n_patterns must be a whole number from 2 to 10 for 30"):
+            PatternModel(n_patterns=bad, n_seeds=2).fit(E)
+    assert PatternModel(n_patterns=10, n_seeds=2).fit(E).n_patterns_ <= 10
+
+
+def test_library_warnings_never_reach_the_caller_raw():
+    import warnings
+
+    # 30 rows but only 3 distinct points: KMeans asked for 6 clusters warns (ConvergenceWarning)
+    E = np.repeat(np.eye(3, 8, dtype=np.float32), 10, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = PatternModel(n_patterns=6, n_seeds=2, outlier_mads=None).fit(E)
+    assert any("distinct clusters" in w for w in m.info_["warnings"])

@@ -126,3 +126,34 @@ def test_read_commands_on_an_older_schema_read_or_refuse_without_migrating(tmp_p
         if proc.returncode:
             assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error:"), (cmd, proc.stderr)
         assert _state(db) == before, f"`mirror-kit {' '.join(cmd)}` changed an older journal"
+
+
+def _crash_after_commit(db: Path, sql: str) -> None:
+    """A writer that commits into the WAL and dies before any checkpoint: -wal and -shm stay behind."""
+    import subprocess
+    import sys
+
+    code = ("import os, sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA wal_autocheckpoint=0')\n"
+            "c.execute(sys.argv[2]); c.commit(); os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", code, str(db), sql], check=True)
+
+
+def test_read_commands_leave_a_crashed_writers_wal_unmerged(wal_journal: Path, tmp_path: Path):
+    _crash_after_commit(wal_journal, "UPDATE identities SET name = 'maya_wal' WHERE name = 'maya'")
+    assert Path(f"{wal_journal}-wal").stat().st_size > 0
+    main_before = wal_journal.read_bytes()
+    wal_before = Path(f"{wal_journal}-wal").read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    for cmd in (["stats"], ["identity", "list"], ["sql", "SELECT name FROM identities"],
+                ["search", "walk by the river", "--identity", "maya_wal", "--k", "3"],
+                ["export", "json", "--out", str(out / "e.json")],
+                ["patterns", "list", "--identity", "maya_wal"], ["migrate", "status"]):
+        proc = run_cli("--db", str(wal_journal), *cmd, cwd=tmp_path, env=ENV)
+        assert proc.returncode == 0, (cmd, proc.stderr)
+        if cmd[0] in ("identity", "sql"):
+            assert "maya_wal" in proc.stdout, (cmd, proc.stdout)  # the data only the WAL holds is read
+        assert wal_journal.read_bytes() == main_before, f"`mirror-kit {' '.join(cmd)}` checkpointed the WAL"
+        assert Path(f"{wal_journal}-wal").read_bytes() == wal_before, f"`mirror-kit {' '.join(cmd)}` dropped the WAL"
+    assert "maya_wal" in (out / "e.json").read_text(encoding="utf-8")

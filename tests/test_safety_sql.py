@@ -110,3 +110,18 @@ def test_cli_sql_now_prints_and_failing_cast_is_one_line(two_journals, tmp_path)
     assert p.stdout.splitlines()[0].split() == ["t", "n"] and "Traceback" not in p.stderr
     p = run_cli("--db", str(path), "sql", "SELECT CAST('x' AS INTEGER)", cwd=tmp_path)
     assert_one_line_error(p, "Conversion Error")
+
+
+def test_cli_sql_writes_in_sqlites_own_syntax_get_the_read_only_refusal(two_journals, tmp_path):
+    path, other = two_journals
+    before = (_digest(path), _digest(other))
+    for stmt, verb in ((f"ATTACH DATABASE '{other}' AS o; CREATE TABLE o.t(a)", "ATTACH"),
+                       ("CREATE TABLE t(a)", "CREATE"), (f"VACUUM INTO '{tmp_path / 'copy.db'}'", "VACUUM"),
+                       ("SELECT 1; INSERT INTO reflections VALUES (1", "INSERT"),
+                       ("/* note */ replace into tags values (1)", "REPLACE")):
+        p = run_cli("--db", str(path), "sql", stmt, cwd=tmp_path)
+        line = assert_one_line_error(p, "read-only", verb)
+        assert "Parser Error" not in line, stmt
+    p = run_cli("--db", str(path), "sql", "SELEC 1", cwd=tmp_path)  # a typo is still the parser's word
+    assert_one_line_error(p, "syntax error")
+    assert (_digest(path), _digest(other)) == before and not (tmp_path / "copy.db").exists()

@@ -89,3 +89,18 @@ def test_analyze_list_show_map_add_calibrate_export(run, sample_journal_path, sa
     from mirror_kit.tensions.definition import load_tension
 
     assert load_tension(exported).axis_b == "nature"
+
+
+def test_a_drifting_tension_is_told_in_words_with_its_pole_names():
+    from mirror_kit.cli.analyze_text import analysis_lines, tensions_line
+
+    info = {"mode": "full", "reason": "first analysis", "reflections": 40, "scored": 40, "tensions": 5,
+            "most_active": ["solitude_connection"],
+            "drifting": [{"tension_id": "solitude_connection", "direction": "towards_a", "drift": -0.0123,
+                          "p_value": 0.0042},
+                         {"tension_id": "mine", "direction": "towards_b", "drift": 0.02, "p_value": 0.03}]}
+    line = tensions_line(info, {"solitude_connection": ("solitude", "connection")})
+    assert line.endswith("drifting: solitude_connection moving towards solitude (p = 0.0042), "
+                         "mine moving towards pole b (p = 0.03)")
+    assert "{" not in line and "'" not in line
+    assert "moving towards connection" not in analysis_lines({"tensions": info})[0]

@@ -48,6 +48,24 @@ def _hoist_db(argv: list[str]) -> list[str]:
     return front + out
 
 
+def _one_line_warnings() -> None:
+    """A warning is one `warning: ...` line, each said once; the numeric libraries' own warnings (a
+    KMeans run not converging, a mean of an empty slice) describe internals, not the user's input."""
+    import warnings
+
+    for module in ("sklearn", "numpy", "scipy", "threadpoolctl", "joblib"):
+        warnings.filterwarnings("ignore", module=rf"{module}(\.|$)")
+    said: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message).splitlines()[0] if str(message) else category.__name__
+        if text not in said:
+            said.add(text)
+            click.echo(f"warning: {text}", err=True)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors are one line on stderr and a non-zero exit, never a traceback."""
     argv = _hoist_db(list(sys.argv[1:] if argv is None else argv))
@@ -83,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    _one_line_warnings()
     sys.exit(main())
 
 

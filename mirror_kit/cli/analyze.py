@@ -33,9 +33,9 @@ def analyze(cctx: click.Context, identity: str | None, as_json: bool, random_sta
     if as_json:
         emit(summary, True)
     else:
-        from .analyze_text import analysis_lines
+        from .analyze_text import analysis_lines, pole_names
 
-        for line in analysis_lines(summary):
+        for line in analysis_lines(summary, pole_names(j, _require(identity))):
             click.echo(line)
         click.echo(_mode_line(summary["patterns"]))
     advise_compact(j)
@@ -52,13 +52,15 @@ def _mode_line(patterns: dict) -> str:
 @identity_option
 @json_option
 @click.option("--random-state", type=int, default=0, show_default=True, help="Seed for every stochastic step.")
-@click.option("--n-patterns", type=int, default=None, help="Ask for this many patterns instead of choosing.")
+@click.option("--n-patterns", type=int, default=None, help="Ask for this many patterns (2 to a third of the reflections) instead of choosing.")
 @click.option("--refit", is_flag=True, help="Fit again from scratch instead of assigning only the new reflections.")
 @pass_ctx
 def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) -> None:
     """Detect and update patterns for an identity. Example: mirror-kit analyze patterns --identity maya"""
-    res = ctx.journal().patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns,
-                                         refit=refit)
+    j = ctx.journal()
+    if n_patterns is not None:
+        j.patterns.check_n_patterns(_require(identity), n_patterns, "--n-patterns")
+    res = j.patterns.analyze(_require(identity), random_state=random_state, n_patterns=n_patterns, refit=refit)
     if as_json:
         emit(res, True)
     else:
@@ -75,10 +77,11 @@ def analyze_patterns(ctx, identity, as_json, random_state, n_patterns, refit) ->
 @pass_ctx
 def analyze_tensions(ctx, identity, as_json, refit) -> None:
     """Score an identity's reflections on every tension. Example: mirror-kit analyze tensions --identity maya"""
-    res = ctx.journal().tensions.analyze(_require(identity), refit=refit)
+    j = ctx.journal()
+    res = j.tensions.analyze(_require(identity), refit=refit)
     if as_json:
         emit(res, True)
     else:
-        from .analyze_text import tensions_line
+        from .analyze_text import pole_names, tensions_line
 
-        click.echo(tensions_line(res))
+        click.echo(tensions_line(res, pole_names(j, _require(identity))))

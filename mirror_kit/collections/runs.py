@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import sqlite3
 import time
@@ -19,9 +20,26 @@ from ._base import Collection
 if TYPE_CHECKING:
     import pandas as pd
 
+# The request (an HTTP run id) the runs recorded in this context belong to: stored in their metadata
+# as `request`, so that run id still finds them after the server that answered it has restarted.
+_REQUEST: contextvars.ContextVar[str | None] = contextvars.ContextVar("mirror_kit_run_request", default=None)
+
 
 class Runs(Collection):
     """Analysis runs: `record` (a context manager) and `rows`/`frame` to read them."""
+
+    @contextlib.contextmanager
+    def for_request(self, request_id: str) -> Iterator[None]:
+        """Runs recorded inside this block carry `request_id` in their metadata (`request`)."""
+        token = _REQUEST.set(request_id)
+        try:
+            yield
+        finally:
+            _REQUEST.reset(token)
+
+    def of_request(self, request_id: str) -> list[dict]:
+        """The runs recorded for one request (see `for_request`), oldest first, as `rows` gives them."""
+        return self._rows("WHERE json_extract(metadata, '$.request') = ?", [request_id])
 
     @contextlib.contextmanager
     def record(self, kind: str, identity: str | Identity | None = None,
@@ -35,6 +53,7 @@ class Runs(Collection):
         self._writable()
         conn = self.conn
         rid = random_id("run")
+        request = _REQUEST.get()
         ident_id = self.journal.identities.id_of(identity)
         info: dict = {"id": rid, "counts": {}, "metadata": {}}
         started = now_iso()
@@ -44,7 +63,7 @@ class Runs(Collection):
             self._execute(
                 "INSERT INTO analysis_runs (id, identity_id, kind, parameters, started_at, status, metadata) "
                 "VALUES (?, ?, ?, ?, ?, 'running', ?)",
-                (rid, ident_id, kind, to_json(parameters, "parameters"), started, owner_metadata()),
+                (rid, ident_id, kind, to_json(parameters, "parameters"), started, owner_metadata(request)),
             )
         status, error = "ok", None
         try:
@@ -57,7 +76,10 @@ class Runs(Collection):
             if not outer and conn.in_transaction:
                 conn.execute("ROLLBACK")
             try:
-                counts, meta = to_json(info.get("counts"), "counts"), to_json(info.get("metadata"), "metadata")
+                final = info.get("metadata")
+                if request is not None and isinstance(final, dict):
+                    final = {**final, "request": request}
+                counts, meta = to_json(info.get("counts"), "counts"), to_json(final, "metadata")
             except InvalidInputError as exc:
                 counts, meta = "{}", "{}"
                 if status == "ok":
@@ -82,15 +104,17 @@ class Runs(Collection):
     def rows(self, kind: str | None = None, identity: str | Identity | None = None) -> list[dict]:
         """Runs oldest first as dicts (id, kind, identity_id, parameters, started_at, duration_ms (ms),
         counts, status, error, metadata)."""
-        sql, where, params = "SELECT * FROM analysis_runs", [], []
+        where, params = [], []
         if kind:
             where.append("kind = ?")
             params.append(kind)
         if identity is not None:
             where.append("identity_id = ?")
             params.append(self.journal.identities.get(identity).id)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        return self._rows("WHERE " + " AND ".join(where) if where else "", params)
+
+    def _rows(self, where: str, params: list) -> list[dict]:
+        sql = f"SELECT * FROM analysis_runs {where}"
         out = []
         for r in self._execute(sql + " ORDER BY started_at, rowid", params):
             d = dict(r)

@@ -27,6 +27,9 @@ BACKENDS = ("auto", "onnx", "torch")
 BACKEND_ENV = "MIRROR_KIT_EMBED_BACKEND"  # "torch" forces the torch backend (e.g. to compare)
 TOKENS_PER_TEXT = 128  # batch_size counts texts of this length; see Embedder
 MAX_BATCH = 512  # texts per forward pass, whatever their length
+# Windows embedded per text at most: a 1 MB entry has ~1,000 windows, which cost minutes of CPU for
+# one vector; 32 evenly spread windows (~7,000 wordpieces read, a few seconds) describe it as well.
+MAX_WINDOWS = 32
 
 # Loaded (tokenizer, model, window) per resolved model location: loading costs ~1 s and ~100 MB,
 # and tests/notebooks create many Embedders.
@@ -234,6 +237,9 @@ class Embedder:
         "auto" (ONNX Runtime for fp32 when the model is a local directory, else torch; falls back to
         torch with a warning when the graph cannot be built). `$MIRROR_KIT_EMBED_BACKEND` overrides "auto".
     overlap: wordpieces shared by consecutive windows of a long text.
+        A text needing more than `MAX_WINDOWS` (32) windows is embedded from 32 of them, evenly
+        spread from the first to the last (deterministic), so one entry costs bounded time; shorter
+        texts embed every window.
     num_threads: intra-op threads while encoding (default: 1 on machines with <= 2 cores, else up to 4).
     """
 
@@ -405,7 +411,8 @@ class Embedder:
     # -- tokenising and windows ----------------------------------------------------------------
     def windows(self, text: str) -> list[list[int]]:
         """Token ids (special tokens included) of each window the text is embedded in: one window
-        when it fits, else overlapping windows of `span` wordpieces starting every `stride`."""
+        when it fits, else overlapping windows of `span` wordpieces starting every `stride`; of more
+        than `MAX_WINDOWS` such windows, `MAX_WINDOWS` evenly spread ones (first and last included)."""
         return self._windows_of(self._content_ids([text])[0])
 
     def _content_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -423,13 +430,17 @@ class Embedder:
 
         if len(ids) <= self.span:
             return [build(ids)]
-        out = []
+        starts = []
         start = 0
         while True:
-            out.append(build(ids[start:start + self.span]))
+            starts.append(start)
             if start + self.span >= len(ids):
-                return out
+                break
             start += self.stride
+        if len(starts) > MAX_WINDOWS:
+            last = len(starts) - 1
+            starts = [starts[(i * last + (MAX_WINDOWS - 1) // 2) // (MAX_WINDOWS - 1)] for i in range(MAX_WINDOWS)]
+        return [build(ids[s:s + self.span]) for s in starts]
 
     # -- encoding ------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str] | str, *, progress: bool | None = None) -> Any:

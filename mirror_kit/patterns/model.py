@@ -25,6 +25,24 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from ..estimators import require_fitted, reset_fitted, validated
 
 GRANULARITIES = {"coarse": 0.6, "medium": 1.0, "fine": 1.6}
+# An asked-for number of patterns must leave each pattern this many reflections on average: more
+# patterns than that are mostly one-member clusters, which KMeans cannot even form when rows repeat.
+MIN_PATTERN_SIZE = 3
+
+
+def check_n_patterns(n_patterns: Any, n_rows: int, name: str = "n_patterns") -> None:
+    """Refuse an asked-for number of patterns outside 2..max(2, n_rows // MIN_PATTERN_SIZE).
+
+    n_rows: reflections (embedding rows) to be clustered; name: how the caller calls the parameter.
+    Raises InvalidInputError naming `name`, the allowed range and the value given.
+    """
+    from ..errors import InvalidInputError
+
+    hi = max(2, int(n_rows) // MIN_PATTERN_SIZE)
+    if isinstance(n_patterns, bool) or not isinstance(n_patterns, int | np.integer) or not 2 <= n_patterns <= hi:
+        raise InvalidInputError(
+            f"{name} must be a whole number from 2 to {hi} for {n_rows} reflections "
+            f"(at least {MIN_PATTERN_SIZE} per pattern on average), got {n_patterns!r}")
 
 
 def canonical_order(X: np.ndarray, keys: list | None = None, chunk: int = 16384) -> np.ndarray:
@@ -101,7 +119,8 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
     (n, n_patterns_). Sources: silhouette (Rousseeuw 1987), Kneedle knee (Satopaa et al. 2011),
     consensus/stability by Jaccard matching (Hennig 2007), class-based TF-IDF keywords (BERTopic).
 
-    n_patterns: ask for this many clusters (before merging near-duplicates); None chooses.
+    n_patterns: ask for this many clusters (before merging near-duplicates); None chooses. Must be
+        2..n // MIN_PATTERN_SIZE for n rows (`check_n_patterns`), else InvalidInputError at fit.
     granularity: "coarse", "medium" or "fine" (or a float multiplier) scaling the chosen number.
     reducer: None for the built-in PCA(50, half-whitened), "none" to cluster the raw embeddings,
         or any object with fit_transform/transform (e.g. a UMAP instance).
@@ -224,14 +243,23 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         order defines the canonical order). Everything learned by an earlier fit is discarded first.
         Raises InvalidInputError for bad shapes/values.
         """
+        import warnings
+
         import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime so the limit below reaches it)
         from threadpoolctl import threadpool_limits
 
         # Many short KMeans runs: OpenMP/BLAS thread teams cost more than they give, and on a busy
         # machine their spin-waiting makes a 1 s fit take 30 s.
         reset_fitted(self)
-        with threadpool_limits(limits=self.n_jobs):
-            return self._fit(X, texts, dates, ids)
+        # scikit-learn/numpy warnings (a KMeans run finding fewer distinct clusters than asked when
+        # rows repeat) are kept in info_["warnings"] rather than printed raw to whoever calls fit
+        with threadpool_limits(limits=self.n_jobs), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._fit(X, texts, dates, ids)
+        notes = sorted({str(w.message).splitlines()[0] for w in caught})
+        if notes:
+            self.info_["warnings"] = notes
+        return self
 
     def _fit(self, embeddings, texts, dates, ids) -> PatternModel:
         from sklearn.metrics import adjusted_rand_score
@@ -245,6 +273,8 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
         for name, seq in (("texts", texts), ("dates", dates), ("ids", ids)):
             if seq is not None and len(seq) != n:
                 raise InvalidInputError(f"{name} has {len(seq)} items but embeddings have {n} rows")
+        if self.n_patterns is not None and self.clusterer is None:
+            check_n_patterns(self.n_patterns, n)
         order = canonical_order(E, ids)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
@@ -274,7 +304,7 @@ class PatternModel(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 m = len(X)
                 if self.n_patterns is not None:
-                    k = int(min(max(1, self.n_patterns), m))
+                    k = int(min(self.n_patterns, m))
                 else:
                     k, info["selection"] = self._choose_k(X)
                 info["k"] = k

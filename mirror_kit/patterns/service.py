@@ -123,13 +123,13 @@ class Patterns:
         import numpy as np
 
         from . import incremental
-        from .matching import match_patterns
+        from .matching import match_patterns, member_overlap
 
-        if n_patterns is not None and (not isinstance(n_patterns, int) or n_patterns < 1):
-            raise InvalidInputError(f"n_patterns must be a positive integer, got {n_patterns!r}")
         if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise InvalidInputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
         ident = self.journal.identities.get(identity)
+        if n_patterns is not None:
+            self.check_n_patterns(ident, n_patterns)
         params = {"random_state": random_state, "n_patterns": n_patterns, **model_params}
         if chunk_size is not None:
             model_params["chunk_size"] = chunk_size
@@ -176,6 +176,7 @@ class Patterns:
                 ident.id, model.cluster_centers_ if model is not None else np.zeros((0, 1)), members,
                 [r["id"] for r in stored],
                 np.array([_unblob(r["centroid"]) for r in stored]) if stored else None,
+                overlap=member_overlap(labels, k, self._stored_members(stored, ids)) if stored and k else None,
             )
             del members
             all_stored = {r["id"] for r in self._execute("SELECT id FROM patterns WHERE identity_id = ?",
@@ -216,6 +217,32 @@ class Patterns:
                                 "reason": p.reason, "mark": mark, "analysed": len(ids), "since_fit": 0,
                                 **({"selection": model.info_} if model is not None else {})}
         return summary
+
+    def _stored_members(self, stored: list, ids: list[str]) -> list:
+        """Per stored pattern, the positions in `ids` of its stored members that still exist."""
+        import numpy as np
+
+        pos = {rid: i for i, rid in enumerate(ids)}
+        slot = {r["id"]: c for c, r in enumerate(stored)}
+        members: list[list[int]] = [[] for _ in stored]
+        qs = ",".join("?" * len(slot))
+        for pid, rid in self._execute(
+                f"SELECT pattern_id, reflection_id FROM pattern_occurrences WHERE pattern_id IN ({qs})", list(slot)):
+            i = pos.get(rid)
+            if i is not None:
+                members[slot[pid]].append(i)
+        return [np.asarray(m, dtype=np.int64) for m in members]
+
+    def check_n_patterns(self, identity: Any, n_patterns: Any, name: str = "n_patterns") -> None:
+        """Refuse, before any work, a number of patterns the identity's reflections cannot carry.
+
+        Raises InvalidInputError naming `name` (see `patterns.model.check_n_patterns`), UnknownIdentityError.
+        """
+        from .model import check_n_patterns
+
+        ident = self.journal.identities.get(identity)
+        n = self._execute("SELECT count(*) FROM reflections WHERE identity_id = ?", (ident.id,)).fetchone()[0]
+        check_n_patterns(n_patterns, int(n), name)
 
     def _stored_centroids(self, identity_id: str, model_name: str, *, active_only: bool) -> list:
         sql = "SELECT id, centroid, status, metadata FROM patterns WHERE identity_id = ?"

@@ -147,6 +147,7 @@ def create_app(
         app.include_router(module.router)
     _docs(app)
     _handlers(app)
+    _no_422_in_schema(app)
 
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -157,6 +158,23 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _no_422_in_schema(app: FastAPI) -> None:
+    """Drop FastAPI's default 422 from the schema: every bad parameter or body answers 400 here."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for item in schema.get("paths", {}).values():
+                for op in item.values():
+                    if isinstance(op, dict):
+                        op.get("responses", {}).pop("422", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _commons_store(path: str | Path) -> Any:
@@ -190,6 +208,24 @@ def _docs(app: FastAPI) -> None:
         )
 
 
+async def _json_message(request: Request, error: dict) -> str:
+    """`the request body is not valid JSON (line L, column C: reason)` for a json_invalid error."""
+    loc = error.get("loc") or ()
+    pos = loc[-1] if loc and isinstance(loc[-1], int) else None
+    reason = str((error.get("ctx") or {}).get("error") or "").strip()
+    where = ""
+    if pos is not None:
+        try:
+            text = (await request.body()).decode("utf-8", errors="replace")
+        except Exception:  # the stream is gone: the offset alone still locates it
+            where = f"character {pos + 1}"
+        else:
+            line_start = text.rfind("\n", 0, pos) + 1
+            where = f"line {text.count(chr(10), 0, pos) + 1}, column {pos - line_start + 1}"
+    detail = "; ".join(x for x in (where, reason) if x)
+    return "the request body is not valid JSON" + (f" ({detail})" if detail else "")
+
+
 def _handlers(app: FastAPI) -> None:
     """Every error becomes `{status: error, message, errors}`; no traceback ever reaches a client."""
 
@@ -203,7 +239,11 @@ def _handlers(app: FastAPI) -> None:
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        return _error(422, f"{'.'.join(first['loc'])}: {first['msg']}", errors)
+        # one status for every bad parameter or body, whether FastAPI or the library refuses it
+        bad = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if bad is not None:
+            return _error(400, await _json_message(request, bad), errors)
+        return _error(400, f"{'.'.join(first['loc'])}: {first['msg']}", errors)
 
     @app.exception_handler(UnknownIdentityError)
     async def unknown_identity(request: Request, exc: UnknownIdentityError) -> JSONResponse:

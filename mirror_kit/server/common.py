@@ -13,12 +13,12 @@ from .schemas import ErrorEnvelope
 
 # Documented on every route so clients (and schema checks) know each error's shape.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorEnvelope, "description": "Input the journal cannot take"},
+    400: {"model": ErrorEnvelope, "description": "A bad parameter or body (wrong type, out of range, not "
+                                                 "JSON) or input the journal cannot take"},
     401: {"model": ErrorEnvelope, "description": "No, unknown, expired or revoked token"},
     403: {"model": ErrorEnvelope, "description": "A read-scope token tried to write"},
     404: {"model": ErrorEnvelope, "description": "No such record, or one of another identity"},
     413: {"model": ErrorEnvelope, "description": "Request body over the size limit"},
-    422: {"model": ErrorEnvelope, "description": "Malformed parameters or body"},
     429: {"model": ErrorEnvelope, "description": "Rate limit of this token reached (see Retry-After)"},
     503: {"model": ErrorEnvelope, "description": "The journal is busy with another writer (see Retry-After)"},
 }

@@ -1,7 +1,8 @@
 """Runs started over HTTP: analyses and mirrorbacks run in a background thread, one at a time.
 
 The route returns the run id at once (202); `GET /api/runs/{run_id}` shows the run's status and
-progress from memory and the `analysis_runs` rows it stored; `/events` streams its progress.
+progress from memory and the `analysis_runs` rows it stored (which carry the run id in their
+metadata, so a restarted server still answers from them); `/events` streams its progress.
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ class Jobs:
             j = None
             try:
                 j = self._open()
-                for i, (name, fn) in enumerate(steps):
-                    job.step, job.phase = i, name
-                    self._event(job, "progress")
-                    job.result[name] = fn(j)
+                # the runs it stores carry this id, which then still finds them after a restart
+                with j.runs.for_request(job.id):
+                    for i, (name, fn) in enumerate(steps):
+                        job.step, job.phase = i, name
+                        self._event(job, "progress")
+                        job.result[name] = fn(j)
                 job.step, job.phase, job.status = len(steps), None, "ok"
             except MirrorKitError as exc:
                 job.status = "failed"

@@ -49,7 +49,22 @@ def _run(a: Access, request: Request, run_id: str) -> dict:
         return d
     rows = _stored(a, "id = ?", [run_id])
     if not rows:
-        raise NotFoundError(missing)
+        # a run started over HTTP by a server since restarted: the rows its steps stored
+        rows = _stored(a, "json_extract(metadata, '$.request') = ?", [run_id])
+        if not rows:
+            raise NotFoundError(missing)
+        for r in rows:
+            a.check(r["identity_id"], missing)
+        statuses = {r["status"] for r in rows}
+        status = "failed" if "failed" in statuses else "running" if "running" in statuses else "ok"
+        done = sum(r["status"] in FINISHED for r in rows)
+        kinds = [r["kind"] for r in rows]
+        return {"id": run_id, "kind": kinds[0] if len(set(kinds)) == 1 else "analyze",
+                "identity_id": rows[0]["identity_id"], "status": status, "started_at": rows[0]["started_at"],
+                "duration_ms": sum(r["duration_ms"] or 0 for r in rows), "counts": {k: r["counts"] for k, r in
+                                                                                  zip(kinds, rows, strict=True)},
+                "errors": [r["error"] for r in rows if r["error"]], "stored_runs": rows,
+                "progress": {"step": done, "steps": len(rows), "phase": None}}
     r = rows[0]
     a.check(r["identity_id"], missing)
     return {"id": r["id"], "kind": r["kind"], "identity_id": r["identity_id"], "status": r["status"],
