@@ -26,7 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from .common import Context, Entry, Rejection, Skipped, decode_bytes
+from .common import Context, Entry, Rejection, Skipped, decode_bytes, legacy_warning
 from .dates import (
     DateColumn,
     RawDate,
@@ -188,7 +188,7 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         raise InvalidInputError(f"{rel}: {encrypted_hint(journal_name(path))} (jrnl {kind} encryption)")
     text, enc = decode_bytes(data, rel, ctx.opt("encoding"))
     if enc not in ("utf-8", "utf-8-sig", ctx.opt("encoding")):
-        ctx.warn(f"{rel}: not UTF-8, read as {enc}")
+        ctx.warn(legacy_warning(rel, enc, text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fm, body = split_front_matter(text, rel)
     if not body.strip():

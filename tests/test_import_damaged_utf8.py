@@ -1,0 +1,62 @@
+"""A UTF-8 file with a damaged byte is refused (or just its bad part skipped), never read as Latin-1."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.plugins.store import assert_one_line_error, run_cli
+
+
+def _contents(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT content FROM reflections"))
+
+
+def _notes(tmp_path: Path) -> Path:
+    folder = tmp_path / "md2"
+    folder.mkdir()
+    (folder / "2024-02-01.md").write_bytes("Café with Zoë, été plans.\nstray: na".encode() + b"\xefve.\n")
+    (folder / "2024-02-02.md").write_bytes("Fine note, déjà vu.\n".encode())
+    return folder
+
+
+def test_damaged_utf8_note_is_refused_naming_line_and_offset(tmp_path: Path) -> None:
+    _notes(tmp_path)
+    proc = run_cli("--db", "x.db", "import", "md2", "--identity", "x", cwd=tmp_path)
+    assert_one_line_error(proc, "2024-02-01.md", "line 2", "invalid utf-8 (byte 0xef at offset 39)")
+
+
+def test_damaged_utf8_note_is_skipped_whole_under_skip_bad(tmp_path: Path) -> None:
+    _notes(tmp_path)
+    proc = run_cli("--db", "x.db", "import", "md2", "--identity", "x", "--skip-bad", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 rejected" in proc.stdout + proc.stderr
+    assert "latin" not in (proc.stdout + proc.stderr).lower()
+    assert _contents(tmp_path / "x.db") == ["Fine note, déjà vu."]
+
+
+def test_damaged_utf8_csv_row_is_refused_then_skipped_alone(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_bytes("date,text\n2024-01-01,café good\n2024-01-02,na".encode()
+                                     + b"\xefve bad\n2024-01-03,plain\n")
+    proc = run_cli("--db", "y.db", "import", "d.csv", "--identity", "x", cwd=tmp_path)
+    assert_one_line_error(proc, "d.csv", "line 3", "invalid utf-8 (byte 0xef at offset 45)")
+    proc = run_cli("--db", "y.db", "import", "d.csv", "--identity", "x", "--skip-bad", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert _contents(tmp_path / "y.db") == ["café good", "plain"]
+
+
+def test_legacy_byte_that_is_a_c1_control_is_refused_not_stored(tmp_path: Path) -> None:
+    # no UTF-8 sequence anywhere: a legacy file, but 0x81 is no character in Windows-1252
+    (tmp_path / "l.csv").write_bytes(b"date,text\n2024-01-01,caf\xe9 good\n2024-01-02,x \x81 y\n")
+    proc = run_cli("--db", "z.db", "import", "l.csv", "--identity", "x", cwd=tmp_path)
+    assert_one_line_error(proc, "l.csv", "line 3", "byte 0x81 at offset 44")
+    assert not (tmp_path / "z.db").exists() or _contents(tmp_path / "z.db") == []
+
+
+def test_windows_1252_file_is_read_with_a_warning_naming_its_first_non_ascii_line(tmp_path: Path) -> None:
+    (tmp_path / "w.csv").write_bytes(b"date,text\n2024-01-01,plain\n2024-01-02,caf\xe9 \x93good\x94\n")
+    proc = run_cli("--db", "w.db", "import", "w.csv", "--identity", "x", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "w.csv: not UTF-8, read as cp1252 (first non-ASCII text on line 3)" in proc.stdout + proc.stderr
+    assert _contents(tmp_path / "w.db") == ["café “good”", "plain"]
