@@ -26,6 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import InvalidInputError
+from .adopt import NOTES_KIN
 from .common import Context, Entry, Rejection, Skipped, decode_bytes, legacy_warning
 from .dates import (
     DateColumn,
@@ -313,7 +314,9 @@ def _entries(notes: list[tuple[Path, str]], ctx: Context, info: VaultInfo,
         try:
             item = parse_file(f, rel, ctx, info, column, names)
             if isinstance(item, Entry):
-                item.gone = gone
+                # notes folders are kin: the same note stored from a folder of another name is
+                # held already, or (that folder gone) this one renamed (see `importers.adopt`)
+                item.gone, item.kin = gone, NOTES_KIN
             yield item
         except InvalidInputError as exc:
             yield Rejection({"file": rel}, str(exc).removeprefix(f"{rel}: "))
