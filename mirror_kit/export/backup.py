@@ -21,7 +21,7 @@ from ..collections.settings import scrub_secrets
 from ..db import integrity_messages
 from ..errors import InvalidInputError, MirrorKitError
 from ..limits import loads_json
-from ..safefiles import make_journal_private, private_mkdir
+from ..safefiles import existing_parent, make_journal_private
 from ..timeutil import now_iso
 from . import backupcheck, crypto, safezip
 from .files import (
@@ -114,7 +114,7 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
     out = Path(out)
     if out.is_dir():
         raise InvalidInputError(f"{out} is a directory; give a file name such as backup.zip")
-    private_mkdir(out.parent)
+    existing_parent(out)
     with private_temp_dir(out) as tmp:
         db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
         try:
@@ -374,9 +374,9 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
         raise InvalidInputError(f"{to} is a directory; give the new journal's file name")
     if to.exists() and not force:
         raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
+    existing_parent(to, "nothing was restored")
     # a full disk or a folder one may not write to is one line naming `to`, not a bare OS error
     with writing_to(to, "nothing was restored; the target was left as it was"):
-        private_mkdir(to.parent)
         tmp = temp_sibling(to)
         return _restore_to(p, to, tmp, passphrase)
 
