@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, MirrorKitError
-from ..safefiles import existing_parent, private_open
+from ..safefiles import private_mkdir, private_open
 from ..tensions.aggregate import TOO_LITTLE, lean, lean_phrase
 from .plots import dark_figure_css, plotly_config
 
@@ -304,7 +304,7 @@ def build_report(journal: Any, identity: str, out_path: str | os.PathLike, *, si
     out = Path(out_path).expanduser()
     if out.is_dir():
         raise InvalidInputError(f"{out}: is a directory; give a file name like report.html")
-    existing_parent(out)
+    private_mkdir(out.parent)
     params = {"journal_path": str(Path(journal.path).resolve()), "identity": ident.name, "period": period,
               "since": since, "until": until}
     from ..export.files import private_temp_dir
