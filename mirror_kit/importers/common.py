@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, has_controls
 
 # One entry larger than this is not a journal entry but a pasted dump or a broken file; rejecting it
 # keeps the store, the embedder and the reports usable.
@@ -110,9 +110,16 @@ class Context:
         self.warnings.append(message)
 
 
+def shown_name(name: Any) -> str:
+    """A file name as messages show it: as is, or quoted with escapes (`'a\\nb.md'`) when it holds
+    control characters, which would split a one-line message or hide part of the name."""
+    text = str(name)
+    return repr(text) if has_controls(text) else text
+
+
 def where_text(where: dict) -> str:
-    """`file: line 12` / `file: entry 3` for messages."""
-    parts = [str(where.get("file", "?"))]
+    """`file: line 12` / `file: entry 3` for messages (a name with control characters escaped)."""
+    parts = [shown_name(where.get("file", "?"))]
     if "line" in where:
         parts.append(f"line {where['line']}")
     if "entry" in where:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 from .adopt import NOTES_KIN
-from .common import Context, Entry, Rejection, Skipped, decode_bytes, legacy_warning
+from .common import Context, Entry, Rejection, Skipped, decode_bytes, legacy_warning, where_text
 from .dates import (
     DateColumn,
     RawDate,
@@ -216,11 +216,11 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         default = ctx.default_date()
         if default is not None:
             created = default
-            ctx.warn(f"{rel}: no date in front matter, path or file name; used --default-date {ctx.opt('default_date')}")
+            ctx.warn(f"{where_text(where)}: no date in front matter, path or file name; used --default-date {ctx.opt('default_date')}")
         else:
             created = utc_from_timestamp(path.stat().st_mtime)
             ctx.warn(
-                f"{rel}: no date in front matter, path or file name; used the file's modification time "
+                f"{where_text(where)}: no date in front matter, path or file name; used the file's modification time "
                 f"{created.strftime('%Y-%m-%dT%H:%M:%SZ')}"
             )
     title = fm.get("title")
@@ -255,7 +255,13 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
     if path.is_dir():
         files, outside = walk_files(path, follow)
         for name in outside:
-            ctx.warn(f"{name}: symbolic link leading outside {path.name}/ not followed (use --follow-links)")
+            if name.endswith((" (broken link)", " (symbolic link loop)")):
+                # a link that leads nowhere is not one leading outside: say what it is
+                name, kind = name[:-1].rsplit(" (", 1)
+                ctx.warn(f"{where_text({'file': name})}: {kind}, not followed")
+            else:
+                ctx.warn(f"{where_text({'file': name})}: symbolic link leading outside {path.name}/ not followed "
+                         "(use --follow-links)")
     else:
         files = [path]
     root = vault or (path if path.is_dir() else path.parent)
