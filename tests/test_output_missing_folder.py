@@ -1,4 +1,4 @@
-"""A new file's folder is never created on the way: a missing folder is one line, and nothing appears."""
+"""Writers refuse a missing output folder in one line; restore says what a non-backup file is."""
 
 from __future__ import annotations
 
@@ -33,3 +33,15 @@ def test_restore_refuses_a_missing_folder(journal_dir: Path) -> None:
     proc = run_cli("restore", "b.zip", "--to", "missing/deeper/x.db", cwd=journal_dir)
     assert_one_line_error(proc, "missing/deeper: no such folder", "nothing was restored")
     assert not (journal_dir / "missing").exists()
+
+
+def test_restore_of_an_export_says_what_it_is_and_how_to_load_it(journal_dir: Path) -> None:
+    assert run_cli("--db", "j.db", "export", "json", "--out", "j.json", cwd=journal_dir).returncode == 0
+    assert run_cli("--db", "j.db", "export", "markdown", "--out", "md", cwd=journal_dir).returncode == 0
+    proc = run_cli("restore", "j.json", "--to", "r.db", cwd=journal_dir)
+    assert_one_line_error(proc, "j.json: a mirror_kit JSON export", "mirror-kit import")
+    proc = run_cli("restore", "md", "--to", "r.db", cwd=journal_dir)
+    assert_one_line_error(proc, "md: a Markdown export folder", "mirror-kit backup")
+    proc = run_cli("restore", "md/x/reflections.md", "--to", "r.db", cwd=journal_dir)
+    assert_one_line_error(proc, "a Markdown file")
+    assert not (journal_dir / "r.db").exists()

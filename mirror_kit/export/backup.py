@@ -177,10 +177,16 @@ def open_backup(p: Path, passphrase: str | None, staging: Path) -> Iterator[tupl
     removes). Refused: a passphrase for an unencrypted backup, an encrypted one without a passphrase,
     an encrypted JSON export given as a backup.
     """
+    if p.is_dir():
+        raise _fail(p, _not_a_backup_folder(p))
     if not p.is_file():
         raise BackupError(f"{p}: no such file")
     with open(p, "rb") as fh:
         head = fh.read(len(crypto.MAGIC))
+        kind = _export_kind(head + fh.read(4096))
+        if kind:
+            raise _fail(p, kind)
+        fh.seek(len(head))
         if crypto.is_encrypted(head):
             fh.seek(0)
             clear = staging / "backup.zip"
@@ -207,6 +213,28 @@ def open_backup(p: Path, passphrase: str | None, staging: Path) -> Iterator[tupl
         elif passphrase:
             raise crypto.not_encrypted_error(str(p))
         yield zf, notes
+
+
+def _export_kind(head: bytes) -> str | None:
+    """Why a file that is not a ZIP is another kind of export (JSON, Markdown), or None."""
+    if head.startswith(b"PK") or crypto.is_encrypted(head):
+        return None
+    text = head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
+    if text.startswith("{"):
+        what = "a mirror_kit JSON export" if "mirror_os_export" in text else "a JSON file"
+        return (f"{what}, not a backup ZIP: import it with `mirror-kit import FILE` "
+                "(restore takes a ZIP made by `mirror-kit backup`)")
+    if text.startswith(("#", "---")):
+        return ("a Markdown file (a Markdown export is for reading), not a backup ZIP: restore takes a ZIP "
+                "made by `mirror-kit backup`; a JSON export is imported with `mirror-kit import FILE`")
+    return None
+
+
+def _not_a_backup_folder(p: Path) -> str:
+    if any(p.glob("*/reflections.md")) or (p / "reflections.md").exists():
+        return ("a Markdown export folder (for reading), not a backup ZIP: restore takes a ZIP made by "
+                "`mirror-kit backup`; a JSON export is imported with `mirror-kit import FILE`")
+    return "a folder, not a backup ZIP (made by `mirror-kit backup`)"
 
 
 def _fail(p: Path, msg: str) -> BackupError:
