@@ -60,3 +60,13 @@ def test_windows_1252_file_is_read_with_a_warning_naming_its_first_non_ascii_lin
     assert proc.returncode == 0, proc.stderr
     assert "w.csv: not UTF-8, read as cp1252 (first non-ASCII text on line 3)" in proc.stdout + proc.stderr
     assert _contents(tmp_path / "w.db") == ["café “good”", "plain"]
+
+
+def test_damaged_utf8_jrnl_entry_is_refused_then_skipped_alone(tmp_path: Path) -> None:
+    (tmp_path / "j.txt").write_bytes("[2024-01-01 09:00] First day.\nCafé time.\n\n[2024-01-02 09:00] Second na".encode()
+                                     + b"\xefve day.\n\n[2024-01-03 09:00] Third \xc3\xa9.\n")
+    proc = run_cli("--db", "j.db", "import", "j.txt", "--identity", "x", cwd=tmp_path)
+    assert_one_line_error(proc, "j.txt: line 4", "invalid utf-8 (byte 0xef at offset 71)")
+    proc = run_cli("--db", "j.db", "import", "j.txt", "--identity", "x", "--skip-bad", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert _contents(tmp_path / "j.db") == ["First day.\nCafé time.", "Third é."]

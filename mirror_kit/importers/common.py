@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -240,6 +241,41 @@ def damaged_reason(data: bytes, offset: int) -> str:
 def has_damage(*texts: Any) -> bool:
     """Whether text decoded with `DAMAGED_UTF8` still holds one of the damaged bytes."""
     return any(isinstance(t, str) and _SURROGATE.search(t) for t in texts)
+
+
+class Damage:
+    """Where a damaged UTF-8 file (decoded with `damaged=True`) holds its bad bytes, to name the one
+    an entry holds: the first at or after the entry's line, else the next one not named yet."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.offsets = bad_utf8_offsets(data)
+        self.lines = [data.count(b"\n", 0, o) + 1 for o in self.offsets]
+        self.first_line = self.lines[0] if self.lines else 0
+        self._next = 0
+
+    def reason(self, line: int | None = None) -> str:
+        import bisect
+
+        i = bisect.bisect_left(self.lines, line) if isinstance(line, int) else self._next
+        i = min(i, len(self.offsets) - 1)
+        self._next = i + 1
+        return damaged_reason(self.data, self.offsets[i])
+
+
+def undamaged(items: Iterable, damage: Damage | None) -> Iterator:
+    """`items` with each entry holding a damaged byte rejected (its text holds a lone surrogate)."""
+    if damage is None:
+        yield from items
+        return
+    import json
+
+    for item in items:
+        if isinstance(item, Entry) and has_damage(item.content, item.title, *item.tags,
+                                                  json.dumps(item.metadata, ensure_ascii=False, default=str)):
+            yield Rejection(item.where, damage.reason(item.where.get("line")))
+        else:
+            yield item
 
 
 def legacy_warning(name: str, encoding: str, text: str) -> str:

@@ -19,10 +19,8 @@ each moment is dated `HAPPYDB_DATE` (the first day of HappyDB's collection perio
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from datetime import date
@@ -38,17 +36,16 @@ from .common import (
     MAX_ENTRY_CHARS,
     MAX_FILE_BYTES,
     Context,
+    Damage,
     Entry,
     Rejection,
     Skipped,
-    bad_utf8_offsets,
     csv_rows,
-    damaged_reason,
     decode_bytes,
-    has_damage,
     legacy_warning,
     read_bytes,
     split_tags,
+    undamaged,
 )
 from .dates import DateColumn, RawDate, settle_dates
 from .daylio import daylio_rows, is_daylio
@@ -265,7 +262,7 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     right away (not when the rows are iterated)."""
     name = path.name
     lines: _Lines | _StreamLines | None = _StreamLines.open(path, ctx.opt("encoding"))
-    damage: _Damage | None = None
+    damage: Damage | None = None
     if lines is not None:
         delimiter = sniff_delimiter(lines.head)
     else:
@@ -273,7 +270,7 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         # A damaged byte costs its row (the skip unit of a CSV), not the whole file's encoding.
         text, enc = decode_bytes(data, name, ctx.opt("encoding"), damaged=True)
         if enc == DAMAGED_UTF8:
-            damage = _Damage(data, name)
+            damage = Damage(data)
         elif enc not in ("utf-8", "utf-8-sig") and not ctx.opt("encoding"):
             ctx.warn(legacy_warning(name, enc, text))
         if not text.strip():
@@ -299,7 +296,7 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     cols = {h.lower() for h in header}
     if is_daylio(header) and not ctx.opt("text_column"):
         ctx.source = "daylio"
-        return settle_dates(_checked(_undamaged(daylio_rows(reader, header, name, ctx), damage),
+        return settle_dates(_checked(undamaged(daylio_rows(reader, header, name, ctx), damage),
                                      lines, delimiter, name))
     happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")
     # The key of a row is its id scoped to its file (or to `source_label`): two files numbering their
@@ -347,7 +344,7 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
                             f"column {header[date_i]!r}")
     rows = _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
                  default_date, ctx.opt("tz"), column)
-    rows = _undamaged(rows, damage)
+    rows = undamaged(rows, damage)
     if aliases:
         folder = path.parent
 
@@ -360,34 +357,6 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
 
         rows = _keyed(rows, aliases, kin, gone)
     return settle_dates(_checked(rows, lines, delimiter, name))
-
-
-class _Damage:
-    """Where a damaged UTF-8 file holds its bad bytes: the reason for the row starting at a line."""
-
-    def __init__(self, data: bytes, name: str):
-        self.data, self.name = data, name
-        self.offsets = bad_utf8_offsets(data)
-        self.lines = [data.count(b"\n", 0, o) + 1 for o in self.offsets]
-        self.first_line = self.lines[0] if self.lines else 0
-
-    def reason(self, line: int) -> str:
-        i = bisect.bisect_left(self.lines, line)
-        offset = self.offsets[min(i, len(self.offsets) - 1)]
-        return damaged_reason(self.data, offset)
-
-
-def _undamaged(rows: Iterator, damage: _Damage | None) -> Iterator:
-    """`rows` with each row holding a damaged byte rejected (its text would hold a lone surrogate)."""
-    if damage is None:
-        yield from rows
-        return
-    for item in rows:
-        if isinstance(item, Entry) and has_damage(item.content, item.title, *item.tags,
-                                                     json.dumps(item.metadata, ensure_ascii=False, default=str)):
-            yield Rejection(item.where, damage.reason(item.where.get("line", 1)))
-        else:
-            yield item
 
 
 def _keyed(rows: Iterator, aliases: tuple, kin: str, gone: Any) -> Iterator:
