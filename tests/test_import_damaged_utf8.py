@@ -70,3 +70,15 @@ def test_damaged_utf8_jrnl_entry_is_refused_then_skipped_alone(tmp_path: Path) -
     proc = run_cli("--db", "j.db", "import", "j.txt", "--identity", "x", "--skip-bad", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert _contents(tmp_path / "j.db") == ["First day.\nCafé time.", "Third é."]
+
+
+def test_damaged_utf8_json_export_is_refused_naming_line_and_offset(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("date,text\n2024-01-01,Note one\n")
+    assert run_cli("--db", "a.db", "import", "d.csv", "--identity", "x", cwd=tmp_path).returncode == 0
+    assert run_cli("--db", "a.db", "export", "json", "--out", "e.json", cwd=tmp_path).returncode == 0
+    data = (tmp_path / "e.json").read_bytes()
+    at = data.index(b"Note one")
+    (tmp_path / "bad.json").write_bytes(data[:at] + b"\xef" + data[at:])
+    proc = run_cli("--db", "b.db", "import", "bad.json", "--identity", "x", cwd=tmp_path)
+    line = data[:at].count(b"\n") + 1
+    assert_one_line_error(proc, f"bad.json: line {line}: invalid utf-8 (byte 0xef at offset {at})")
