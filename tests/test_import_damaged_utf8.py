@@ -82,3 +82,16 @@ def test_damaged_utf8_json_export_is_refused_naming_line_and_offset(tmp_path: Pa
     proc = run_cli("--db", "b.db", "import", "bad.json", "--identity", "x", cwd=tmp_path)
     line = data[:at].count(b"\n") + 1
     assert_one_line_error(proc, f"bad.json: line {line}: invalid utf-8 (byte 0xef at offset {at})")
+
+
+def test_damaged_utf8_day_one_entry_is_refused_then_skipped_alone(tmp_path: Path) -> None:
+    doc = ('{"metadata":{"version":"1.0"},"entries":['
+           '{"uuid":"A1","creationDate":"2024-01-01T10:00:00Z","text":"Café one"},'
+           '{"uuid":"B2","creationDate":"2024-01-02T10:00:00Z","text":"na').encode() + b"\xef" + (
+           b've two"},{"uuid":"C3","creationDate":"2024-01-03T10:00:00Z","text":"three"}]}')
+    (tmp_path / "Journal.json").write_bytes(doc)
+    proc = run_cli("--db", "d.db", "import", "Journal.json", "--identity", "x", cwd=tmp_path)
+    assert_one_line_error(proc, "entry 2 (B2): line 1: invalid utf-8 (byte 0xef at offset 173)")
+    proc = run_cli("--db", "d.db", "import", "Journal.json", "--identity", "x", "--skip-bad", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert _contents(tmp_path / "d.db") == ["Café one", "three"]

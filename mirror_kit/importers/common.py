@@ -260,7 +260,9 @@ class Damage:
         i = bisect.bisect_left(self.lines, line) if isinstance(line, int) else self._next
         i = min(i, len(self.offsets) - 1)
         self._next = i + 1
-        return damaged_reason(self.data, self.offsets[i])
+        reason = damaged_reason(self.data, self.offsets[i])
+        # an entry placed by its number (JSON) still gets the line of its bad byte
+        return reason if isinstance(line, int) else f"line {self.lines[i]}: {reason}"
 
 
 def undamaged(items: Iterable, damage: Damage | None) -> Iterator:
@@ -271,7 +273,7 @@ def undamaged(items: Iterable, damage: Damage | None) -> Iterator:
     import json
 
     for item in items:
-        if isinstance(item, Entry) and has_damage(item.content, item.title, *item.tags,
+        if isinstance(item, Entry) and has_damage(item.content, item.title, item.source_id, *item.tags,
                                                   json.dumps(item.metadata, ensure_ascii=False, default=str)):
             yield Rejection(item.where, damage.reason(item.where.get("line")))
         else:
