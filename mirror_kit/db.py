@@ -209,7 +209,7 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.OperationalError) and _environmental(exc):
-            raise translate(exc) from exc
+            raise translate(exc, _main_file(conn)) from exc
         raise
     else:
         try:
@@ -217,7 +217,16 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise translate(exc) from exc
+            raise translate(exc, _main_file(conn)) from exc
+
+
+def _main_file(conn: sqlite3.Connection) -> str | None:
+    """The journal file of `conn` (named in errors about writing it), or None (in memory, or unknown)."""
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[2] if row and row[2] else None
 
 
 # How long an import waits for another writer: a large import holds the write lock for its whole

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class MirrorKitError(Exception):
     """Base class of every error mirror_kit reports to a user."""
@@ -51,3 +53,20 @@ class InvalidInputError(MirrorKitError, ValueError):
 
 class CommonsIntegrityError(MirrorKitError):
     """A Commons object whose bytes, hash or signature do not check out (tampered or corrupt): refused."""
+
+
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: any of them in a
+# message line would split it or hide part of it on a terminal.
+_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_controls(text: str) -> bool:
+    """Whether `text` holds a character that would break or hide part of a one-line message."""
+    return _LINE_BREAKERS.search(text) is not None
+
+
+def one_line(message: str) -> str:
+    """`message` with every control character escaped (`\\n`, `\\x1b`): one line on any terminal."""
+    if not has_controls(message):
+        return message
+    return _LINE_BREAKERS.sub(lambda m: repr(m.group())[1:-1], message)

@@ -171,6 +171,22 @@ def check_scrypt(n_log2: int, r: int, p: int, name: str) -> None:
             f"limit ({SCRYPT_MAX_MEMORY // 1024**2} MiB, {SCRYPT_MAX_WORK // (2**15 * 8)}x the default work); refusing it")
 
 
+# C0 control characters other than tab, newline, carriage return and form feed (a page break in
+# plain text files): no journal text holds them; NUL in particular makes a Markdown export that the
+# notes importer refuses as binary. Text importers refuse them as well (binary data).
+_STORED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
+def check_controls(text: str, field: str, where: str) -> None:
+    """InvalidInputError naming `field` when `text` holds a control character no journal text holds."""
+    m = _STORED_CONTROLS.search(text)
+    if m:
+        ch = m.group()
+        what = "a NUL byte" if ch == "\x00" else f"control character U+{ord(ch):04X}"
+        raise InvalidInputError(f"{where}: field {field!r} holds {what} at character {m.start()} "
+                                "(binary data?); tab, newline, carriage return and form feed are the only control characters kept")
+
+
 def check_title(title: Any, where: str) -> str | None:
     """A title as stored: None or a string of at most MAX_TITLE_CHARS characters."""
     if title is None:
@@ -180,6 +196,7 @@ def check_title(title: Any, where: str) -> str | None:
     if len(title) > MAX_TITLE_CHARS:
         raise InvalidInputError(f"{where}: field 'title' is {len(title):,} characters, over the limit of "
                                 f"{MAX_TITLE_CHARS:,}")
+    check_controls(title, "title", where)
     return title
 
 

@@ -62,6 +62,21 @@ def private_mkdir(path: str | os.PathLike, *, parents: bool = True) -> Path:
     return p
 
 
+def existing_parent(path: str | os.PathLike, what: str = "nothing was written") -> Path:
+    """The folder `path` is to be written in; InvalidInputError (one line) when it does not exist.
+
+    A new file's folder is never created on the way: a mistyped `--out /nmt/x` would otherwise
+    leave a tree of folders (as root, even at the top of the file system).
+    """
+    from .errors import InvalidInputError
+
+    parent = Path(path).expanduser().parent
+    if not parent.is_dir():
+        reason = "no such folder (create it first)" if not parent.exists() else "not a folder"
+        raise InvalidInputError(f"{parent}: {reason}; {what}")
+    return parent
+
+
 @contextlib.contextmanager
 def private_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
     """open() for writing whose file is 0600 from the first byte (truncating an existing file)."""

@@ -50,8 +50,14 @@ def insert_indexed(conn: sqlite3.Connection, insert: Callable[[], None], ids: Se
         )
         conn.execute(row[0])
     except BaseException:
-        conn.execute("ROLLBACK TO search_bulk")
-        conn.execute("RELEASE search_bulk")
+        # after a failed write (disk full) SQLite may have rolled the whole transaction back, taking
+        # the savepoint with it: undoing it again must not replace the cause with `no such savepoint`
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK TO search_bulk")
+                conn.execute("RELEASE search_bulk")
+            except sqlite3.OperationalError:
+                pass
         raise
     conn.execute("RELEASE search_bulk")
 

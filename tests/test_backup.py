@@ -66,6 +66,7 @@ def test_backup_contents_metadata_and_checksums(backup_zip):
 def test_restore_gives_back_the_same_journal_and_refuses_to_overwrite(backup_zip, tmp_path):
     j, path = backup_zip
     to = tmp_path / "restored" / "new.db"
+    to.parent.mkdir()  # restore never creates a missing folder
     res = restore(path, to)
     assert res["counts"]["reflections"] == 8 and stat.S_IMODE(os.stat(to).st_mode) == 0o600
     with mirror_kit.open(to) as r:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..errors import MirrorKitError
+from ..errors import MirrorKitError, one_line
 from .common import main as group
 
 # Each module adds its commands to `group` when imported.
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {exc.format_message()}", err=True)
         return exc.exit_code
     except MirrorKitError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {one_line(str(exc))}", err=True)  # a name holding a newline stays on the line
         return 1
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -133,7 +133,7 @@ def backup_verify(file: str, passphrase: str | None, ask_passphrase: bool, as_js
 
 
 @main.command("restore")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())  # a folder is refused by restore, saying what it is
 @click.option("--to", "to", required=True, type=click.Path(dir_okay=False), help="New journal file to create.")
 @click.option("--force", is_flag=True, help="Overwrite the --to file if it exists.")
 @passphrase_options

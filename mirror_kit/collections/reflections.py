@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..ids import hash_normalized, normalize_text, stable_id
-from ..limits import check_tags, check_title
+from ..limits import check_controls, check_tags, check_title
 from ..records import Identity, Reflection, to_json
 from ..search_index import insert_indexed
 from ..textnorm import clean_tags, tag_key
@@ -61,6 +61,19 @@ def _zone_key(tz: str | None) -> str | None:
 _UTC_SPELLINGS = frozenset({"+00:00", "-00:00", "+0000", "Z"})
 
 
+def _bad_field(tz: Any, exc: Exception) -> str:
+    """`tz` when the zone itself cannot be used (an unknown name), else `created_at`."""
+    if tz is None or tz == "":
+        return "created_at"
+    if not isinstance(tz, str):
+        return "tz"
+    try:
+        resolve_tz(tz)
+    except (InvalidInputError, TypeError):
+        return "tz"
+    return "created_at"
+
+
 class Reflections(Collection):
     """Reflections: `add`, `add_many`, `get`, `rows`, `frame`, `update`, `delete`."""
 
@@ -76,12 +89,16 @@ class Reflections(Collection):
         normalized = normalize_text(content) if isinstance(content, str) else ""
         if not normalized:
             raise InvalidInputError(f"{where}: field 'content' is missing or empty")
+        check_controls(content, "content", where)
         created = rec.get("created_at")
         if created is not None and not isinstance(created, str | date):
             raise InvalidInputError(
                 f"{where}: field 'created_at' must be a datetime, date or string, got {type(created).__name__}"
             )
         tz = rec.get("tz")
+        if tz is not None and not isinstance(tz, str):
+            raise InvalidInputError(f"{where}: field 'tz' must be a time zone name such as 'Europe/Paris', "
+                                    f"got {type(tz).__name__}")
         if type(created) is datetime and created.tzinfo is None and not tz and created.year >= 1000:
             # Naive and no zone (most imported rows): UTC as it stands, `format_utc` of `to_utc`
             # without building the aware datetime.
@@ -90,7 +107,7 @@ class Reflections(Collection):
             try:
                 created_dt, tz = to_utc(created if created is not None else parse_utc(now_iso()), tz)
             except InvalidInputError as exc:
-                raise InvalidInputError(f"{where}: field 'created_at': {exc}") from exc
+                raise InvalidInputError(f"{where}: field {_bad_field(tz, exc)!r}: {exc}") from exc
             created_iso = format_utc(created_dt)
         visibility = rec.get("visibility") or "private"
         if visibility not in VISIBILITIES:

@@ -21,7 +21,7 @@ from ..collections.settings import scrub_secrets
 from ..db import integrity_messages
 from ..errors import InvalidInputError, MirrorKitError
 from ..limits import loads_json
-from ..safefiles import make_journal_private, private_mkdir
+from ..safefiles import existing_parent, make_journal_private
 from ..timeutil import now_iso
 from . import backupcheck, crypto, safezip
 from .files import (
@@ -114,7 +114,7 @@ def create_backup(conn: sqlite3.Connection, out: str | Path, *, passphrase: str 
     out = Path(out)
     if out.is_dir():
         raise InvalidInputError(f"{out} is a directory; give a file name such as backup.zip")
-    private_mkdir(out.parent)
+    existing_parent(out)
     with private_temp_dir(out) as tmp:
         db_file, json_file = tmp / DB_MEMBER, tmp / JSON_MEMBER
         try:
@@ -177,10 +177,16 @@ def open_backup(p: Path, passphrase: str | None, staging: Path) -> Iterator[tupl
     removes). Refused: a passphrase for an unencrypted backup, an encrypted one without a passphrase,
     an encrypted JSON export given as a backup.
     """
+    if p.is_dir():
+        raise _fail(p, _not_a_backup_folder(p))
     if not p.is_file():
         raise BackupError(f"{p}: no such file")
     with open(p, "rb") as fh:
         head = fh.read(len(crypto.MAGIC))
+        kind = _export_kind(head + fh.read(4096))
+        if kind:
+            raise _fail(p, kind)
+        fh.seek(len(head))
         if crypto.is_encrypted(head):
             fh.seek(0)
             clear = staging / "backup.zip"
@@ -207,6 +213,28 @@ def open_backup(p: Path, passphrase: str | None, staging: Path) -> Iterator[tupl
         elif passphrase:
             raise crypto.not_encrypted_error(str(p))
         yield zf, notes
+
+
+def _export_kind(head: bytes) -> str | None:
+    """Why a file that is not a ZIP is another kind of export (JSON, Markdown), or None."""
+    if head.startswith(b"PK") or crypto.is_encrypted(head):
+        return None
+    text = head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
+    if text.startswith("{"):
+        what = "a mirror_kit JSON export" if "mirror_os_export" in text else "a JSON file"
+        return (f"{what}, not a backup ZIP: import it with `mirror-kit import FILE` "
+                "(restore takes a ZIP made by `mirror-kit backup`)")
+    if text.startswith(("#", "---")):
+        return ("a Markdown file (a Markdown export is for reading), not a backup ZIP: restore takes a ZIP "
+                "made by `mirror-kit backup`; a JSON export is imported with `mirror-kit import FILE`")
+    return None
+
+
+def _not_a_backup_folder(p: Path) -> str:
+    if any(p.glob("*/reflections.md")) or (p / "reflections.md").exists():
+        return ("a Markdown export folder (for reading), not a backup ZIP: restore takes a ZIP made by "
+                "`mirror-kit backup`; a JSON export is imported with `mirror-kit import FILE`")
+    return "a folder, not a backup ZIP (made by `mirror-kit backup`)"
 
 
 def _fail(p: Path, msg: str) -> BackupError:
@@ -374,9 +402,9 @@ def restore(path: str | Path, to: str | Path, force: bool = False, *, passphrase
         raise InvalidInputError(f"{to} is a directory; give the new journal's file name")
     if to.exists() and not force:
         raise InvalidInputError(f"{to} already exists; refusing to overwrite it (use --force)")
+    existing_parent(to, "nothing was restored")
     # a full disk or a folder one may not write to is one line naming `to`, not a bare OS error
     with writing_to(to, "nothing was restored; the target was left as it was"):
-        private_mkdir(to.parent)
         tmp = temp_sibling(to)
         return _restore_to(p, to, tmp, passphrase)
 

@@ -89,7 +89,10 @@ def load_document(path: str | Path, passphrase: str | None = None) -> dict:
         doc = json.loads(raw)  # from bytes: no second (str) copy of a large file
         del raw
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{p}: not UTF-8 text (byte {exc.start}); is it encrypted or binary?") from exc
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise InvalidInputError(
+            f"{p}: line {line}: invalid utf-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "is it damaged, encrypted or binary?") from exc
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"{p}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg}){json_lines_hint(exc)}") from exc

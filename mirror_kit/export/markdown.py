@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InvalidInputError, MirrorKitError
-from ..safefiles import private_mkdir
+from ..safefiles import existing_parent
 from ..tensions.aggregate import lean_phrase
 from ..timeutil import now_iso, resolve_tz
 from .files import create_private, private_temp_dir, write_private_text
@@ -337,7 +337,7 @@ def write_markdown(journal: Any, out_dir: Path, *, identity_id: str | None = Non
     conn = journal.conn
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidInputError(f"{out_dir} exists and is not a directory")
-    private_mkdir(out_dir.parent)
+    existing_parent(out_dir)
     result: dict[str, Any] = {"path": str(out_dir), "identities": {}}
     with private_temp_dir(out_dir) as tmp:
         taken: set[str] = set()

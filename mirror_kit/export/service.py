@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..journal import Journal
 
-from ..safefiles import private_mkdir
+from ..safefiles import existing_parent
 
 
 @contextlib.contextmanager
@@ -47,7 +47,7 @@ class Exports:
 
         iid = self.journal.identities.id_of(identity)
         out = Path(out).expanduser()
-        private_mkdir(out.parent)
+        existing_parent(out)
         with writing_to(out), atomic_private_file(out) as fh, read_snapshot(self.journal.conn):
             sink = EncryptingWriter(fh, passphrase) if passphrase else fh
             counts = write_export(self.journal.conn, sink, identity_id=iid, exported_at=now_iso())

@@ -19,6 +19,10 @@ kept (same id, so its analyses, threads and mirrorbacks stay attached) and given
   file: its rows are never taken over.
 - the same row read from a CSV of another name (`Entry.kin`): a row whose id, text and date are
   stored from another file is held already (skipped, never added twice, never relabelled).
+- notes folders are kin too (`text:`, keyed by the folder's name): a note whose relative path, text
+  and date are stored from a folder of another name is held already; when that folder is gone from
+  beside this one (the folder was renamed), a note at the same path with the same date and the same
+  or related text is that note (as for a renamed CSV), so an edit made since updates it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Any
 from .common import Entry
 from .guard import unrelated_to_stored
 
+# The kin of every notes folder's source (`text:<folder name>`).
+NOTES_KIN = "text:"
 # Front matter keys that give a note an identity of its own (Obsidian's unique-note and ID plugins).
 NOTE_ID_KEYS = ("id", "uuid")
 
@@ -81,7 +87,7 @@ class Adopter:
             if fp[2] == row["created_at"] and (same or not unrelated_to_stored(self.journal, hit[0], row)):
                 self.claimed.add((alias, sid))
                 return hit
-        if item.gone is not None and not item.kin and by_sid:  # notes: kin-less, keyed by path
+        if item.gone is not None and item.kin in ("", NOTES_KIN) and by_sid:  # notes, keyed by path
             by_text, by_note = self._moved_index(src, by_sid)
             nid = note_id(row["metadata"])
             candidates = by_note.get(nid, ()) if nid else by_text.get((row["content_hash"], row["created_at"]), ())
@@ -99,20 +105,28 @@ class Adopter:
             found = [s for (s,) in self.journal.conn.execute(
                 "SELECT DISTINCT source FROM reflections WHERE identity_id = ? AND substr(source, 1, ?) = ?",
                 (self.identity_id, n, item.kin))
-                if s != src and s[n:].lower().endswith((".csv", ".tsv")) and item.gone(s[n:])]
+                if s != src and self._gone_kin(item, s[n:])]
             self._kin_sources[item.kin] = found
         return found
 
-    def held_elsewhere(self, item: Entry, src: str, sid: str, row: dict) -> bool:
-        """True when the very row (key, text, date) is stored under another source of its kin."""
+    @staticmethod
+    def _gone_kin(item: Entry, name: str) -> bool:
+        if item.kin == NOTES_KIN:
+            # a notes folder's source names the folder: gone when no folder of that name is beside
+            # this one (`gone` takes paths relative to this folder)
+            return "/" not in name and bool(name) and item.gone(f"../{name}")
+        return name.lower().endswith((".csv", ".tsv")) and item.gone(name)
+
+    def held_elsewhere(self, item: Entry, src: str, sid: str, row: dict) -> str | None:
+        """The other source of its kin under which the very row (key, text, date) is stored, or None."""
         if not self.existing or not item.kin:
-            return False
+            return None
         found = self.journal.conn.execute(
-            "SELECT 1 FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ? "
+            "SELECT source FROM reflections WHERE identity_id = ? AND content_hash = ? AND created_at = ? "
             "AND source_id = ? AND source <> ? AND substr(source, 1, ?) = ? LIMIT 1",
             (self.identity_id, row["content_hash"], row["created_at"], sid, src, len(item.kin), item.kin),
         ).fetchone()
-        return found is not None
+        return found[0] if found is not None else None
 
     def _moved_index(self, src: str, by_sid: dict) -> tuple[dict, dict]:
         found = self._moved.get(src)

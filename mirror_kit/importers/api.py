@@ -102,7 +102,7 @@ def detect_format(path: Path) -> str:
         from .jrnl import journal_format, looks_like_text_journal, output_kind, strip_banner
 
         try:
-            text, _ = decode_bytes(head, path.name)
+            text, _ = decode_bytes(head, path.name, damaged=True)  # a cut head may end mid-character
         except InvalidInputError:
             text = ""
         text = strip_banner(text)

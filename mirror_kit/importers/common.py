@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, has_controls
 
 # One entry larger than this is not a journal entry but a pasted dump or a broken file; rejecting it
 # keeps the store, the embedder and the reports usable.
@@ -110,9 +111,16 @@ class Context:
         self.warnings.append(message)
 
 
+def shown_name(name: Any) -> str:
+    """A file name as messages show it: as is, or quoted with escapes (`'a\\nb.md'`) when it holds
+    control characters, which would split a one-line message or hide part of the name."""
+    text = str(name)
+    return repr(text) if has_controls(text) else text
+
+
 def where_text(where: dict) -> str:
-    """`file: line 12` / `file: entry 3` for messages."""
-    parts = [str(where.get("file", "?"))]
+    """`file: line 12` / `file: entry 3` for messages (a name with control characters escaped)."""
+    parts = [shown_name(where.get("file", "?"))]
     if "line" in where:
         parts.append(f"line {where['line']}")
     if "entry" in where:
@@ -194,12 +202,102 @@ def _looks_western(text: str) -> bool:
     return letters == 0 or runs / letters < 0.5
 
 
-def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
+# One well-formed UTF-8 sequence of two to four bytes (no overlongs, no surrogates): a file holding
+# one of these and also invalid bytes is UTF-8 with damage, not a legacy encoding.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+# A decode of a damaged UTF-8 file made with `damaged=True`: each invalid byte is a lone surrogate.
+DAMAGED_UTF8 = "utf-8 (damaged)"
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def bad_utf8_offsets(data: bytes, limit: int = 10_000) -> list[int]:
+    """Byte offsets of the first `limit` bytes that are not valid UTF-8, in order."""
+    out: list[int] = []
+    pos = 0
+    while len(out) < limit:
+        try:
+            data[pos:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            out.append(pos + exc.start)
+            pos += exc.end
+    return out
+
+
+def damaged_reason(data: bytes, offset: int) -> str:
+    """`invalid utf-8 (byte 0xef at offset 81)`: what the messages about a damaged byte say."""
+    return f"invalid utf-8 (byte 0x{data[offset]:02x} at offset {offset})"
+
+
+def has_damage(*texts: Any) -> bool:
+    """Whether text decoded with `DAMAGED_UTF8` still holds one of the damaged bytes."""
+    return any(isinstance(t, str) and _SURROGATE.search(t) for t in texts)
+
+
+class Damage:
+    """Where a damaged UTF-8 file (decoded with `damaged=True`) holds its bad bytes, to name the one
+    an entry holds: the first at or after the entry's line, else the next one not named yet."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.offsets = bad_utf8_offsets(data)
+        self.lines = [data.count(b"\n", 0, o) + 1 for o in self.offsets]
+        self.first_line = self.lines[0] if self.lines else 0
+        self._next = 0
+
+    def reason(self, line: int | None = None) -> str:
+        import bisect
+
+        i = bisect.bisect_left(self.lines, line) if isinstance(line, int) else self._next
+        i = min(i, len(self.offsets) - 1)
+        self._next = i + 1
+        reason = damaged_reason(self.data, self.offsets[i])
+        # an entry placed by its number (JSON) still gets the line of its bad byte
+        return reason if isinstance(line, int) else f"line {self.lines[i]}: {reason}"
+
+
+def undamaged(items: Iterable, damage: Damage | None) -> Iterator:
+    """`items` with each entry holding a damaged byte rejected (its text holds a lone surrogate)."""
+    if damage is None:
+        yield from items
+        return
+    import json
+
+    for item in items:
+        if isinstance(item, Entry) and has_damage(item.content, item.title, item.source_id, *item.tags,
+                                                  json.dumps(item.metadata, ensure_ascii=False, default=str)):
+            yield Rejection(item.where, damage.reason(item.where.get("line")))
+        else:
+            yield item
+
+
+def legacy_warning(name: str, encoding: str, text: str) -> str:
+    """The warning for a file read in a legacy encoding, naming its first line that is not ASCII
+    (where a reader can check the guess)."""
+    m = re.search(r"[^\x00-\x7f]", text)
+    line = text.count("\n", 0, m.start()) + 1 if m else 1
+    return f"{where_text({'file': name})}: not UTF-8, read as {encoding} (first non-ASCII text on line {line})"
+
+
+def decode_bytes(data: bytes, name: str, encoding: str | None = None, damaged: bool = False) -> tuple[str, str]:
     """Text and the encoding used.
 
     With `encoding` (e.g. from --encoding) the bytes must be valid in it. Without: a BOM decides,
-    else strict UTF-8, else UTF-16 without BOM, else Windows-1252/Latin-1 for Western text, else
-    charset-normalizer's guess. NUL bytes in anything else mean a binary file.
+    else strict UTF-8, else UTF-16 without BOM, else Windows-1252 for Western text, else
+    charset-normalizer's guess. NUL bytes in anything else mean a binary file. Bytes that are not
+    UTF-8 in a file that also holds well-formed UTF-8 sequences are damage, never a legacy encoding:
+    InvalidInputError naming line and offset, or (`damaged=True`, for readers that skip just the
+    entry holding them) the text with each bad byte as a lone surrogate and `DAMAGED_UTF8`. A legacy
+    decode never yields C1 control characters (U+0080..U+009F): such a byte is refused.
     """
     if not data:
         raise InvalidInputError(f"{name}: file is empty")
@@ -226,15 +324,29 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[s
         return text, codec
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    if _UTF8_MULTIBYTE.search(data):
+        if damaged:
+            return data.decode("utf-8", "surrogateescape"), DAMAGED_UTF8
+        raise InvalidInputError(
+            f"{name}: line {_line_of(data, first_bad)}: {damaged_reason(data, first_bad)}; the rest of "
+            "the file is UTF-8, so this byte is damage"
+        )
     # Bytes 0x80-0x9F are control characters in Latin-1 but punctuation (curly quotes, dashes, euro)
-    # in Windows-1252, which is what "Latin-1" files from Windows tools really are.
-    codec = "latin-1" if not re.search(rb"[\x80-\x9f]", data) else "cp1252"
+    # in Windows-1252, which is what "Latin-1" files from Windows tools really are. charset-normalizer
+    # misreads short Western notes (`café` as cp1250, `Zoë` as cp1257's `Zoė`), so it only decides
+    # for text that does not look Western.
     try:
-        text = data.decode(codec)
-    except UnicodeDecodeError:
-        codec, text = "latin-1", data.decode("latin-1")
+        # labelled Latin-1 when no byte tells the two apart (they agree on 0xA0-0xFF)
+        text, codec = data.decode("cp1252"), "latin-1" if not re.search(rb"[\x80-\x9f]", data) else "cp1252"
+    except UnicodeDecodeError as exc:
+        # 0x81, 0x8D, 0x8F, 0x90 and 0x9D are no character in Windows-1252; Latin-1 would make them
+        # invisible control characters.
+        raise InvalidInputError(
+            f"{name}: line {_line_of(data, exc.start)}: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            "is not text in UTF-8 or Windows-1252; pass the file's real encoding with --encoding"
+        ) from exc
     if _mostly_controls(text):
         raise InvalidInputError(f"{name}: binary file (control bytes), not a text journal")
     if _looks_western(text):
@@ -242,7 +354,7 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[s
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None:
+    if best is None or _C1.search(str(best)):
         raise InvalidInputError(f"{name}: cannot tell the text encoding (binary file?); pass --encoding")
     return str(best), best.encoding
 

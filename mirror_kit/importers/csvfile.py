@@ -32,16 +32,20 @@ from ..limits import MAX_CSV_COLUMNS
 from ..process_state import csv_field_limit, limited_csv_reader
 from .common import (
     BINARY_SNIFF_BYTES,
+    DAMAGED_UTF8,
     MAX_ENTRY_CHARS,
     MAX_FILE_BYTES,
     Context,
+    Damage,
     Entry,
     Rejection,
     Skipped,
     csv_rows,
     decode_bytes,
+    legacy_warning,
     read_bytes,
     split_tags,
+    undamaged,
 )
 from .dates import DateColumn, RawDate, settle_dates
 from .daylio import daylio_rows, is_daylio
@@ -258,12 +262,17 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     right away (not when the rows are iterated)."""
     name = path.name
     lines: _Lines | _StreamLines | None = _StreamLines.open(path, ctx.opt("encoding"))
+    damage: Damage | None = None
     if lines is not None:
         delimiter = sniff_delimiter(lines.head)
     else:
-        text, enc = decode_bytes(read_bytes(path), name, ctx.opt("encoding"))
-        if enc not in ("utf-8", "utf-8-sig") and not ctx.opt("encoding"):
-            ctx.warn(f"{name}: not UTF-8, read as {enc}")
+        data = read_bytes(path)
+        # A damaged byte costs its row (the skip unit of a CSV), not the whole file's encoding.
+        text, enc = decode_bytes(data, name, ctx.opt("encoding"), damaged=True)
+        if enc == DAMAGED_UTF8:
+            damage = Damage(data)
+        elif enc not in ("utf-8", "utf-8-sig") and not ctx.opt("encoding"):
+            ctx.warn(legacy_warning(name, enc, text))
         if not text.strip():
             raise InvalidInputError(f"{name}: file is empty")
         if "\r" in text and "\n" not in text:  # classic Mac line endings
@@ -281,11 +290,14 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
         raise InvalidInputError(f"{name}: line 1: cannot read the header ({exc})") from exc
     if len(header_row) > MAX_CSV_COLUMNS:
         raise InvalidInputError(f"{name}: line 1: {len(header_row):,} columns, over the limit of {MAX_CSV_COLUMNS:,}")
+    if damage is not None and damage.first_line == 1:
+        raise InvalidInputError(f"{name}: line 1: {damage.reason(1)} in the header")
     header = _unique_header(header_row)
     cols = {h.lower() for h in header}
     if is_daylio(header) and not ctx.opt("text_column"):
         ctx.source = "daylio"
-        return settle_dates(_checked(daylio_rows(reader, header, name, ctx), lines, delimiter, name))
+        return settle_dates(_checked(undamaged(daylio_rows(reader, header, name, ctx), damage),
+                                     lines, delimiter, name))
     happydb = cols >= HAPPYDB_HEADER and not ctx.opt("text_column")
     # The key of a row is its id scoped to its file (or to `source_label`): two files numbering their
     # rows 1..n hold different entries. A newer export of one diary under another name shares a label.
@@ -332,6 +344,7 @@ def read_csv(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
                             f"column {header[date_i]!r}")
     rows = _rows(reader, header, name, delimiter, text_i, date_i, id_i, title_i, tags_i, meta_cols,
                  default_date, ctx.opt("tz"), column)
+    rows = undamaged(rows, damage)
     if aliases:
         folder = path.parent
 

@@ -20,7 +20,9 @@ from pathlib import Path, PurePosixPath
 from ..errors import InvalidInputError
 from ..timeutil import resolve_tz
 from .common import (
+    DAMAGED_UTF8,
     Context,
+    Damage,
     Entry,
     Rejection,
     Skipped,
@@ -29,6 +31,7 @@ from .common import (
     open_zip,
     read_bytes,
     read_member,
+    undamaged,
 )
 from .dates import parse_value
 
@@ -57,10 +60,10 @@ def unescape(text: str) -> str:
     return _ESCAPE.sub(r"\1", text)
 
 
-def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict]], set[str]]:
+def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict, Damage | None]], set[str]]:
     """(journal name, parsed JSON) pairs and the archive's member names."""
     if path.suffix.lower() == ".json":
-        return [(path.stem, _load(read_bytes(path), path.name, ctx))], set()
+        return [(path.stem, *_load(read_bytes(path), path.name, ctx))], set()
     refuse_mirror_backup(path)
     try:
         zf = open_zip(path)
@@ -78,7 +81,7 @@ def _journal_docs(path: Path, ctx: Context) -> tuple[list[tuple[str, dict]], set
             p = PurePosixPath(info.filename)
             if info.is_dir() or p.suffix.lower() != ".json" or p.name.startswith("._"):
                 continue
-            docs.append((p.stem, _load(read_member(zf, info, path), f"{path.name}:{info.filename}", ctx)))
+            docs.append((p.stem, *_load(read_member(zf, info, path), f"{path.name}:{info.filename}", ctx)))
         try:
             bad = zf.testzip()
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -125,9 +128,10 @@ def _refuse_backup_members(path: Path, names: set[str]) -> None:
             "--to NEW.db`, or import the export.json inside it (`mirror-kit import export.json`)")
 
 
-def _load(data: bytes, name: str, ctx: Context) -> dict:
-    text, _ = decode_bytes(data, name, ctx.opt("encoding"))
-    return load_entries_json(text, name, "Day One journal")
+def _load(data: bytes, name: str, ctx: Context) -> tuple[dict, Damage | None]:
+    # a damaged byte costs the entry holding it (the skip unit of a journal), not the journal
+    text, enc = decode_bytes(data, name, ctx.opt("encoding"), damaged=True)
+    return load_entries_json(text, name, "Day One journal"), Damage(data) if enc == DAMAGED_UTF8 else None
 
 
 def read_dayone(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
@@ -170,71 +174,75 @@ def _media(entry: dict, index: dict[tuple[str, str], str]) -> list[dict]:
     return out
 
 
-def _entries(docs: list[tuple[str, dict]], members: set[str], archive: str, ctx: Context):
+def _entries(docs: list[tuple[str, dict, Damage | None]], members: set[str], archive: str, ctx: Context):
+    for journal_name, doc, damage in docs:
+        yield from undamaged(_doc_entries(journal_name, doc, members, archive, ctx), damage)
+
+
+def _doc_entries(journal_name: str, doc: dict, members: set[str], archive: str, ctx: Context):
     index = member_index(members)
-    for journal_name, doc in docs:
-        meta_block = doc.get("metadata")
-        version = meta_block.get("version") if isinstance(meta_block, dict) else None
-        for i, e in enumerate(doc["entries"], 1):
-            where = {"file": f"{archive}:{journal_name}.json", "entry": i}
-            if not isinstance(e, dict):
-                yield Rejection(where, "entry is not a JSON object")
-                continue
-            uuid = e.get("uuid")
-            if uuid:
-                where = {**where, "entry": f"{i} ({uuid})"}
-            if not uuid:
-                yield Rejection(where, "missing 'uuid'")
-                continue
-            if not e.get("creationDate"):
-                yield Rejection(where, "missing 'creationDate'")
-                continue
+    meta_block = doc.get("metadata")
+    version = meta_block.get("version") if isinstance(meta_block, dict) else None
+    for i, e in enumerate(doc["entries"], 1):
+        where = {"file": f"{archive}:{journal_name}.json", "entry": i}
+        if not isinstance(e, dict):
+            yield Rejection(where, "entry is not a JSON object")
+            continue
+        uuid = e.get("uuid")
+        if uuid:
+            where = {**where, "entry": f"{i} ({uuid})"}
+        if not uuid:
+            yield Rejection(where, "missing 'uuid'")
+            continue
+        if not e.get("creationDate"):
+            yield Rejection(where, "missing 'creationDate'")
+            continue
+        try:
+            created = parse_value(str(e["creationDate"]))
+        except InvalidInputError as exc:
+            yield Rejection(where, str(exc).replace("cannot read date", "cannot read creationDate", 1))
+            continue
+        tz = e.get("timeZone") or None
+        if tz:
             try:
-                created = parse_value(str(e["creationDate"]))
-            except InvalidInputError as exc:
-                yield Rejection(where, str(exc).replace("cannot read date", "cannot read creationDate", 1))
-                continue
-            tz = e.get("timeZone") or None
-            if tz:
-                try:
-                    if not isinstance(tz, str):  # newer exports nest it: {"identifier": ...}
-                        tz = tz.get("identifier") if isinstance(tz, dict) else None
-                        if not isinstance(tz, str):
-                            raise InvalidInputError("not a zone name")
-                    zone = resolve_tz(tz)
-                except InvalidInputError:
-                    ctx.warn(f"{where['file']}: entry {uuid}: unknown timeZone {e.get('timeZone')!r}, dropped")
-                    tz = None
-                else:
-                    # creationDate is written in UTC (`...Z`) and timeZone is where it was written: the
-                    # time in that zone carries both (an offset other than the zone's would win).
-                    if isinstance(created, datetime) and created.tzinfo is not None:
-                        try:
-                            created = created.astimezone(zone)
-                        except (OverflowError, ValueError):
-                            pass  # out of range: refused with its reason when stored
-            text = _MOMENT.sub("", unescape(str(e.get("text") or "")))
-            text = re.sub(r"\n{3,}", "\n\n", text).strip()
-            first = text.split("\n", 1)[0]
-            m = re.match(r"^#{1,6}\s+(.+?)\s*$", first)
-            meta: dict = {"journal": journal_name, "starred": bool(e.get("starred"))}
-            if version:
-                meta["dayone_version"] = version
-            for key, target in ENTRY_KEYS_IN_METADATA.items():
-                if e.get(key) is not None:
-                    meta[target] = e[key]
-            media = _media(e, index)
-            if media:
-                meta["media"] = media
-                # Whether the file is in this archive is a property of the export, not of the entry:
-                # a warning, not metadata (else a text-only export would "update" every entry).
-                missing = [m["file"] for m in media if "file" in m and members and m["file"] not in members]
-                if missing:
-                    ctx.warn(f"{where['file']}: entry {uuid}: media not in the archive: {', '.join(missing)}")
-            if not text:
-                yield Skipped(where, "no text (photo-only or empty entry)")
-                continue
-            yield Entry(
-                content=text, created_at=created, where=where, title=m.group(1) if m else None,
-                tags=[str(t) for t in e["tags"]] if isinstance(e.get("tags"), list) else [], source_id=str(uuid), tz=tz, metadata=meta,
-            )
+                if not isinstance(tz, str):  # newer exports nest it: {"identifier": ...}
+                    tz = tz.get("identifier") if isinstance(tz, dict) else None
+                    if not isinstance(tz, str):
+                        raise InvalidInputError("not a zone name")
+                zone = resolve_tz(tz)
+            except InvalidInputError:
+                ctx.warn(f"{where['file']}: entry {uuid}: unknown timeZone {e.get('timeZone')!r}, dropped")
+                tz = None
+            else:
+                # creationDate is written in UTC (`...Z`) and timeZone is where it was written: the
+                # time in that zone carries both (an offset other than the zone's would win).
+                if isinstance(created, datetime) and created.tzinfo is not None:
+                    try:
+                        created = created.astimezone(zone)
+                    except (OverflowError, ValueError):
+                        pass  # out of range: refused with its reason when stored
+        text = _MOMENT.sub("", unescape(str(e.get("text") or "")))
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+        first = text.split("\n", 1)[0]
+        m = re.match(r"^#{1,6}\s+(.+?)\s*$", first)
+        meta: dict = {"journal": journal_name, "starred": bool(e.get("starred"))}
+        if version:
+            meta["dayone_version"] = version
+        for key, target in ENTRY_KEYS_IN_METADATA.items():
+            if e.get(key) is not None:
+                meta[target] = e[key]
+        media = _media(e, index)
+        if media:
+            meta["media"] = media
+            # Whether the file is in this archive is a property of the export, not of the entry:
+            # a warning, not metadata (else a text-only export would "update" every entry).
+            missing = [m["file"] for m in media if "file" in m and members and m["file"] not in members]
+            if missing:
+                ctx.warn(f"{where['file']}: entry {uuid}: media not in the archive: {', '.join(missing)}")
+        if not text:
+            yield Skipped(where, "no text (photo-only or empty entry)")
+            continue
+        yield Entry(
+            content=text, created_at=created, where=where, title=m.group(1) if m else None,
+            tags=[str(t) for t in e["tags"]] if isinstance(e.get("tags"), list) else [], source_id=str(uuid), tz=tz, metadata=meta,
+        )

@@ -33,7 +33,17 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from .common import Context, Entry, Rejection, decode_bytes, load_entries_json, read_bytes
+from .common import (
+    DAMAGED_UTF8,
+    Context,
+    Damage,
+    Entry,
+    Rejection,
+    decode_bytes,
+    load_entries_json,
+    read_bytes,
+    undamaged,
+)
 from .dates import DateColumn
 
 SOURCE = "jrnl"
@@ -392,11 +402,17 @@ def read_jrnl(path: Path, ctx: Context) -> Iterator[Entry | Rejection]:
     if kind:
         raise InvalidInputError(f"{name}: {encrypted_hint(jname)} (jrnl {kind} encryption)")
     try:
-        text, _ = decode_bytes(data, name, ctx.opt("encoding"))
+        # a damaged byte costs the entry holding it (the skip unit of a journal), not the file
+        text, enc = decode_bytes(data, name, ctx.opt("encoding"), damaged=True)
     except InvalidInputError as exc:
         if "binary" not in str(exc):
             raise
         raise InvalidInputError(f"{exc} (if this is {encrypted_hint(jname)})") from exc
+    items = _read_decoded(path, name, jname, text, ctx)  # eager: whole-file errors and ctx.source now
+    return undamaged(items, Damage(data)) if enc == DAMAGED_UTF8 else items
+
+
+def _read_decoded(path: Path, name: str, jname: str, text: str, ctx: Context) -> Iterator[Entry | Rejection]:
     ctx.source = f"{SOURCE}:{jname}"
     aliases = legacy_aliases(path, ctx.source)
     text = strip_banner(text)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..errors import one_line
+from .common import shown_name
+
 
 @dataclass
 class ImportSummary:
@@ -41,12 +44,13 @@ def format_summary(summary: dict) -> str:
         lines[0] += f", {summary['skipped_files']} non-journal files skipped"
     for r in summary.get("rejected") or []:
         place = ": ".join(
-            str(x) for x in (r.get("file"), f"line {r['line']}" if "line" in r else None,
+            str(x) for x in (r.get("file") and shown_name(r["file"]), f"line {r['line']}" if "line" in r else None,
                              f"entry {r['entry']}" if "entry" in r else None) if x
         )
-        lines.append(f"  rejected {place}: {r.get('reason')}")
+        # a reason may quote a file name or text as read: still one line each
+        lines.append(one_line(f"  rejected {place}: {r.get('reason')}"))
     for w in summary.get("warnings") or []:
-        lines.append(f"  warning: {w}")
+        lines.append(one_line(f"  warning: {w}"))
     return "\n".join(lines)
 
 

@@ -26,7 +26,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from .common import Context, Entry, Rejection, Skipped, decode_bytes
+from .adopt import NOTES_KIN
+from .common import Context, Entry, Rejection, Skipped, decode_bytes, legacy_warning, where_text
 from .dates import (
     DateColumn,
     RawDate,
@@ -188,7 +189,7 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         raise InvalidInputError(f"{rel}: {encrypted_hint(journal_name(path))} (jrnl {kind} encryption)")
     text, enc = decode_bytes(data, rel, ctx.opt("encoding"))
     if enc not in ("utf-8", "utf-8-sig", ctx.opt("encoding")):
-        ctx.warn(f"{rel}: not UTF-8, read as {enc}")
+        ctx.warn(legacy_warning(rel, enc, text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     fm, body = split_front_matter(text, rel)
     if not body.strip():
@@ -215,11 +216,11 @@ def parse_file(path: Path, rel: str, ctx: Context, info: VaultInfo | None = None
         default = ctx.default_date()
         if default is not None:
             created = default
-            ctx.warn(f"{rel}: no date in front matter, path or file name; used --default-date {ctx.opt('default_date')}")
+            ctx.warn(f"{where_text(where)}: no date in front matter, path or file name; used --default-date {ctx.opt('default_date')}")
         else:
             created = utc_from_timestamp(path.stat().st_mtime)
             ctx.warn(
-                f"{rel}: no date in front matter, path or file name; used the file's modification time "
+                f"{where_text(where)}: no date in front matter, path or file name; used the file's modification time "
                 f"{created.strftime('%Y-%m-%dT%H:%M:%SZ')}"
             )
     title = fm.get("title")
@@ -254,7 +255,13 @@ def read_textdir(path: Path, ctx: Context) -> Iterator[Entry | Rejection | Skipp
     if path.is_dir():
         files, outside = walk_files(path, follow)
         for name in outside:
-            ctx.warn(f"{name}: symbolic link leading outside {path.name}/ not followed (use --follow-links)")
+            if name.endswith((" (broken link)", " (symbolic link loop)")):
+                # a link that leads nowhere is not one leading outside: say what it is
+                name, kind = name[:-1].rsplit(" (", 1)
+                ctx.warn(f"{where_text({'file': name})}: {kind}, not followed")
+            else:
+                ctx.warn(f"{where_text({'file': name})}: symbolic link leading outside {path.name}/ not followed "
+                         "(use --follow-links)")
     else:
         files = [path]
     root = vault or (path if path.is_dir() else path.parent)
@@ -313,7 +320,9 @@ def _entries(notes: list[tuple[Path, str]], ctx: Context, info: VaultInfo,
         try:
             item = parse_file(f, rel, ctx, info, column, names)
             if isinstance(item, Entry):
-                item.gone = gone
+                # notes folders are kin: the same note stored from a folder of another name is
+                # held already, or (that folder gone) this one renamed (see `importers.adopt`)
+                item.gone, item.kin = gone, NOTES_KIN
             yield item
         except InvalidInputError as exc:
             yield Rejection({"file": rel}, str(exc).removeprefix(f"{rel}: "))

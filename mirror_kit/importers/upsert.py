@@ -19,7 +19,7 @@ from ..collections.identities import identity_id_for
 from ..collections.reflections import fingerprint
 from ..db import waiting_for_writers
 from ..errors import InvalidInputError
-from .adopt import Adopter
+from .adopt import NOTES_KIN, Adopter
 from .common import MAX_ENTRY_CHARS, Entry, Rejection, Skipped, where_text
 from .guard import check_dates, unrelated_to_stored, unrelated_update
 from .seen import SeenIds
@@ -97,6 +97,7 @@ def store_entries(
     # from two entries under one key.
     seen_text: dict[str, tuple[bytes, bytes, bool]] = {}
     held_elsewhere: dict[str, list] = {}  # source -> places of entries found stored under it
+    held_kin: dict[str, list] = {}  # notes folder source -> places of notes found stored from it
     lossy_edits: list[dict] = []  # places of lossy entries whose words differ from the stored ones
     rejected: list[dict] = []
     writing = not dry_run
@@ -200,9 +201,12 @@ def store_entries(
             if known is None and sid is not None and (item.aliases or item.gone is not None or item.kin):
                 # The key is new: the entry may be stored under its older key (see `importers.adopt`).
                 adopted = adopter.find(item, src, sid, row, src_sids)
-                if (adopted is None and item.kin and row["content_hash"] in hashes
-                        and adopter.held_elsewhere(item, src, sid, row)):
+                kin_held = (adopted is None and item.kin and row["content_hash"] in hashes
+                            and adopter.held_elsewhere(item, src, sid, row))
+                if kin_held:
                     summary.skipped += 1
+                    if item.kin == NOTES_KIN:
+                        held_kin.setdefault(kin_held, []).append(item.where)
                     continue
                 if adopted is not None:
                     rec["id"] = adopted[0]
@@ -298,6 +302,10 @@ def store_entries(
                 f"{where_text(places[0])}: {n} of {summary.total} entries have the same text and minute as "
                 f"entries stored under {held_in} and are taken as those, not added (if this file is a journal "
                 "of its own, name its journals in the jrnl config beside it)")
+        for held_in, places in held_kin.items():
+            summary.warnings.append(
+                f"{len(places)} of {summary.total} notes have the same path, text and date as notes stored "
+                f"from the folder {held_in.removeprefix(NOTES_KIN)!r} and are taken as those, not added")
         if lossy_edits:
             summary.warnings.append(
                 f"{where_text(lossy_edits[0])}: {len(lossy_edits)} entr{'y' if len(lossy_edits) == 1 else 'ies'} "

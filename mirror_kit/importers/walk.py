@@ -38,7 +38,7 @@ def walk_files(root: Path, follow_links: bool = False) -> tuple[list[Path], list
             if link:
                 rel = p.relative_to(root).as_posix()
                 if not os.path.exists(real):
-                    outside.append(f"{rel} (broken link)")
+                    outside.append(f"{rel} ({_dead_link_kind(e.path)})")
                     continue
                 if not _inside(real, root_real) and not follow_links:
                     outside.append(rel)
@@ -56,3 +56,16 @@ def walk_files(root: Path, follow_links: bool = False) -> tuple[list[Path], list
 
     visit(root, False)
     return sorted((p for _, p in chosen.values()), key=lambda p: p.relative_to(root).as_posix()), outside
+
+
+def _dead_link_kind(path: str) -> str:
+    """`symbolic link loop` for a link that leads back to itself (directly or through others), else
+    `broken link` (its target does not exist)."""
+    import errno
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken link"
