@@ -28,6 +28,8 @@ def test_journal_wal_shm_exports_backups_and_folders_are_owner_only_under_umask_
         j = mirror_kit.open("new/dir/j.db")
         j.identities.add("maya")
         j.reflections.add("maya", "A private thought.", "2024-01-01")
+        os.mkdir("out")  # exports never create a missing folder (a typo would put one anywhere)
+        os.mkdir("restored")
         j.exports.json("out/e.json")
         j.exports.markdown("out/md")
         j.exports.backup("out/b.zip")
@@ -40,7 +42,7 @@ def test_journal_wal_shm_exports_backups_and_folders_are_owner_only_under_umask_
     """, tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["new/dir/j.db", "0o600", "new/dir/j.db-wal", "0o600", "new/dir/j.db-shm", "0o600"]
-    for d in ("new", "new/dir", "out", "restored", "out/md"):
+    for d in ("new", "new/dir", "out/md"):
         assert _mode(tmp_path / d) == 0o700, d
     for f in ("out/e.json", "out/b.zip", "restored/r.db"):
         assert _mode(tmp_path / f) == 0o600, f

@@ -100,6 +100,8 @@ def _as_typed(message: str) -> str:
         reason = message[len(date_field):]
         # A zone named inside the date value (`10:00 EST`) is a fault of --date, not of --tz.
         return f"--tz: {reason}" if reason.startswith(("time zone", "unknown time zone")) else f"--date: {reason}"
+    if message.startswith("reflection: field 'tz': "):
+        return "--tz: " + message[len("reflection: field 'tz': "):]
     if message == "reflection: field 'content' is missing or empty":
         return "the reflection's text is empty (give TEXT or pipe it on standard input)"
     return message
